@@ -1,0 +1,3 @@
+module github.com/gomsgr/msgr
+
+go 1.26.0
