@@ -1,0 +1,53 @@
+package message
+
+// Payload is a message's body: the front (the encoded fields), the middle
+// (rarely used) and the data (bulk bytes, e.g. an object's contents), each
+// one frame segment on the msgr2 wire.
+//
+// On receive the slices alias the frame buffer they arrived in, valid for
+// the duration of Decode only; a Message that keeps bytes must copy them.
+// On send, Data is referenced, not copied, until the frame is written.
+type Payload struct {
+	Front  []byte
+	Middle []byte
+	Data   []byte
+}
+
+// Message is one Ceph message type. Ceph's own messages and users' types
+// implement it alike. A Message value is owned by one goroutine at a time:
+// the sender until Send, the messenger while encoding, the dispatcher once
+// decoded.
+type Message interface {
+	// Type is the message type number (CEPH_MSG_*, MSG_*).
+	Type() uint16
+	// Version is the header version and compat_version this encoder
+	// writes (HEAD_VERSION, COMPAT_VERSION in Ceph's message classes).
+	Version() (version, compat uint16)
+	// Encode appends the body to p for a peer with the given features
+	// (Ceph's encode_payload). h arrives with Type, Version,
+	// CompatVersion and Priority (PrioDefault) filled in; Encode may set
+	// Tid, Priority and DataOff.
+	Encode(h *Header, features uint64, p *Payload) error
+	// Decode reads the body (Ceph's decode_payload). h is the received
+	// header: h.Version says which encoding the sender used. features
+	// are the connection's.
+	Decode(h *Header, features uint64, p *Payload) error
+}
+
+// NewHeader returns the header Encode starts from for m.
+func NewHeader(m Message) Header {
+	v, c := m.Version()
+	return Header{Type: m.Type(), Version: v, CompatVersion: c, Priority: PrioDefault}
+}
+
+// EncodeMessage runs m's Encode into p (whose slices are reused, reset to
+// length 0) and returns the header to send, with the lengths set.
+func EncodeMessage(m Message, features uint64, p *Payload) (Header, error) {
+	h := NewHeader(m)
+	p.Front, p.Middle, p.Data = p.Front[:0], p.Middle[:0], p.Data[:0]
+	if err := m.Encode(&h, features, p); err != nil {
+		return Header{}, err
+	}
+	h.FrontLen, h.MiddleLen, h.DataLen = uint32(len(p.Front)), uint32(len(p.Middle)), uint32(len(p.Data))
+	return h, nil
+}
