@@ -1,0 +1,477 @@
+// Package v2 is Ceph's msgr2 protocol (ProtocolV2) as a pure state machine,
+// client and server side: it does no I/O, owns no goroutine and reads no
+// clock. A connection drives one Machine from its loop goroutine: it feeds
+// events in (socket connected or accepted, bytes read, a message to send, a
+// timer fired, a socket error, mark down) and carries out the Actions that
+// come back, in order (write bytes, dial, close the socket, start a timer,
+// deliver a message, report a reset, ...).
+//
+// The Machine owns the session (cookies, global_seq, connect_seq, in_seq,
+// out_seq, the queue of messages sent but not acknowledged) and the codec
+// of the current socket (banner, frames, crc or secure mode), so that a new
+// socket resumes the session where the old one left off.
+//
+// Server-side session reuse and connection races need a second connection:
+// the one the messenger already has for the peer. The Machine never touches
+// another Machine; it asks the messenger (Lookup), the messenger asks the
+// existing connection's Machine on that connection's loop (Arbitrate), and
+// hands the answer back (Resolve). See Lookup for the exact protocol.
+//
+// Ceph references: doc/dev/msgr2.rst, src/msg/async/ProtocolV2.{h,cc},
+// src/msg/Policy.h.
+package v2
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/gomsgr/msgr/auth"
+	"github.com/gomsgr/msgr/encoding"
+)
+
+// Policy is the part of Ceph's Messenger::Policy the protocol obeys. The
+// named policies (lossy_client, lossless_peer, ...) are combinations of
+// these flags; the messenger chooses one per peer type.
+type Policy struct {
+	// Lossy: on any fault drop the session and its queued messages and
+	// report a reset; never reconnect.
+	Lossy bool
+	// Server: never initiate a reconnect; after a fault wait (standby)
+	// for the peer to reconnect.
+	Server bool
+	// Standby: after a fault with nothing queued, wait instead of
+	// reconnecting; reconnect when a message is sent.
+	Standby bool
+	// Resetcheck: when the peer comes back with a session we do not know
+	// (or a new incarnation), reset ours and report a remote reset.
+	Resetcheck bool
+	// FeaturesRequired are Ceph feature bits the peer must support.
+	FeaturesRequired uint64
+}
+
+// Env is what a Machine asks of its messenger while it runs. Its methods
+// are called synchronously from the Machine's methods (so from the
+// connection's loop); they must not call back into the Machine. They may
+// be called by many Machines on many loops at once.
+type Env interface {
+	// MyAddrs returns the messenger's current addresses (what goes in
+	// CLIENT_IDENT and SERVER_IDENT). They may change after a
+	// LearnedAddr action has been handled.
+	MyAddrs() encoding.EntityAddrVec
+	// NextGlobalSeq returns the messenger's next global_seq: larger than
+	// every value returned before and than atLeast (Ceph's
+	// get_global_seq(old)).
+	NextGlobalSeq(atLeast uint64) uint64
+	// Policy returns the policy for peers of the given entity type. A
+	// server learns the peer's type from HELLO and asks then.
+	Policy(peerType uint8) Policy
+	// AuthClient returns a fresh client handler for one authentication
+	// exchange with a peer of the given type (one per socket).
+	AuthClient(peerType uint8) (auth.ClientHandler, error)
+	// AuthServer returns a fresh server handler for one exchange with a
+	// peer of the given type (one per socket).
+	AuthServer(peerType uint8) (auth.ServerHandler, error)
+	// Cookie returns a random non-zero 64-bit value (client and server
+	// cookies). Tests make it deterministic.
+	Cookie() uint64
+}
+
+// Config is a Machine's fixed configuration.
+type Config struct {
+	Env Env
+	// Me is this messenger's entity name; Me.Num is the gid sent in
+	// CLIENT_IDENT / SERVER_IDENT (-1 when unknown, as Ceph sends it).
+	Me encoding.EntityName
+	// SupportedFeatures and RequiredFeatures are Ceph feature bits
+	// (CEPH_FEATURES_ALL and the messenger's required set). Zero
+	// SupportedFeatures means encoding.FeaturesAll.
+	SupportedFeatures uint64
+	RequiredFeatures  uint64
+	// DisableRev1 makes the banner offer msgr2.0 only (frames rev0), for
+	// tests and for peers that cannot do rev1. The default offers and
+	// prefers rev1.
+	DisableRev1 bool
+	// InitialBackoff and MaxBackoff bound the wait before a lossless
+	// client reconnects (ms_initial_backoff 0.2 s, ms_max_backoff 15 s,
+	// the defaults when zero). After WAIT the wait is MaxBackoff.
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	// HandshakeTimeout bounds the time from connect/accept to open
+	// (ms_connection_ready_timeout, default 10 s); negative disables it.
+	HandshakeTimeout time.Duration
+	// IdleTimeout faults an open connection that has received nothing
+	// for that long (ms_connection_idle_timeout, default 900 s);
+	// negative disables it.
+	IdleTimeout time.Duration
+	// MaxFrameSize bounds one frame's segments in total; zero means
+	// 64 MiB plus headers (Ceph's default message size limits are
+	// larger; raise it for big OSD writes).
+	MaxFrameSize uint32
+
+	// PeerType and PeerAddrs are the peer a client Machine connects to.
+	// A server Machine learns them from HELLO and CLIENT_IDENT.
+	PeerType  uint8
+	PeerAddrs encoding.EntityAddrVec
+}
+
+// MsgHeader holds the fields of ceph_msg_header2 that the sender chooses.
+// The Machine fills in seq and ack_seq.
+type MsgHeader struct {
+	Type          uint16
+	Priority      uint16
+	Version       uint16
+	CompatVersion uint16
+	Tid           uint64
+	DataOff       uint16
+	Flags         uint8 // ceph_msg_footer flags (CEPH_MSG_FOOTER_*)
+	Reserved      uint16
+}
+
+// OutMessage is a message handed to Send: the header and the three
+// encoded parts. The Machine keeps a pointer to it until the peer
+// acknowledges it (Acked) or it is dropped (Discarded); the caller must not
+// modify it or its buffers meanwhile. Data is written as is (never copied
+// in crc mode), as one segment.
+type OutMessage struct {
+	Header MsgHeader
+	Front  []byte
+	Middle []byte
+	Data   [][]byte
+	// Seq is assigned by the Machine when the message is first framed;
+	// zero before. Read it only from the loop.
+	Seq uint64
+	// Ref is the caller's own; the Machine never reads it. It lets the
+	// messenger find its message (and throttle budget) in Acked and
+	// Discarded.
+	Ref any
+}
+
+// InMessage is a message received from the peer. Its buffers belong to
+// the receiver (the Machine never reuses them).
+type InMessage struct {
+	Seq    uint64
+	Header MsgHeader
+	Front  []byte
+	Middle []byte
+	Data   []byte
+}
+
+// Timer names the timers a Machine uses. Each is either stopped or set
+// to one deadline; SetTimer replaces the deadline.
+type Timer uint8
+
+const (
+	// TimerBackoff ends the wait before a reconnect.
+	TimerBackoff Timer = iota + 1
+	// TimerHandshake bounds connect/accept to open.
+	TimerHandshake
+	// TimerIdle checks for an idle open connection.
+	TimerIdle
+)
+
+func (t Timer) String() string {
+	switch t {
+	case TimerBackoff:
+		return "backoff"
+	case TimerHandshake:
+		return "handshake"
+	case TimerIdle:
+		return "idle"
+	}
+	return fmt.Sprintf("timer(%d)", uint8(t))
+}
+
+// Action is one thing the messenger must do, in the order returned. The
+// concrete types are listed below; switch on them.
+type Action interface{ isAction() }
+
+// Write: append these buffers to the socket's output, in order. The
+// buffers are never modified afterwards (they may alias an OutMessage's
+// Data). Writes that follow a CloseSocket belong to the next socket the
+// connection gets (after Dial, or an adopted socket).
+type Write struct{ Bufs [][]byte }
+
+// Dial: open a new socket to Addr and call Connected when it is up, or
+// SocketError if it fails.
+type Dial struct{ Addr encoding.EntityAddr }
+
+// CloseSocket: close the current socket and drop what it still had to
+// write; feed no more of its events. The Machine may go on (reconnect,
+// standby) unless a Closed action follows.
+type CloseSocket struct{ Err error }
+
+// SetTimer: (re)arm Timer to fire at At; call TimerFired then.
+type SetTimer struct {
+	Timer Timer
+	At    time.Time
+}
+
+// StopTimer: disarm Timer (a late TimerFired for it is ignored anyway).
+type StopTimer struct{ Timer Timer }
+
+// LearnedAddr: the peer sees us at Addr (from its HELLO). A messenger that
+// does not know its own IP yet adopts it (Ceph's learned_addr).
+type LearnedAddr struct{ Addr encoding.EntityAddr }
+
+// Established: the session is open (ms_handle_connect on a client,
+// ms_handle_accept on a server). Reconnected is true when an existing
+// session resumed on a new socket; then no dispatcher callback is due.
+type Established struct {
+	Peer         encoding.EntityName
+	PeerAddrs    encoding.EntityAddrVec
+	Features     uint64 // our supported & the peer's supported
+	Accepted     bool   // we are the accepting (server) side
+	Reconnected  bool
+	AuthGlobalID uint64
+	ConMode      uint32
+}
+
+// Deliver: a message arrived, in sequence; dispatch it.
+type Deliver struct{ Msg *InMessage }
+
+// Acked: the peer acknowledged these messages; they left the queue.
+type Acked struct{ Msgs []*OutMessage }
+
+// Discarded: these messages will never be sent (lossy fault, session
+// reset, mark down); they left the queue.
+type Discarded struct{ Msgs []*OutMessage }
+
+// Reset: the session was dropped. Remote is false for a local fault on a
+// lossy connection or mark down (ms_handle_reset) and true when the peer
+// reset the session (ms_handle_remote_reset).
+type Reset struct {
+	Remote bool
+	Err    error
+}
+
+// Refused: the dial was refused (ECONNREFUSED; ms_handle_refused).
+type Refused struct{ Err error }
+
+// KeepaliveAck: the peer answered a keepalive sent at Stamp.
+type KeepaliveAck struct{ Stamp time.Time }
+
+// Lookup: a server Machine learnt who the peer is (CLIENT_IDENT) or that
+// it wants to resume a session (SESSION_RECONNECT) and needs the
+// messenger's existing connection to that peer, if any. The Machine waits
+// (buffering socket bytes) until Resolve. The messenger, atomically with
+// respect to other lookups and registrations for the same addresses:
+//   - finds no other connection registered for Query.PeerAddrs: if
+//     !Query.Reconnect it registers this connection for them; then it
+//     calls Resolve(now, nil) on this Machine;
+//   - finds one, E: on E's loop it calls v, acts := E.Arbitrate(now,
+//     Query) and carries out acts (as E's actions), then on this
+//     connection's loop calls Resolve(now, v). When v.Register is set,
+//     this connection replaces E in the registry.
+type Lookup struct{ Query *Query }
+
+// HandOff: this Machine's socket now belongs to the existing connection
+// (the one Arbitrate was called on). Detach the socket from this
+// connection without closing it, attach it to that connection, then call
+// Adopted(now, Pending) on that connection's Machine. A Closed action for
+// this Machine follows.
+type HandOff struct{ Pending []byte }
+
+// Closed: the Machine is finished (CLOSED); forget the connection. Err
+// says why (ErrMarkedDown, a protocol error, nil after a hand-off).
+type Closed struct{ Err error }
+
+func (Write) isAction()        {}
+func (Dial) isAction()         {}
+func (CloseSocket) isAction()  {}
+func (SetTimer) isAction()     {}
+func (StopTimer) isAction()    {}
+func (LearnedAddr) isAction()  {}
+func (Established) isAction()  {}
+func (Deliver) isAction()      {}
+func (Acked) isAction()        {}
+func (Discarded) isAction()    {}
+func (Reset) isAction()        {}
+func (Refused) isAction()      {}
+func (KeepaliveAck) isAction() {}
+func (Lookup) isAction()       {}
+func (HandOff) isAction()      {}
+func (Closed) isAction()       {}
+
+// Query is what a server Machine tells the existing connection about the
+// peer that just identified itself. Its exported fields are read-only; the
+// rest (the new socket's codec state) moves to the existing Machine if it
+// takes the socket over.
+type Query struct {
+	PeerAddrs encoding.EntityAddrVec
+	PeerType  uint8
+	Reconnect bool // SESSION_RECONNECT rather than CLIENT_IDENT
+	q         query
+}
+
+// Verdict is the existing connection's answer to a Query.
+type Verdict struct {
+	// Register: the new connection proceeds with a new session and
+	// replaces the existing one in the messenger's registry.
+	Register bool
+	v        verdict
+}
+
+// State is a Machine's coarse state, for logs and tests.
+type State uint8
+
+// States, named after ProtocolV2's.
+const (
+	StateNone State = iota
+	StateConnecting
+	StateAccepting
+	StateReady
+	StateStandby
+	StateWait
+	StateBackoff
+	StateClosed
+)
+
+func (s State) String() string {
+	switch s {
+	case StateNone:
+		return "NONE"
+	case StateConnecting:
+		return "CONNECTING"
+	case StateAccepting:
+		return "ACCEPTING"
+	case StateReady:
+		return "READY"
+	case StateStandby:
+		return "STANDBY"
+	case StateWait:
+		return "WAIT"
+	case StateBackoff:
+		return "BACKOFF"
+	case StateClosed:
+		return "CLOSED"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Errors. Every error a Machine reports (in CloseSocket, Reset, Closed)
+// matches one of these with errors.Is; *ProtocolError adds detail.
+var (
+	// ErrProtocol: the peer broke the protocol (unexpected frame, bad
+	// field, bad crc, bad seq, ...). Matches are also *ProtocolError.
+	ErrProtocol = errors.New("msgr2: protocol error")
+	// ErrMarkedDown: MarkDown was called.
+	ErrMarkedDown = errors.New("msgr2: marked down")
+	// ErrTimeout: the handshake or idle timer expired.
+	ErrTimeout = errors.New("msgr2: timed out")
+	// ErrMissingFeatures: one side lacks features the other requires.
+	ErrMissingFeatures = errors.New("msgr2: missing required features")
+	// ErrAuth: authentication failed (the auth handler's error, or a bad
+	// AUTH_SIGNATURE, is wrapped too).
+	ErrAuth = errors.New("msgr2: authentication failed")
+	// ErrSessionReset: the peer reset the session (SESSION_RESET, or a
+	// reconnect to a session we no longer have).
+	ErrSessionReset = errors.New("msgr2: session reset")
+	// ErrSocket: the socket failed (the messenger's error is wrapped).
+	ErrSocket = errors.New("msgr2: socket error")
+	// ErrStale: a connection from an older incarnation or attempt of the
+	// peer, dropped in favour of a newer one.
+	ErrStale = errors.New("msgr2: stale connection")
+	// ErrReplaced: this connection's socket or session moved to another
+	// connection (a race or a reconnect resolved by the messenger).
+	ErrReplaced = errors.New("msgr2: replaced by another connection")
+)
+
+// ProtocolError details an ErrProtocol.
+type ProtocolError struct {
+	State  string // the Machine's state when it happened
+	Reason string
+	Err    error // the codec's error, if that is where it came from
+}
+
+func (e *ProtocolError) Error() string {
+	s := "msgr2: protocol error in " + e.State + ": " + e.Reason
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Is makes every *ProtocolError match ErrProtocol.
+func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
+
+// Unwrap returns the codec's error.
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+// Constructors and events. Each event method returns the actions to carry
+// out, in order; the returned slice is valid until the next call.
+
+// NewClient returns a Machine that will connect to cfg.PeerAddrs. Call
+// Start to begin.
+func NewClient(cfg Config) (*Machine, error) { return newMachine(cfg, true) }
+
+// NewServer returns a Machine for an accepted socket. Call Accepted to
+// begin.
+func NewServer(cfg Config) (*Machine, error) { return newMachine(cfg, false) }
+
+// Start begins a client connection: it returns a Dial. Calling it on a
+// Machine in standby (or with a lazy connection) starts connecting.
+func (m *Machine) Start(now time.Time) []Action { return m.start(now) }
+
+// Connected reports that the socket from Dial is up.
+func (m *Machine) Connected(now time.Time) []Action { return m.connected(now) }
+
+// Accepted begins a server connection on a socket accepted from remote.
+func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) []Action {
+	return m.accepted(now, remote)
+}
+
+// Received feeds bytes read from the socket. p is not retained.
+func (m *Machine) Received(now time.Time, p []byte) []Action { return m.received(now, p) }
+
+// Send queues msg. It is framed at once when the session is open, or when
+// it next opens; on a lossy connection that is closed it is Discarded.
+func (m *Machine) Send(now time.Time, msg *OutMessage) []Action { return m.send(now, msg) }
+
+// SendKeepalive sends a KEEPALIVE2 stamped now (or when the session next
+// opens); its answer comes back as a KeepaliveAck.
+func (m *Machine) SendKeepalive(now time.Time) []Action { return m.sendKeepalive(now) }
+
+// TimerFired reports that t expired. Stale firings are ignored.
+func (m *Machine) TimerFired(now time.Time, t Timer) []Action { return m.timerFired(now, t) }
+
+// SocketError reports that the socket failed (read/write error, EOF, or
+// a failed dial). It is a fault: what follows depends on the policy.
+func (m *Machine) SocketError(now time.Time, err error) []Action { return m.socketError(now, err) }
+
+// MarkDown closes the connection for good: queued messages are Discarded,
+// and the Machine ends with Closed (no Reset callback: the caller asked).
+func (m *Machine) MarkDown(now time.Time) []Action { return m.markDown(now) }
+
+// Arbitrate is called on the existing connection's Machine (on its loop)
+// with the Query of a new server connection from the same peer. It decides,
+// as Ceph's handle_existing_connection / handle_reconnect do, whether the
+// new connection waits, retries, is reset, replaces this one, or hands its
+// socket over; the returned actions are this Machine's.
+func (m *Machine) Arbitrate(now time.Time, q *Query) (*Verdict, []Action) {
+	return m.arbitrate(now, q)
+}
+
+// Resolve answers this Machine's Lookup: v is nil when the messenger found
+// no existing connection.
+func (m *Machine) Resolve(now time.Time, v *Verdict) []Action { return m.resolve(now, v) }
+
+// Adopted reports that the socket of the connection whose Query this
+// Machine took over (see HandOff) is now this connection's; pending are
+// bytes that connection had read and not processed.
+func (m *Machine) Adopted(now time.Time, pending []byte) []Action { return m.adopted(now, pending) }
+
+// State returns the Machine's coarse state.
+func (m *Machine) State() State { return m.state() }
+
+// Peer returns the peer's entity name (type known after HELLO, number
+// after ident) and addresses.
+func (m *Machine) Peer() (encoding.EntityName, encoding.EntityAddrVec) { return m.peer() }
+
+// Features returns the features in use with the peer (valid once
+// Established).
+func (m *Machine) Features() uint64 { return m.features }
+
+// Queued returns how many messages are queued or sent but not acked.
+func (m *Machine) Queued() int { return m.queued() }
