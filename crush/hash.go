@@ -1,0 +1,120 @@
+package crush
+
+// HashRjenkins1 is the only hash CRUSH defines (bucket hash 0).
+const HashRjenkins1 = 0
+
+const hashSeed uint32 = 1315423911
+
+// mix is Robert Jenkins' 96-bit mix as CRUSH uses it (hash.c).
+func mix(a, b, c uint32) (uint32, uint32, uint32) {
+	a -= b
+	a -= c
+	a ^= c >> 13
+	b -= c
+	b -= a
+	b ^= a << 8
+	c -= a
+	c -= b
+	c ^= b >> 13
+	a -= b
+	a -= c
+	a ^= c >> 12
+	b -= c
+	b -= a
+	b ^= a << 16
+	c -= a
+	c -= b
+	c ^= b >> 5
+	a -= b
+	a -= c
+	a ^= c >> 3
+	b -= c
+	b -= a
+	b ^= a << 10
+	c -= a
+	c -= b
+	c ^= b >> 15
+	return a, b, c
+}
+
+// Hash32 is crush_hash32(CRUSH_HASH_RJENKINS1, a).
+func Hash32(a uint32) uint32 {
+	h := hashSeed ^ a
+	b, x, y := a, uint32(231232), uint32(1232)
+	b, x, h = mix(b, x, h)
+	y, a, h = mix(y, a, h)
+	return h
+}
+
+// Hash32_2 is crush_hash32_2(CRUSH_HASH_RJENKINS1, a, b).
+func Hash32_2(a, b uint32) uint32 {
+	h := hashSeed ^ a ^ b
+	x, y := uint32(231232), uint32(1232)
+	a, b, h = mix(a, b, h)
+	x, a, h = mix(x, a, h)
+	b, y, h = mix(b, y, h)
+	return h
+}
+
+// Hash32_3 is crush_hash32_3(CRUSH_HASH_RJENKINS1, a, b, c).
+func Hash32_3(a, b, c uint32) uint32 {
+	h := hashSeed ^ a ^ b ^ c
+	x, y := uint32(231232), uint32(1232)
+	a, b, h = mix(a, b, h)
+	c, x, h = mix(c, x, h)
+	y, a, h = mix(y, a, h)
+	b, x, h = mix(b, x, h)
+	y, c, h = mix(y, c, h)
+	return h
+}
+
+// Hash32_4 is crush_hash32_4(CRUSH_HASH_RJENKINS1, a, b, c, d).
+func Hash32_4(a, b, c, d uint32) uint32 {
+	h := hashSeed ^ a ^ b ^ c ^ d
+	x, y := uint32(231232), uint32(1232)
+	a, b, h = mix(a, b, h)
+	c, d, h = mix(c, d, h)
+	a, x, h = mix(a, x, h)
+	y, b, h = mix(y, b, h)
+	c, x, h = mix(c, x, h)
+	y, d, h = mix(y, d, h)
+	return h
+}
+
+// Hash32_5 is crush_hash32_5(CRUSH_HASH_RJENKINS1, a, b, c, d, e).
+func Hash32_5(a, b, c, d, e uint32) uint32 {
+	h := hashSeed ^ a ^ b ^ c ^ d ^ e
+	x, y := uint32(231232), uint32(1232)
+	a, b, h = mix(a, b, h)
+	c, d, h = mix(c, d, h)
+	e, x, h = mix(e, x, h)
+	y, a, h = mix(y, a, h)
+	b, x, h = mix(b, x, h)
+	y, c, h = mix(y, c, h)
+	d, x, h = mix(d, x, h)
+	y, e, h = mix(y, e, h)
+	return h
+}
+
+// The bucket hash field selects the function; CRUSH returns 0 for unknown
+// hash types, and so do these.
+func hash2(t uint8, a, b uint32) uint32 {
+	if t != HashRjenkins1 {
+		return 0
+	}
+	return Hash32_2(a, b)
+}
+
+func hash3(t uint8, a, b, c uint32) uint32 {
+	if t != HashRjenkins1 {
+		return 0
+	}
+	return Hash32_3(a, b, c)
+}
+
+func hash4(t uint8, a, b, c, d uint32) uint32 {
+	if t != HashRjenkins1 {
+		return 0
+	}
+	return Hash32_4(a, b, c, d)
+}
