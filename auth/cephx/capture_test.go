@@ -3,8 +3,8 @@ package cephx
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"testing"
-	"time"
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
@@ -60,13 +60,6 @@ func authDone(t *testing.T, seg []byte) (uint64, uint32, []byte) {
 	return g, m, p
 }
 
-// challengeReader yields the captured client challenge (and then zeros),
-// so the Go handler can reproduce the captured request.
-func challengeReader(cc uint64) *bytes.Reader {
-	b := binary.LittleEndian.AppendUint64(nil, cc)
-	return bytes.NewReader(append(b, make([]byte, 64)...))
-}
-
 // monExchange is what a captured client↔mon connection yields.
 type monExchange struct {
 	res      auth.Result
@@ -78,10 +71,11 @@ type monExchange struct {
 }
 
 // replayMon feeds the captured mon frames of one connection to a Go
-// MonHandler whose randomness yields the captured client challenge, checks
+// MonHandler whose randomness yields the captured client challenge (then
+// moreRand), checks
 // that it sends byte for byte what the real client sent, and checks both
 // AUTH_SIGNATUREs.
-func replayMon(t *testing.T, dir, conn string, secure bool) monExchange {
+func replayMon(t *testing.T, dir, conn string, secure bool, moreRand ...byte) monExchange {
 	t.Helper()
 	kr := loadKeyring(t, dir)
 	key, err := kr.Key(adminName)
@@ -102,7 +96,7 @@ func replayMon(t *testing.T, dir, conn string, secure bool) monExchange {
 	cc := binary.LittleEndian.Uint64(capMore[3:])
 	want := binary.LittleEndian.Uint32(capMore[len(capMore)-4:])
 
-	x.session, err = NewSession(Config{Name: adminName, Key: key, Want: want, Rand: challengeReader(cc)})
+	x.session, err = NewSession(Config{Name: adminName, Key: key, Want: want, Rand: io.MultiReader(bytes.NewReader(binary.LittleEndian.AppendUint64(nil, cc)), bytes.NewReader(moreRand))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,5 +162,3 @@ func TestCaptureMonCRC(t *testing.T) {
 		})
 	}
 }
-
-var _ = time.Second
