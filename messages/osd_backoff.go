@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
 )
 
 // MOSDBackoff header versions.
@@ -51,6 +52,28 @@ func DecodeMOSDBackoff(version uint16, front []byte) (*MOSDBackoff, error) {
 		return nil, fmt.Errorf("%w: MOSDBackoff op %d", encoding.ErrMalformed, m.Op)
 	}
 	return m, nil
+}
+
+// Type implements message.Message.
+func (m *MOSDBackoff) Type() uint16 { return TypeOSDBackoff }
+
+// Version implements message.Message.
+func (m *MOSDBackoff) Version() (uint16, uint16) { return MOSDBackoffVersion, MOSDBackoffCompat }
+
+// Encode implements message.Message.
+func (m *MOSDBackoff) Encode(_ *message.Header, _ uint64, p *message.Payload) error {
+	p.Front = m.AppendFront(p.Front)
+	return nil
+}
+
+// Decode implements message.Message.
+func (m *MOSDBackoff) Decode(h *message.Header, _ uint64, p *message.Payload) error {
+	d, err := DecodeMOSDBackoff(h.Version, p.Front)
+	if err != nil {
+		return err
+	}
+	*m = *d
+	return nil
 }
 
 func (m *MOSDBackoff) String() string {

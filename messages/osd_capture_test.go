@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
 )
 
 // This file walks the captured msgr2 streams between the real `rados` CLI
@@ -26,21 +29,14 @@ func osdCephCRC(seed uint32, p []byte) uint32 { return ^crc32.Update(^seed, osdC
 // osdCapturedMsg is one MESSAGE frame: the fields of ceph_msg_header2 the
 // tests need, and the front and data segments.
 type osdCapturedMsg struct {
-	seq, tid       uint64
-	typ, priority  uint16
-	version        uint16
-	compat         uint16
-	front, data    []byte
-	middleLen      int
-	dataOff        uint16
-	frameTagOffset int
+	hdr     message.Header
+	payload message.Payload
 }
 
 const (
 	osdTagMessage      = 17
 	osdPreambleLen     = 32
 	osdEpilogueLen     = 13
-	osdMsgHeader2Len   = 41
 	osdBannerPrefixLen = 8
 )
 
@@ -101,23 +97,15 @@ func osdWalkStream(t testing.TB, stream []byte) []osdCapturedMsg {
 		if tag != osdTagMessage {
 			continue
 		}
-		h := segs[0]
-		if len(h) != osdMsgHeader2Len {
-			t.Fatalf("message header of %d bytes", len(h))
+		if len(segs[0]) != message.Header2Size {
+			t.Fatalf("message header of %d bytes", len(segs[0]))
 		}
-		msgs = append(msgs, osdCapturedMsg{
-			seq:            binary.LittleEndian.Uint64(h[0:]),
-			tid:            binary.LittleEndian.Uint64(h[8:]),
-			typ:            binary.LittleEndian.Uint16(h[16:]),
-			priority:       binary.LittleEndian.Uint16(h[18:]),
-			version:        binary.LittleEndian.Uint16(h[20:]),
-			dataOff:        binary.LittleEndian.Uint16(h[26:]),
-			compat:         binary.LittleEndian.Uint16(h[37:]),
-			front:          segs[1],
-			middleLen:      len(segs[2]),
-			data:           segs[3],
-			frameTagOffset: start,
-		})
+		var m osdCapturedMsg
+		if err := message.DecodeHeader2(&m.hdr, segs[0]); err != nil {
+			t.Fatal(err)
+		}
+		m.payload = message.Payload{Front: segs[1], Middle: segs[2], Data: segs[3]}
+		msgs = append(msgs, m)
 	}
 	return msgs
 }
@@ -143,50 +131,50 @@ type osdExchange struct {
 func osdLoadExchange(t *testing.T, mode, cmd string) osdExchange {
 	t.Helper()
 	var ex osdExchange
-	for _, m := range osdWalkStream(t, osdReadTestdata(t, mode, cmd+".conn0.client-to-osd.bin")) {
-		if m.typ != TypeOSDOp {
-			t.Fatalf("client sent message type %d", m.typ)
-		}
-		if m.version != MOSDOpVersion || m.compat != MOSDOpCompat || m.middleLen != 0 {
-			t.Fatalf("MOSDOp header v%d compat %d middle %d", m.version, m.compat, m.middleLen)
-		}
-		op, err := DecodeMOSDOp(m.version, m.front, m.data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := op.AppendFront(nil); !bytes.Equal(got, m.front) {
-			t.Fatalf("MOSDOp front re-encodes differently:\n got % x\nwant % x", got, m.front)
-		}
-		if got := op.DataSegment(); !bytes.Equal(got, m.data) || op.DataLen() != len(m.data) {
-			t.Fatalf("MOSDOp data re-encodes differently")
-		}
+	for _, c := range osdWalkStream(t, osdReadTestdata(t, mode, cmd+".conn0.client-to-osd.bin")) {
+		op := &MOSDOp{}
+		osdCheckMessage(t, c, op, OSDClientOpPriority)
 		ex.ops = append(ex.ops, op)
-		ex.tids = append(ex.tids, m.tid)
+		ex.tids = append(ex.tids, c.hdr.Tid)
 	}
-	for _, m := range osdWalkStream(t, osdReadTestdata(t, mode, cmd+".conn0.osd-to-client.bin")) {
-		if m.typ != TypeOSDOpReply {
-			t.Fatalf("OSD sent message type %d", m.typ)
-		}
-		if m.version != MOSDOpReplyVersion || m.compat != MOSDOpReplyCompat {
-			t.Fatalf("MOSDOpReply header v%d compat %d", m.version, m.compat)
-		}
-		r, err := DecodeMOSDOpReply(m.version, m.front, m.data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := r.AppendFront(nil); !bytes.Equal(got, m.front) {
-			t.Fatalf("MOSDOpReply front re-encodes differently:\n got % x\nwant % x", got, m.front)
-		}
-		if got := r.DataSegment(); !bytes.Equal(got, m.data) {
-			t.Fatalf("MOSDOpReply data re-encodes differently")
-		}
+	for _, c := range osdWalkStream(t, osdReadTestdata(t, mode, cmd+".conn0.osd-to-client.bin")) {
+		r := &MOSDOpReply{}
+		osdCheckMessage(t, c, r, message.PrioDefault)
 		ex.replies = append(ex.replies, r)
-		ex.rtids = append(ex.rtids, m.tid)
+		ex.rtids = append(ex.rtids, c.hdr.Tid)
 	}
 	if len(ex.ops) == 0 || len(ex.ops) != len(ex.replies) {
 		t.Fatalf("%d ops, %d replies", len(ex.ops), len(ex.replies))
 	}
 	return ex
+}
+
+// osdCheckMessage decodes a captured message into m through the
+// message.Message interface, and checks that encoding m again gives the
+// captured header fields and segments.
+func osdCheckMessage(t *testing.T, c osdCapturedMsg, m message.Message, prio uint16) {
+	t.Helper()
+	v, compat := m.Version()
+	if c.hdr.Type != m.Type() || c.hdr.Version != v || c.hdr.CompatVersion != compat || c.hdr.Priority != prio {
+		t.Fatalf("captured header %+v; %T encodes type %d v%d compat %d prio %d", c.hdr, m, m.Type(), v, compat, prio)
+	}
+	if err := m.Decode(&c.hdr, encoding.FeaturesAll, &c.payload); err != nil {
+		t.Fatal(err)
+	}
+	var p message.Payload
+	h, err := message.EncodeMessage(m, encoding.FeaturesAll, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Tid != c.hdr.Tid || h.Priority != c.hdr.Priority || h.DataOff != c.hdr.DataOff || h.Type != c.hdr.Type {
+		t.Fatalf("header re-encodes as %+v, captured %+v", h, c.hdr)
+	}
+	if !bytes.Equal(p.Front, c.payload.Front) {
+		t.Fatalf("%T front re-encodes differently:\n got % x\nwant % x", m, p.Front, c.payload.Front)
+	}
+	if len(p.Middle) != 0 || len(c.payload.Middle) != 0 || !bytes.Equal(p.Data, c.payload.Data) {
+		t.Fatalf("%T middle/data re-encode differently", m)
+	}
 }
 
 // osdSingle checks the common shape of a one-op exchange and returns the

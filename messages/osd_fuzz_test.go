@@ -14,7 +14,7 @@ func osdFuzzSeeds(f *testing.F, want uint16) {
 				dir = ".conn0.osd-to-client.bin"
 			}
 			for _, m := range osdWalkStream(f, osdReadTestdata(f, mode, cmd+dir)) {
-				f.Add(m.front, m.data)
+				f.Add(m.payload.Front, m.payload.Data)
 			}
 		}
 	}

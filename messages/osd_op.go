@@ -1,9 +1,11 @@
 package messages
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
 )
 
 // MOSDOp header versions: Pacific encodes version 8 for every peer with
@@ -13,10 +15,16 @@ const (
 	MOSDOpCompat  = 3
 )
 
+// OSDClientOpPriority is the message priority Objecter gives ops
+// (osd_client_op_priority).
+const OSDClientOpPriority uint16 = 63
+
 // MOSDOp is a client's request to an OSD (src/messages/MOSDOp.h): a list of
 // ops on one object (or on one PG, for listing). Its data segment is the
 // concatenation of the ops' input data.
 type MOSDOp struct {
+	Tid          uint64 // in the message header; the reply carries it back
+	Priority     uint16 // message priority; 0 sends OSDClientOpPriority
 	PGID         SPG    // the PG the client computed (actual pgid)
 	Hash         uint32 // the object's raw hash (ceph_str_hash_rjenkins of the name)
 	Epoch        uint32 // client's OSDMap epoch
@@ -121,6 +129,45 @@ func DecodeMOSDOp(version uint16, front, data []byte) (*MOSDOp, error) {
 		return nil, fmt.Errorf("MOSDOp: %w", err)
 	}
 	return m, nil
+}
+
+// Type implements message.Message.
+func (m *MOSDOp) Type() uint16 { return TypeOSDOp }
+
+// Version implements message.Message.
+func (m *MOSDOp) Version() (uint16, uint16) { return MOSDOpVersion, MOSDOpCompat }
+
+// Encode implements message.Message. Only the v8 encoding is written: every
+// OSD since Luminous has RESEND_ON_SPLIT, and Pacific refuses older peers.
+// A single op's data is referenced, not copied.
+func (m *MOSDOp) Encode(h *message.Header, features uint64, p *message.Payload) error {
+	if !encoding.HasFeatures(features, encoding.FeatureResendOnSplit) {
+		return fmt.Errorf("%w: MOSDOp for a peer without RESEND_ON_SPLIT (features %#x)", ErrOSDVersion, features)
+	}
+	h.Tid = m.Tid
+	h.Priority = m.Priority
+	if h.Priority == 0 {
+		h.Priority = OSDClientOpPriority
+	}
+	p.Front = m.AppendFront(p.Front)
+	if data := m.DataSegment(); len(p.Data) == 0 {
+		p.Data = data
+	} else {
+		p.Data = append(p.Data, data...)
+	}
+	return nil
+}
+
+// Decode implements message.Message. The data segment is copied once and
+// the ops' Data alias that copy.
+func (m *MOSDOp) Decode(h *message.Header, _ uint64, p *message.Payload) error {
+	d, err := DecodeMOSDOp(h.Version, p.Front, bytes.Clone(p.Data))
+	if err != nil {
+		return err
+	}
+	d.Tid, d.Priority = h.Tid, h.Priority
+	*m = *d
+	return nil
 }
 
 func (m *MOSDOp) String() string {

@@ -1,9 +1,11 @@
 package messages
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
 )
 
 // MOSDOpReply header versions as Pacific encodes them: version 8 (Pacific
@@ -17,6 +19,7 @@ const (
 // matched to it by the message header's tid. Each op carries its own
 // result (Rval) and output (Data, from the data segment).
 type MOSDOpReply struct {
+	Tid              uint64 // the request's tid, from the message header
 	Oid              string
 	PGID             PG
 	Flags            int64
@@ -88,6 +91,7 @@ func DecodeMOSDOpReply(version uint16, front, data []byte) (*MOSDOpReply, error)
 	r.UserVersion = d.U64()
 	if d.Bool() {
 		rd := DecodeRequestRedirect(d)
+		rd.OSDInstructions = bytes.Clone(rd.OSDInstructions)
 		r.Redirect = &rd
 	}
 	r.Trace = DecodeTraceInfo(d)
@@ -98,6 +102,37 @@ func DecodeMOSDOpReply(version uint16, front, data []byte) (*MOSDOpReply, error)
 		return nil, fmt.Errorf("MOSDOpReply: %w", err)
 	}
 	return r, nil
+}
+
+// Type implements message.Message.
+func (r *MOSDOpReply) Type() uint16 { return TypeOSDOpReply }
+
+// Version implements message.Message.
+func (r *MOSDOpReply) Version() (uint16, uint16) { return MOSDOpReplyVersion, MOSDOpReplyCompat }
+
+// Encode implements message.Message (the v8 encoding, for tests and
+// servers).
+func (r *MOSDOpReply) Encode(h *message.Header, _ uint64, p *message.Payload) error {
+	h.Tid = r.Tid
+	p.Front = r.AppendFront(p.Front)
+	if data := r.DataSegment(); len(p.Data) == 0 {
+		p.Data = data
+	} else {
+		p.Data = append(p.Data, data...)
+	}
+	return nil
+}
+
+// Decode implements message.Message. The data segment is copied once and
+// the ops' Data alias that copy.
+func (r *MOSDOpReply) Decode(h *message.Header, _ uint64, p *message.Payload) error {
+	d, err := DecodeMOSDOpReply(h.Version, p.Front, bytes.Clone(p.Data))
+	if err != nil {
+		return err
+	}
+	d.Tid = h.Tid
+	*r = *d
+	return nil
 }
 
 // OnDisk reports whether the reply is the commit (CEPH_OSD_FLAG_ONDISK).

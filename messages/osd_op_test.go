@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
 )
 
 func osdSampleOp() *MOSDOp {
@@ -220,5 +221,40 @@ func TestOmapEncodings(t *testing.T) {
 	d = encoding.NewDecoder(k.Data)
 	if d.String() != "" || d.U64() != 5 || d.Remaining() != 0 || k.Op != OpOmapGetKeys {
 		t.Fatalf("get-keys input % x", k.Data)
+	}
+}
+
+func TestOSDMessagesInterface(t *testing.T) {
+	var _ message.Message = (*MOSDOp)(nil)
+	var _ message.Message = (*MOSDOpReply)(nil)
+	var _ message.Message = (*MOSDBackoff)(nil)
+
+	op := osdSampleOp()
+	op.Tid = 12
+	var p message.Payload
+	if _, err := message.EncodeMessage(op, encoding.FeatureMsgAddr2, &p); !errors.Is(err, ErrOSDVersion) {
+		t.Fatalf("encode for a pre-Luminous peer: %v", err)
+	}
+	h, err := message.EncodeMessage(op, encoding.FeaturesAll, &p)
+	if err != nil || h.Tid != 12 || h.Priority != OSDClientOpPriority || h.Version != MOSDOpVersion || h.DataLen != uint32(op.DataLen()) {
+		t.Fatalf("header %+v err %v", h, err)
+	}
+	reg := message.NewRegistry()
+	if err := reg.Register(TypeOSDOp, func() message.Message { return &MOSDOp{} }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reg.Decode(&h, encoding.FeaturesAll, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got.(*MOSDOp)
+	// Decode must not alias the frame buffer.
+	p.Data[0] ^= 0xff
+	if g.Tid != 12 || string(g.Ops[1].Data) != "hello" {
+		t.Fatalf("decoded %+v", g)
+	}
+	h.Version = 7
+	if _, err := reg.Decode(&h, encoding.FeaturesAll, &p); !errors.Is(err, ErrOSDVersion) {
+		t.Fatalf("v7: %v", err)
 	}
 }
