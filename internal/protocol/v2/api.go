@@ -29,6 +29,7 @@ import (
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
 )
 
 // Policy is the part of Ceph's Messenger::Policy the protocol obeys. The
@@ -116,46 +117,28 @@ type Config struct {
 	PeerAddrs encoding.EntityAddrVec
 }
 
-// MsgHeader holds the fields of ceph_msg_header2 that the sender chooses.
-// The Machine fills in seq and ack_seq.
-type MsgHeader struct {
-	Type          uint16
-	Priority      uint16
-	Version       uint16
-	CompatVersion uint16
-	Tid           uint64
-	DataOff       uint16
-	Flags         uint8 // ceph_msg_footer flags (CEPH_MSG_FOOTER_*)
-	Reserved      uint16
-}
-
-// OutMessage is a message handed to Send: the header and the three
-// encoded parts. The Machine keeps a pointer to it until the peer
-// acknowledges it (Acked) or it is dropped (Discarded); the caller must not
-// modify it or its buffers meanwhile. Data is written as is (never copied
-// in crc mode), as one segment.
+// OutMessage is a message handed to Send: its header and encoded payload
+// (as message.EncodeMessage makes them). The Machine keeps a pointer to it
+// until the peer acknowledges it (Acked) or it is dropped (Discarded); the
+// caller must not modify it or its buffers meanwhile. In crc mode Front,
+// Middle and Data are written as they are, never copied.
 type OutMessage struct {
-	Header MsgHeader
-	Front  []byte
-	Middle []byte
-	Data   [][]byte
-	// Seq is assigned by the Machine when the message is first framed;
-	// zero before. Read it only from the loop.
-	Seq uint64
+	// Header: the Machine sets Seq (when the message is first framed)
+	// and AckSeq; read them only from the loop.
+	Header  message.Header
+	Payload message.Payload
 	// Ref is the caller's own; the Machine never reads it. It lets the
 	// messenger find its message (and throttle budget) in Acked and
 	// Discarded.
 	Ref any
 }
 
-// InMessage is a message received from the peer. Its buffers belong to
-// the receiver (the Machine never reuses them).
+// InMessage is a message received from the peer: header2's fields, Src
+// (the peer's entity name) and the segment lengths filled in. Its buffers
+// belong to the receiver (the Machine never reuses them).
 type InMessage struct {
-	Seq    uint64
-	Header MsgHeader
-	Front  []byte
-	Middle []byte
-	Data   []byte
+	Header  message.Header
+	Payload message.Payload
 }
 
 // Timer names the timers a Machine uses. Each is either stopped or set
@@ -215,9 +198,10 @@ type StopTimer struct{ Timer Timer }
 // does not know its own IP yet adopts it (Ceph's learned_addr).
 type LearnedAddr struct{ Addr encoding.EntityAddr }
 
-// Established: the session is open (ms_handle_connect on a client,
-// ms_handle_accept on a server). Reconnected is true when an existing
-// session resumed on a new socket; then no dispatcher callback is due.
+// Established: the session is open on this socket (ms_handle_connect on
+// a client, ms_handle_accept on a server; Ceph calls them again after every
+// reconnect). Reconnected is true when an existing session resumed
+// (SESSION_RECONNECT / RECONNECT_OK) rather than a new one starting.
 type Established struct {
 	Peer         encoding.EntityName
 	PeerAddrs    encoding.EntityAddrVec
@@ -231,7 +215,9 @@ type Established struct {
 // Deliver: a message arrived, in sequence; dispatch it.
 type Deliver struct{ Msg *InMessage }
 
-// Acked: the peer acknowledged these messages; they left the queue.
+// Acked: the peer acknowledged these messages; they left the queue. On a
+// lossy connection Ceph keeps no sent list: messages are reported Acked as
+// soon as they are framed.
 type Acked struct{ Msgs []*OutMessage }
 
 // Discarded: these messages will never be sent (lossy fault, session
@@ -274,7 +260,7 @@ type Lookup struct{ Query *Query }
 type HandOff struct{ Pending []byte }
 
 // Closed: the Machine is finished (CLOSED); forget the connection. Err
-// says why (ErrMarkedDown, a protocol error, nil after a hand-off).
+// says why (ErrMarkedDown, a protocol error, ErrReplaced after a hand-off).
 type Closed struct{ Err error }
 
 func (Write) isAction()        {}
