@@ -25,23 +25,26 @@ var (
 	ErrUnknownTag = errors.New("wire: unknown frame tag")
 	// ErrMalformed: a frame or payload that is structurally invalid.
 	ErrMalformed = errors.New("wire: malformed frame")
-	// ErrAborted: the sender aborted the frame after sending it (late
-	// status); the frame must be dropped, the stream is still in sync.
-	ErrAborted = errors.New("wire: frame aborted by sender")
 	// ErrNonceExhausted: a secure stream used every nonce it has.
 	ErrNonceExhausted = errors.New("wire: secure nonces exhausted")
 )
 
-// FeatureError reports a peer that requires msgr2 features this side does
-// not support. It matches ErrFeatures.
+// FeatureError reports a banner negotiation that failed: one side requires
+// msgr2 features the other does not support. It matches ErrFeatures.
 type FeatureError struct {
-	Missing uint64 // required by the peer, not supported here
+	Missing uint64 // the required features the other side lacks
+	// PeerLacks is false when the peer requires what we lack, true when
+	// we require what the peer lacks.
+	PeerLacks bool
 }
 
 // ErrFeatures is matched by every *FeatureError.
 var ErrFeatures = errors.New("wire: peer requires unsupported features")
 
 func (e *FeatureError) Error() string {
+	if e.PeerLacks {
+		return fmt.Sprintf("wire: peer lacks required msgr2 features %#x", e.Missing)
+	}
 	return fmt.Sprintf("wire: peer requires unsupported msgr2 features %#x", e.Missing)
 }
 

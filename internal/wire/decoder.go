@@ -1,0 +1,346 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Decoder turns a byte stream into frames, resumably: bytes may arrive
+// split anywhere, and Next yields each frame once all of it is buffered.
+//
+// Use: Banner first (once), then Next until it returns nil, feeding bytes
+// in between with Feed (copying) or ReadBuffer + Commit (reading straight
+// into the Decoder's buffer). SetRev1 after the banners are exchanged,
+// SetSecure when the protocol installs the keys (after AUTH_DONE); both
+// take effect from the next frame.
+//
+// Buffers: the Frame Next returns, and every slice in it, alias the
+// Decoder's buffer and are valid until the next call to Feed, ReadBuffer,
+// Commit or Next. Copy what must live longer.
+//
+// Errors are sticky: once Next or Banner fails the stream is out of sync
+// and every later call returns the same error.
+//
+// A Decoder is owned by one goroutine (the connection's read side).
+type Decoder struct {
+	buf    []byte
+	r, w   int // buf[r:w] is buffered, unconsumed input
+	limits Limits
+	rev1   bool
+	rx     *Cipher // nil: crc mode
+	err    error
+
+	// The frame under way. In secure mode the first record is decrypted
+	// in place when it arrives, so that progress must be remembered.
+	havePre  bool
+	pre      Preamble
+	frameLen int
+	peekPre  [PreambleSize]byte // v2.0 secure: preamble decrypted ahead
+
+	frame   Frame
+	aborted uint64
+}
+
+// NewDecoder returns a Decoder for v2.1 framing in crc mode with limits l
+// (DefaultLimits if l is the zero value).
+func NewDecoder(l Limits) *Decoder {
+	if l.MaxSegmentLen == 0 {
+		l.MaxSegmentLen = DefaultLimits.MaxSegmentLen
+	}
+	if l.MaxFrameLen == 0 {
+		l.MaxFrameLen = DefaultLimits.MaxFrameLen
+	}
+	return &Decoder{limits: l, rev1: true}
+}
+
+// SetRev1 selects v2.1 (true) or v2.0 framing for the frames that follow.
+func (d *Decoder) SetRev1(rev1 bool) { d.rev1 = rev1 }
+
+// SetSecure switches to secure mode from the next frame on; nil returns
+// to crc mode. rx comes from NewSecure.
+func (d *Decoder) SetSecure(rx *Cipher) { d.rx = rx }
+
+// Secure reports whether secure mode is on.
+func (d *Decoder) Secure() bool { return d.rx != nil }
+
+// Aborted counts frames their sender aborted (late status); Next drops
+// them, as Ceph does.
+func (d *Decoder) Aborted() uint64 { return d.aborted }
+
+// Buffered returns the number of bytes received and not yet consumed.
+func (d *Decoder) Buffered() int { return d.w - d.r }
+
+// Need returns how many more bytes the frame under way needs at least
+// (the preamble's when it has not arrived).
+func (d *Decoder) Need() int {
+	want := d.headLen()
+	if d.havePre {
+		want = d.frameLen
+	}
+	if n := want - (d.w - d.r); n > 0 {
+		return n
+	}
+	return 0
+}
+
+func (d *Decoder) headLen() int {
+	if d.rx != nil && d.rev1 {
+		return firstSecureRecord
+	}
+	return PreambleSize
+}
+
+// Feed appends received bytes.
+func (d *Decoder) Feed(p []byte) {
+	copy(d.space(len(p)), p)
+	d.w += len(p)
+}
+
+// ReadBuffer returns free buffer space to read into, at least min bytes
+// and at least what the frame under way still needs; Commit then reports
+// how much was read.
+func (d *Decoder) ReadBuffer(min int) []byte {
+	return d.space(max(min, d.Need()))
+}
+
+// Commit adds n bytes just read into ReadBuffer's slice.
+func (d *Decoder) Commit(n int) {
+	if n < 0 || n > len(d.buf)-d.w {
+		if d.err == nil {
+			d.err = fmt.Errorf("%w: commit of %d bytes beyond the read buffer", ErrMalformed, n)
+		}
+		return
+	}
+	d.w += n
+}
+
+// space makes room for n more bytes after d.w and returns it. Consumed
+// bytes are dropped first, so earlier frames' slices become invalid.
+func (d *Decoder) space(n int) []byte {
+	if d.r > 0 {
+		d.w = copy(d.buf, d.buf[d.r:d.w])
+		d.r = 0
+	}
+	if len(d.buf)-d.w < n {
+		nb := make([]byte, max(d.w+n, 2*len(d.buf), 4096))
+		copy(nb, d.buf[:d.w])
+		d.buf = nb
+	}
+	return d.buf[d.w : d.w+n]
+}
+
+// Banner reads the peer's banner. It returns the banner and its raw bytes
+// (part of what the pre-authentication signature covers), or a nil raw and
+// a nil error if it has not all arrived.
+func (d *Decoder) Banner() (Banner, []byte, error) {
+	if d.err != nil {
+		return Banner{}, nil, d.err
+	}
+	bn, n, err := ParseBanner(d.buf[d.r:d.w])
+	if err != nil {
+		d.err = err
+		return Banner{}, nil, err
+	}
+	if n == 0 {
+		return Banner{}, nil, nil
+	}
+	raw := d.buf[d.r : d.r+n]
+	d.r += n
+	return bn, raw, nil
+}
+
+// Next returns the next whole frame, or nil and a nil error if more bytes
+// are needed (Need says how many at least). A stream that stops partway
+// through a frame is incomplete, not corrupt: Next keeps returning nil.
+func (d *Decoder) Next() (*Frame, error) {
+	for {
+		if d.err != nil {
+			return nil, d.err
+		}
+		f, aborted, err := d.next()
+		if err != nil {
+			d.err = err
+			return nil, err
+		}
+		if !aborted {
+			return f, nil
+		}
+		d.aborted++
+	}
+}
+
+func (d *Decoder) next() (*Frame, bool, error) {
+	if !d.havePre {
+		if d.w-d.r < d.headLen() {
+			return nil, false, nil
+		}
+		if err := d.readPreamble(); err != nil {
+			return nil, false, err
+		}
+	}
+	if d.w-d.r < d.frameLen {
+		return nil, false, nil
+	}
+	b := d.buf[d.r : d.r+d.frameLen]
+	d.havePre = false
+	d.r += d.frameLen
+	f := &d.frame
+	f.Preamble = d.pre
+	f.Segments = [MaxSegments][]byte{}
+	f.Raw = nil
+	var ok bool
+	var err error
+	switch {
+	case d.rx == nil && d.rev1:
+		ok, err = d.crcRev1(f, b)
+	case d.rx == nil:
+		ok, err = d.crcRev0(f, b)
+	case d.rev1:
+		ok, err = d.secureRev1(f, b)
+	default:
+		ok, err = d.secureRev0(f, b)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%v frame: %w", d.pre.Tag, err)
+	}
+	return f, !ok, nil
+}
+
+// readPreamble parses (and in secure v2.1 decrypts) the preamble and
+// checks every length before the buffer is allowed to grow for the frame.
+func (d *Decoder) readPreamble() error {
+	head := d.buf[d.r : d.r+d.headLen()]
+	var err error
+	switch {
+	case d.rx == nil:
+		err = parsePreamble(&d.pre, head)
+	case d.rev1:
+		if err = d.rx.open(head); err == nil {
+			err = parsePreamble(&d.pre, head)
+		}
+	default:
+		d.rx.peekPreamble(d.peekPre[:], head)
+		err = parsePreamble(&d.pre, d.peekPre[:])
+	}
+	if err != nil {
+		return err
+	}
+	if err := d.limits.check(&d.pre); err != nil {
+		return err
+	}
+	n := onWireLen(&d.pre, d.rev1, d.rx != nil)
+	if n > d.limits.MaxFrameLen {
+		return fmt.Errorf("%w: %v frame of %d bytes, limit %d", ErrTooLarge, d.pre.Tag, n, d.limits.MaxFrameLen)
+	}
+	d.frameLen = int(n)
+	d.havePre = true
+	return nil
+}
+
+func checkCRC(what int, seg []byte, want uint32) error {
+	if got := SegmentCRC(seg); got != want {
+		return fmt.Errorf("%w: segment %d crc %#08x, computed %#08x", ErrBadCRC, what, want, got)
+	}
+	return nil
+}
+
+func lateStatus(s byte) (complete bool, err error) {
+	switch s & lateStatusMask {
+	case lateStatusComplete:
+		return true, nil
+	case lateStatusAborted:
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: late status %#x", ErrMalformed, s)
+}
+
+func (d *Decoder) crcRev1(f *Frame, b []byte) (bool, error) {
+	f.Raw = b
+	off := PreambleSize
+	l0 := int(f.Lengths[0])
+	if l0 > 0 {
+		f.Segments[0] = b[off : off+l0 : off+l0]
+		if err := checkCRC(0, f.Segments[0], binary.LittleEndian.Uint32(b[off+l0:])); err != nil {
+			return false, err
+		}
+		off += l0 + crcSize
+	}
+	n := int(f.NumSegments)
+	if n == 1 {
+		return true, nil
+	}
+	epi := b[len(b)-epilogueCRCRev1:]
+	for i := 1; i < n; i++ {
+		l := int(f.Lengths[i])
+		f.Segments[i] = b[off : off+l : off+l]
+		off += l
+		if err := checkCRC(i, f.Segments[i], binary.LittleEndian.Uint32(epi[1+4*(i-1):])); err != nil {
+			return false, err
+		}
+	}
+	return lateStatus(epi[0])
+}
+
+func (d *Decoder) crcRev0(f *Frame, b []byte) (bool, error) {
+	f.Raw = b
+	off := PreambleSize
+	epi := b[len(b)-epilogueCRCRev0:]
+	for i := 0; i < int(f.NumSegments); i++ {
+		l := int(f.Lengths[i])
+		f.Segments[i] = b[off : off+l : off+l]
+		off += l
+		if err := checkCRC(i, f.Segments[i], binary.LittleEndian.Uint32(epi[1+4*i:])); err != nil {
+			return false, err
+		}
+	}
+	return epi[0]&lateFlagAborted == 0, nil
+}
+
+func (d *Decoder) secureRev1(f *Frame, b []byte) (bool, error) {
+	// Record 1 (preamble and inline bytes) was opened by readPreamble.
+	l0 := int(f.Lengths[0])
+	p0 := int(pad16(uint64(l0)))
+	off := firstSecureRecord
+	if p0 <= InlineSize {
+		f.Segments[0] = b[PreambleSize : PreambleSize+l0 : PreambleSize+l0]
+	} else {
+		rest := p0 - InlineSize
+		if err := d.rx.open(b[off : off+rest+TagSize]); err != nil {
+			return false, err
+		}
+		// Close the gap left by record 1's tag so that segment 0 is
+		// contiguous: move the inline bytes next to the rest.
+		start := firstSecureRecord - InlineSize
+		copy(b[start:off], b[PreambleSize:PreambleSize+InlineSize])
+		f.Segments[0] = b[start : start+l0 : start+l0]
+		off += rest + TagSize
+	}
+	n := int(f.NumSegments)
+	if n == 1 {
+		return true, nil
+	}
+	rec := b[off:]
+	if err := d.rx.open(rec); err != nil {
+		return false, err
+	}
+	o := 0
+	for i := 1; i < n; i++ {
+		l := int(f.Lengths[i])
+		f.Segments[i] = rec[o : o+l : o+l]
+		o += int(pad16(uint64(l)))
+	}
+	return lateStatus(rec[o])
+}
+
+func (d *Decoder) secureRev0(f *Frame, b []byte) (bool, error) {
+	if err := d.rx.open(b); err != nil {
+		return false, err
+	}
+	o := PreambleSize
+	for i := 0; i < int(f.NumSegments); i++ {
+		l := int(f.Lengths[i])
+		f.Segments[i] = b[o : o+l : o+l]
+		o += int(pad16(uint64(l)))
+	}
+	return b[o]&lateFlagAborted == 0, nil
+}

@@ -1,0 +1,272 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/gomsgr/msgr/message"
+)
+
+// Encoder builds frames: appended to a caller's buffer (AppendFrame,
+// AppendControl, AppendMessage) or as a list of buffers for writev (Vec,
+// VecMessage) that references the caller's segments instead of copying
+// them (crc mode; secure mode must produce new ciphertext).
+//
+// The small pieces Vec creates (preambles, crcs, epilogues, ciphertext)
+// live in an arena owned by the Encoder; they stay valid until Reset,
+// which the writer calls once the buffers are written.
+//
+// An Encoder is owned by one goroutine (the connection's write side).
+type Encoder struct {
+	rev1  bool
+	tx    *Cipher // nil: crc mode
+	arena []byte  // Vec's pieces; never reallocated while in use
+	tmp   []byte  // control payload scratch
+	hdr   [message.Header2Size]byte
+}
+
+// NewEncoder returns an Encoder for v2.1 framing in crc mode.
+func NewEncoder() *Encoder { return &Encoder{rev1: true} }
+
+// SetRev1 selects v2.1 (true) or v2.0 framing for the frames that follow.
+func (e *Encoder) SetRev1(rev1 bool) { e.rev1 = rev1 }
+
+// SetSecure switches to secure mode from the next frame on; nil returns to
+// crc mode. tx comes from NewSecure.
+func (e *Encoder) SetSecure(tx *Cipher) { e.tx = tx }
+
+// Secure reports whether secure mode is on.
+func (e *Encoder) Secure() bool { return e.tx != nil }
+
+// Reset releases the arena's pieces for reuse: every buffer a Vec call
+// returned becomes invalid.
+func (e *Encoder) Reset() { e.arena = e.arena[:0] }
+
+// alloc carves n bytes from the arena. A full arena is replaced, not
+// grown, so that pieces already handed out stay put.
+func (e *Encoder) alloc(n int) []byte {
+	if cap(e.arena)-len(e.arena) < n {
+		e.arena = make([]byte, 0, max(n, 2*cap(e.arena), 16<<10))
+	}
+	l := len(e.arena)
+	e.arena = e.arena[:l+n]
+	return e.arena[l : l+n : l+n]
+}
+
+// preamble fills p for a frame of segs (trailing empty segments dropped,
+// as Ceph does; at least one segment).
+func preamble(p *Preamble, tag Tag, segs [][]byte) error {
+	if len(segs) > MaxSegments {
+		return fmt.Errorf("%w: %d segments", ErrMalformed, len(segs))
+	}
+	if !tag.Valid() {
+		return fmt.Errorf("%w: %d", ErrUnknownTag, uint8(tag))
+	}
+	n := 1
+	for i := len(segs) - 1; i > 0; i-- {
+		if len(segs[i]) > 0 {
+			n = i + 1
+			break
+		}
+	}
+	*p = Preamble{Tag: tag, NumSegments: uint8(n)}
+	for i := 0; i < n && i < len(segs); i++ {
+		if uint64(len(segs[i])) > 0xffffffff {
+			return fmt.Errorf("%w: segment %d of %d bytes", ErrTooLarge, i, len(segs[i]))
+		}
+		p.Lengths[i] = uint32(len(segs[i]))
+		p.Aligns[i] = alignFor(tag, i)
+	}
+	return nil
+}
+
+// FrameLen returns the on-wire size of a frame of segs in the current mode.
+func (e *Encoder) FrameLen(tag Tag, segs ...[]byte) (int, error) {
+	var p Preamble
+	if err := preamble(&p, tag, segs); err != nil {
+		return 0, err
+	}
+	return int(onWireLen(&p, e.rev1, e.tx != nil)), nil
+}
+
+// AppendFrame appends a whole frame of tag and segs to b.
+func (e *Encoder) AppendFrame(b []byte, tag Tag, segs ...[]byte) ([]byte, error) {
+	var p Preamble
+	if err := preamble(&p, tag, segs); err != nil {
+		return b, err
+	}
+	size := int(onWireLen(&p, e.rev1, e.tx != nil))
+	b = slices.Grow(b, size)
+	start := len(b)
+	b = b[:start+size]
+	if err := e.write(b[start:], &p, segs); err != nil {
+		return b[:start], err
+	}
+	return b, nil
+}
+
+// AppendControl appends control frame f.
+func (e *Encoder) AppendControl(b []byte, f ControlFrame) ([]byte, error) {
+	e.tmp = f.AppendPayload(e.tmp[:0])
+	return e.AppendFrame(b, f.Tag(), e.tmp)
+}
+
+// AppendMessage appends a MESSAGE frame: h as header2, then p's segments.
+func (e *Encoder) AppendMessage(b []byte, h *message.Header, p *message.Payload) ([]byte, error) {
+	hdr := message.AppendHeader2(e.hdr[:0], h)
+	return e.AppendFrame(b, TagMessage, hdr, p.Front, p.Middle, p.Data)
+}
+
+// Vec appends to iov the buffers of one frame. In crc mode segments 1..3
+// (and in v2.0 segment 0) are referenced, not copied: they must not change
+// until written. The other pieces live in the arena until Reset.
+func (e *Encoder) Vec(iov [][]byte, tag Tag, segs ...[]byte) ([][]byte, error) {
+	var p Preamble
+	if err := preamble(&p, tag, segs); err != nil {
+		return iov, err
+	}
+	n := int(p.NumSegments)
+	if e.tx != nil {
+		out := e.alloc(int(onWireLen(&p, e.rev1, true)))
+		if err := e.write(out, &p, segs); err != nil {
+			return iov, err
+		}
+		return append(iov, out), nil
+	}
+	if e.rev1 {
+		l0 := len(segs[0])
+		head := PreambleSize
+		if l0 > 0 {
+			head += l0 + crcSize
+		}
+		h := e.alloc(head)
+		p.put(h)
+		if l0 > 0 {
+			copy(h[PreambleSize:], segs[0])
+			binary.LittleEndian.PutUint32(h[PreambleSize+l0:], SegmentCRC(segs[0]))
+		}
+		iov = append(iov, h)
+		if n == 1 {
+			return iov, nil
+		}
+		epi := e.alloc(epilogueCRCRev1)
+		epi[0] = lateStatusComplete
+		for i := 1; i < n; i++ {
+			if len(segs[i]) > 0 {
+				iov = append(iov, segs[i])
+			}
+			binary.LittleEndian.PutUint32(epi[1+4*(i-1):], SegmentCRC(segs[i]))
+		}
+		for i := n; i < MaxSegments; i++ {
+			binary.LittleEndian.PutUint32(epi[1+4*(i-1):], 0)
+		}
+		return append(iov, epi), nil
+	}
+	h := e.alloc(PreambleSize)
+	p.put(h)
+	iov = append(iov, h)
+	epi := e.alloc(epilogueCRCRev0)
+	clear(epi)
+	for i := 0; i < n; i++ {
+		if len(segs[i]) > 0 {
+			iov = append(iov, segs[i])
+		}
+		binary.LittleEndian.PutUint32(epi[1+4*i:], SegmentCRC(segs[i]))
+	}
+	return append(iov, epi), nil
+}
+
+// VecMessage is Vec for a MESSAGE frame: front, middle and data are
+// referenced in crc mode.
+func (e *Encoder) VecMessage(iov [][]byte, h *message.Header, p *message.Payload) ([][]byte, error) {
+	hdr := message.AppendHeader2(e.alloc(message.Header2Size)[:0], h)
+	return e.Vec(iov, TagMessage, hdr, p.Front, p.Middle, p.Data)
+}
+
+// write lays out a frame into out, which is exactly onWireLen long.
+func (e *Encoder) write(out []byte, p *Preamble, segs [][]byte) error {
+	n := int(p.NumSegments)
+	seg := func(i int) []byte {
+		if i < len(segs) {
+			return segs[i]
+		}
+		return nil
+	}
+	switch {
+	case e.tx == nil && e.rev1:
+		p.put(out)
+		off := PreambleSize
+		if l0 := len(segs[0]); l0 > 0 {
+			copy(out[off:], segs[0])
+			binary.LittleEndian.PutUint32(out[off+l0:], SegmentCRC(segs[0]))
+			off += l0 + crcSize
+		}
+		if n == 1 {
+			return nil
+		}
+		epi := out[len(out)-epilogueCRCRev1:]
+		clear(epi)
+		epi[0] = lateStatusComplete
+		for i := 1; i < n; i++ {
+			off += copy(out[off:], seg(i))
+			binary.LittleEndian.PutUint32(epi[1+4*(i-1):], SegmentCRC(seg(i)))
+		}
+		return nil
+	case e.tx == nil:
+		p.put(out)
+		off := PreambleSize
+		epi := out[len(out)-epilogueCRCRev0:]
+		clear(epi)
+		for i := 0; i < n; i++ {
+			off += copy(out[off:], seg(i))
+			binary.LittleEndian.PutUint32(epi[1+4*i:], SegmentCRC(seg(i)))
+		}
+		return nil
+	case e.rev1:
+		// Record 1: preamble and the first InlineSize bytes of segment 0.
+		p.put(out)
+		s0 := segs[0]
+		inl := min(len(s0), InlineSize)
+		copy(out[PreambleSize:], s0[:inl])
+		clear(out[PreambleSize+inl : PreambleSize+InlineSize])
+		if err := e.tx.seal(out, PreambleSize+InlineSize); err != nil {
+			return err
+		}
+		off := firstSecureRecord
+		if p0 := int(pad16(uint64(len(s0)))); p0 > InlineSize {
+			rest := p0 - InlineSize
+			c := copy(out[off:], s0[InlineSize:])
+			clear(out[off+c : off+rest])
+			if err := e.tx.seal(out[off:], rest); err != nil {
+				return err
+			}
+			off += rest + TagSize
+		}
+		if n == 1 {
+			return nil
+		}
+		rec := out[off:]
+		o := 0
+		for i := 1; i < n; i++ {
+			c := copy(rec[o:], seg(i))
+			pl := int(pad16(uint64(c)))
+			clear(rec[o+c : o+pl])
+			o += pl
+		}
+		clear(rec[o : o+epilogueSecure])
+		rec[o] = lateStatusComplete
+		return e.tx.seal(rec, o+epilogueSecure)
+	default:
+		p.put(out)
+		o := PreambleSize
+		for i := 0; i < n; i++ {
+			c := copy(out[o:], seg(i))
+			pl := int(pad16(uint64(c)))
+			clear(out[o+c : o+pl])
+			o += pl
+		}
+		clear(out[o : o+epilogueSecure])
+		return e.tx.seal(out, o+epilogueSecure)
+	}
+}
