@@ -18,6 +18,7 @@ const (
 // Errnos Ceph sends in AUTH_BAD_METHOD's result (negated).
 const (
 	EPERM      int32 = 1
+	EIO        int32 = 5
 	EACCES     int32 = 13
 	EINVAL     int32 = 22
 	EOPNOTSUPP int32 = 95
