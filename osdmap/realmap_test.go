@@ -31,18 +31,18 @@ type osdDump struct {
 	FullRatio    float64 `json:"full_ratio"`
 	NearRatio    float64 `json:"nearfull_ratio"`
 	Pools        []struct {
-		Pool        int64  `json:"pool"`
-		Name        string `json:"pool_name"`
-		Flags       uint64 `json:"flags"`
-		Type        uint8  `json:"type"`
-		Size        uint8  `json:"size"`
-		MinSize     uint8  `json:"min_size"`
-		CrushRule   uint8  `json:"crush_rule"`
-		ObjectHash  uint8  `json:"object_hash"`
-		PGNum       uint32 `json:"pg_num"`
-		PGPNum      uint32 `json:"pg_placement_num"`
-		LastChange  string `json:"last_change"`
-		StripeWidth uint32 `json:"stripe_width"`
+		Pool        int64                        `json:"pool"`
+		Name        string                       `json:"pool_name"`
+		Flags       uint64                       `json:"flags"`
+		Type        uint8                        `json:"type"`
+		Size        uint8                        `json:"size"`
+		MinSize     uint8                        `json:"min_size"`
+		CrushRule   uint8                        `json:"crush_rule"`
+		ObjectHash  uint8                        `json:"object_hash"`
+		PGNum       uint32                       `json:"pg_num"`
+		PGPNum      uint32                       `json:"pg_placement_num"`
+		LastChange  string                       `json:"last_change"`
+		StripeWidth uint32                       `json:"stripe_width"`
 		Application map[string]map[string]string `json:"application_metadata"`
 	} `json:"pools"`
 	OSDs []struct {
