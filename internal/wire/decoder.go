@@ -96,11 +96,12 @@ func (d *Decoder) Feed(p []byte) {
 	d.w += len(p)
 }
 
-// ReadBuffer returns free buffer space to read into, at least min bytes
-// and at least what the frame under way still needs; Commit then reports
-// how much was read.
+// ReadBuffer returns all the free buffer space to read into: at least min
+// bytes and at least what the frame under way still needs. Commit then
+// reports how much was read.
 func (d *Decoder) ReadBuffer(min int) []byte {
-	return d.space(max(min, d.Need()))
+	d.space(max(min, d.Need()))
+	return d.buf[d.w:]
 }
 
 // Commit adds n bytes just read into ReadBuffer's slice.
