@@ -9,6 +9,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Auth methods as Ceph numbers them (CEPH_AUTH_*).
@@ -46,6 +47,24 @@ type ClientHandler interface {
 	// HandleBadMethod takes AUTH_BAD_METHOD. A handler that can try another
 	// method returns a new AUTH_REQUEST (as Start does); otherwise an error.
 	HandleBadMethod(method uint32, result int32, allowedMethods, allowedModes []uint32) (newMethod uint32, preferredModes []uint32, payload []byte, err error)
+}
+
+// Payloads: what Start, HandleReplyMore, HandleDone, HandleRequest and
+// HandleRequestMore take and return is the content of the frame's
+// bufferlist field, without its u32 length (wire.AuthRequest.Payload etc.).
+
+// Renewer is implemented by a method's per-principal client state whose
+// tickets expire (cephx.Session). A MonClient with an open, authenticated
+// mon session calls RenewalRequest when NextRenewal has passed (Ceph checks
+// on every tick); if ok, it sends MAuth (CEPH_MSG_AUTH = 17) with protocol
+// set to the method and auth_payload = payload, and hands each MAuthReply
+// (CEPH_MSG_AUTH_REPLY = 18) to HandleRenewalReply with its result and
+// result_bl, sending another MAuth with the returned payload while one is
+// returned.
+type Renewer interface {
+	RenewalRequest() (payload []byte, ok bool, err error)
+	HandleRenewalReply(result int32, payload []byte) (next []byte, err error)
+	NextRenewal() time.Time
 }
 
 // ServerReply is a ServerHandler's answer to one client frame: either

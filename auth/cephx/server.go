@@ -177,7 +177,7 @@ func (h *ServerHandler) HandleRequestMore(payload []byte) (auth.ServerReply, err
 	if err := d.Err(); err != nil {
 		return auth.ServerReply{}, h.refuse(auth.EPERM, "bad authenticate: "+err.Error())
 	}
-	reply, sessionKey, errno, why := h.authenticate(req, h.mode)
+	reply, sessionKey, errno, why := h.authenticate(req)
 	if errno != 0 {
 		return auth.ServerReply{}, h.refuse(errno, why)
 	}
@@ -207,7 +207,7 @@ func (h *ServerHandler) HandleRequestMore(payload []byte) (auth.ServerReply, err
 
 // authenticate checks a CephXAuthenticate and returns the reply up to the
 // auth ticket, the new session key, or an errno and why.
-func (h *ServerHandler) authenticate(req authenticate, mode uint32) ([]byte, auth.CryptoKey, int32, string) {
+func (h *ServerHandler) authenticate(req authenticate) ([]byte, auth.CryptoKey, int32, string) {
 	cfg := &h.srv.cfg
 	key, err := cfg.Keyring.Key(h.name)
 	if err != nil {
