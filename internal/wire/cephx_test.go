@@ -185,4 +185,3 @@ func TestCapturesSecureFull(t *testing.T) {
 		t.Logf("%s: %d frames decrypted", dir, decrypted)
 	}
 }
-
