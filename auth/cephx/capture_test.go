@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/wire"
 )
 
 var adminName = auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
@@ -159,6 +160,8 @@ func TestCaptureMonCRC(t *testing.T) {
 			if _, err := x.session.Ticket(ServiceAuth); err != nil {
 				t.Fatal(err)
 			}
+			namePlain(t, conn, x.c2m, wire.RoleServer, false)
+			namePlain(t, conn, x.m2c, wire.RoleClient, conn == "conn2")
 		})
 	}
 }

@@ -3,10 +3,12 @@ package cephx
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"testing"
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/wire"
 )
 
 // capturedNonce decrypts the authorizer nonce the real client sent, so the
@@ -76,6 +78,10 @@ func TestCaptureOSDCRC(t *testing.T) {
 	}
 	if gid != x.res.GlobalID || !bytes.Equal(res.SessionKey, osd.SessionKey.Secret) || len(res.ConnectionSecret) != 0 {
 		t.Fatalf("result %+v, mon global id %d", res, x.res.GlobalID)
+	}
+	seen := append(namePlain(t, "c2o", c2o, wire.RoleServer, false), namePlain(t, "o2c", o2c, wire.RoleClient, false)...)
+	if !strings.Contains(strings.Join(seen, " "), "MESSAGE/OSD_OPREPLY") {
+		t.Fatalf("frames %v", seen)
 	}
 	checkSignatures(t, res.SessionKey, c2o, o2c,
 		frameByTag(t, cf, tagAuthRequestMore).end, frameByTag(t, of, tagAuthDone).end,
