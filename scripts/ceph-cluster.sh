@@ -206,9 +206,6 @@ EOF
 mon initial members = a
 keyring = \$mon_data/keyring
 
-[mon.a]
-mon addr = [v2:127.0.0.1:$PORT_V2,v1:127.0.0.1:$PORT_V1]
-
 [osd]
 keyring = \$osd_data/keyring
 ms bind port min = $OSD_PORT_MIN
