@@ -37,7 +37,8 @@ type Cipher struct {
 	block   cipher.Block
 	nonce   [nonceSize]byte
 	initial [nonceSize]byte
-	used    bool // initial nonce consumed: meeting it again means wrap
+	cur     [nonceSize]byte // the nonce in use; a field so that it does not escape per record
+	used    bool            // initial nonce consumed: meeting it again means wrap
 	rev1    bool
 }
 
@@ -70,12 +71,13 @@ func NewSecure(secret []byte, role Role, rev1 bool) (rx, tx *Cipher, err error) 
 	return rx, tx, nil
 }
 
-// next returns the nonce for the next record and advances the sequence.
-func (c *Cipher) next() ([nonceSize]byte, error) {
-	n := c.nonce
-	if n == c.initial {
+// next puts the nonce for the next record in c.cur and advances the
+// sequence.
+func (c *Cipher) next() error {
+	c.cur = c.nonce
+	if c.cur == c.initial {
 		if c.used {
-			return n, ErrNonceExhausted
+			return ErrNonceExhausted
 		}
 		c.used = true
 	}
@@ -84,27 +86,25 @@ func (c *Cipher) next() ([nonceSize]byte, error) {
 	} else {
 		binary.LittleEndian.PutUint32(c.nonce[:4], binary.LittleEndian.Uint32(c.nonce[:4])+1)
 	}
-	return n, nil
+	return nil
 }
 
 // seal encrypts rec[:n] in place and writes the tag at rec[n:n+TagSize].
 func (c *Cipher) seal(rec []byte, n int) error {
-	nonce, err := c.next()
-	if err != nil {
+	if err := c.next(); err != nil {
 		return err
 	}
-	c.aead.Seal(rec[:0], nonce[:], rec[:n], nil)
+	c.aead.Seal(rec[:0], c.cur[:], rec[:n], nil)
 	return nil
 }
 
 // open decrypts a record (ciphertext and tag) in place; the plaintext is
 // rec[:len(rec)-TagSize].
 func (c *Cipher) open(rec []byte) error {
-	nonce, err := c.next()
-	if err != nil {
+	if err := c.next(); err != nil {
 		return err
 	}
-	if _, err := c.aead.Open(rec[:0], nonce[:], rec, nil); err != nil {
+	if _, err := c.aead.Open(rec[:0], c.cur[:], rec, nil); err != nil {
 		return ErrAuthTag
 	}
 	return nil
