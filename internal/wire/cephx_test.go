@@ -59,38 +59,168 @@ func cephxDecrypt(t *testing.T, key, ct []byte) *encoding.Decoder {
 	return d
 }
 
-// monSecrets reads the mon's AUTH_DONE and returns the session key and
-// the connection secret.
-func monSecrets(t *testing.T, clientKey, authDone []byte) (sessionKey, secret []byte) {
+// tryCephxDecrypt is cephxDecrypt that reports a wrong key instead of
+// failing the test.
+func tryCephxDecrypt(key, ct []byte) *encoding.Decoder {
+	blk, err := aes.NewCipher(key)
+	if err != nil || len(ct) == 0 || len(ct)%16 != 0 {
+		return nil
+	}
+	pt := make([]byte, len(ct))
+	cipher.NewCBCDecrypter(blk, []byte("cephsageyudagreg")).CryptBlocks(pt, ct)
+	pad := int(pt[len(pt)-1])
+	if pad < 1 || pad > 16 {
+		return nil
+	}
+	d := encoding.NewDecoder(pt[:len(pt)-pad])
+	if d.U8() != 1 || d.U64() != 0xff009cad8826aa55 {
+		return nil
+	}
+	return d
+}
+
+// tickets reads a CephXTicketReply list, its session keys encrypted with
+// key, into service id -> session key.
+func tickets(t *testing.T, d *encoding.Decoder, key []byte, into map[uint32][]byte) {
+	t.Helper()
+	if d.U8() != 1 {
+		t.Fatal("ticket reply version")
+	}
+	for n := d.U32(); n > 0 && d.Err() == nil; n-- {
+		svc := d.U32()
+		d.U8()
+		st := cephxDecrypt(t, key, d.Blob())
+		st.U8()       // CephXServiceTicket struct_v
+		st.U16()      // CryptoKey type
+		st.UTime()    // created
+		l := st.U16() // secret length
+		into[svc] = bytes.Clone(st.Bytes(int(l)))
+		d.U8()   // ticket_enc
+		d.Blob() // ticket
+	}
+}
+
+// monSecrets reads the mon's AUTH_DONE and returns the session key, the
+// connection secret, and every service ticket's session key.
+func monSecrets(t *testing.T, clientKey, authDone []byte) (sessionKey, secret []byte, keys map[uint32][]byte) {
 	var ad AuthDone
 	if err := ad.DecodePayload(authDone); err != nil {
 		t.Fatal(err)
 	}
 	d := encoding.NewDecoder(ad.Payload)
-	if d.U16() != 0x0100 || d.I32() != 0 || d.U8() != 1 {
+	if d.U16() != 0x0100 || d.I32() != 0 {
 		t.Fatal("not a CEPHX_GET_AUTH_SESSION_KEY reply")
 	}
-	for n := d.U32(); n > 0; n-- {
-		svc := d.U32()
-		d.U8()
-		st := cephxDecrypt(t, clientKey, d.Blob())
-		st.U8()       // CephXServiceTicket struct_v
-		st.U16()      // CryptoKey type
-		st.UTime()    // created
-		l := st.U16() // secret length
-		key := st.Bytes(int(l))
-		if svc == uint32(encoding.EntityTypeAuth) {
-			sessionKey = bytes.Clone(key)
-		}
-		d.U8()   // ticket_enc
-		d.Blob() // ticket
-	}
+	keys = map[uint32][]byte{}
+	tickets(t, d, clientKey, keys)
+	sessionKey = keys[uint32(encoding.EntityTypeAuth)]
 	cs := cephxDecrypt(t, sessionKey, d.Sub().Blob())
 	secret = bytes.Clone(cs.Blob())
+	if extra := d.Sub(); extra.Remaining() > 0 {
+		tickets(t, extra, sessionKey, keys)
+	}
 	if d.Err() != nil || len(secret) != 64 {
 		t.Fatalf("connection secret: %v, %d bytes", d.Err(), len(secret))
 	}
-	return sessionKey, secret
+	return sessionKey, secret, keys
+}
+
+// osdSecret reads an OSD's AUTH_DONE (the authorizer reply) with whichever
+// candidate OSD ticket key opens it.
+func osdSecret(t *testing.T, candidates [][]byte, authDone []byte) (sessionKey, secret []byte) {
+	var ad AuthDone
+	if err := ad.DecodePayload(authDone); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range candidates {
+		d := encoding.NewDecoder(ad.Payload)
+		r := tryCephxDecrypt(k, d.Blob())
+		if r == nil {
+			continue
+		}
+		if v := r.U8(); v < 2 {
+			t.Fatalf("authorizer reply v%d has no connection secret", v)
+		}
+		r.U64() // nonce + 1
+		secret = bytes.Clone(r.Blob())
+		if r.Err() != nil || len(secret) != 64 {
+			t.Fatalf("osd connection secret: %v", r.Err())
+		}
+		return k, secret
+	}
+	t.Fatal("no OSD ticket key opens the authorizer reply")
+	return nil, nil
+}
+
+// preAuthLen is the length of a stream's plain part: banner and frames
+// up to the end of authentication.
+func preAuthLen(stream []byte, receiver Role) int {
+	n := BannerSize
+	ReplayCapture(stream, nil, receiver, func(f *Frame) error {
+		n += len(f.Raw)
+		return nil
+	})
+	return n
+}
+
+// decryptPair replays both directions of one connection with its secret.
+func decryptPair(t *testing.T, name string, fromPeer, toPeer, sessionKey, secret []byte, peerIdent Tag, cut bool, check func(*Frame)) int {
+	t.Helper()
+	total := 0
+	for _, dirn := range []struct {
+		stream   []byte
+		receiver Role
+		ident    Tag
+		signed   []byte // what the sender of AUTH_SIGNATURE received
+	}{
+		{fromPeer, RoleClient, peerIdent, toPeer[:preAuthLen(toPeer, RoleServer)]},
+		{toPeer, RoleServer, TagClientIdent, fromPeer[:preAuthLen(fromPeer, RoleClient)]},
+	} {
+		var tags []Tag
+		var types []uint16
+		rest, err := ReplayCapture(dirn.stream, secret, dirn.receiver, func(f *Frame) error {
+			if f.Raw != nil { // still plain
+				return nil
+			}
+			tags = append(tags, f.Tag)
+			if check != nil {
+				check(f)
+			}
+			switch f.Tag {
+			case TagMessage:
+				var h message.Header
+				if err := message.DecodeHeader2(&h, f.Segment(SegHeader)); err != nil {
+					return err
+				}
+				types = append(types, h.Type)
+			case TagAuthSignature:
+				mac := hmac.New(sha256.New, sessionKey)
+				mac.Write(dirn.signed)
+				if !bytes.Equal(mac.Sum(nil), f.Payload()) {
+					t.Errorf("%s: AUTH_SIGNATURE is not the HMAC of the %d bytes received", name, len(dirn.signed))
+				}
+			default:
+				if _, err := DecodeControlFrame(f.Tag, f.Payload()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s receiver %v: %v after %v", name, dirn.receiver, err, tags)
+		}
+		if (rest != 0) != (cut && dirn.receiver == RoleClient) {
+			t.Fatalf("%s receiver %v: %d bytes left", name, dirn.receiver, rest)
+		}
+		if len(tags) < 3 || tags[0] != TagAuthSignature || tags[1] != dirn.ident {
+			t.Fatalf("%s: decrypted frames %v", name, tags)
+		}
+		total += len(tags)
+		if testing.Verbose() {
+			t.Logf("%s receiver %v: %v types %v", filepath.Base(name), dirn.receiver, tags, types)
+		}
+	}
+	return total
 }
 
 // TestCapturesSecureFull decrypts every mon connection of the cephx-secure
@@ -102,6 +232,8 @@ func TestCapturesSecureFull(t *testing.T) {
 	for _, dir := range []string{"cephx-secure", "osd/cephx-secure"} {
 		key := adminKey(t, dir)
 		decrypted := 0
+		osdKeys := map[string][][]byte{} // command prefix -> OSD ticket keys
+		obj, _ := os.ReadFile(filepath.Join(vectors, "osd/cephx-secure/obj1.data"))
 		for _, name := range captures(t, dir) {
 			if !strings.HasSuffix(name, ".mon-to-client.bin") {
 				continue
@@ -111,75 +243,54 @@ func TestCapturesSecureFull(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Find AUTH_DONE in the plain part of the mon's stream.
 			var sessionKey, secret []byte
-			monPreAuth, clientPreAuth := 0, 0
 			ReplayCapture(fromMon, nil, RoleClient, func(f *Frame) error {
-				monPreAuth += len(f.Raw)
 				if f.Tag == TagAuthDone {
-					sessionKey, secret = monSecrets(t, key, f.Payload())
+					var keys map[uint32][]byte
+					sessionKey, secret, keys = monSecrets(t, key, f.Payload())
+					if k := keys[uint32(encoding.EntityTypeOSD)]; k != nil {
+						cmd := strings.SplitN(filepath.Base(name), ".", 2)[0]
+						osdKeys[cmd] = append(osdKeys[cmd], k)
+					}
 				}
 				return nil
 			})
 			if secret == nil {
 				t.Fatalf("%s: no AUTH_DONE", name)
 			}
-			ReplayCapture(toMon, nil, RoleServer, func(f *Frame) error {
-				clientPreAuth += len(f.Raw)
+			cut := dir == "cephx-secure" && strings.HasSuffix(name, "conn2.mon-to-client.bin")
+			decrypted += decryptPair(t, name, fromMon, toMon, sessionKey, secret, TagServerIdent, cut, nil)
+		}
+		for _, name := range captures(t, dir) {
+			if !strings.HasSuffix(name, ".osd-to-client.bin") {
+				continue
+			}
+			fromOSD, _ := os.ReadFile(name)
+			toOSD, err := os.ReadFile(strings.Replace(name, ".osd-to-client.bin", ".client-to-osd.bin", 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := strings.SplitN(filepath.Base(name), ".", 2)[0]
+			var sessionKey, secret []byte
+			ReplayCapture(fromOSD, nil, RoleClient, func(f *Frame) error {
+				if f.Tag == TagAuthDone {
+					sessionKey, secret = osdSecret(t, osdKeys[cmd], f.Payload())
+				}
 				return nil
 			})
-			monPreAuth += BannerSize
-			clientPreAuth += BannerSize
-
-			for _, dirn := range []struct {
-				stream   []byte
-				receiver Role
-				ident    Tag
-				signed   []byte // what the sender of AUTH_SIGNATURE received
-			}{
-				{fromMon, RoleClient, TagServerIdent, toMon[:clientPreAuth]},
-				{toMon, RoleServer, TagClientIdent, fromMon[:monPreAuth]},
-			} {
-				var tags []Tag
-				var types []uint16
-				rest, err := ReplayCapture(dirn.stream, secret, dirn.receiver, func(f *Frame) error {
-					if f.Raw == nil { // decrypted
-						tags = append(tags, f.Tag)
-						switch f.Tag {
-						case TagMessage:
-							var h message.Header
-							if err := message.DecodeHeader2(&h, f.Segment(SegHeader)); err != nil {
-								return err
-							}
-							types = append(types, h.Type)
-						case TagAuthSignature:
-							mac := hmac.New(sha256.New, sessionKey)
-							mac.Write(dirn.signed)
-							if !bytes.Equal(mac.Sum(nil), f.Payload()) {
-								t.Errorf("%s: AUTH_SIGNATURE is not the HMAC of the %d bytes received", name, len(dirn.signed))
-							}
-						default:
-							if _, err := DecodeControlFrame(f.Tag, f.Payload()); err != nil {
-								return err
-							}
-						}
+			// put sends obj1.data and get returns it, as the data segment.
+			objects := 0
+			check := func(f *Frame) {
+				if f.Tag == TagMessage && len(f.Segment(SegData)) == len(obj) {
+					if !bytes.Equal(f.Segment(SegData), obj) {
+						t.Errorf("%s: data segment is not obj1.data", name)
 					}
-					return nil
-				})
-				if err != nil {
-					t.Fatalf("%s receiver %v: %v after %v", name, dirn.receiver, err, tags)
+					objects++
 				}
-				cut := strings.HasSuffix(name, "conn2.mon-to-client.bin") && dirn.receiver == RoleClient && dir == "cephx-secure"
-				if (rest != 0) != cut {
-					t.Fatalf("%s receiver %v: %d bytes left", name, dirn.receiver, rest)
-				}
-				if len(tags) < 3 || tags[0] != TagAuthSignature || tags[1] != dirn.ident {
-					t.Fatalf("%s: decrypted frames %v", name, tags)
-				}
-				decrypted += len(tags)
-				if testing.Verbose() {
-					t.Logf("%s receiver %v: %v types %v", filepath.Base(name), dirn.receiver, tags, types)
-				}
+			}
+			decrypted += decryptPair(t, name, fromOSD, toOSD, sessionKey, secret, TagServerIdent, false, check)
+			if (cmd == "1-put" || cmd == "3-get") && objects != 1 {
+				t.Errorf("%s: %d object payloads", name, objects)
 			}
 		}
 		t.Logf("%s: %d frames decrypted", dir, decrypted)
