@@ -178,10 +178,30 @@ func decryptPair(t *testing.T, name string, fromPeer, toPeer, sessionKey, secret
 	} {
 		var tags []Tag
 		var types []uint16
+		// Re-encrypting each decrypted frame as its sender must give the
+		// captured ciphertext: the encoder is byte-exact in secure mode.
+		orig := bytes.Clone(dirn.stream)
+		pos := preAuthLen(orig, dirn.receiver)
+		_, tx, err := NewSecure(secret, 1-dirn.receiver, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := NewEncoder()
+		enc.SetSecure(tx)
 		rest, err := ReplayCapture(dirn.stream, secret, dirn.receiver, func(f *Frame) error {
 			if f.Raw != nil { // still plain
 				return nil
 			}
+			n := int(onWireLen(&f.Preamble, true, true))
+			segs := make([][]byte, f.NumSegments)
+			for i := range segs {
+				segs[i] = f.Segment(i)
+			}
+			again, err := enc.AppendFrame(nil, f.Tag, segs...)
+			if err != nil || !bytes.Equal(again, orig[pos:pos+n]) {
+				t.Errorf("%s: re-encrypted %v differs from the capture (%v)", name, f.Tag, err)
+			}
+			pos += n
 			tags = append(tags, f.Tag)
 			if check != nil {
 				check(f)
