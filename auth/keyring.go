@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -204,11 +203,14 @@ func (k *Keyring) Marshal() []byte {
 		}
 		sort.Strings(svcs)
 		for _, s := range svcs {
-			fmt.Fprintf(&b, "\tcaps %s = %s\n", s, strconv.Quote(e.Caps[s]))
+			fmt.Fprintf(&b, "\tcaps %s = \"%s\"\n", s, capsEscaper.Replace(e.Caps[s]))
 		}
 	}
 	return b.Bytes()
 }
+
+// capsEscaper escapes what unquote unescapes.
+var capsEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // stripComment drops a '#' or ';' comment that is not inside quotes.
 func stripComment(s string) string {

@@ -23,7 +23,7 @@ func loadKeyring(t *testing.T, dir string) *auth.Keyring {
 }
 
 // authRequest splits an AUTH_REQUEST segment.
-func authRequest(t *testing.T, seg []byte) (uint32, []uint32, []byte) {
+func authRequest(t testing.TB, seg []byte) (uint32, []uint32, []byte) {
 	t.Helper()
 	d := encoding.NewDecoder(seg)
 	m := d.U32()
@@ -41,7 +41,7 @@ func authRequest(t *testing.T, seg []byte) (uint32, []uint32, []byte) {
 
 // blobSeg returns the bufferlist that makes up an AUTH_REPLY_MORE or
 // AUTH_REQUEST_MORE segment.
-func blobSeg(t *testing.T, seg []byte) []byte {
+func blobSeg(t testing.TB, seg []byte) []byte {
 	t.Helper()
 	d := encoding.NewDecoder(seg)
 	p := d.Blob()
@@ -51,7 +51,7 @@ func blobSeg(t *testing.T, seg []byte) []byte {
 	return p
 }
 
-func authDone(t *testing.T, seg []byte) (uint64, uint32, []byte) {
+func authDone(t testing.TB, seg []byte) (uint64, uint32, []byte) {
 	t.Helper()
 	d := encoding.NewDecoder(seg)
 	g, m, p := d.U64(), d.U32(), d.Blob()

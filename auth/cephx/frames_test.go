@@ -25,7 +25,7 @@ type testFrame struct {
 	end  int
 }
 
-func readFile(t *testing.T, path string) []byte {
+func readFile(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -39,7 +39,7 @@ func readFile(t *testing.T, path string) []byte {
 // stopAfterDone, right after AUTH_DONE (a secure stream is encrypted from
 // there on). It returns the frames and the offset where it stopped. It is
 // a test helper: crcs are not checked here.
-func walkPlain(t *testing.T, s []byte, stopAfter byte) ([]testFrame, int) {
+func walkPlain(t testing.TB, s []byte, stopAfter byte) ([]testFrame, int) {
 	t.Helper()
 	if len(s) < 10 || string(s[:8]) != "ceph v2\n" {
 		t.Fatal("no banner")
@@ -82,7 +82,7 @@ func walkPlain(t *testing.T, s []byte, stopAfter byte) ([]testFrame, int) {
 	return fs, off
 }
 
-func frameByTag(t *testing.T, fs []testFrame, tag byte) testFrame {
+func frameByTag(t testing.TB, fs []testFrame, tag byte) testFrame {
 	t.Helper()
 	for _, f := range fs {
 		if f.tag == tag {
