@@ -16,8 +16,12 @@ const (
 )
 
 // Footer flags (CEPH_MSG_FOOTER_*). In msgr2 the footer is not sent: its
-// flags travel in header2's flags byte and the crcs are gone (each frame
-// segment has its own crc or GCM tag).
+// flags travel in header2's flags byte, its crcs and signature are gone
+// (each frame segment has its own crc or GCM tag), and a receiver rebuilds
+// it as Ceph's ProtocolV2::handle_message does: zero crcs, header2's flags.
+// Likewise header2 has no front/middle/data lengths or source: the lengths
+// are the frame's segment lengths, the source the peer's name from the
+// session handshake.
 const (
 	FooterComplete uint8 = 1 << 0 // the message arrived whole
 	FooterNoCRC    uint8 = 1 << 1

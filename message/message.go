@@ -25,8 +25,8 @@ type Message interface {
 	Version() (version, compat uint16)
 	// Encode appends the body to p for a peer with the given features
 	// (Ceph's encode_payload). h arrives with Type, Version,
-	// CompatVersion and Priority (PrioDefault) filled in; Encode may set
-	// Tid, Priority and DataOff.
+	// CompatVersion, Priority (PrioDefault) and Flags (DefaultFlags)
+	// filled in; Encode may set Tid, Priority and DataOff.
 	Encode(h *Header, features uint64, p *Payload) error
 	// Decode reads the body (Ceph's decode_payload). h is the received
 	// header: h.Version says which encoding the sender used. features
@@ -34,10 +34,14 @@ type Message interface {
 	Decode(h *Header, features uint64, p *Payload) error
 }
 
+// DefaultFlags are the footer flags Ceph's msgr2 puts in every header2
+// (seen on every captured message): complete, and no msgr1 data crc.
+const DefaultFlags = FooterComplete | FooterNoCRC
+
 // NewHeader returns the header Encode starts from for m.
 func NewHeader(m Message) Header {
 	v, c := m.Version()
-	return Header{Type: m.Type(), Version: v, CompatVersion: c, Priority: PrioDefault}
+	return Header{Type: m.Type(), Version: v, CompatVersion: c, Priority: PrioDefault, Flags: DefaultFlags}
 }
 
 // EncodeMessage runs m's Encode into p (whose slices are reused, reset to

@@ -85,7 +85,7 @@ func TestRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Type != pingType || h.Version != 2 || h.CompatVersion != 1 || h.Priority != PrioDefault || h.Tid != 5 || h.FrontLen != 6 || h.DataLen != 3 {
+	if h.Flags != DefaultFlags || h.Type != pingType || h.Version != 2 || h.CompatVersion != 1 || h.Priority != PrioDefault || h.Tid != 5 || h.FrontLen != 6 || h.DataLen != 3 {
 		t.Fatalf("header %+v", h)
 	}
 	m, err := r.Decode(&h, encoding.FeaturesAll, &pl)
