@@ -106,10 +106,13 @@ type Config struct {
 	// for that long (ms_connection_idle_timeout, default 900 s);
 	// negative disables it.
 	IdleTimeout time.Duration
-	// MaxFrameSize bounds one frame's segments in total; zero means
-	// 64 MiB plus headers (Ceph's default message size limits are
-	// larger; raise it for big OSD writes).
+	// MaxFrameSize bounds each segment of a received frame; zero means
+	// wire.DefaultLimits (512 MiB).
 	MaxFrameSize uint32
+	// FaultOnSeqGap faults a connection on which a message arrives with
+	// a seq beyond the next one expected. Ceph accepts such gaps (only
+	// ms_die_on_skipped_message objects), and so does the default.
+	FaultOnSeqGap bool
 
 	// PeerType and PeerAddrs are the peer a client Machine connects to.
 	// A server Machine learns them from HELLO and CLIENT_IDENT.
@@ -359,6 +362,11 @@ var (
 	// ErrStale: a connection from an older incarnation or attempt of the
 	// peer, dropped in favour of a newer one.
 	ErrStale = errors.New("msgr2: stale connection")
+	// ErrWait: the peer won a connection race and answered WAIT; the
+	// connection backs off (ms_max_backoff) and tries again.
+	ErrWait = errors.New("msgr2: peer asked us to wait (connection race)")
+	// ErrSeqGap: a message skipped seqs (with Config.FaultOnSeqGap).
+	ErrSeqGap = errors.New("msgr2: message seq gap")
 	// ErrReplaced: this connection's socket or session moved to another
 	// connection (a race or a reconnect resolved by the messenger).
 	ErrReplaced = errors.New("msgr2: replaced by another connection")

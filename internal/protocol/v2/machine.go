@@ -1,39 +1,739 @@
 package v2
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
+	"syscall"
 	"time"
 
+	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/wire"
+	"github.com/gomsgr/msgr/message"
+)
+
+// phase is the Machine's fine-grained state, after ProtocolV2's states.
+type phase uint8
+
+const (
+	phNone phase = iota
+	// Connecting side (Ceph's START_CONNECT .. SESSION_RECONNECTING).
+	phDialing
+	phBackoff
+	phBannerConnecting
+	phHelloConnecting
+	phAuthConnecting
+	phAuthConnectingSign
+	phSessionConnecting
+	phSessionReconnecting
+	// Accepting side (START_ACCEPT .. SESSION_ACCEPTING).
+	phBannerAccepting
+	phHelloAccepting
+	phAuthAccepting
+	phAuthAcceptingMore
+	phAuthAcceptingSign
+	phSessionAccepting
+	phLookup    // waiting for Resolve
+	phReplacing // took over a Query's stream, waiting for Adopted
+	phReady
+	phStandby
+	phWait // got WAIT; becomes phBackoff in fault
+	phClosed
+)
+
+var phaseNames = [...]string{
+	phNone: "NONE", phDialing: "START_CONNECT", phBackoff: "BACKOFF",
+	phBannerConnecting: "BANNER_CONNECTING", phHelloConnecting: "HELLO_CONNECTING",
+	phAuthConnecting: "AUTH_CONNECTING", phAuthConnectingSign: "AUTH_CONNECTING_SIGN",
+	phSessionConnecting: "SESSION_CONNECTING", phSessionReconnecting: "SESSION_RECONNECTING",
+	phBannerAccepting: "BANNER_ACCEPTING", phHelloAccepting: "HELLO_ACCEPTING",
+	phAuthAccepting: "AUTH_ACCEPTING", phAuthAcceptingMore: "AUTH_ACCEPTING_MORE",
+	phAuthAcceptingSign: "AUTH_ACCEPTING_SIGN", phSessionAccepting: "SESSION_ACCEPTING",
+	phLookup: "SESSION_ACCEPTING(lookup)", phReplacing: "REPLACING", phReady: "READY",
+	phStandby: "STANDBY", phWait: "WAIT", phClosed: "CLOSED",
+}
+
+func (p phase) String() string {
+	if int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("phase(%d)", uint8(p))
+}
+
+func (p phase) connecting() bool { return p >= phDialing && p <= phSessionReconnecting }
+func (p phase) accepting() bool  { return p >= phBannerAccepting && p <= phLookup }
+
+// msgr2Required is what msgr2 requires of every peer (ProtocolV2's
+// msgr2_required).
+const msgr2Required = encoding.FeatureMsgAddr2
+
+// flagLossy is CEPH_MSG_CONNECT_LOSSY in the ident frames.
+const flagLossy = 1
+
+// Defaults of the Ceph options the Machine honours.
+const (
+	defaultInitialBackoff   = 200 * time.Millisecond
+	defaultMaxBackoff       = 15 * time.Second
+	defaultHandshakeTimeout = 10 * time.Second
+	defaultIdleTimeout      = 900 * time.Second
 )
 
 // Machine is one connection's msgr2 state machine. It is used from one
-// goroutine at a time (the connection's loop).
+// goroutine at a time (the connection's loop); see the package comment.
 type Machine struct {
-	cfg      Config
-	features uint64
+	cfg    Config
+	env    Env
+	policy Policy
+	ph     phase
+
+	// The peer.
+	peerType   uint8
+	peerGID    int64
+	peerAddrs  encoding.EntityAddrVec
+	target     encoding.EntityAddr // client: where we dial; server: the socket's peer
+	features   uint64              // connection features, once identified
+	authGID    uint64
+	conMode    uint32
+	supported  uint64
+	required   uint64
+	announced  bool // an Established went out: resets are worth reporting
+	maxBackoff time.Duration
+
+	// The session (ProtocolV2's members of the same names).
+	clientCookie    uint64
+	serverCookie    uint64
+	globalSeq       uint64
+	connectSeq      uint64
+	peerGlobalSeq   uint64
+	messageSeq      uint64 // server: the client's in_seq from its reconnect
+	inSeq           uint64
+	outSeq          uint64
+	ackLeft         int
+	reconnecting    bool
+	replacing       bool
+	backoff         time.Duration
+	backoffFromWait bool
+	isClient        bool // this socket was dialled by us
+	keepalive       bool // a KEEPALIVE2 is due
+	lastActive      time.Time
+
+	// Outbound messages: sent and waiting for an ack (lossless only),
+	// requeued after a fault (sent again first, same seqs), and queued.
+	sent     []*OutMessage
+	requeued []*OutMessage
+	queue    outQueue
+
+	// The socket.
+	hasSocket bool
+	st        *stream
+	authC     auth.ClientHandler
+	authS     auth.ServerHandler
+	sessKey   []byte
+
+	// Server side while a Lookup is out.
+	query        *Query
+	lookupBuf    []byte
+	deferredErr  error
+	deferredDown bool
+	// Existing side between Arbitrate and Adopted.
+	adopt *stream
+
+	timers [timerCount]time.Time // zero: not armed
+
+	out  [][]byte // frames to write, flushed into a Write action
+	acts []Action
 }
 
-type query struct{}
+const timerCount = int(TimerIdle) + 1
 
-type verdict struct{}
-
-func newMachine(cfg Config, client bool) (*Machine, error) { panic("unimplemented") }
-
-func (m *Machine) start(now time.Time) []Action                           { panic("unimplemented") }
-func (m *Machine) connected(now time.Time) []Action                       { panic("unimplemented") }
-func (m *Machine) accepted(now time.Time, remote netip.AddrPort) []Action { panic("unimplemented") }
-func (m *Machine) received(now time.Time, p []byte) []Action              { panic("unimplemented") }
-func (m *Machine) send(now time.Time, msg *OutMessage) []Action           { panic("unimplemented") }
-func (m *Machine) sendKeepalive(now time.Time) []Action                   { panic("unimplemented") }
-func (m *Machine) timerFired(now time.Time, t Timer) []Action             { panic("unimplemented") }
-func (m *Machine) socketError(now time.Time, err error) []Action          { panic("unimplemented") }
-func (m *Machine) markDown(now time.Time) []Action                        { panic("unimplemented") }
-func (m *Machine) arbitrate(now time.Time, q *Query) (*Verdict, []Action) {
-	panic("unimplemented")
+func newMachine(cfg Config, client bool) (*Machine, error) {
+	if cfg.Env == nil {
+		return nil, errors.New("msgr2: Config.Env is nil")
+	}
+	m := &Machine{cfg: cfg, env: cfg.Env, peerGID: -1}
+	m.supported = cfg.SupportedFeatures
+	if m.supported == 0 {
+		m.supported = encoding.FeaturesAll
+	}
+	m.required = cfg.RequiredFeatures
+	if m.cfg.InitialBackoff <= 0 {
+		m.cfg.InitialBackoff = defaultInitialBackoff
+	}
+	m.maxBackoff = cfg.MaxBackoff
+	if m.maxBackoff <= 0 {
+		m.maxBackoff = defaultMaxBackoff
+	}
+	if m.cfg.HandshakeTimeout == 0 {
+		m.cfg.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	if m.cfg.IdleTimeout == 0 {
+		m.cfg.IdleTimeout = defaultIdleTimeout
+	}
+	if client {
+		m.target = inferTarget(cfg.PeerAddrs)
+		if m.target.Type == encoding.AddrTypeNone {
+			return nil, fmt.Errorf("msgr2: no msgr2 address to connect to in %v", cfg.PeerAddrs)
+		}
+		m.peerType = cfg.PeerType
+		m.peerAddrs = cfg.PeerAddrs
+		m.policy = m.env.Policy(cfg.PeerType)
+	}
+	return m, nil
 }
-func (m *Machine) resolve(now time.Time, v *Verdict) []Action          { panic("unimplemented") }
-func (m *Machine) adopted(now time.Time, pending []byte) []Action      { panic("unimplemented") }
-func (m *Machine) state() State                                        { panic("unimplemented") }
-func (m *Machine) peer() (encoding.EntityName, encoding.EntityAddrVec) { panic("unimplemented") }
-func (m *Machine) queued() int                                         { panic("unimplemented") }
+
+// inferTarget picks the address to dial among a peer's: the first that is
+// not msgr1 (Ceph's _infer_target_addr).
+func inferTarget(v encoding.EntityAddrVec) encoding.EntityAddr {
+	for _, a := range v {
+		if a.Type != encoding.AddrTypeLegacy && a.Type != encoding.AddrTypeNone {
+			return a
+		}
+	}
+	return encoding.EntityAddr{}
+}
+
+func (m *Machine) limits() wire.Limits {
+	if m.cfg.MaxFrameSize == 0 {
+		return wire.Limits{}
+	}
+	return wire.Limits{MaxSegmentLen: m.cfg.MaxFrameSize, MaxFrameLen: uint64(m.cfg.MaxFrameSize) + 4096}
+}
+
+// begin starts an event: the action list is reused.
+func (m *Machine) begin() { m.acts = m.acts[:0] }
+
+// end flushes pending writes and returns the event's actions.
+func (m *Machine) end() []Action {
+	m.flushOut()
+	return m.acts
+}
+
+// emit adds an action after the writes queued so far.
+func (m *Machine) emit(a Action) {
+	m.flushOut()
+	m.acts = append(m.acts, a)
+}
+
+func (m *Machine) flushOut() {
+	if len(m.out) > 0 {
+		m.acts = append(m.acts, Write{Bufs: m.out})
+		m.out = nil
+	}
+}
+
+func (m *Machine) setTimer(t Timer, at time.Time) {
+	m.timers[t] = at
+	m.emit(SetTimer{Timer: t, At: at})
+}
+
+func (m *Machine) stopTimer(t Timer) {
+	if !m.timers[t].IsZero() {
+		m.timers[t] = time.Time{}
+		m.emit(StopTimer{Timer: t})
+	}
+}
+
+func (m *Machine) protoErr(reason string, err error) error {
+	return &ProtocolError{State: m.ph.String(), Reason: reason, Err: err}
+}
+
+// writeFrame queues a control frame on the current socket.
+func (m *Machine) writeFrame(now time.Time, f wire.ControlFrame) bool {
+	out, err := m.st.control(m.out, f)
+	if err != nil {
+		m.fault(now, m.protoErr("encoding "+f.Tag().String(), err))
+		return false
+	}
+	m.out = out
+	return true
+}
+
+// ---- events ----
+
+func (m *Machine) start(now time.Time) []Action {
+	m.begin()
+	switch {
+	case m.ph == phNone && m.target.Type != encoding.AddrTypeNone && !m.hasSocket:
+		m.startConnect(now)
+	case m.ph == phStandby && !m.policy.Server:
+		if m.serverCookie != 0 {
+			m.connectSeq++
+		}
+		m.startConnect(now)
+	}
+	return m.end()
+}
+
+func (m *Machine) startConnect(now time.Time) {
+	if m.target.Type == encoding.AddrTypeNone {
+		m.stop(now, fmt.Errorf("%w: no address to reconnect to %v", ErrSocket, m.peerAddrs), true)
+		return
+	}
+	m.ph = phDialing
+	m.isClient = true
+	m.hasSocket = true
+	m.emit(Dial{Addr: m.target})
+	if m.cfg.HandshakeTimeout > 0 {
+		m.setTimer(TimerHandshake, now.Add(m.cfg.HandshakeTimeout))
+	}
+}
+
+func (m *Machine) connected(now time.Time) []Action {
+	m.begin()
+	if m.ph != phDialing {
+		return m.end()
+	}
+	m.st = newStream(m.limits())
+	m.globalSeq = m.env.NextGlobalSeq(0)
+	m.ph = phBannerConnecting
+	m.lastActive = now
+	m.writeBanner()
+	return m.end()
+}
+
+func (m *Machine) accepted(now time.Time, remote netip.AddrPort) []Action {
+	m.begin()
+	if m.ph != phNone || m.hasSocket {
+		return m.end()
+	}
+	m.hasSocket = true
+	m.isClient = false
+	m.target = encoding.EntityAddr{Type: encoding.AddrTypeMsgr2, Addr: remote}
+	m.st = newStream(m.limits())
+	m.ph = phBannerAccepting
+	m.lastActive = now
+	if m.cfg.HandshakeTimeout > 0 {
+		m.setTimer(TimerHandshake, now.Add(m.cfg.HandshakeTimeout))
+	}
+	m.writeBanner()
+	return m.end()
+}
+
+func (m *Machine) writeBanner() {
+	sup := wire.SupportedFeatures
+	if m.cfg.DisableRev1 {
+		sup &^= wire.FeatureRevision1
+	}
+	b := wire.AppendBanner(nil, wire.Banner{Supported: sup})
+	m.st.txLog = append(m.st.txLog, b...)
+	m.out = append(m.out, b)
+}
+
+func (m *Machine) received(now time.Time, p []byte) []Action {
+	m.begin()
+	switch {
+	case m.ph == phLookup:
+		m.lookupBuf = append(m.lookupBuf, p...)
+	case m.st != nil && len(p) > 0:
+		m.lastActive = now
+		m.st.dec.Feed(p)
+		m.process(now)
+	}
+	return m.end()
+}
+
+// process handles every whole banner and frame buffered in the stream.
+func (m *Machine) process(now time.Time) {
+	for m.st != nil && m.ph != phLookup && m.ph != phClosed {
+		st := m.st
+		if !st.bannerIn {
+			bn, raw, err := st.dec.Banner()
+			if err != nil {
+				m.fault(now, m.protoErr("banner", err))
+				return
+			}
+			if raw == nil {
+				break
+			}
+			st.rxLog = append(st.rxLog, raw...)
+			m.handleBanner(now, bn)
+			continue
+		}
+		f, err := st.dec.Next()
+		if err != nil {
+			m.fault(now, m.protoErr("frame", err))
+			return
+		}
+		if f == nil {
+			break
+		}
+		if st.preAuth {
+			st.rxLog = append(st.rxLog, f.Raw...)
+		}
+		m.handleFrame(now, f)
+	}
+	if m.ph == phReady {
+		m.flush(now)
+	}
+}
+
+func (m *Machine) send(now time.Time, msg *OutMessage) []Action {
+	m.begin()
+	if m.ph == phClosed {
+		m.emit(Discarded{Msgs: []*OutMessage{msg}})
+		return m.end()
+	}
+	m.queue.push(msg)
+	switch {
+	case m.ph == phReady:
+		m.flush(now)
+	case m.ph == phStandby && !m.policy.Server:
+		if m.serverCookie != 0 {
+			m.connectSeq++
+		}
+		m.startConnect(now)
+	}
+	return m.end()
+}
+
+func (m *Machine) sendKeepalive(now time.Time) []Action {
+	m.begin()
+	if m.ph != phClosed {
+		m.keepalive = true
+		if m.ph == phReady {
+			m.flush(now)
+		}
+	}
+	return m.end()
+}
+
+func (m *Machine) timerFired(now time.Time, t Timer) []Action {
+	m.begin()
+	if int(t) >= timerCount || m.timers[t].IsZero() {
+		return m.end()
+	}
+	m.timers[t] = time.Time{}
+	switch t {
+	case TimerBackoff:
+		if m.ph == phBackoff {
+			m.startConnect(now)
+		}
+	case TimerHandshake:
+		if (m.ph.connecting() && m.ph != phBackoff) || (m.ph.accepting() && m.ph != phLookup) {
+			m.fault(now, fmt.Errorf("%w: handshake not done after %v", ErrTimeout, m.cfg.HandshakeTimeout))
+		}
+	case TimerIdle:
+		if m.ph != phReady {
+			break
+		}
+		if idle := now.Sub(m.lastActive); idle >= m.cfg.IdleTimeout {
+			m.fault(now, fmt.Errorf("%w: idle for %v", ErrTimeout, idle))
+		} else {
+			m.setTimer(TimerIdle, m.lastActive.Add(m.cfg.IdleTimeout))
+		}
+	}
+	return m.end()
+}
+
+func (m *Machine) socketError(now time.Time, err error) []Action {
+	m.begin()
+	switch m.ph {
+	case phLookup:
+		if m.deferredErr == nil {
+			m.deferredErr = err
+		}
+	case phNone, phClosed, phStandby, phBackoff, phReplacing:
+		// No socket of ours: a late report about one already closed.
+	default:
+		if m.ph == phDialing && errors.Is(err, syscall.ECONNREFUSED) {
+			m.emit(Refused{Err: err})
+		}
+		m.fault(now, fmt.Errorf("%w: %w", ErrSocket, err))
+	}
+	return m.end()
+}
+
+func (m *Machine) markDown(now time.Time) []Action {
+	m.begin()
+	if m.ph == phLookup {
+		m.deferredDown = true
+		return m.end()
+	}
+	m.stop(now, ErrMarkedDown, false)
+	return m.end()
+}
+
+func (m *Machine) state() State {
+	switch {
+	case m.ph == phNone:
+		return StateNone
+	case m.ph == phBackoff && m.backoff == m.maxBackoff && m.backoffFromWait:
+		return StateWait
+	case m.ph == phBackoff:
+		return StateBackoff
+	case m.ph.connecting():
+		return StateConnecting
+	case m.ph.accepting() || m.ph == phReplacing:
+		return StateAccepting
+	case m.ph == phReady:
+		return StateReady
+	case m.ph == phStandby:
+		return StateStandby
+	case m.ph == phWait:
+		return StateWait
+	}
+	return StateClosed
+}
+
+func (m *Machine) peer() (encoding.EntityName, encoding.EntityAddrVec) {
+	return encoding.EntityName{Type: m.peerType, Num: m.peerGID}, m.peerAddrs
+}
+
+func (m *Machine) queued() int { return len(m.sent) + len(m.requeued) + m.queue.n }
+
+// ---- faults ----
+
+// dropSocket forgets the current socket (and its codec and auth state).
+func (m *Machine) dropSocket(err error) {
+	if m.hasSocket {
+		m.emit(CloseSocket{Err: err})
+		m.hasSocket = false
+	}
+	m.out = nil
+	m.st = nil
+	m.authC, m.authS, m.sessKey = nil, nil, nil
+	m.stopTimer(TimerHandshake)
+	m.stopTimer(TimerIdle)
+}
+
+// fault is ProtocolV2::_fault: what a socket or protocol failure does,
+// by policy.
+func (m *Machine) fault(now time.Time, err error) {
+	if m.ph == phClosed || m.ph == phNone {
+		return
+	}
+	if m.policy.Lossy && !m.ph.connecting() {
+		m.stop(now, err, true)
+		return
+	}
+	m.dropSocket(err)
+	m.requeueSent()
+	if m.queueEmpty() && m.ph.accepting() && !m.replacing {
+		m.stop(now, err, true)
+		return
+	}
+	m.replacing = false
+	m.reconnecting = false
+	if m.policy.Standby && m.queueEmpty() && !m.keepalive && m.ph != phWait {
+		m.ph = phStandby
+		return
+	}
+	if m.policy.Server {
+		m.ph = phStandby
+		return
+	}
+	if !m.ph.connecting() && m.ph != phWait && m.ph != phSessionAccepting && m.ph != phLookup {
+		// An open session broke: reconnect at once.
+		m.connectSeq++
+		m.backoff = 0
+		m.backoffFromWait = false
+		m.startConnect(now)
+		return
+	}
+	m.backoffFromWait = m.ph == phWait
+	switch {
+	case m.ph == phWait:
+		m.backoff = m.maxBackoff
+	case m.backoff == 0:
+		m.backoff = m.cfg.InitialBackoff
+	default:
+		m.backoff = min(2*m.backoff, m.maxBackoff)
+	}
+	if m.serverCookie != 0 {
+		m.connectSeq++
+	}
+	m.ph = phBackoff
+	m.setTimer(TimerBackoff, now.Add(m.backoff))
+}
+
+// stop is ProtocolV2::stop, plus the reset report Ceph queues after it.
+func (m *Machine) stop(now time.Time, err error, report bool) {
+	if m.ph == phClosed {
+		return
+	}
+	m.dropSocket(err)
+	m.discardAll()
+	m.stopTimer(TimerBackoff)
+	m.ph = phClosed
+	m.adopt = nil
+	if report && m.announced {
+		m.emit(Reset{Err: err})
+	}
+	m.emit(Closed{Err: err})
+}
+
+// resetSession is ProtocolV2::reset_session: the peer lost our session.
+func (m *Machine) resetSession() {
+	m.discardAll()
+	m.emit(Reset{Remote: true, Err: ErrSessionReset})
+	m.outSeq, m.inSeq = 0, 0
+	m.clientCookie, m.serverCookie = 0, 0
+	m.connectSeq, m.peerGlobalSeq, m.messageSeq = 0, 0, 0
+	m.ackLeft = 0
+}
+
+// ---- the outbound queue ----
+
+func (m *Machine) queueEmpty() bool { return len(m.requeued) == 0 && m.queue.n == 0 }
+
+// requeueSent puts the sent, unacked messages back at the head of the
+// queue; they keep their seqs, and out_seq steps back so they get them
+// again.
+func (m *Machine) requeueSent() {
+	if len(m.sent) == 0 {
+		return
+	}
+	m.outSeq -= uint64(len(m.sent))
+	m.requeued = append(m.sent, m.requeued...)
+	m.sent = nil
+}
+
+// discardRequeuedUpTo drops requeued messages the peer already has.
+func (m *Machine) discardRequeuedUpTo(seq uint64) {
+	n := 0
+	for n < len(m.requeued) {
+		s := m.requeued[n].Header.Seq
+		if s == 0 || s > seq {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	acked := append([]*OutMessage(nil), m.requeued[:n]...)
+	m.requeued = m.requeued[n:]
+	m.outSeq += uint64(n)
+	m.emit(Acked{Msgs: acked})
+}
+
+func (m *Machine) discardAll() {
+	var all []*OutMessage
+	all = append(all, m.sent...)
+	all = append(all, m.requeued...)
+	all = m.queue.drain(all)
+	m.sent, m.requeued = nil, nil
+	if len(all) > 0 {
+		m.emit(Discarded{Msgs: all})
+	}
+}
+
+// flush writes what is due on an open session: a keepalive, the requeued
+// messages, the queue by priority, then an ACK if one is owed.
+func (m *Machine) flush(now time.Time) {
+	if m.ph != phReady || m.st == nil {
+		return
+	}
+	if m.keepalive {
+		m.keepalive = false
+		if !m.writeFrame(now, &wire.Keepalive2{Timestamp: encoding.UTimeOf(now)}) {
+			return
+		}
+	}
+	var lossyDone []*OutMessage
+	for {
+		var msg *OutMessage
+		if len(m.requeued) > 0 {
+			msg = m.requeued[0]
+			m.requeued = m.requeued[1:]
+		} else if msg = m.queue.pop(); msg == nil {
+			break
+		}
+		m.outSeq++
+		h := &msg.Header
+		h.Seq = m.outSeq
+		h.AckSeq = m.inSeq
+		m.ackLeft = 0
+		h.FrontLen = uint32(len(msg.Payload.Front))
+		h.MiddleLen = uint32(len(msg.Payload.Middle))
+		h.DataLen = uint32(len(msg.Payload.Data))
+		out, err := m.st.message(m.out, h, &msg.Payload)
+		if err != nil {
+			// Put it back so that a lossless session keeps it.
+			m.outSeq--
+			m.requeued = append([]*OutMessage{msg}, m.requeued...)
+			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", ErrProtocol, h.Seq, err))
+			return
+		}
+		m.out = out
+		if m.policy.Lossy {
+			lossyDone = append(lossyDone, msg)
+		} else {
+			m.sent = append(m.sent, msg)
+		}
+	}
+	if m.ackLeft > 0 && !m.policy.Lossy {
+		m.ackLeft = 0
+		if !m.writeFrame(now, &wire.Ack{Seq: m.inSeq}) {
+			return
+		}
+	}
+	if len(lossyDone) > 0 {
+		m.emit(Acked{Msgs: lossyDone})
+	}
+}
+
+func (m *Machine) handleAck(seq uint64) {
+	if m.policy.Lossy {
+		return
+	}
+	n := 0
+	for n < len(m.sent) && m.sent[n].Header.Seq <= seq {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	acked := append([]*OutMessage(nil), m.sent[:n]...)
+	m.sent = m.sent[n:]
+	m.emit(Acked{Msgs: acked})
+}
+
+// ready is ProtocolV2::ready: the session is open on this socket.
+func (m *Machine) ready(now time.Time) {
+	m.reconnecting = false
+	m.replacing = false
+	m.ph = phReady
+	m.announced = true
+	m.lastActive = now
+	m.stopTimer(TimerHandshake)
+	if m.cfg.IdleTimeout > 0 {
+		m.setTimer(TimerIdle, now.Add(m.cfg.IdleTimeout))
+	}
+	m.flush(now)
+}
+
+func (m *Machine) established(reconnected bool) {
+	m.emit(Established{
+		Peer:         encoding.EntityName{Type: m.peerType, Num: m.peerGID},
+		PeerAddrs:    m.peerAddrs,
+		Features:     m.features,
+		Accepted:     !m.isClient,
+		Reconnected:  reconnected,
+		AuthGlobalID: m.authGID,
+		ConMode:      m.conMode,
+	})
+}
+
+// messageDelivered builds the InMessage for a MESSAGE frame; the frame's
+// buffers belong to the decoder, so the segments are copied (once).
+func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
+	in := &InMessage{}
+	if err := message.DecodeHeader2(&in.Header, f.Segment(wire.SegHeader)); err != nil {
+		return nil, err
+	}
+	front, middle, data := f.Segment(wire.SegFront), f.Segment(wire.SegMiddle), f.Segment(wire.SegData)
+	buf := make([]byte, len(front)+len(middle)+len(data))
+	n := copy(buf, front)
+	in.Payload.Front = buf[:n:n]
+	n2 := n + copy(buf[n:], middle)
+	in.Payload.Middle = buf[n:n2:n2]
+	copy(buf[n2:], data)
+	in.Payload.Data = buf[n2:]
+	in.Header.Src = encoding.EntityName{Type: m.peerType, Num: m.peerGID}
+	in.Header.FrontLen = uint32(len(front))
+	in.Header.MiddleLen = uint32(len(middle))
+	in.Header.DataLen = uint32(len(data))
+	return in, nil
+}
