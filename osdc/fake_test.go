@@ -1,0 +1,372 @@
+package osdc
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
+	"github.com/gomsgr/msgr/messages"
+	"github.com/gomsgr/msgr/osdmap"
+)
+
+// A fake cluster for the Objecter's tests: OSDs that keep objects in
+// memory and answer MOSDOps, reached through connections that encode and
+// decode every message through message.Message, as the wire would.
+
+// baseMap is the captured Pacific map: one OSD, pool 1 "vec" with 8 PGs.
+func baseMap(t testing.TB) *osdmap.OSDMap {
+	t.Helper()
+	b, err := os.ReadFile("../messages/testdata/osd/none-crc/osdmap.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := osdmap.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// deriveMap returns a copy of m at epoch with n OSDs up (addresses on
+// distinct ports) and the given pg_temp overrides.
+func deriveMap(m *osdmap.OSDMap, epoch uint32, n int, down []int32, pgTemp map[osdmap.PG][]int32) *osdmap.OSDMap {
+	c := *m
+	c.Epoch = epoch
+	c.MaxOSD = int32(n)
+	c.OSDState = make([]uint32, n)
+	c.OSDWeight = make([]uint32, n)
+	c.OSDAddrs = make([]encoding.EntityAddrVec, n)
+	for i := range n {
+		c.OSDState[i] = osdmap.StateExists | osdmap.StateUp
+		if slices.Contains(down, int32(i)) {
+			c.OSDState[i] = osdmap.StateExists
+		}
+		c.OSDWeight[i] = osdmap.WeightIn
+		c.OSDAddrs[i] = encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(6800+i)), Nonce: 1}}
+	}
+	c.PGTemp = pgTemp
+	c.Pools = make(map[int64]*osdmap.Pool, len(m.Pools))
+	for id, p := range m.Pools {
+		pc := *p
+		c.Pools[id] = &pc
+	}
+	return &c
+}
+
+type fakeObject struct {
+	data   []byte
+	xattrs map[string][]byte
+	ver    uint64
+}
+
+// fakeCluster is a set of OSDs sharing one object store.
+type fakeCluster struct {
+	t  testing.TB
+	mu sync.Mutex
+	o  *Objecter
+	// objects by pool/name
+	objs map[string]*fakeObject
+	// intercept, if set, sees every op first: it may return a reply to
+	// send instead, or drop=true to swallow the op.
+	intercept func(osd int32, m *messages.MOSDOp) (reply *messages.MOSDOpReply, drop bool)
+	// received MOSDOps and MOSDBackoff acks, per OSD, in order
+	got   map[int32][]*messages.MOSDOp
+	acks  []*messages.MOSDBackoff
+	conns []*fakeConn
+	dials map[int32]int
+	wg    sync.WaitGroup
+}
+
+func newFakeCluster(t testing.TB) *fakeCluster {
+	return &fakeCluster{t: t, objs: map[string]*fakeObject{}, got: map[int32][]*messages.MOSDOp{}, dials: map[int32]int{}}
+}
+
+type fakeConn struct {
+	c      *fakeCluster
+	osd    int32
+	mu     sync.Mutex
+	closed bool
+	queue  chan message.Message
+}
+
+func (f *fakeCluster) DialOSD(osd int32, addrs encoding.EntityAddrVec) (Conn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dials[osd]++
+	c := &fakeConn{c: f, osd: osd, queue: make(chan message.Message, 1024)}
+	f.conns = append(f.conns, c)
+	f.wg.Add(1)
+	go c.serve()
+	return c, nil
+}
+
+// roundTrip encodes m and decodes it into a fresh value, as a wire would.
+func roundTrip[T message.Message](t testing.TB, m message.Message, fresh T) T {
+	var p message.Payload
+	h, err := message.EncodeMessage(m, encoding.FeaturesAll, &p)
+	if err != nil {
+		t.Errorf("encode %T: %v", m, err)
+		return fresh
+	}
+	if err := fresh.Decode(&h, encoding.FeaturesAll, &p); err != nil {
+		t.Errorf("decode %T: %v", m, err)
+	}
+	return fresh
+}
+
+func (c *fakeConn) Send(m message.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("closed")
+	}
+	c.queue <- m
+	return nil
+}
+
+func (c *fakeConn) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		close(c.queue)
+	}
+}
+
+func (c *fakeConn) serve() {
+	defer c.c.wg.Done()
+	for m := range c.queue {
+		switch m := m.(type) {
+		case *messages.MOSDOp:
+			op := roundTrip(c.c.t, m, &messages.MOSDOp{})
+			if r := c.c.handle(c.osd, op); r != nil {
+				c.c.o.HandleMessage(c, roundTrip(c.c.t, r, &messages.MOSDOpReply{}))
+			}
+		case *messages.MOSDBackoff:
+			b := roundTrip(c.c.t, m, &messages.MOSDBackoff{})
+			c.c.mu.Lock()
+			c.c.acks = append(c.c.acks, b)
+			c.c.mu.Unlock()
+		}
+	}
+}
+
+// reset faults c as the messenger would: the Objecter hears HandleReset.
+func (c *fakeConn) reset() { c.c.o.HandleReset(c) }
+
+func (f *fakeCluster) sent(osd int32) []*messages.MOSDOp {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.got[osd])
+}
+
+func (f *fakeCluster) lastConn(osd int32) *fakeConn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.conns) - 1; i >= 0; i-- {
+		if f.conns[i].osd == osd {
+			return f.conns[i]
+		}
+	}
+	return nil
+}
+
+// push sends an OSD-originated message (a backoff) to the Objecter on c.
+func (f *fakeCluster) push(c *fakeConn, m message.Message) {
+	f.o.HandleMessage(c, roundTrip(f.t, m, m))
+}
+
+func (f *fakeCluster) stop() {
+	f.mu.Lock()
+	conns := slices.Clone(f.conns)
+	f.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	f.wg.Wait()
+}
+
+func (f *fakeCluster) handle(osd int32, m *messages.MOSDOp) *messages.MOSDOpReply {
+	f.mu.Lock()
+	f.got[osd] = append(f.got[osd], m)
+	icpt := f.intercept
+	f.mu.Unlock()
+	if icpt != nil {
+		if r, drop := icpt(osd, m); drop {
+			return nil
+		} else if r != nil {
+			return r
+		}
+	}
+	pool := f.o.Map().Pool(m.Locator.Pool) // before f.mu: the Objecter dials under its lock
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.apply(m, pool)
+}
+
+func fakeReply(m *messages.MOSDOp, result int32) *messages.MOSDOpReply {
+	r := &messages.MOSDOpReply{
+		Tid: m.Tid, Oid: m.Oid, PGID: m.PGID.PG, Flags: int64(m.Flags | messages.FlagAck | messages.FlagOnDisk),
+		Result: result, Epoch: m.Epoch, RetryAttempt: m.RetryAttempt,
+	}
+	r.Ops = make([]messages.OSDOp, len(m.Ops))
+	for i, o := range m.Ops {
+		r.Ops[i] = messages.OSDOp{Op: o.Op, Flags: o.Flags, Args: o.Args}
+	}
+	return r
+}
+
+// apply executes m on the store (f.mu held).
+func (f *fakeCluster) apply(m *messages.MOSDOp, pool *osdmap.Pool) *messages.MOSDOpReply {
+	r := fakeReply(m, 0)
+	key := fmt.Sprintf("%d/%s/%s", m.Locator.Pool, m.Locator.Namespace, m.Oid)
+	obj := f.objs[key]
+	for i := range m.Ops {
+		in, out := &m.Ops[i], &r.Ops[i]
+		fail := func(errno int32) *messages.MOSDOpReply {
+			out.Rval = -errno
+			r.Result = -errno
+			return r
+		}
+		switch in.Op {
+		case messages.OpWriteFull, messages.OpWrite, messages.OpAppend, messages.OpCreate, messages.OpSetXattr, messages.OpTruncate:
+			if obj == nil {
+				if in.Op == messages.OpCreate || in.Op == messages.OpWrite || in.Op == messages.OpWriteFull ||
+					in.Op == messages.OpAppend || in.Op == messages.OpSetXattr || in.Op == messages.OpTruncate {
+					obj = &fakeObject{xattrs: map[string][]byte{}}
+					f.objs[key] = obj
+				}
+			} else if in.Op == messages.OpCreate && in.Flags&messages.OpFlagExcl != 0 {
+				return fail(17)
+			}
+			obj.ver++
+			switch in.Op {
+			case messages.OpWriteFull:
+				obj.data = bytes.Clone(in.Data)
+			case messages.OpWrite:
+				end := in.Offset() + uint64(len(in.Data))
+				if uint64(len(obj.data)) < end {
+					obj.data = append(obj.data, make([]byte, end-uint64(len(obj.data)))...)
+				}
+				copy(obj.data[in.Offset():], in.Data)
+			case messages.OpAppend:
+				obj.data = append(obj.data, in.Data...)
+			case messages.OpTruncate:
+				n := in.Offset()
+				if n <= uint64(len(obj.data)) {
+					obj.data = obj.data[:n]
+				} else {
+					obj.data = append(obj.data, make([]byte, n-uint64(len(obj.data)))...)
+				}
+			case messages.OpSetXattr:
+				name, val, _ := in.XattrName()
+				obj.xattrs[name] = bytes.Clone(val)
+			}
+			r.UserVersion = obj.ver
+		case messages.OpRead:
+			if obj == nil {
+				return fail(2)
+			}
+			off := min(in.Offset(), uint64(len(obj.data)))
+			end := min(off+in.Length(), uint64(len(obj.data)))
+			if in.Length() == 0 {
+				end = uint64(len(obj.data))
+			}
+			out.Data = bytes.Clone(obj.data[off:end])
+			out.SetExtent(off, end-off, 0, 0)
+		case messages.OpStat:
+			if obj == nil {
+				return fail(2)
+			}
+			out.Data = messages.AppendStat(nil, messages.ObjectStat{Size: uint64(len(obj.data)), Mtime: encoding.UTime{Sec: 1700000000}})
+		case messages.OpDelete:
+			if obj == nil {
+				return fail(2)
+			}
+			delete(f.objs, key)
+			obj = nil
+		case messages.OpGetXattr:
+			if obj == nil {
+				return fail(2)
+			}
+			name, _, _ := in.XattrName()
+			v, ok := obj.xattrs[name]
+			if !ok {
+				return fail(61) // ENODATA
+			}
+			out.Data = bytes.Clone(v)
+		case messages.OpGetXattrs:
+			if obj == nil {
+				return fail(2)
+			}
+			out.Data = messages.AppendBufferMap(nil, obj.xattrs)
+		case messages.OpPGNLS:
+			out.Data = f.pgnls(m, pool)
+			r.Result = 1
+		default:
+			return fail(95) // EOPNOTSUPP
+		}
+	}
+	return r
+}
+
+// pgnls lists the objects of the PG m targets: everything whose name
+// hashes to it, in one reply, then hands back the cursor of the PG's end.
+func (f *fakeCluster) pgnls(m *messages.MOSDOp, pool *osdmap.Pool) []byte {
+	var resp messages.PGNLSResponse
+	var names []string
+	for key := range f.objs {
+		var p int64
+		var ns, name string
+		fmt.Sscanf(key, "%d/", &p)
+		rest := key[len(fmt.Sprint(p))+1:]
+		i := bytes.IndexByte([]byte(rest), '/')
+		ns, name = rest[:i], rest[i+1:]
+		if p != m.Locator.Pool || ns != m.Locator.Namespace {
+			continue
+		}
+		pg := pool.RawPGToPG(osdmap.PG{Pool: p, Seed: pool.HashKey(name, ns)})
+		if pg.Seed == m.PGID.Seed {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		resp.Entries = append(resp.Entries, messages.ListEntry{Namespace: m.Locator.Namespace, Oid: n})
+	}
+	// The next PG in bitwise order, or Max after the last (pg_num is a
+	// power of two here).
+	next := -1
+	order := bitwiseOrder(pool.PGNum)
+	for i, s := range order {
+		if s == m.PGID.Seed && i+1 < len(order) {
+			next = int(order[i+1])
+		}
+	}
+	if next < 0 {
+		resp.Handle = messages.HObject{Max: true, Pool: messages.HObjectPoolMin}
+	} else {
+		resp.Handle = messages.HObject{Snap: messages.SnapHead, Hash: uint32(next), Pool: m.Locator.Pool}
+	}
+	return messages.AppendPGNLSResponse(nil, resp)
+}
+
+// bitwiseOrder lists PG seeds in the order of their bit-reversed hashes.
+func bitwiseOrder(pgNum uint32) []uint32 {
+	s := make([]uint32, pgNum)
+	for i := range s {
+		s[i] = uint32(i)
+	}
+	slices.SortFunc(s, func(a, b uint32) int {
+		ha := messages.HObject{Hash: a}
+		hb := messages.HObject{Hash: b}
+		return cmpHObject(&ha, &hb)
+	})
+	return s
+}

@@ -1,0 +1,759 @@
+// Package osdc is the client side of the OSD protocol, Ceph's Objecter: it
+// places each object op on the primary OSD of its PG from the current
+// OSDMap, keeps one session per OSD, tracks ops by tid, and resends them
+// when the map moves their PG, when an OSD goes down or when a connection
+// resets, until each one completes, fails, or its context ends.
+//
+// The Objecter does not own a messenger: it asks a Dialer for connections
+// (lossy client connections, as Ceph's Objecter uses) and is fed what they
+// receive through HandleMessage and HandleReset, and new maps through
+// HandleOSDMap. package rados wires it to msgr and the MonClient.
+package osdc
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
+	"github.com/gomsgr/msgr/messages"
+	"github.com/gomsgr/msgr/osdmap"
+)
+
+// Conn is one connection to an OSD: a lossy client connection. Send must
+// not block (it queues); after a fault the owner calls HandleReset and the
+// Conn is not used again.
+type Conn interface {
+	Send(m message.Message) error
+	Close()
+}
+
+// Dialer opens connections to OSDs. DialOSD must not block on the network:
+// the connection is established in the background.
+type Dialer interface {
+	DialOSD(osd int32, addrs encoding.EntityAddrVec) (Conn, error)
+}
+
+// Config tunes an Objecter. Zero fields take Ceph's defaults.
+type Config struct {
+	// InflightOps is objecter_inflight_ops (1024) and InflightBytes
+	// objecter_inflight_op_bytes (100 MiB): submitters wait while either
+	// is exhausted.
+	InflightOps   int64
+	InflightBytes int64
+	// OpTimeout is rados_osd_op_timeout (0: none). An op that takes longer
+	// fails with ErrTimedOut (ETIMEDOUT).
+	OpTimeout time.Duration
+	// Features are the feature bits advertised in each MOSDOp
+	// (encoding.FeaturesAll).
+	Features uint64
+	// ClientInc is the client incarnation (0 for librados).
+	ClientInc uint32
+	// RequestMap, if set, asks the monitors for the newest OSDMap and waits
+	// for it to be handed to HandleOSDMap; the Objecter calls it before
+	// failing an op whose pool its map does not know (a pool created by
+	// someone else a moment ago).
+	RequestMap func(ctx context.Context) error
+	// ResetBackoff is the first wait before a session whose connection
+	// reset is reopened (100 ms); it doubles on consecutive resets, up to
+	// 3 s, and clears when a reply arrives.
+	ResetBackoff time.Duration
+	Logger       *slog.Logger
+	// Now stamps writes' mtime (time.Now).
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.InflightOps == 0 {
+		c.InflightOps = 1024
+	}
+	if c.InflightBytes == 0 {
+		c.InflightBytes = 100 << 20
+	}
+	if c.Features == 0 {
+		c.Features = encoding.FeaturesAll
+	}
+	if c.ResetBackoff == 0 {
+		c.ResetBackoff = 100 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+const maxResetBackoff = 3 * time.Second
+
+// Request is one compound op on an object (or, with PG set, on a PG).
+type Request struct {
+	Pool      int64
+	Namespace string
+	Key       string // locator key: hashed instead of Oid when set
+	Oid       string
+	// PG, when set, targets that PG of the pool instead of an object
+	// (listing); Oid is then empty.
+	PG *uint32
+	// Ops run in order, atomically, on the OSD.
+	Ops []messages.OSDOp
+	// Flags are added to the ones the Objecter sets (READ or WRITE,
+	// ONDISK, KNOWN_REDIR), e.g. messages.FlagReturnVec.
+	Flags uint32
+}
+
+// Result is a completed Request: each op with its result (Rval) and output
+// (Data), and the object's version after the op.
+type Result struct {
+	Ops     []messages.OSDOp
+	Version uint64
+	Epoch   uint32
+	Result  int32
+}
+
+// op is a Request in flight.
+type op struct {
+	tid   uint64
+	req   *Request
+	write bool
+	flags uint32
+	mtime encoding.UTime
+	bytes int64
+
+	// target, recomputed from each map
+	loc         messages.ObjectLocator
+	oid         string
+	hobj        messages.HObject
+	pg          osdmap.PG // folded
+	rawHash     uint32
+	osd         int32
+	acting      []int32
+	paused      bool
+	poolMissing bool
+	redirected  bool
+
+	session  *session
+	epoch    uint32 // map epoch of the last send
+	attempts int32
+
+	done chan struct{}
+	res  *Result
+	err  error
+}
+
+// session is one OSD's connection and the ops sent (or waiting to be sent)
+// on it.
+type session struct {
+	osd      int32
+	addrs    encoding.EntityAddrVec
+	conn     Conn // nil while reopening
+	ops      map[uint64]*op
+	backoffs []backoff
+	resets   int
+	closed   bool
+	timer    *time.Timer
+}
+
+// Objecter sends ops to OSDs. It is safe for use from any goroutine.
+type Objecter struct {
+	cfg    Config
+	dial   Dialer
+	budget *budget
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	osdmap   *osdmap.OSDMap
+	mapCh    chan struct{} // closed and replaced on every new map
+	sessions map[int32]*session
+	byConn   map[Conn]*session
+	homeless map[uint64]*op
+	lastTid  uint64
+	closed   bool
+	retry    *time.Timer // retries parked ops whose dial failed
+}
+
+// New returns an Objecter that dials OSDs through d. It sends nothing until
+// HandleOSDMap gives it a map.
+func New(d Dialer, cfg Config) *Objecter {
+	cfg = cfg.withDefaults()
+	return &Objecter{
+		cfg:      cfg,
+		dial:     d,
+		budget:   newBudget(cfg.InflightOps, cfg.InflightBytes),
+		log:      cfg.Logger,
+		mapCh:    make(chan struct{}),
+		sessions: make(map[int32]*session),
+		byConn:   make(map[Conn]*session),
+		homeless: make(map[uint64]*op),
+	}
+}
+
+// Map returns the current OSDMap (nil before the first), read-only.
+func (o *Objecter) Map() *osdmap.OSDMap {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.osdmap
+}
+
+// WaitForMap waits until the Objecter has a map of at least epoch (any
+// map, for 0).
+func (o *Objecter) WaitForMap(ctx context.Context, epoch uint32) (*osdmap.OSDMap, error) {
+	for {
+		o.mu.Lock()
+		m, ch, closed := o.osdmap, o.mapCh, o.closed
+		o.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		if m != nil && m.Epoch >= epoch {
+			return m, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+// InFlight returns the ops and bytes currently holding budget.
+func (o *Objecter) InFlight() (ops, bytes int64) { return o.budget.inFlight() }
+
+// opBudget is Objecter::calc_op_budget: written bytes for writes, the
+// extent for data reads, the name and value for attribute reads.
+func opBudget(ops []messages.OSDOp) int64 {
+	var n int64
+	for i := range ops {
+		o := &ops[i]
+		switch {
+		case messages.OSDOpIsWrite(o.Op):
+			n += int64(len(o.Data))
+		case o.Op&0x0f00 == 0x0200: // CEPH_OSD_OP_TYPE_DATA
+			if o.Op == messages.OpRead || o.Op == messages.OpSparseRead {
+				n += int64(min(o.Length(), 1<<40))
+			}
+		case o.Op&0x0f00 == 0x0300: // CEPH_OSD_OP_TYPE_ATTR
+			n += int64(o.XattrNameLen()) + int64(o.XattrValueLen())
+		}
+	}
+	return n
+}
+
+// Do runs req and waits for its result. It returns an *OSDError (matching
+// its errno with errors.Is) when the OSD fails the op, the context's error
+// (or cause) when ctx ends first, and ErrTimedOut after Config.OpTimeout.
+// Result.Ops' Data stays valid after return.
+func (o *Objecter) Do(ctx context.Context, req *Request) (*Result, error) {
+	if o.cfg.OpTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.cfg.OpTimeout, ErrTimedOut)
+		defer cancel()
+	}
+	p, err := o.start(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer o.budget.put(p.bytes)
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		if o.cancel(p) {
+			return nil, context.Cause(ctx)
+		}
+		<-p.done // completed meanwhile
+	}
+	return p.res, p.err
+}
+
+// start takes budget, assigns a tid, targets and sends the op.
+func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
+	p := &op{req: req, oid: req.Oid, done: make(chan struct{}), osd: -1}
+	p.loc = messages.ObjectLocator{Pool: req.Pool, Key: req.Key, Namespace: req.Namespace, Hash: -1}
+	for i := range req.Ops {
+		if messages.OSDOpIsWrite(req.Ops[i].Op) {
+			p.write = true
+		}
+	}
+	p.flags = req.Flags | messages.FlagKnownRedir | messages.FlagOnDisk
+	if p.write {
+		p.flags |= messages.FlagWrite
+		p.mtime = encoding.UTimeOf(o.cfg.Now())
+	} else {
+		p.flags |= messages.FlagRead
+	}
+	p.bytes = opBudget(req.Ops)
+	if err := o.budget.get(ctx, p.bytes); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	if _, err := o.WaitForMap(ctx, 0); err != nil {
+		o.budget.put(p.bytes)
+		return nil, err
+	}
+	o.mu.Lock()
+	o.calcTarget(p)
+	if p.poolMissing && o.cfg.RequestMap != nil {
+		// The pool may be newer than our map: ask for the latest first.
+		o.mu.Unlock()
+		if err := o.cfg.RequestMap(ctx); err != nil && ctx.Err() != nil {
+			o.budget.put(p.bytes)
+			return nil, context.Cause(ctx)
+		}
+		o.mu.Lock()
+		o.calcTarget(p)
+	}
+	if o.closed {
+		o.mu.Unlock()
+		o.budget.put(p.bytes)
+		return nil, ErrClosed
+	}
+	if p.poolMissing {
+		o.mu.Unlock()
+		o.budget.put(p.bytes)
+		return nil, errnoOf(req.Pool, req.Oid, -2)
+	}
+	o.lastTid++
+	p.tid = o.lastTid
+	o.sendOrPark(p)
+	o.mu.Unlock()
+	return p, nil
+}
+
+// cancel forgets an op whose caller gave up; false if it already completed.
+func (o *Objecter) cancel(p *op) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	o.unlink(p)
+	p.err = context.Canceled
+	close(p.done)
+	return true
+}
+
+// unlink removes p from its session or the homeless set.
+func (o *Objecter) unlink(p *op) {
+	if p.session != nil {
+		delete(p.session.ops, p.tid)
+		p.session = nil
+	}
+	delete(o.homeless, p.tid)
+}
+
+func (o *Objecter) complete(p *op, res *Result, err error) {
+	o.unlink(p)
+	p.res, p.err = res, err
+	close(p.done)
+}
+
+// calcTarget recomputes p's PG, primary and acting set from the current
+// map, and reports whether the op must be (re)sent: its primary, PG or
+// acting set changed (a new interval), its pause state changed, or the
+// pool demands a resend (last_force_op_resend).
+func (o *Objecter) calcTarget(p *op) bool {
+	m := o.osdmap
+	pool := m.Pool(p.loc.Pool)
+	if pool == nil {
+		p.poolMissing = true
+		return true
+	}
+	p.poolMissing = false
+	var raw uint32
+	if p.req.PG != nil {
+		raw = *p.req.PG
+	} else {
+		key := p.loc.Key
+		if key == "" {
+			key = p.oid
+		}
+		raw = pool.HashKey(key, p.loc.Namespace)
+	}
+	pg := pool.RawPGToPG(osdmap.PG{Pool: p.loc.Pool, Seed: raw})
+	acting, primary := m.PGToActing(pg)
+	paused := o.pausedLocked(p, pool)
+	changed := primary != p.osd || pg != p.pg || !slices.Equal(acting, p.acting) || paused != p.paused ||
+		pool.LastForceOpResend > p.epoch && p.epoch != 0
+	p.rawHash, p.pg, p.osd, p.acting, p.paused = raw, pg, primary, slices.Clone(acting), paused
+	p.hobj = messages.HObject{Key: p.loc.Key, Oid: p.oid, Snap: messages.SnapHead, Hash: raw, Namespace: p.loc.Namespace, Pool: p.loc.Pool}
+	return changed
+}
+
+// OSDMap and pool flags that hold ops (CEPH_OSDMAP_*, pg_pool_t::FLAG_FULL).
+const (
+	mapFlagFull    = 1 << 1
+	mapFlagPauseRd = 1 << 2
+	mapFlagPauseWr = 1 << 3
+	poolFlagFull   = 1 << 1
+)
+
+// pausedLocked: reads wait while the cluster pauses reads, writes while it
+// pauses writes or the cluster or pool is full (unless FULL_TRY/FORCE), as
+// Objecter::target_should_be_paused.
+func (o *Objecter) pausedLocked(p *op, pool *osdmap.Pool) bool {
+	f := o.osdmap.Flags
+	if !p.write {
+		return f&mapFlagPauseRd != 0
+	}
+	if f&mapFlagPauseWr != 0 {
+		return true
+	}
+	if p.flags&(messages.FlagFullTry|messages.FlagFullForce) != 0 {
+		return false
+	}
+	return f&mapFlagFull != 0 || pool.Flags&poolFlagFull != 0
+}
+
+// sendOrPark sends p to its primary's session, or parks it until a map
+// gives it a usable target.
+func (o *Objecter) sendOrPark(p *op) {
+	if p.poolMissing {
+		o.complete(p, nil, errnoOf(p.loc.Pool, p.oid, -2))
+		return
+	}
+	if p.osd < 0 || p.paused || !o.osdmap.IsUp(p.osd) {
+		o.park(p)
+		return
+	}
+	s := o.sessionLocked(p.osd)
+	if s == nil {
+		o.park(p)
+		o.scheduleRetry()
+		return
+	}
+	if p.session != s {
+		o.unlink(p)
+		p.session = s
+		s.ops[p.tid] = p
+	}
+	o.sendLocked(s, p)
+}
+
+func (o *Objecter) park(p *op) {
+	if p.session != nil {
+		delete(p.session.ops, p.tid)
+		p.session = nil
+	}
+	o.homeless[p.tid] = p
+}
+
+// scheduleRetry retargets parked ops shortly (after a failed dial).
+func (o *Objecter) scheduleRetry() {
+	if o.retry != nil || o.closed {
+		return
+	}
+	o.retry = time.AfterFunc(o.cfg.ResetBackoff, func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.retry = nil
+		if !o.closed {
+			o.retarget(o.parkedLocked(), true)
+		}
+	})
+}
+
+func addrsEqual(a, b encoding.EntityAddrVec) bool {
+	return slices.EqualFunc(a, b, func(x, y encoding.EntityAddr) bool { return x == y })
+}
+
+// sessionLocked returns the open session to osd, opening one if needed;
+// nil if the dial failed.
+func (o *Objecter) sessionLocked(osd int32) *session {
+	addrs := o.osdmap.Addrs(osd)
+	if s := o.sessions[osd]; s != nil {
+		if addrsEqual(s.addrs, addrs) {
+			return s
+		}
+		o.closeSession(s) // the OSD restarted elsewhere
+	}
+	c, err := o.dial.DialOSD(osd, addrs)
+	if err != nil {
+		o.log.Warn("osdc: dial failed", "osd", osd, "addrs", addrs.String(), "err", err)
+		return nil
+	}
+	s := &session{osd: osd, addrs: addrs, conn: c, ops: make(map[uint64]*op)}
+	o.sessions[osd] = s
+	o.byConn[c] = s
+	return s
+}
+
+// closeSession drops s and its connection; its ops become parked (the
+// caller retargets them).
+func (o *Objecter) closeSession(s *session) {
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.conn != nil {
+		delete(o.byConn, s.conn)
+		s.conn.Close()
+		s.conn = nil
+	}
+	if o.sessions[s.osd] == s {
+		delete(o.sessions, s.osd)
+	}
+	for _, p := range s.ops {
+		p.session = nil
+		o.homeless[p.tid] = p
+	}
+	clear(s.ops)
+}
+
+// sendLocked sends p on s unless the connection is being reopened or an
+// OSD backoff covers p (it is then sent on reopen or unblock).
+func (o *Objecter) sendLocked(s *session, p *op) {
+	if s.conn == nil {
+		return
+	}
+	spg := messages.PG{Pool: uint64(p.pg.Pool), Seed: p.pg.Seed}
+	for i := range s.backoffs {
+		if s.backoffs[i].covers(spg, &p.hobj) {
+			return
+		}
+	}
+	flags := p.flags
+	if p.attempts > 0 {
+		flags |= messages.FlagRetry
+	}
+	if p.redirected {
+		flags |= messages.FlagRedirected
+	}
+	loc := p.loc
+	hash := p.rawHash
+	if p.req.PG != nil {
+		loc.Hash = int64(p.pg.Seed)
+		hash = p.pg.Seed
+	}
+	m := &messages.MOSDOp{
+		Tid:          p.tid,
+		PGID:         messages.SPG{PG: spg, Shard: messages.ShardNone},
+		Hash:         hash,
+		Epoch:        o.osdmap.Epoch,
+		Flags:        flags,
+		ClientInc:    o.cfg.ClientInc,
+		Mtime:        p.mtime,
+		Locator:      loc,
+		Oid:          p.oid,
+		Ops:          p.req.Ops,
+		Snap:         messages.SnapHead,
+		RetryAttempt: p.attempts,
+		Features:     o.cfg.Features,
+	}
+	p.attempts++
+	p.epoch = o.osdmap.Epoch
+	if err := s.conn.Send(m); err != nil {
+		// The connection is failing; its reset will resend.
+		o.log.Debug("osdc: send failed", "osd", s.osd, "tid", p.tid, "err", err)
+	}
+}
+
+// HandleMessage takes the OSD messages the Objecter handles (MOSDOpReply,
+// MOSDBackoff) and reports whether m was one.
+func (o *Objecter) HandleMessage(c Conn, m message.Message) bool {
+	switch m := m.(type) {
+	case *messages.MOSDOpReply:
+		o.handleReply(c, m)
+	case *messages.MOSDBackoff:
+		o.handleBackoff(c, m)
+	default:
+		return false
+	}
+	return true
+}
+
+func (o *Objecter) handleReply(c Conn, m *messages.MOSDOpReply) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := o.byConn[c]
+	if s == nil {
+		return
+	}
+	s.resets = 0
+	p := s.ops[m.Tid]
+	if p == nil {
+		return // cancelled, or answered by another OSD after a resend
+	}
+	if m.RetryAttempt >= 0 && m.RetryAttempt != p.attempts-1 {
+		return // the reply to an earlier attempt; the latest is on its way
+	}
+	if m.Redirect != nil {
+		// The OSD names another place for this op (cache tiering).
+		if m.Redirect.Locator.Pool >= 0 {
+			p.loc = m.Redirect.Locator
+			p.loc.Hash = -1
+		}
+		if m.Redirect.Object != "" {
+			p.oid = m.Redirect.Object
+		}
+		p.redirected = true
+		o.unlink(p)
+		p.osd = -1
+		o.calcTarget(p)
+		o.sendOrPark(p)
+		return
+	}
+	if m.Result == -errnoEAGAIN {
+		// Not the primary any more, or the PG is not active yet: resend to
+		// the primary of our current map.
+		o.unlink(p)
+		p.osd = -1
+		o.calcTarget(p)
+		o.sendOrPark(p)
+		return
+	}
+	res := &Result{Ops: m.Ops, Version: m.UserVersion, Epoch: m.Epoch, Result: m.Result}
+	o.complete(p, res, errnoOf(p.loc.Pool, p.oid, m.Result))
+}
+
+func (o *Objecter) handleBackoff(c Conn, m *messages.MOSDBackoff) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := o.byConn[c]
+	if s == nil {
+		return
+	}
+	switch m.Op {
+	case messages.BackoffBlock:
+		s.backoffs = append(s.backoffs, backoff{pg: m.PGID.PG, id: m.ID, begin: m.Begin, end: m.End})
+		ack := &messages.MOSDBackoff{PGID: m.PGID, Epoch: o.osdmap.Epoch, Op: messages.BackoffAckBlock, ID: m.ID, Begin: m.Begin, End: m.End}
+		if err := s.conn.Send(ack); err != nil {
+			o.log.Debug("osdc: backoff ack failed", "osd", s.osd, "err", err)
+		}
+	case messages.BackoffUnblock:
+		var gone []backoff
+		s.backoffs = slices.DeleteFunc(s.backoffs, func(b backoff) bool {
+			if b.id == m.ID && b.pg == m.PGID.PG {
+				gone = append(gone, b)
+				return true
+			}
+			return false
+		})
+		for _, p := range sortedOps(s.ops) {
+			spg := messages.PG{Pool: uint64(p.pg.Pool), Seed: p.pg.Seed}
+			for i := range gone {
+				if gone[i].covers(spg, &p.hobj) {
+					o.sendLocked(s, p)
+					break
+				}
+			}
+		}
+	}
+}
+
+func sortedOps(m map[uint64]*op) []*op {
+	ops := make([]*op, 0, len(m))
+	for _, p := range m {
+		ops = append(ops, p)
+	}
+	slices.SortFunc(ops, func(a, b *op) int { return cmp.Compare(a.tid, b.tid) })
+	return ops
+}
+
+// HandleReset tells the Objecter that c faulted. Its session is reopened
+// (after a backoff if resets repeat) and every op on it is resent: a lossy
+// connection loses whatever it had in flight.
+func (o *Objecter) HandleReset(c Conn) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := o.byConn[c]
+	if s == nil {
+		return
+	}
+	delete(o.byConn, c)
+	c.Close()
+	s.conn = nil
+	if len(s.ops) == 0 {
+		o.closeSession(s)
+		return
+	}
+	wait := o.cfg.ResetBackoff << min(s.resets, 5)
+	if s.resets == 0 {
+		wait = 0
+	}
+	wait = min(wait, maxResetBackoff)
+	s.resets++
+	s.timer = time.AfterFunc(wait, func() { o.reopen(s) })
+}
+
+func (o *Objecter) reopen(s *session) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if s.closed || o.closed {
+		return
+	}
+	o.closeSession(s)
+	o.retarget(o.parkedLocked(), true)
+}
+
+func (o *Objecter) parkedLocked() []*op {
+	return sortedOps(o.homeless)
+}
+
+// retarget recomputes targets and sends the ops that need it (all of them
+// with force, e.g. after their session closed).
+func (o *Objecter) retarget(ops []*op, force bool) {
+	for _, p := range ops {
+		changed := o.calcTarget(p)
+		if force || changed || p.session == nil {
+			o.sendOrPark(p)
+		}
+	}
+}
+
+// HandleOSDMap installs a newer map (older or equal epochs are ignored) and
+// resends every op whose target it changes; sessions to OSDs that went down
+// or moved are closed.
+func (o *Objecter) HandleOSDMap(m *osdmap.OSDMap) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed || (o.osdmap != nil && m.Epoch <= o.osdmap.Epoch) {
+		return
+	}
+	o.osdmap = m
+	close(o.mapCh)
+	o.mapCh = make(chan struct{})
+	for osd, s := range o.sessions {
+		if !m.IsUp(osd) || !addrsEqual(m.Addrs(osd), s.addrs) {
+			o.closeSession(s)
+		}
+	}
+	var all []*op
+	for _, s := range o.sessions {
+		all = append(all, sortedOps(s.ops)...)
+	}
+	all = append(all, o.parkedLocked()...)
+	slices.SortFunc(all, func(a, b *op) int { return cmp.Compare(a.tid, b.tid) })
+	for _, p := range all {
+		changed := o.calcTarget(p)
+		if changed || p.session == nil {
+			o.sendOrPark(p)
+		}
+	}
+}
+
+// Close fails every op in flight with ErrClosed and closes all sessions.
+func (o *Objecter) Close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return
+	}
+	o.closed = true
+	if o.retry != nil {
+		o.retry.Stop()
+	}
+	for _, s := range o.sessions {
+		o.closeSession(s)
+	}
+	for _, p := range o.parkedLocked() {
+		o.complete(p, nil, ErrClosed)
+	}
+	close(o.mapCh)
+	o.mapCh = make(chan struct{})
+}
