@@ -103,6 +103,10 @@ var LegacyTunables = Tunables{
 	AllowedBucketAlgs:        1<<AlgUniform | 1<<AlgList | 1<<AlgStraw,
 }
 
+// ChooseArgs holds the ChooseArg of each bucket that has one, keyed by
+// bucket index (-1-id).
+type ChooseArgs map[int]ChooseArg
+
 // ChooseArg overrides one bucket's weights (per position) and/or item ids
 // for straw2 selection.
 type ChooseArg struct {
@@ -127,8 +131,10 @@ type Map struct {
 	ClassBuckets map[int32]map[int32]int32 // bucket -> class -> shadow bucket
 
 	// ChooseArgs maps a choose_args index (a pool id, or
-	// DefaultChooseArgs) to per-bucket arguments indexed like Buckets.
-	ChooseArgs map[int64][]ChooseArg
+	// DefaultChooseArgs) to per-bucket arguments keyed by bucket index
+	// (-1-id). A map, not a slice, keeps a hostile encoding from costing
+	// buckets x entries of memory.
+	ChooseArgs map[int64]ChooseArgs
 
 	MSRDescents       uint32
 	MSRCollisionTries uint32
@@ -366,10 +372,10 @@ func decodeI32StringMap(d *encoding.Decoder) map[int32]string {
 
 func (m *Map) decodeChooseArgs(d *encoding.Decoder) error {
 	n := count(d, 12)
-	m.ChooseArgs = make(map[int64][]ChooseArg, n)
+	m.ChooseArgs = make(map[int64]ChooseArgs, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		key := d.I64()
-		args := make([]ChooseArg, len(m.Buckets))
+		args := ChooseArgs{}
 		nb := count(d, 12)
 		for j := 0; j < nb && d.Err() == nil; j++ {
 			bi := d.U32()
@@ -381,7 +387,7 @@ func (m *Map) decodeChooseArgs(d *encoding.Decoder) error {
 			if b != nil {
 				size = len(b.Items)
 			}
-			arg := &args[bi]
+			var arg ChooseArg
 			np := count(d, 4)
 			if np > 0 {
 				arg.WeightSet = make([][]uint32, np)
@@ -407,6 +413,7 @@ func (m *Map) decodeChooseArgs(d *encoding.Decoder) error {
 					arg.IDs[l] = d.I32()
 				}
 			}
+			args[int(bi)] = arg
 		}
 		m.ChooseArgs[key] = args
 	}
@@ -418,7 +425,7 @@ func (m *Map) decodeChooseArgs(d *encoding.Decoder) error {
 
 // ChooseArgsFor returns the choose_args for index, falling back to
 // DefaultChooseArgs, or nil (CrushWrapper::choose_args_get_with_fallback).
-func (m *Map) ChooseArgsFor(index int64) []ChooseArg {
+func (m *Map) ChooseArgsFor(index int64) ChooseArgs {
 	if a, ok := m.ChooseArgs[index]; ok {
 		return a
 	}

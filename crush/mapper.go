@@ -48,7 +48,7 @@ type mapper struct {
 	m       *Map
 	w       *work
 	weights []uint32
-	args    []ChooseArg
+	args    ChooseArgs
 }
 
 func (c *mapper) permChoose(b *Bucket, x, r int) int32 {
@@ -190,11 +190,12 @@ func (c *mapper) bucketChoose(b *Bucket, x, r int, position int) int32 {
 	case AlgStraw:
 		return strawChoose(b, x, r)
 	case AlgStraw2:
-		var arg *ChooseArg
-		if idx := int(-1 - b.ID); c.args != nil && idx < len(c.args) {
-			arg = &c.args[idx]
+		if c.args != nil {
+			if a, ok := c.args[int(-1-b.ID)]; ok {
+				return straw2Choose(b, x, r, &a, position)
+			}
 		}
-		return straw2Choose(b, x, r, arg, position)
+		return straw2Choose(b, x, r, nil, position)
 	}
 	return b.Items[0]
 }
@@ -242,6 +243,7 @@ func (c *mapper) chooseFirstN(bucket *Bucket, x, numrep, typ int, out []int32, o
 			retryDescent := false
 			in := bucket
 			flocal := uint(0)
+			descents := 0
 			for {
 				collide := false
 				retryBucket := false
@@ -265,7 +267,9 @@ func (c *mapper) chooseFirstN(bucket *Bucket, x, numrep, typ int, out []int32, o
 						break
 					}
 					if itemtype != typ {
-						if ib == nil {
+						// A cycle in a malformed hierarchy would descend
+						// forever; treat it as a bad item.
+						if descents++; ib == nil || descents > len(c.m.Buckets) {
 							skipRep = true
 							break
 						}
@@ -346,6 +350,7 @@ func (c *mapper) chooseIndep(bucket *Bucket, x, left, numrep, typ int, out []int
 				continue
 			}
 			in := bucket
+			descents := 0
 			for {
 				r := rep + parentR
 				if in.Alg == AlgUniform && len(in.Items)%numrep == 0 {
@@ -367,7 +372,7 @@ func (c *mapper) chooseIndep(bucket *Bucket, x, left, numrep, typ int, out []int
 				}
 				itemtype, ib := c.itemType(item)
 				if itemtype != typ {
-					if item >= 0 || ib == nil {
+					if descents++; item >= 0 || ib == nil || descents > len(c.m.Buckets) {
 						out[rep] = ItemNone
 						if out2 != nil {
 							out2[rep] = ItemNone
@@ -421,7 +426,10 @@ func (c *mapper) chooseIndep(bucket *Bucket, x, left, numrep, typ int, out []int
 // items to dst (crush_do_rule). weights holds each device's 16.16 reweight
 // (0 = out, 0x10000 = fully in); devices past its end count as out. args are
 // the choose_args to use (see ChooseArgsFor), or nil.
-func (m *Map) DoRule(ruleno int, x int32, resultMax int, weights []uint32, args []ChooseArg, dst []int32) []int32 {
+//
+// Like Ceph's, the cost grows with the map's retry tunables; a map with
+// absurd tries values is as slow here as in Ceph.
+func (m *Map) DoRule(ruleno int, x int32, resultMax int, weights []uint32, args ChooseArgs, dst []int32) []int32 {
 	if ruleno < 0 || ruleno >= len(m.Rules) || m.Rules[ruleno] == nil || resultMax <= 0 {
 		return dst
 	}
