@@ -53,6 +53,13 @@ type ClientHandler interface {
 // HandleRequestMore take and return is the content of the frame's
 // bufferlist field, without its u32 length (wire.AuthRequest.Payload etc.).
 
+// Credentials makes the ClientHandler for each new outgoing connection; a
+// messenger holds one and asks with the peer's entity type
+// (encoding.EntityTypeMon, ...). cephx.Session and NoneSession implement it.
+type Credentials interface {
+	ClientHandler(peerType uint32) (ClientHandler, error)
+}
+
 // Renewer is implemented by a method's per-principal client state whose
 // tickets expire (cephx.Session). A MonClient with an open, authenticated
 // mon session calls RenewalRequest when NextRenewal has passed (Ceph checks

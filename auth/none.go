@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/gomsgr/msgr/encoding"
 )
@@ -15,6 +16,8 @@ type NoneClient struct {
 	GlobalID uint64   // the id from the mon session; 0 to ask a mon for one
 	Mon      bool     // true when the peer is a mon
 	Modes    []uint32 // preferred connection modes; nil means crc only
+
+	session *NoneSession // set by NoneSession.ClientHandler
 }
 
 // Start implements ClientHandler.
@@ -42,13 +45,51 @@ func (c *NoneClient) HandleReplyMore([]byte) ([]byte, error) {
 	return nil, fmt.Errorf("%w: AUTH_REPLY_MORE with method none", ErrUnexpected)
 }
 
-// HandleDone implements ClientHandler. The session key is empty: the
-// protocol then keys AUTH_SIGNATURE's HMAC with no key, as Ceph does.
+// HandleDone implements ClientHandler. The session key is empty, so the
+// AUTH_SIGNATUREs are zeros, as Ceph sends them.
 func (c *NoneClient) HandleDone(globalID uint64, conMode uint32, _ []byte) (Result, error) {
 	if c.Mon {
 		c.GlobalID = globalID
+		if c.session != nil {
+			c.session.setGlobalID(globalID)
+		}
 	}
 	return Result{GlobalID: globalID, ConMode: conMode}, nil
+}
+
+// NoneSession is method none's client state shared across connections:
+// the name, and the global id the mon assigned, which the "authorizer" for
+// other services carries. It implements Credentials.
+type NoneSession struct {
+	Name     EntityName
+	MonModes []uint32 // modes offered to mons; nil means crc
+	Modes    []uint32 // modes offered to other services; nil means crc
+
+	mu       sync.Mutex
+	globalID uint64
+}
+
+// GlobalID returns the id the mon assigned, or 0.
+func (s *NoneSession) GlobalID() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.globalID
+}
+
+func (s *NoneSession) setGlobalID(id uint64) {
+	s.mu.Lock()
+	s.globalID = id
+	s.mu.Unlock()
+}
+
+// ClientHandler implements Credentials.
+func (s *NoneSession) ClientHandler(peerType uint32) (ClientHandler, error) {
+	mon := peerType == uint32(encoding.EntityTypeMon)
+	modes := s.Modes
+	if mon {
+		modes = s.MonModes
+	}
+	return &NoneClient{Name: s.Name, GlobalID: s.GlobalID(), Mon: mon, Modes: modes, session: s}, nil
 }
 
 // HandleBadMethod implements ClientHandler: there is nothing else to try.

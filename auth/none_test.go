@@ -190,3 +190,27 @@ func FuzzNoneServer(f *testing.F) {
 		}
 	})
 }
+
+// NoneSession hands out mon handlers until the mon assigns a global id, and
+// then "authorizers" that carry it.
+func TestNoneSession(t *testing.T) {
+	admin, _ := ParseEntityName("client.admin")
+	s := &NoneSession{Name: admin, MonModes: []uint32{ModeSecure, ModeCRC}}
+	var creds Credentials = s
+	mon := &NoneServer{Mon: true, GlobalIDs: NewGlobalIDs(4200), AllowedModes: []uint32{ModeCRC}}
+	h, _ := creds.ClientHandler(uint32(encoding.EntityTypeMon))
+	m, modes, p, _ := h.Start()
+	rep, err := mon.HandleRequest(m, modes, p)
+	if err != nil || rep.Result.ConMode != ModeCRC {
+		t.Fatal(rep, err)
+	}
+	if _, err := h.HandleDone(rep.Result.GlobalID, rep.Result.ConMode, rep.Payload); err != nil || s.GlobalID() != 4200 {
+		t.Fatalf("global id %d %v", s.GlobalID(), err)
+	}
+	h, _ = creds.ClientHandler(uint32(encoding.EntityTypeOSD))
+	m, modes, p, _ = h.Start()
+	rep, err = (&NoneServer{}).HandleRequest(m, modes, p)
+	if err != nil || rep.Result.GlobalID != 4200 || rep.PeerName != "client.admin" {
+		t.Fatal(rep, err)
+	}
+}

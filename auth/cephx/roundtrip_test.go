@@ -269,3 +269,35 @@ func TestAuthorizerBadReply(t *testing.T) {
 		t.Fatalf("truncated: %v", err)
 	}
 }
+
+// Session as auth.Credentials: the handler kind follows the peer type.
+func TestSessionCredentials(t *testing.T) {
+	kr, key := testKeyring(t)
+	srv, _ := NewServer(ServerConfig{Keyring: kr, Modes: []uint32{auth.ModeSecure}})
+	var creds auth.Credentials
+	s, _ := NewSession(Config{Name: adminName, Key: key, MonModes: []uint32{auth.ModeSecure}, Modes: []uint32{auth.ModeCRC}})
+	creds = s
+	h, err := creds.ClientHandler(ServiceMon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.(*MonHandler); !ok {
+		t.Fatalf("mon handler is %T", h)
+	}
+	res, _, err := exchange(h, srv.Handler())
+	if err != nil || res.ConMode != auth.ModeSecure {
+		t.Fatal(res, err)
+	}
+	for _, svc := range []uint32{ServiceOSD, ServiceMgr, ServiceMDS} {
+		h, err := creds.ClientHandler(svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, ok := h.(*AuthorizerHandler); !ok || a.service != svc || a.modes[0] != auth.ModeCRC {
+			t.Fatalf("service %d handler %T", svc, h)
+		}
+	}
+	if _, err := creds.ClientHandler(uint32(encoding.EntityTypeClient)); err == nil {
+		t.Fatal("a handler for a client peer")
+	}
+}

@@ -34,19 +34,26 @@ type Config struct {
 	// Want is the mask of services to hold tickets for; the auth ticket is
 	// always added. Zero means mon|osd|mgr, what Ceph's clients ask for.
 	Want uint32
-	Rand io.Reader        // nil: crypto/rand
-	Now  func() time.Time // nil: time.Now
+	// MonModes and Modes are the connection modes ClientHandler offers to
+	// mons and to other services, in preference order (ms_mon_client_mode
+	// and ms_client_mode); nil means crc.
+	MonModes []uint32
+	Modes    []uint32
+	Rand     io.Reader        // nil: crypto/rand
+	Now      func() time.Time // nil: time.Now
 }
 
 // Session is a cephx principal's state shared by a MonClient across its
 // connections: the global id, the tickets per service, and what renewal
 // needs. It is safe for concurrent use.
 type Session struct {
-	name auth.EntityName
-	key  auth.CryptoKey
-	want uint32
-	rand io.Reader
-	now  func() time.Time
+	name     auth.EntityName
+	key      auth.CryptoKey
+	want     uint32
+	monModes []uint32
+	modes    []uint32
+	rand     io.Reader
+	now      func() time.Time
 
 	mu       sync.Mutex
 	globalID uint64
@@ -65,7 +72,8 @@ func NewSession(cfg Config) (*Session, error) {
 	if cfg.Key.IsZero() {
 		return nil, fmt.Errorf("%w: empty secret", auth.ErrBadKey)
 	}
-	s := &Session{name: cfg.Name, key: cfg.Key, want: cfg.Want, rand: cfg.Rand, now: cfg.Now, tickets: map[uint32]Ticket{}}
+	s := &Session{name: cfg.Name, key: cfg.Key, want: cfg.Want, monModes: cfg.MonModes, modes: cfg.Modes,
+		rand: cfg.Rand, now: cfg.Now, tickets: map[uint32]Ticket{}}
 	if s.want == 0 {
 		s.want = ServiceMon | ServiceOSD | ServiceMgr
 	}
@@ -77,6 +85,19 @@ func NewSession(cfg Config) (*Session, error) {
 		s.now = time.Now
 	}
 	return s, nil
+}
+
+// ClientHandler implements auth.Credentials: a MonHandler for a mon, an
+// AuthorizerHandler for any other service.
+func (s *Session) ClientHandler(peerType uint32) (auth.ClientHandler, error) {
+	if peerType == ServiceMon {
+		return s.MonHandler(s.monModes), nil
+	}
+	switch peerType {
+	case ServiceOSD, ServiceMgr, ServiceMDS:
+		return s.ServiceHandler(peerType, s.modes), nil
+	}
+	return nil, fmt.Errorf("%w: no cephx service of type %d", ErrNoTicket, peerType)
 }
 
 // Name returns the session's principal.
