@@ -67,6 +67,11 @@ func (d *Decoder) Secure() bool { return d.rx != nil }
 // them, as Ceph does.
 func (d *Decoder) Aborted() uint64 { return d.aborted }
 
+// Pending returns the preamble of the frame under way once it has arrived
+// (and, in secure v2.1, authenticated), before the rest of the frame: a
+// messenger can apply its throttles to the lengths before reading on.
+func (d *Decoder) Pending() (Preamble, bool) { return d.pre, d.havePre }
+
 // Buffered returns the number of bytes received and not yet consumed.
 func (d *Decoder) Buffered() int { return d.w - d.r }
 

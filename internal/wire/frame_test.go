@@ -474,3 +474,34 @@ func TestNonceSequence(t *testing.T) {
 		}
 	}
 }
+
+// TestPending: the preamble is visible as soon as it arrives, before the
+// segments, so that a messenger can throttle on the lengths.
+func TestPending(t *testing.T) {
+	for _, m := range modes {
+		e, d := pair(t, m)
+		b, _ := e.AppendFrame(nil, TagMessage, fill(41, 0), fill(10, 1), nil, fill(5000, 2))
+		if _, ok := d.Pending(); ok {
+			t.Fatal("pending before any input")
+		}
+		head := PreambleSize
+		if m.secure && m.rev1 {
+			head = firstSecureRecord
+		}
+		d.Feed(b[:head])
+		if f, err := d.Next(); f != nil || err != nil {
+			t.Fatal(f, err)
+		}
+		p, ok := d.Pending()
+		if !ok || p.Tag != TagMessage || p.Lengths[SegData] != 5000 || p.Aligns[SegData] != AlignPage || d.Need() != len(b)-head {
+			t.Fatalf("%v: %+v %v need %d", m, p, ok, d.Need())
+		}
+		d.Feed(b[head:])
+		if f, err := d.Next(); f == nil || err != nil {
+			t.Fatal(f, err)
+		}
+		if _, ok := d.Pending(); ok {
+			t.Fatal("pending after the frame")
+		}
+	}
+}
