@@ -54,6 +54,9 @@ func (e *Encoder) alloc(n int) []byte {
 	return e.arena[l : l+n : l+n]
 }
 
+// noSegments stands for a frame given no segments: one empty segment.
+var noSegments = [][]byte{nil}
+
 // preamble fills p for a frame of segs (trailing empty segments dropped,
 // as Ceph does; at least one segment).
 func preamble(p *Preamble, tag Tag, segs [][]byte) error {
@@ -83,6 +86,9 @@ func preamble(p *Preamble, tag Tag, segs [][]byte) error {
 
 // FrameLen returns the on-wire size of a frame of segs in the current mode.
 func (e *Encoder) FrameLen(tag Tag, segs ...[]byte) (int, error) {
+	if len(segs) == 0 {
+		segs = noSegments
+	}
 	var p Preamble
 	if err := preamble(&p, tag, segs); err != nil {
 		return 0, err
@@ -92,6 +98,9 @@ func (e *Encoder) FrameLen(tag Tag, segs ...[]byte) (int, error) {
 
 // AppendFrame appends a whole frame of tag and segs to b.
 func (e *Encoder) AppendFrame(b []byte, tag Tag, segs ...[]byte) ([]byte, error) {
+	if len(segs) == 0 {
+		segs = noSegments
+	}
 	var p Preamble
 	if err := preamble(&p, tag, segs); err != nil {
 		return b, err
@@ -122,6 +131,9 @@ func (e *Encoder) AppendMessage(b []byte, h *message.Header, p *message.Payload)
 // (and in v2.0 segment 0) are referenced, not copied: they must not change
 // until written. The other pieces live in the arena until Reset.
 func (e *Encoder) Vec(iov [][]byte, tag Tag, segs ...[]byte) ([][]byte, error) {
+	if len(segs) == 0 {
+		segs = noSegments
+	}
 	var p Preamble
 	if err := preamble(&p, tag, segs); err != nil {
 		return iov, err

@@ -67,7 +67,7 @@ func fill(n int, seed byte) []byte {
 // segment shapes that cross every boundary: empty, inline (<=48),
 // exactly 48, just over, unaligned, and multi-segment with empty middles.
 var shapes = [][]int{
-	{0}, {1}, {15}, {16}, {47}, {48}, {49}, {64}, {65}, {300},
+	{}, {0}, {1}, {15}, {16}, {47}, {48}, {49}, {64}, {65}, {300},
 	{41, 5}, {41, 0, 0, 1}, {41, 205}, {41, 213, 0, 4096}, {0, 1}, {100, 17, 33, 4097},
 }
 
