@@ -103,10 +103,17 @@ func LoadKeyring(path string) (*Keyring, error) {
 //		key = AQ...==
 //		caps mon = "allow *"
 //
-// Like Ceph's KeyRing it skips a [global] section, accepts '#' and ';'
+// The binary format (keyring.bin) is accepted too. Like Ceph's KeyRing the
+// text parser skips a [global] section, accepts '#' and ';'
 // comments and backslash continuations, treats '_' in field names as a
 // space, and refuses a bad entity name, a bad key or an unknown field.
 func ParseKeyring(data []byte) (*Keyring, error) {
+	if len(data) > 0 && data[0] != '[' {
+		// Ceph tries the binary format first (keyring.bin).
+		if k, err := parseBinaryKeyring(data); err == nil {
+			return k, nil
+		}
+	}
 	k := NewKeyring()
 	var cur *EntityName
 	skip := false
