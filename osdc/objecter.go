@@ -141,9 +141,12 @@ type op struct {
 	epoch    uint32 // map epoch of the last send
 	attempts int32
 
-	done chan struct{}
-	res  *Result
-	err  error
+	done     chan struct{}
+	res      *Result
+	err      error
+	budget   *budget
+	release  func() // stops ctx hooks; set by Start
+	released bool
 }
 
 // session is one OSD's connection and the ops sent (or waiting to be sent)
@@ -249,30 +252,79 @@ func opBudget(ops []messages.OSDOp) int64 {
 // (or cause) when ctx ends first, and ErrTimedOut after Config.OpTimeout.
 // Result.Ops' Data stays valid after return.
 func (o *Objecter) Do(ctx context.Context, req *Request) (*Result, error) {
-	if o.cfg.OpTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, o.cfg.OpTimeout, ErrTimedOut)
-		defer cancel()
-	}
-	p, err := o.start(ctx, req)
+	p, err := o.Start(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	defer o.budget.put(p.bytes)
+	<-p.Done()
+	return p.Result()
+}
+
+// Pending is an op in flight, started by Start.
+type Pending struct{ op *op }
+
+// Done is closed when the op completes, fails or is cancelled.
+func (p *Pending) Done() <-chan struct{} { return p.op.done }
+
+// Result returns the op's outcome once Done is closed (before that it
+// returns nil, nil).
+func (p *Pending) Result() (*Result, error) {
+	select {
+	case <-p.op.done:
+		return p.op.res, p.op.err
+	default:
+		return nil, nil
+	}
+}
+
+// Wait waits for the op, or for ctx (which only stops the waiting: the op
+// itself ends with the context given to Start).
+func (p *Pending) Wait(ctx context.Context) (*Result, error) {
+	select {
+	case <-p.op.done:
+		return p.op.res, p.op.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// Start sends req and returns without waiting for the reply. The op is
+// abandoned (it fails with ctx's error or cause) when ctx ends first, and
+// fails with ErrTimedOut after Config.OpTimeout. Start itself waits only
+// for in-flight budget and for a first map.
+func (o *Objecter) Start(ctx context.Context, req *Request) (*Pending, error) {
+	var stopTimeout context.CancelFunc
+	if o.cfg.OpTimeout > 0 {
+		ctx, stopTimeout = context.WithTimeoutCause(ctx, o.cfg.OpTimeout, ErrTimedOut)
+	}
+	p, err := o.start(ctx, req)
+	if err != nil {
+		if stopTimeout != nil {
+			stopTimeout()
+		}
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { o.cancel(p, context.Cause(ctx)) })
+	o.mu.Lock()
+	p.release = func() {
+		stop()
+		if stopTimeout != nil {
+			stopTimeout()
+		}
+	}
+	// The op may have completed before release was set.
 	select {
 	case <-p.done:
-	case <-ctx.Done():
-		if o.cancel(p) {
-			return nil, context.Cause(ctx)
-		}
-		<-p.done // completed meanwhile
+		p.releaseLocked()
+	default:
 	}
-	return p.res, p.err
+	o.mu.Unlock()
+	return &Pending{op: p}, nil
 }
 
 // start takes budget, assigns a tid, targets and sends the op.
 func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
-	p := &op{req: req, oid: req.Oid, done: make(chan struct{}), osd: -1}
+	p := &op{req: req, oid: req.Oid, done: make(chan struct{}), osd: -1, budget: o.budget}
 	p.loc = messages.ObjectLocator{Pool: req.Pool, Key: req.Key, Namespace: req.Namespace, Hash: -1}
 	for i := range req.Ops {
 		if messages.OSDOpIsWrite(req.Ops[i].Op) {
@@ -323,8 +375,8 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	return p, nil
 }
 
-// cancel forgets an op whose caller gave up; false if it already completed.
-func (o *Objecter) cancel(p *op) bool {
+// cancel fails an op whose context ended; false if it already completed.
+func (o *Objecter) cancel(p *op, cause error) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	select {
@@ -332,9 +384,7 @@ func (o *Objecter) cancel(p *op) bool {
 		return false
 	default:
 	}
-	o.unlink(p)
-	p.err = context.Canceled
-	close(p.done)
+	o.complete(p, nil, cause)
 	return true
 }
 
@@ -347,10 +397,23 @@ func (o *Objecter) unlink(p *op) {
 	delete(o.homeless, p.tid)
 }
 
+// complete ends p (o.mu held): its budget is returned and waiters wake.
 func (o *Objecter) complete(p *op, res *Result, err error) {
 	o.unlink(p)
 	p.res, p.err = res, err
 	close(p.done)
+	p.releaseLocked()
+}
+
+// releaseLocked gives back p's budget and context hooks, once, after it
+// completed and Start has installed them.
+func (p *op) releaseLocked() {
+	if p.release == nil || p.released {
+		return
+	}
+	p.released = true
+	p.budget.put(p.bytes)
+	p.release()
 }
 
 // calcTarget recomputes p's PG, primary and acting set from the current

@@ -492,3 +492,46 @@ func TestListObjects(t *testing.T) {
 		t.Fatalf("callback error: %v", err)
 	}
 }
+
+func TestStartAsync(t *testing.T) {
+	o, _, _ := setup(t, 1, Config{})
+	var ps []*Pending
+	for i := range 10 {
+		p, err := o.Start(ctxT(t), &Request{Pool: 1, Oid: fmt.Sprintf("a%d", i), Ops: []messages.OSDOp{messages.NewWriteFullOp([]byte{byte(i)})}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		if _, err := p.Wait(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := p.Result(); err != nil || res == nil {
+			t.Fatalf("Result after Wait: %v %v", res, err)
+		}
+	}
+	if ops, _ := o.InFlight(); ops != 0 {
+		t.Fatalf("%d ops hold budget", ops)
+	}
+	// A Start whose context ends fails with that context's error.
+	ctx, cancel := context.WithCancel(context.Background())
+	_, f, _ := setup(t, 1, Config{})
+	_ = f
+	o2 := f.o
+	f.intercept = func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true }
+	p, err := o2.Start(ctx, &Request{Pool: 1, Oid: "x", Ops: []messages.OSDOp{messages.NewStatOp()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, stop := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer stop()
+	if _, err := p.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait with a short context: %v", err)
+	}
+	cancel()
+	<-p.Done()
+	if _, err := p.Result(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("after cancel: %v", err)
+	}
+}
