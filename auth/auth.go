@@ -34,6 +34,13 @@ type Result struct {
 	ConnectionSecret []byte // secure-mode keys and nonces; nil in crc mode
 }
 
+// Format keeps the key and the secret out of logs: %v and friends print
+// their lengths only.
+func (r Result) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "{GlobalID:%d ConMode:%d SessionKey:%d bytes ConnectionSecret:%d bytes}",
+		r.GlobalID, r.ConMode, len(r.SessionKey), len(r.ConnectionSecret))
+}
+
 // ClientHandler runs the client side of one exchange on one connection.
 // It is used from one goroutine at a time (the connection's loop).
 type ClientHandler interface {

@@ -226,3 +226,12 @@ func TestParseKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestResultFormatHidesSecrets(t *testing.T) {
+	r := Result{GlobalID: 7, SessionKey: []byte("0123456789abcdef"), ConnectionSecret: []byte("topsecretconnectionsecret")}
+	for _, s := range []string{fmt.Sprintf("%v", r), fmt.Sprintf("%+v", ServerReply{Result: r}), fmt.Sprintf("%#v", r)} {
+		if strings.Contains(s, "0123456789") || strings.Contains(s, "topsecret") || strings.Contains(s, "48 49 50") {
+			t.Fatalf("leak: %s", s)
+		}
+	}
+}
