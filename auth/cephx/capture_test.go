@@ -2,9 +2,12 @@ package cephx
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
@@ -162,6 +165,64 @@ func TestCaptureMonCRC(t *testing.T) {
 			}
 			namePlain(t, conn, x.c2m, wire.RoleServer, false)
 			namePlain(t, conn, x.m2c, wire.RoleClient, conn == "conn2")
+		})
+	}
+}
+
+// The Go mon side, given the captured server challenge, accepts the real
+// ceph client's AUTH_REQUEST and its key proof in AUTH_REQUEST_MORE, and
+// refuses the same proof against another challenge.
+func TestCaptureServerAcceptsRealClient(t *testing.T) {
+	for _, c := range [][2]string{
+		{"testdata/cephx-crc", "conn1"}, {"testdata/cephx-crc", "conn2"},
+		{"testdata/cephx-secure", "conn1"}, {"testdata/cephx-secure", "conn2"},
+		{"testdata/osd-cephx-crc", "1-put.conn2"}, {"testdata/osd-cephx-secure", "1-put.conn0"},
+	} {
+		t.Run(c[0][9:]+"/"+c[1], func(t *testing.T) {
+			c2m := readFile(t, c[0]+"/"+c[1]+".client-to-mon.bin")
+			m2c := readFile(t, c[0]+"/"+c[1]+".mon-to-client.bin")
+			cf, _ := walkPlain(t, c2m, tagAuthRequestMore)
+			mf, _ := walkPlain(t, m2c, tagAuthDone)
+			method, modes, req := authRequest(t, frameByTag(t, cf, tagAuthRequest).segs[0])
+			more := blobSeg(t, frameByTag(t, cf, tagAuthRequestMore).segs[0])
+			challenge := blobSeg(t, frameByTag(t, mf, tagAuthReplyMore).segs[0])
+			wantGID, wantMode, _ := authDone(t, frameByTag(t, mf, tagAuthDone).segs[0])
+
+			for _, flip := range []bool{false, true} {
+				ch := append([]byte(nil), challenge[1:9]...)
+				if flip {
+					ch[0] ^= 1
+				}
+				secrets, _ := GenerateServiceSecrets(rand.Reader, time.Now(), ServiceAuth, ServiceMon, ServiceOSD, ServiceMgr)
+				srv, err := NewServer(ServerConfig{
+					Secrets:   secrets,
+					Keyring:   loadKeyring(t, c[0]),
+					GlobalIDs: auth.NewGlobalIDs(wantGID),
+					Rand:      io.MultiReader(bytes.NewReader(ch), rand.Reader),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := srv.Handler()
+				rep, err := h.HandleRequest(method, modes, req)
+				if err != nil || (!flip && !bytes.Equal(rep.Payload, challenge)) {
+					t.Fatalf("challenge %x, captured %x (%v)", rep.Payload, challenge, err)
+				}
+				rep, err = h.HandleRequestMore(more)
+				if flip {
+					var bm *auth.BadMethodError
+					if !errors.As(err, &bm) || bm.Result != -auth.EPERM {
+						t.Fatalf("proof against another challenge: %v", err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !rep.Done || rep.Result.GlobalID != wantGID || rep.Result.ConMode != wantMode || rep.PeerName != "client.admin" {
+					t.Fatalf("reply %+v", rep)
+				}
+			}
 		})
 	}
 }
