@@ -104,6 +104,9 @@ func (h *AuthorizerHandler) HandleDone(globalID uint64, conMode uint32, payload 
 	if h.state != 1 && h.state != 2 {
 		return auth.Result{}, fmt.Errorf("%w: AUTH_DONE in authorizer state %d", auth.ErrUnexpected, h.state)
 	}
+	if err := checkMode(conMode, h.modes); err != nil {
+		return auth.Result{}, err
+	}
 	d := encoding.NewDecoder(payload)
 	body := openSealed(d, h.ticket.SessionKey)
 	bd := encoding.NewDecoder(body)

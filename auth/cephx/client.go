@@ -86,6 +86,9 @@ func (h *MonHandler) HandleDone(globalID uint64, conMode uint32, payload []byte)
 	if h.state != monWaitDone {
 		return auth.Result{}, fmt.Errorf("%w: AUTH_DONE in cephx state %d", auth.ErrUnexpected, h.state)
 	}
+	if err := checkMode(conMode, h.modes); err != nil {
+		return auth.Result{}, err
+	}
 	d := encoding.NewDecoder(payload)
 	typ := d.U16()
 	status := d.I32()
@@ -144,4 +147,14 @@ func (s *Session) Adopt(h *MonHandler) error {
 // key or an unknown entity).
 func (h *MonHandler) HandleBadMethod(method uint32, result int32, methods, modes []uint32) (uint32, []uint32, []byte, error) {
 	return 0, nil, nil, &auth.BadMethodError{Method: method, Result: result, AllowedMethods: methods, AllowedModes: modes}
+}
+
+// checkMode refuses an AUTH_DONE whose mode the client did not offer.
+func checkMode(mode uint32, offered []uint32) error {
+	for _, m := range offered {
+		if m == mode {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: server chose connection mode %d, not offered", ErrProtocol, mode)
 }

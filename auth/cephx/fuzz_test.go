@@ -90,7 +90,7 @@ func FuzzAuthorizerHandler(f *testing.F) {
 		if _, err := h.HandleDone(4096, auth.ModeCRC, done); err != nil {
 			t.Fatal(err)
 		}
-		a := s.ServiceHandler(ServiceOSD, nil)
+		a := s.ServiceHandler(ServiceOSD, []uint32{auth.ModeSecure, auth.ModeCRC})
 		if _, _, _, err := a.Start(); err != nil {
 			t.Fatal(err)
 		}

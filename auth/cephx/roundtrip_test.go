@@ -301,3 +301,27 @@ func TestSessionCredentials(t *testing.T) {
 		t.Fatal("a handler for a client peer")
 	}
 }
+
+// AUTH_DONE with a mode the client did not offer is refused.
+func TestModeNotOffered(t *testing.T) {
+	kr, key := testKeyring(t)
+	srv, _ := NewServer(ServerConfig{Keyring: kr})
+	s, _ := NewSession(Config{Name: adminName, Key: key})
+	h := s.MonHandler([]uint32{auth.ModeCRC})
+	m, _, p, _ := h.Start()
+	sh := srv.Handler()
+	rep, err := sh.HandleRequest(m, []uint32{auth.ModeSecure}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := h.HandleReplyMore(rep.Payload)
+	if rep, err = sh.HandleRequestMore(more); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.HandleDone(rep.Result.GlobalID, rep.Result.ConMode, rep.Payload); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("err %v", err)
+	}
+	if s.GlobalID() != 0 {
+		t.Fatal("refused exchange committed")
+	}
+}
