@@ -67,7 +67,7 @@ func (e *testEnv) AuthServer(peerType uint8) (auth.ServerHandler, error) {
 
 func (e *testEnv) Cookie() uint64 {
 	e.cookie++
-	return e.cookie<<32 | uint64(e.node.name.Type)<<8 | uint64(e.node.incarnation)
+	return e.cookie<<32 | uint64(e.node.addrs[0].Addr.Port())<<8 | uint64(e.node.incarnation)
 }
 
 // net is an in-memory network of nodes (messengers) with a fake clock.
@@ -81,6 +81,7 @@ type net struct {
 	maxChunk int
 	nextPort uint16
 	trace    bool
+	verdicts map[verdictKind]int
 }
 
 func newNet(t testing.TB, seed uint64) *net {
@@ -303,6 +304,10 @@ func (nd *node) lookup(c *conn, q *Query) {
 		return
 	}
 	v, acts := e.m.Arbitrate(now, q)
+	if nd.net.verdicts == nil {
+		nd.net.verdicts = map[verdictKind]int{}
+	}
+	nd.net.verdicts[v.v.kind]++
 	e.apply(acts)
 	if v.Register {
 		nd.registry[key] = c

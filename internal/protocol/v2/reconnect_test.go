@@ -103,7 +103,7 @@ func TestLosslessFaultsRandomized(t *testing.T) {
 			if len(c.acked) != int(total) {
 				t.Fatalf("client saw %d acks of %d", len(c.acked), total)
 			}
-			t.Logf("seed %d: %d faults, %d reconnects", seed, faults, len(c.established))
+			t.Logf("seed %d: %d faults, %d reconnects, verdicts %v", seed, faults, len(c.established), n.verdicts)
 		})
 	}
 }
