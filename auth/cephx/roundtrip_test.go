@@ -325,3 +325,30 @@ func TestModeNotOffered(t *testing.T) {
 		t.Fatal("refused exchange committed")
 	}
 }
+
+// After a refusal the same server handler takes a fresh AUTH_REQUEST, as
+// Ceph's server returns to AUTH_ACCEPTING after AUTH_BAD_METHOD.
+func TestRetryAfterRefusal(t *testing.T) {
+	kr, key := testKeyring(t)
+	srv, _ := NewServer(ServerConfig{Keyring: kr})
+	sh := srv.Handler()
+	if _, err := sh.HandleRequest(auth.MethodNone, nil, nil); !errors.Is(err, auth.ErrDenied) {
+		t.Fatal(err)
+	}
+	wrong, _ := NewSession(Config{Name: adminName, Key: auth.CryptoKey{Type: auth.KeyTypeAES, Secret: make([]byte, 16)}})
+	if _, _, err := exchange(wrong.MonHandler(nil), sh); !errors.Is(err, auth.ErrDenied) {
+		t.Fatal(err)
+	}
+	s, _ := NewSession(Config{Name: adminName, Key: key})
+	if _, _, err := exchange(s.MonHandler(nil), sh); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	as, _ := NewAuthorizerServer(AuthorizerServerConfig{Service: ServiceOSD, Secrets: srv.Secrets()})
+	ah := as.Handler()
+	if _, err := ah.HandleRequest(auth.MethodCephX, nil, nil); !errors.Is(err, auth.ErrDenied) {
+		t.Fatal(err)
+	}
+	if _, _, err := exchange(s.ServiceHandler(ServiceOSD, nil), ah); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+}

@@ -109,7 +109,11 @@ const (
 	srvDone
 )
 
+// refuse resets h, because after AUTH_BAD_METHOD the client may start
+// over on the same connection (Ceph's server returns to AUTH_ACCEPTING),
+// and returns the refusal.
 func (h *ServerHandler) refuse(errno int32, why string) error {
+	*h = ServerHandler{srv: h.srv}
 	return fmt.Errorf("%w: cephx: %s", &auth.BadMethodError{
 		Method: auth.MethodCephX, Result: -errno,
 		AllowedMethods: []uint32{auth.MethodCephX}, AllowedModes: h.srv.cfg.Modes,

@@ -54,7 +54,10 @@ type AuthorizerServerHandler struct {
 	done      bool
 }
 
+// refuse resets h (the client may start over after AUTH_BAD_METHOD) and
+// returns the refusal.
 func (h *AuthorizerServerHandler) refuse(errno int32, why string) error {
+	*h = AuthorizerServerHandler{srv: h.srv}
 	return fmt.Errorf("%w: cephx authorizer: %s", &auth.BadMethodError{
 		Method: auth.MethodCephX, Result: -errno,
 		AllowedMethods: []uint32{auth.MethodCephX}, AllowedModes: h.srv.cfg.Modes,
