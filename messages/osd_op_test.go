@@ -240,8 +240,11 @@ func TestOSDMessagesInterface(t *testing.T) {
 		t.Fatalf("header %+v err %v", h, err)
 	}
 	reg := message.NewRegistry()
-	if err := reg.Register(TypeOSDOp, func() message.Message { return &MOSDOp{} }); err != nil {
+	if err := RegisterOSD(reg); err != nil {
 		t.Fatal(err)
+	}
+	if err := RegisterOSD(reg); !errors.Is(err, message.ErrRegistered) {
+		t.Fatalf("second registration: %v", err)
 	}
 	got, err := reg.Decode(&h, encoding.FeaturesAll, &p)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
 )
 
 // Message types of the OSD client path (src/include/ceph_fs.h).
@@ -746,4 +747,22 @@ func AppendPGNLSResponse(b []byte, r PGNLSResponse) []byte {
 		b = encoding.AppendString(b, e.Locator)
 	}
 	return encoding.StructEnd(b, st)
+}
+
+// RegisterOSD registers the OSD client path's message types (MOSDOp,
+// MOSDOpReply, MOSDBackoff) in r.
+func RegisterOSD(r *message.Registry) error {
+	for _, e := range []struct {
+		t uint16
+		f func() message.Message
+	}{
+		{TypeOSDOp, func() message.Message { return &MOSDOp{} }},
+		{TypeOSDOpReply, func() message.Message { return &MOSDOpReply{} }},
+		{TypeOSDBackoff, func() message.Message { return &MOSDBackoff{} }},
+	} {
+		if err := r.Register(e.t, e.f); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package osdc
+package osdc_test
 
 import (
 	"bytes"
@@ -15,22 +15,24 @@ import (
 
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/messages"
+	. "github.com/gomsgr/msgr/osdc"
+	"github.com/gomsgr/msgr/osdc/osdctest"
 	"github.com/gomsgr/msgr/osdmap"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // setup returns an Objecter on a fake cluster of n OSDs at epoch 10.
-func setup(t *testing.T, n int, cfg Config) (*Objecter, *fakeCluster, *osdmap.OSDMap) {
+func setup(t *testing.T, n int, cfg Config) (*Objecter, *osdctest.Cluster, *osdmap.OSDMap) {
 	t.Helper()
-	f := newFakeCluster(t)
+	f := osdctest.NewCluster(t)
 	o := New(f, cfg)
-	f.o = o
-	m := deriveMap(baseMap(t), 10, n, nil, nil)
+	f.Objecter = o
+	m := osdctest.DeriveMap(osdctest.BaseMap(t), 10, n, nil, nil)
 	o.HandleOSDMap(m)
 	t.Cleanup(func() {
 		o.Close()
-		f.stop()
+		f.Stop()
 	})
 	return o, f, m
 }
@@ -52,7 +54,7 @@ func TestBasicOps(t *testing.T) {
 	if _, err := do(t, o, "obj1", messages.NewWriteFullOp(data)); err != nil {
 		t.Fatal(err)
 	}
-	sent := f.sent(0)[0]
+	sent := f.Sent(0)[0]
 	// What the real rados put sent (see messages' capture test), with our
 	// map's epoch and the object's placement.
 	pg := m.Pools[1].RawPGToPG(osdmap.PG{Pool: 1, Seed: m.Pools[1].HashKey("obj1", "")})
@@ -71,7 +73,7 @@ func TestBasicOps(t *testing.T) {
 	if err != nil || !bytes.Equal(res.Ops[0].Data, data) {
 		t.Fatalf("read: %v, %d bytes", err, len(res.Ops[0].Data))
 	}
-	if got := f.sent(0)[1]; got.Flags != messages.FlagKnownRedir|messages.FlagRead|messages.FlagOnDisk || !got.Mtime.IsZero() {
+	if got := f.Sent(0)[1]; got.Flags != messages.FlagKnownRedir|messages.FlagRead|messages.FlagOnDisk || !got.Mtime.IsZero() {
 		t.Fatalf("read sent flags %#x mtime %v", got.Flags, got.Mtime)
 	}
 	res, err = do(t, o, "obj1", messages.NewStatOp())
@@ -130,25 +132,25 @@ func TestResendOnMapChange(t *testing.T) {
 	o, f, m := setup(t, 2, Config{})
 	pg := pgOf(m, "obj1")
 	// Start with the PG on osd.0 explicitly.
-	o.HandleOSDMap(deriveMap(m, 11, 2, nil, map[osdmap.PG][]int32{pg: {0}}))
-	f.intercept = func(osd int32, _ *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, osd == 0 }
+	o.HandleOSDMap(osdctest.DeriveMap(m, 11, 2, nil, map[osdmap.PG][]int32{pg: {0}}))
+	f.SetIntercept(func(osd int32, _ *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, osd == 0 })
 	done := make(chan error, 1)
 	go func() {
 		_, err := do(t, o, "obj1", messages.NewWriteFullOp([]byte("abc")))
 		done <- err
 	}()
-	waitFor(t, "the op to reach osd.0", func() bool { return len(f.sent(0)) == 1 })
+	waitFor(t, "the op to reach osd.0", func() bool { return len(f.Sent(0)) == 1 })
 	// osd.0 goes down; the PG moves to osd.1.
-	o.HandleOSDMap(deriveMap(m, 12, 2, []int32{0}, map[osdmap.PG][]int32{pg: {1}}))
+	o.HandleOSDMap(osdctest.DeriveMap(m, 12, 2, []int32{0}, map[osdmap.PG][]int32{pg: {1}}))
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	got := f.sent(1)
-	if len(got) != 1 || got[0].RetryAttempt != 1 || got[0].Flags&messages.FlagRetry == 0 || got[0].Epoch != 12 || got[0].Tid != f.sent(0)[0].Tid {
+	got := f.Sent(1)
+	if len(got) != 1 || got[0].RetryAttempt != 1 || got[0].Flags&messages.FlagRetry == 0 || got[0].Epoch != 12 || got[0].Tid != f.Sent(0)[0].Tid {
 		t.Fatalf("resent %+v", got)
 	}
 	// An older map changes nothing.
-	o.HandleOSDMap(deriveMap(m, 5, 2, nil, map[osdmap.PG][]int32{pg: {0}}))
+	o.HandleOSDMap(osdctest.DeriveMap(m, 5, 2, nil, map[osdmap.PG][]int32{pg: {0}}))
 	if o.Map().Epoch != 12 {
 		t.Fatalf("epoch went back to %d", o.Map().Epoch)
 	}
@@ -159,21 +161,21 @@ func TestResendOnMapChange(t *testing.T) {
 func TestResendOnIntervalChange(t *testing.T) {
 	o, f, m := setup(t, 2, Config{})
 	pg := pgOf(m, "obj1")
-	o.HandleOSDMap(deriveMap(m, 11, 2, nil, map[osdmap.PG][]int32{pg: {0}}))
+	o.HandleOSDMap(osdctest.DeriveMap(m, 11, 2, nil, map[osdmap.PG][]int32{pg: {0}}))
 	var drop sync.Once
-	f.intercept = func(osd int32, _ *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+	f.SetIntercept(func(osd int32, _ *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
 		dropped := false
 		drop.Do(func() { dropped = true })
 		return nil, dropped
-	}
+	})
 	done := make(chan error, 1)
 	go func() { _, err := do(t, o, "obj1", messages.NewStatOp()); done <- err }()
-	waitFor(t, "the first send", func() bool { return len(f.sent(0)) == 1 })
-	o.HandleOSDMap(deriveMap(m, 12, 2, nil, map[osdmap.PG][]int32{pg: {0, 1}}))
+	waitFor(t, "the first send", func() bool { return len(f.Sent(0)) == 1 })
+	o.HandleOSDMap(osdctest.DeriveMap(m, 12, 2, nil, map[osdmap.PG][]int32{pg: {0, 1}}))
 	if err := <-done; !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("stat of a missing object: %v", err)
 	}
-	if got := f.sent(0); len(got) != 2 || got[1].RetryAttempt != 1 {
+	if got := f.Sent(0); len(got) != 2 || got[1].RetryAttempt != 1 {
 		t.Fatalf("sends %d", len(got))
 	}
 }
@@ -184,7 +186,7 @@ func TestResendOnReset(t *testing.T) {
 	o, f, _ := setup(t, 1, Config{ResetBackoff: time.Millisecond})
 	var mu sync.Mutex
 	dropFirst := map[uint64]bool{}
-	f.intercept = func(osd int32, m *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+	f.SetIntercept(func(osd int32, m *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		if m.RetryAttempt == 0 && !dropFirst[m.Tid] {
@@ -192,7 +194,7 @@ func TestResendOnReset(t *testing.T) {
 			return nil, true // lost with the connection
 		}
 		return nil, false
-	}
+	})
 	const n = 32
 	errs := make(chan error, n)
 	for i := range n {
@@ -201,21 +203,19 @@ func TestResendOnReset(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, "all first sends", func() bool { return len(f.sent(0)) == n })
-	f.lastConn(0).reset()
+	waitFor(t, "all first sends", func() bool { return len(f.Sent(0)) == n })
+	f.LastConn(0).Reset()
 	for range n {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.objs) != n || f.dials[0] != 2 {
-		t.Fatalf("%d objects written, %d dials", len(f.objs), f.dials[0])
+	if f.NumObjects() != n || f.Dials(0) != 2 {
+		t.Fatalf("%d objects written, %d dials", f.NumObjects(), f.Dials(0))
 	}
 	for i := range n {
-		if o := f.objs[fmt.Sprintf("1//o%d", i)]; o == nil || !bytes.Equal(o.data, []byte{byte(i)}) {
-			t.Fatalf("object o%d: %+v", i, o)
+		if d, ok := f.Data(1, "", fmt.Sprintf("o%d", i)); !ok || !bytes.Equal(d, []byte{byte(i)}) {
+			t.Fatalf("object o%d: %v %v", i, d, ok)
 		}
 	}
 }
@@ -223,26 +223,28 @@ func TestResendOnReset(t *testing.T) {
 func TestEAGAINAndRedirect(t *testing.T) {
 	o, f, _ := setup(t, 1, Config{})
 	var calls int
-	f.intercept = func(osd int32, m *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+	f.SetIntercept(func(osd int32, m *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
 		calls++
 		switch calls {
 		case 1:
-			return fakeReply(m, -11), false // EAGAIN: resend
+			return osdctest.Reply(m, -11), false // EAGAIN: resend
 		case 2:
-			r := fakeReply(m, 0)
+			r := osdctest.Reply(m, 0)
 			r.Redirect = &messages.RequestRedirect{Locator: messages.ObjectLocator{Pool: -1, Hash: -1}, Object: "elsewhere"}
 			return r, false
 		}
 		return nil, false
-	}
+	})
 	if _, err := do(t, o, "here", messages.NewWriteFullOp([]byte("v"))); err != nil {
 		t.Fatal(err)
 	}
-	got := f.sent(0)
+	got := f.Sent(0)
 	if len(got) != 3 || got[1].RetryAttempt != 1 || got[2].Oid != "elsewhere" || got[2].Flags&messages.FlagRedirected == 0 {
 		t.Fatalf("sends: %v", got)
 	}
-	if f.objs["1//elsewhere"] == nil || f.objs["1//here"] != nil {
+	_, there := f.Data(1, "", "elsewhere")
+	_, here := f.Data(1, "", "here")
+	if !there || here {
 		t.Fatal("redirected write landed in the wrong object")
 	}
 }
@@ -251,7 +253,7 @@ func TestStaleReplyIgnored(t *testing.T) {
 	o, f, m := setup(t, 2, Config{})
 	var first *messages.MOSDOp
 	var mu sync.Mutex
-	f.intercept = func(osd int32, op *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+	f.SetIntercept(func(osd int32, op *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		if first == nil {
@@ -259,18 +261,18 @@ func TestStaleReplyIgnored(t *testing.T) {
 			return nil, true
 		}
 		return nil, false
-	}
+	})
 	done := make(chan error, 1)
 	go func() { _, err := do(t, o, "obj", messages.NewStatOp()); done <- err }()
-	waitFor(t, "first send", func() bool { return len(f.sent(0)) == 1 })
-	o.HandleOSDMap(deriveMap(m, 11, 2, nil, map[osdmap.PG][]int32{pgOf(m, "obj"): {0, 1}})) // interval change: resend
+	waitFor(t, "first send", func() bool { return len(f.Sent(0)) == 1 })
+	o.HandleOSDMap(osdctest.DeriveMap(m, 11, 2, nil, map[osdmap.PG][]int32{pgOf(m, "obj"): {0, 1}})) // interval change: resend
 	err := <-done
 	if !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("err %v", err)
 	}
 	// A late answer to the first attempt, after completion, changes nothing.
 	mu.Lock()
-	f.o.HandleMessage(f.lastConn(0), fakeReply(first, 0))
+	f.Objecter.HandleMessage(f.LastConn(0), osdctest.Reply(first, 0))
 	mu.Unlock()
 }
 
@@ -280,18 +282,18 @@ func TestBackoff(t *testing.T) {
 	if _, err := do(t, o, "warm", messages.NewWriteFullOp([]byte("w"))); err != nil {
 		t.Fatal(err)
 	}
-	c := f.lastConn(0)
+	c := f.LastConn(0)
 	pool := m.Pools[1]
 	hash := pool.HashKey("blocked", "")
 	pg := pool.RawPGToPG(osdmap.PG{Pool: 1, Seed: hash})
 	h := messages.HObject{Oid: "blocked", Snap: messages.SnapHead, Hash: hash, Pool: 1}
 	spg := messages.SPG{PG: messages.PG{Pool: 1, Seed: pg.Seed}, Shard: messages.ShardNone}
-	f.push(c, &messages.MOSDBackoff{PGID: spg, Epoch: 10, Op: messages.BackoffBlock, ID: 5, Begin: h, End: h})
-	waitFor(t, "the ack", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.acks) == 1 })
-	if a := f.acks[0]; a.Op != messages.BackoffAckBlock || a.ID != 5 || a.Begin != h || a.PGID != spg {
+	f.Push(c, &messages.MOSDBackoff{PGID: spg, Epoch: 10, Op: messages.BackoffBlock, ID: 5, Begin: h, End: h})
+	waitFor(t, "the ack", func() bool { return len(f.Acks()) == 1 })
+	if a := f.Acks()[0]; a.Op != messages.BackoffAckBlock || a.ID != 5 || a.Begin != h || a.PGID != spg {
 		t.Fatalf("ack %+v", a)
 	}
-	before := len(f.sent(0))
+	before := len(f.Sent(0))
 	done := make(chan error, 1)
 	go func() { _, err := do(t, o, "blocked", messages.NewWriteFullOp([]byte("b"))); done <- err }()
 	// Another object is not blocked.
@@ -299,52 +301,18 @@ func TestBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(20 * time.Millisecond)
-	if got := f.sent(0); len(got) != before+1 || got[before].Oid != "free" {
+	if got := f.Sent(0); len(got) != before+1 || got[before].Oid != "free" {
 		t.Fatalf("sent during the block: %v", got[before:])
 	}
-	f.push(c, &messages.MOSDBackoff{PGID: spg, Epoch: 10, Op: messages.BackoffUnblock, ID: 5, Begin: h, End: h})
+	f.Push(c, &messages.MOSDBackoff{PGID: spg, Epoch: 10, Op: messages.BackoffUnblock, ID: 5, Begin: h, End: h})
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestBackoffRange(t *testing.T) {
-	// Bitwise order sorts by the bit-reversed hash: b (key 0x1) < in
-	// (0x04000000) < a (0x08000000) < out (0x80000000).
-	a := messages.HObject{Oid: "a", Hash: 0x10, Pool: 1}
-	b := messages.HObject{Oid: "b", Hash: 0x80000000, Pool: 1}
-	in := messages.HObject{Oid: "z", Hash: 0x20, Pool: 1}
-	out := messages.HObject{Oid: "q", Hash: 0x01, Pool: 1}
-	pg := messages.PG{Pool: 1, Seed: 0}
-	tests := []struct {
-		name string
-		bo   backoff
-		h    messages.HObject
-		pg   messages.PG
-		want bool
-	}{
-		{"single object match", backoff{pg: pg, begin: a, end: a}, a, pg, true},
-		{"single object other", backoff{pg: pg, begin: a, end: a}, in, pg, false},
-		{"other pg", backoff{pg: pg, begin: a, end: a}, a, messages.PG{Pool: 1, Seed: 1}, false},
-		{"range start", backoff{pg: pg, begin: b, end: out}, b, pg, true},
-		{"range inside", backoff{pg: pg, begin: b, end: out}, in, pg, true},
-		{"range inside 2", backoff{pg: pg, begin: b, end: out}, a, pg, true},
-		{"range end excluded", backoff{pg: pg, begin: b, end: out}, out, pg, false},
-		{"before range", backoff{pg: pg, begin: in, end: out}, b, pg, false},
-		{"max end", backoff{pg: pg, begin: b, end: messages.HObject{Max: true}}, out, pg, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.bo.covers(tt.pg, &tt.h); got != tt.want {
-				t.Fatalf("covers = %v", got)
-			}
-		})
-	}
-}
-
 func TestTimeoutAndCancel(t *testing.T) {
 	o, f, _ := setup(t, 1, Config{OpTimeout: 30 * time.Millisecond})
-	f.intercept = func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true }
+	f.SetIntercept(func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true })
 	_, err := do(t, o, "slow", messages.NewStatOp())
 	if !errors.Is(err, ErrTimedOut) || !errors.Is(err, syscall.ETIMEDOUT) {
 		t.Fatalf("timeout: %v", err)
@@ -355,25 +323,19 @@ func TestTimeoutAndCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancel: %v", err)
 	}
-	o.mu.Lock()
-	n := 0
-	for _, s := range o.sessions {
-		n += len(s.ops)
-	}
-	n += len(o.homeless)
-	o.mu.Unlock()
-	if ops, _ := o.InFlight(); n != 0 || ops != 0 {
-		t.Fatalf("%d ops left registered, %d holding budget", n, ops)
+	// A completed (cancelled) op is unlinked when it gives back its budget.
+	if ops, _ := o.InFlight(); ops != 0 {
+		t.Fatalf("%d ops holding budget", ops)
 	}
 }
 
 func TestThrottle(t *testing.T) {
 	o, f, _ := setup(t, 1, Config{InflightOps: 2})
 	release := make(chan struct{})
-	f.intercept = func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+	f.SetIntercept(func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
 		<-release
 		return nil, false
-	}
+	})
 	errs := make(chan error, 3)
 	for i := range 3 {
 		go func() {
@@ -383,8 +345,8 @@ func TestThrottle(t *testing.T) {
 	}
 	waitFor(t, "two ops in flight", func() bool { ops, _ := o.InFlight(); return ops == 2 })
 	time.Sleep(20 * time.Millisecond)
-	if ops, b := o.InFlight(); ops != 2 || b != 2 || len(f.sent(0)) > 1 {
-		t.Fatalf("in flight %d ops %d bytes, %d sent", ops, b, len(f.sent(0)))
+	if ops, b := o.InFlight(); ops != 2 || b != 2 || len(f.Sent(0)) > 1 {
+		t.Fatalf("in flight %d ops %d bytes, %d sent", ops, b, len(f.Sent(0)))
 	}
 	close(release)
 	for range 3 {
@@ -402,7 +364,7 @@ func TestThrottle(t *testing.T) {
 
 func TestPausedAndFull(t *testing.T) {
 	o, _, m := setup(t, 1, Config{})
-	full := deriveMap(m, 11, 1, nil, nil)
+	full := osdctest.DeriveMap(m, 11, 1, nil, nil)
 	full.Flags |= 1 << 1 // CEPH_OSDMAP_FULL
 	o.HandleOSDMap(full)
 	// Reads go on; writes wait for the flag to clear.
@@ -416,7 +378,7 @@ func TestPausedAndFull(t *testing.T) {
 		t.Fatalf("write went through a full cluster: %v", err)
 	case <-time.After(30 * time.Millisecond):
 	}
-	o.HandleOSDMap(deriveMap(m, 12, 1, nil, nil))
+	o.HandleOSDMap(osdctest.DeriveMap(m, 12, 1, nil, nil))
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -424,11 +386,11 @@ func TestPausedAndFull(t *testing.T) {
 
 func TestPoolDeletedFailsOps(t *testing.T) {
 	o, f, m := setup(t, 1, Config{})
-	f.intercept = func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true }
+	f.SetIntercept(func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true })
 	done := make(chan error, 1)
 	go func() { _, err := do(t, o, "x", messages.NewStatOp()); done <- err }()
-	waitFor(t, "send", func() bool { return len(f.sent(0)) == 1 })
-	gone := deriveMap(m, 11, 1, nil, nil)
+	waitFor(t, "send", func() bool { return len(f.Sent(0)) == 1 })
+	gone := osdctest.DeriveMap(m, 11, 1, nil, nil)
 	delete(gone.Pools, 1)
 	o.HandleOSDMap(gone)
 	if err := <-done; !errors.Is(err, syscall.ENOENT) {
@@ -437,15 +399,15 @@ func TestPoolDeletedFailsOps(t *testing.T) {
 }
 
 func TestCloseFailsInflight(t *testing.T) {
-	f := newFakeCluster(t)
+	f := osdctest.NewCluster(t)
 	o := New(f, Config{})
-	f.o = o
-	defer f.stop()
-	o.HandleOSDMap(deriveMap(baseMap(t), 10, 1, nil, nil))
-	f.intercept = func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true }
+	f.Objecter = o
+	defer f.Stop()
+	o.HandleOSDMap(osdctest.DeriveMap(osdctest.BaseMap(t), 10, 1, nil, nil))
+	f.SetIntercept(func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true })
 	done := make(chan error, 1)
 	go func() { _, err := do(t, o, "x", messages.NewStatOp()); done <- err }()
-	waitFor(t, "send", func() bool { return len(f.sent(0)) == 1 })
+	waitFor(t, "send", func() bool { return len(f.Sent(0)) == 1 })
 	o.Close()
 	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Fatalf("in flight at close: %v", err)
@@ -475,7 +437,7 @@ func TestListObjects(t *testing.T) {
 	}
 	// One pgnls per PG, in bitwise order, each naming its PG.
 	var pgs []uint32
-	for _, m := range f.sent(0) {
+	for _, m := range f.Sent(0) {
 		if len(m.Ops) == 1 && m.Ops[0].Op == messages.OpPGNLS {
 			pgs = append(pgs, m.PGID.Seed)
 			if m.Hash != m.PGID.Seed || m.Locator.Hash != int64(m.PGID.Seed) ||
@@ -484,7 +446,7 @@ func TestListObjects(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(pgs, bitwiseOrder(8)) {
+	if !slices.Equal(pgs, osdctest.BitwiseOrder(8)) {
 		t.Fatalf("PGs asked %v", pgs)
 	}
 	stop := errors.New("stop")
@@ -518,8 +480,8 @@ func TestStartAsync(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	_, f, _ := setup(t, 1, Config{})
 	_ = f
-	o2 := f.o
-	f.intercept = func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true }
+	o2 := f.Objecter
+	f.SetIntercept(func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) { return nil, true })
 	p, err := o2.Start(ctx, &Request{Pool: 1, Oid: "x", Ops: []messages.OSDOp{messages.NewStatOp()}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,16 @@
-package osdc
+// Package osdctest is an in-memory OSD cluster for tests of code built on
+// the Objecter: OSDs that keep objects in memory and answer MOSDOps through
+// connections that encode and decode every message as the wire would, with
+// hooks to drop, delay or rewrite ops and to fault connections.
+package osdctest
 
 import (
 	"bytes"
+	"cmp"
+	_ "embed"
 	"fmt"
+	"math/bits"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -12,30 +18,27 @@ import (
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
+	"github.com/gomsgr/msgr/osdc"
 	"github.com/gomsgr/msgr/osdmap"
 )
 
-// A fake cluster for the Objecter's tests: OSDs that keep objects in
-// memory and answer MOSDOps, reached through connections that encode and
-// decode every message through message.Message, as the wire would.
+//go:embed osdmap.bin
+var capturedMap []byte
 
-// baseMap is the captured Pacific map: one OSD, pool 1 "vec" with 8 PGs.
-func baseMap(t testing.TB) *osdmap.OSDMap {
+// BaseMap returns the map of the captured Pacific cluster (epoch 8): one
+// OSD, pool 1 "vec" with 8 PGs.
+func BaseMap(t testing.TB) *osdmap.OSDMap {
 	t.Helper()
-	b, err := os.ReadFile("../messages/testdata/osd/none-crc/osdmap.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := osdmap.Decode(b)
+	m, err := osdmap.Decode(capturedMap)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-// deriveMap returns a copy of m at epoch with n OSDs up (addresses on
+// DeriveMap returns a copy of m at epoch with n OSDs up (addresses on
 // distinct ports) and the given pg_temp overrides.
-func deriveMap(m *osdmap.OSDMap, epoch uint32, n int, down []int32, pgTemp map[osdmap.PG][]int32) *osdmap.OSDMap {
+func DeriveMap(m *osdmap.OSDMap, epoch uint32, n int, down []int32, pgTemp map[osdmap.PG][]int32) *osdmap.OSDMap {
 	c := *m
 	c.Epoch = epoch
 	c.MaxOSD = int32(n)
@@ -59,47 +62,52 @@ func deriveMap(m *osdmap.OSDMap, epoch uint32, n int, down []int32, pgTemp map[o
 	return &c
 }
 
-type fakeObject struct {
+// Object is one stored object.
+type Object struct {
 	data   []byte
 	xattrs map[string][]byte
 	ver    uint64
 }
 
-// fakeCluster is a set of OSDs sharing one object store.
-type fakeCluster struct {
-	t  testing.TB
-	mu sync.Mutex
-	o  *Objecter
+// Cluster is a set of OSDs sharing one object store. Set Objecter before
+// the first dial; it is the Dialer the Objecter is built with.
+type Cluster struct {
+	t        testing.TB
+	mu       sync.Mutex
+	Objecter *osdc.Objecter
 	// objects by pool/name
-	objs map[string]*fakeObject
+	objs map[string]*Object
 	// intercept, if set, sees every op first: it may return a reply to
 	// send instead, or drop=true to swallow the op.
 	intercept func(osd int32, m *messages.MOSDOp) (reply *messages.MOSDOpReply, drop bool)
 	// received MOSDOps and MOSDBackoff acks, per OSD, in order
 	got   map[int32][]*messages.MOSDOp
 	acks  []*messages.MOSDBackoff
-	conns []*fakeConn
+	conns []*Conn
 	dials map[int32]int
 	wg    sync.WaitGroup
 }
 
-func newFakeCluster(t testing.TB) *fakeCluster {
-	return &fakeCluster{t: t, objs: map[string]*fakeObject{}, got: map[int32][]*messages.MOSDOp{}, dials: map[int32]int{}}
+// NewCluster returns an empty cluster.
+func NewCluster(t testing.TB) *Cluster {
+	return &Cluster{t: t, objs: map[string]*Object{}, got: map[int32][]*messages.MOSDOp{}, dials: map[int32]int{}}
 }
 
-type fakeConn struct {
-	c      *fakeCluster
+// Conn is a connection to one fake OSD.
+type Conn struct {
+	c      *Cluster
 	osd    int32
 	mu     sync.Mutex
 	closed bool
 	queue  chan message.Message
 }
 
-func (f *fakeCluster) DialOSD(osd int32, addrs encoding.EntityAddrVec) (Conn, error) {
+// DialOSD implements osdc.Dialer.
+func (f *Cluster) DialOSD(osd int32, addrs encoding.EntityAddrVec) (osdc.Conn, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dials[osd]++
-	c := &fakeConn{c: f, osd: osd, queue: make(chan message.Message, 1024)}
+	c := &Conn{c: f, osd: osd, queue: make(chan message.Message, 1024)}
 	f.conns = append(f.conns, c)
 	f.wg.Add(1)
 	go c.serve()
@@ -120,7 +128,8 @@ func roundTrip[T message.Message](t testing.TB, m message.Message, fresh T) T {
 	return fresh
 }
 
-func (c *fakeConn) Send(m message.Message) error {
+// Send implements osdc.Conn.
+func (c *Conn) Send(m message.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -130,7 +139,8 @@ func (c *fakeConn) Send(m message.Message) error {
 	return nil
 }
 
-func (c *fakeConn) Close() {
+// Close implements osdc.Conn.
+func (c *Conn) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {
@@ -139,14 +149,14 @@ func (c *fakeConn) Close() {
 	}
 }
 
-func (c *fakeConn) serve() {
+func (c *Conn) serve() {
 	defer c.c.wg.Done()
 	for m := range c.queue {
 		switch m := m.(type) {
 		case *messages.MOSDOp:
 			op := roundTrip(c.c.t, m, &messages.MOSDOp{})
 			if r := c.c.handle(c.osd, op); r != nil {
-				c.c.o.HandleMessage(c, roundTrip(c.c.t, r, &messages.MOSDOpReply{}))
+				c.c.Objecter.HandleMessage(c, roundTrip(c.c.t, r, &messages.MOSDOpReply{}))
 			}
 		case *messages.MOSDBackoff:
 			b := roundTrip(c.c.t, m, &messages.MOSDBackoff{})
@@ -157,16 +167,26 @@ func (c *fakeConn) serve() {
 	}
 }
 
-// reset faults c as the messenger would: the Objecter hears HandleReset.
-func (c *fakeConn) reset() { c.c.o.HandleReset(c) }
+// Reset faults c as the messenger would: the Objecter hears HandleReset.
+func (c *Conn) Reset() { c.c.Objecter.HandleReset(c) }
 
-func (f *fakeCluster) sent(osd int32) []*messages.MOSDOp {
+// SetIntercept installs a hook that sees every op first: it may return a
+// reply to send instead of executing the op, or drop=true to swallow it.
+func (f *Cluster) SetIntercept(fn func(osd int32, m *messages.MOSDOp) (reply *messages.MOSDOpReply, drop bool)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.intercept = fn
+}
+
+// Sent returns the MOSDOps osd received, in order.
+func (f *Cluster) Sent(osd int32) []*messages.MOSDOp {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.got[osd])
 }
 
-func (f *fakeCluster) lastConn(osd int32) *fakeConn {
+// LastConn returns the newest connection to osd.
+func (f *Cluster) LastConn(osd int32) *Conn {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := len(f.conns) - 1; i >= 0; i-- {
@@ -177,12 +197,45 @@ func (f *fakeCluster) lastConn(osd int32) *fakeConn {
 	return nil
 }
 
-// push sends an OSD-originated message (a backoff) to the Objecter on c.
-func (f *fakeCluster) push(c *fakeConn, m message.Message) {
-	f.o.HandleMessage(c, roundTrip(f.t, m, m))
+// Push sends an OSD-originated message (a backoff) to the Objecter on c.
+func (f *Cluster) Push(c *Conn, m message.Message) {
+	f.Objecter.HandleMessage(c, roundTrip(f.t, m, m))
 }
 
-func (f *fakeCluster) stop() {
+// Acks returns the MOSDBackoff messages the client sent.
+func (f *Cluster) Acks() []*messages.MOSDBackoff {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.acks)
+}
+
+// Dials returns how many connections to osd were opened.
+func (f *Cluster) Dials(osd int32) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dials[osd]
+}
+
+// Data returns a stored object's bytes.
+func (f *Cluster) Data(pool int64, ns, oid string) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.objs[fmt.Sprintf("%d/%s/%s", pool, ns, oid)]
+	if o == nil {
+		return nil, false
+	}
+	return bytes.Clone(o.data), true
+}
+
+// NumObjects returns how many objects are stored.
+func (f *Cluster) NumObjects() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.objs)
+}
+
+// Stop closes every connection and waits for the OSDs' goroutines.
+func (f *Cluster) Stop() {
 	f.mu.Lock()
 	conns := slices.Clone(f.conns)
 	f.mu.Unlock()
@@ -192,7 +245,7 @@ func (f *fakeCluster) stop() {
 	f.wg.Wait()
 }
 
-func (f *fakeCluster) handle(osd int32, m *messages.MOSDOp) *messages.MOSDOpReply {
+func (f *Cluster) handle(osd int32, m *messages.MOSDOp) *messages.MOSDOpReply {
 	f.mu.Lock()
 	f.got[osd] = append(f.got[osd], m)
 	icpt := f.intercept
@@ -204,13 +257,15 @@ func (f *fakeCluster) handle(osd int32, m *messages.MOSDOp) *messages.MOSDOpRepl
 			return r
 		}
 	}
-	pool := f.o.Map().Pool(m.Locator.Pool) // before f.mu: the Objecter dials under its lock
+	pool := f.Objecter.Map().Pool(m.Locator.Pool) // before f.mu: the Objecter dials under its lock
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.apply(m, pool)
 }
 
-func fakeReply(m *messages.MOSDOp, result int32) *messages.MOSDOpReply {
+// Reply returns the reply to m with result and no output, as an OSD
+// builds it.
+func Reply(m *messages.MOSDOp, result int32) *messages.MOSDOpReply {
 	r := &messages.MOSDOpReply{
 		Tid: m.Tid, Oid: m.Oid, PGID: m.PGID.PG, Flags: int64(m.Flags | messages.FlagAck | messages.FlagOnDisk),
 		Result: result, Epoch: m.Epoch, RetryAttempt: m.RetryAttempt,
@@ -223,8 +278,8 @@ func fakeReply(m *messages.MOSDOp, result int32) *messages.MOSDOpReply {
 }
 
 // apply executes m on the store (f.mu held).
-func (f *fakeCluster) apply(m *messages.MOSDOp, pool *osdmap.Pool) *messages.MOSDOpReply {
-	r := fakeReply(m, 0)
+func (f *Cluster) apply(m *messages.MOSDOp, pool *osdmap.Pool) *messages.MOSDOpReply {
+	r := Reply(m, 0)
 	key := fmt.Sprintf("%d/%s/%s", m.Locator.Pool, m.Locator.Namespace, m.Oid)
 	obj := f.objs[key]
 	for i := range m.Ops {
@@ -239,7 +294,7 @@ func (f *fakeCluster) apply(m *messages.MOSDOp, pool *osdmap.Pool) *messages.MOS
 			if obj == nil {
 				if in.Op == messages.OpCreate || in.Op == messages.OpWrite || in.Op == messages.OpWriteFull ||
 					in.Op == messages.OpAppend || in.Op == messages.OpSetXattr || in.Op == messages.OpTruncate {
-					obj = &fakeObject{xattrs: map[string][]byte{}}
+					obj = &Object{xattrs: map[string][]byte{}}
 					f.objs[key] = obj
 				}
 			} else if in.Op == messages.OpCreate && in.Flags&messages.OpFlagExcl != 0 {
@@ -318,7 +373,7 @@ func (f *fakeCluster) apply(m *messages.MOSDOp, pool *osdmap.Pool) *messages.MOS
 
 // pgnls lists the objects of the PG m targets: everything whose name
 // hashes to it, in one reply, then hands back the cursor of the PG's end.
-func (f *fakeCluster) pgnls(m *messages.MOSDOp, pool *osdmap.Pool) []byte {
+func (f *Cluster) pgnls(m *messages.MOSDOp, pool *osdmap.Pool) []byte {
 	var resp messages.PGNLSResponse
 	var names []string
 	for key := range f.objs {
@@ -343,7 +398,7 @@ func (f *fakeCluster) pgnls(m *messages.MOSDOp, pool *osdmap.Pool) []byte {
 	// The next PG in bitwise order, or Max after the last (pg_num is a
 	// power of two here).
 	next := -1
-	order := bitwiseOrder(pool.PGNum)
+	order := BitwiseOrder(pool.PGNum)
 	for i, s := range order {
 		if s == m.PGID.Seed && i+1 < len(order) {
 			next = int(order[i+1])
@@ -357,16 +412,12 @@ func (f *fakeCluster) pgnls(m *messages.MOSDOp, pool *osdmap.Pool) []byte {
 	return messages.AppendPGNLSResponse(nil, resp)
 }
 
-// bitwiseOrder lists PG seeds in the order of their bit-reversed hashes.
-func bitwiseOrder(pgNum uint32) []uint32 {
+// BitwiseOrder lists PG seeds in the order of their bit-reversed hashes.
+func BitwiseOrder(pgNum uint32) []uint32 {
 	s := make([]uint32, pgNum)
 	for i := range s {
 		s[i] = uint32(i)
 	}
-	slices.SortFunc(s, func(a, b uint32) int {
-		ha := messages.HObject{Hash: a}
-		hb := messages.HObject{Hash: b}
-		return cmpHObject(&ha, &hb)
-	})
+	slices.SortFunc(s, func(a, b uint32) int { return cmp.Compare(bits.Reverse32(a), bits.Reverse32(b)) })
 	return s
 }
