@@ -115,7 +115,27 @@ type BadMethodError struct {
 }
 
 func (e *BadMethodError) Error() string {
-	return fmt.Sprintf("auth: method %d refused (allowed methods %v, modes %v)", e.Method, e.AllowedMethods, e.AllowedModes)
+	return fmt.Sprintf("auth: method %d refused: %s (allowed methods %v, modes %v)", e.Method, e.Cause(), e.AllowedMethods, e.AllowedModes)
+}
+
+// Cause names what the server's errno means in a Ceph exchange, for
+// messages that must say why a connection was refused.
+func (e *BadMethodError) Cause() string {
+	switch -e.Result {
+	case EPERM:
+		return "EPERM: wrong key or unknown entity"
+	case EACCES:
+		return "EACCES: access denied (no caps, bad ticket or authorizer)"
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP: auth method or connection mode not allowed"
+	case EINVAL:
+		return "EINVAL: malformed request"
+	case EIO:
+		return "EIO: server error"
+	case 0:
+		return "no error code"
+	}
+	return fmt.Sprintf("errno %d", e.Result)
 }
 
 // Is makes a BadMethodError match ErrDenied.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/gomsgr/msgr/encoding"
@@ -212,5 +213,14 @@ func TestNoneSession(t *testing.T) {
 	rep, err = (&NoneServer{}).HandleRequest(m, modes, p)
 	if err != nil || rep.Result.GlobalID != 4200 || rep.PeerName != "client.admin" {
 		t.Fatal(rep, err)
+	}
+}
+
+func TestBadMethodCause(t *testing.T) {
+	for errno, want := range map[int32]string{-EPERM: "wrong key", -EACCES: "access denied", -EOPNOTSUPP: "not allowed", -7: "errno -7"} {
+		e := &BadMethodError{Method: MethodCephX, Result: errno}
+		if !strings.Contains(e.Error(), want) {
+			t.Errorf("%d: %s", errno, e.Error())
+		}
 	}
 }
