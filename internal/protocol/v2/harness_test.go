@@ -120,8 +120,10 @@ func (nd *node) restart() *node {
 	env.gseq = 0
 	nn.env = &env
 	for _, c := range nd.conns {
-		if c.sock != nil {
-			c.sock.abort()
+		if s := c.sock; s != nil {
+			s.abort()
+			i := s.side(c)
+			s.open[i], s.eofDue[i] = false, false
 		}
 		c.dead = true
 	}
@@ -487,4 +489,8 @@ func (nd *node) ids() []uint64 {
 		out = append(out, msgID(m))
 	}
 	return out
+}
+
+func netipPort(port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port)
 }
