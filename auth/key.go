@@ -49,18 +49,17 @@ func NewAESKey(rand io.Reader, created encoding.UTime) (CryptoKey, error) {
 	return CryptoKey{Type: KeyTypeAES, Created: created, Secret: s}, nil
 }
 
-// Validate checks that k can be used to encrypt and decrypt.
+// Validate checks that k can be used to encrypt and decrypt. Only AES keys
+// can: Ceph's "none" key type (an identity cipher) never appears in a cephx
+// exchange, and accepting it would let a zero CryptoKey pass for a key.
 func (k CryptoKey) Validate() error {
-	switch k.Type {
-	case KeyTypeAES:
-		if len(k.Secret) != AESKeyLen {
-			return fmt.Errorf("%w: AES secret of %d bytes, want %d", ErrBadKey, len(k.Secret), AESKeyLen)
-		}
-		return nil
-	case KeyTypeNone:
-		return nil
+	if k.Type != KeyTypeAES {
+		return fmt.Errorf("%w: unsupported key type %d", ErrBadKey, k.Type)
 	}
-	return fmt.Errorf("%w: unsupported key type %d", ErrBadKey, k.Type)
+	if len(k.Secret) != AESKeyLen {
+		return fmt.Errorf("%w: AES secret of %d bytes, want %d", ErrBadKey, len(k.Secret), AESKeyLen)
+	}
+	return nil
 }
 
 // IsZero reports whether k holds no secret.
@@ -128,8 +127,7 @@ func (k CryptoKey) Format(f fmt.State, verb rune) {
 
 // Encrypt returns the ciphertext of plain under k as Ceph computes it:
 // AES-128-CBC with Ceph's fixed IV and PKCS#7 padding (1 to 16 bytes, so
-// the output is always longer than the input). A key of type none returns
-// a copy of plain.
+// the output is always longer than the input).
 func (k CryptoKey) Encrypt(plain []byte) ([]byte, error) {
 	return k.AppendEncrypt(nil, plain)
 }
@@ -138,9 +136,6 @@ func (k CryptoKey) Encrypt(plain []byte) ([]byte, error) {
 func (k CryptoKey) AppendEncrypt(dst, plain []byte) ([]byte, error) {
 	if err := k.Validate(); err != nil {
 		return dst, err
-	}
-	if k.Type == KeyTypeNone {
-		return append(dst, plain...), nil
 	}
 	block, err := aes.NewCipher(k.Secret)
 	if err != nil {
@@ -162,9 +157,6 @@ func (k CryptoKey) AppendEncrypt(dst, plain []byte) ([]byte, error) {
 func (k CryptoKey) Decrypt(ct []byte) ([]byte, error) {
 	if err := k.Validate(); err != nil {
 		return nil, err
-	}
-	if k.Type == KeyTypeNone {
-		return append([]byte(nil), ct...), nil
 	}
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, ErrDecrypt

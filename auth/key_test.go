@@ -93,6 +93,7 @@ func TestDecryptRejects(t *testing.T) {
 		{"wrong key", other, ct, ErrDecrypt},
 		{"bad key", CryptoKey{Type: KeyTypeAES, Secret: []byte{1}}, ct, ErrBadKey},
 		{"unknown type", CryptoKey{Type: 9}, ct, ErrBadKey},
+		{"zero key", CryptoKey{}, ct, ErrBadKey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.key.Decrypt(tc.ct)
