@@ -1,10 +1,3 @@
-// Package cephx implements Ceph's cephx authentication over msgr2: the
-// client side of the mon exchange and of authorizers for other services,
-// the ticket store a MonClient shares across connections, and the server
-// sides a mon and an OSD run.
-//
-// Payloads passed to and returned from the handlers are the contents of
-// the frames' bufferlist fields, without their u32 length.
 package cephx
 
 import (
