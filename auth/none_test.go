@@ -80,8 +80,8 @@ const (
 )
 
 // The captured ceph CLI with auth none: its AUTH_REQUEST is what NoneClient
-// sends, NoneServer accepts it, and both AUTH_SIGNATUREs are HMACs with an
-// empty key: 32 zero bytes.
+// sends, NoneServer accepts it, and both AUTH_SIGNATUREs are what Ceph sends
+// without a session key: 32 zero bytes.
 func TestNoneAgainstCapture(t *testing.T) {
 	c2m, _ := os.ReadFile("testdata/none-crc/conn1.client-to-mon.bin")
 	m2c, _ := os.ReadFile("testdata/none-crc/conn1.mon-to-client.bin")
