@@ -224,3 +224,34 @@ func TestBadMethodCause(t *testing.T) {
 		}
 	}
 }
+
+// The rados CLI's none "authorizer" to osd.0 is what NoneClient sends for
+// the same global id, and the OSD's AUTH_DONE and zero signatures follow.
+func TestNoneAuthorizerAgainstCapture(t *testing.T) {
+	c2o, _ := os.ReadFile("testdata/osd-none-crc/1-put.conn0.client-to-osd.bin")
+	o2c, _ := os.ReadFile("testdata/osd-none-crc/1-put.conn0.osd-to-client.bin")
+	cf, of := walkCRC(t, c2o), walkCRC(t, o2c)
+	req := findTag(t, cf, tagAuthRequest).segs[0]
+	d := encoding.NewDecoder(req)
+	d.U32()
+	d.Skip(4 * d.Len(4))
+	capPayload := d.Blob()
+	gid := binary.LittleEndian.Uint64(capPayload[len(capPayload)-8:])
+	admin, _ := ParseEntityName("client.admin")
+	_, _, p, _ := (&NoneClient{Name: admin, GlobalID: gid}).Start()
+	if !bytes.Equal(p, capPayload) {
+		t.Fatalf("got %x, captured %x", p, capPayload)
+	}
+	rep, err := (&NoneServer{}).HandleRequest(MethodNone, []uint32{ModeCRC}, capPayload)
+	if err != nil || rep.Result.GlobalID != gid {
+		t.Fatal(rep, err)
+	}
+	done := findTag(t, of, tagAuthDone)
+	dd := encoding.NewDecoder(done.segs[0])
+	if dd.U64() != gid || dd.U32() != ModeCRC || len(dd.Blob()) != 0 {
+		t.Fatal("OSD AUTH_DONE")
+	}
+	if err := CheckSignature(nil, o2c[:done.end], findTag(t, cf, tagAuthSignature).segs[0]); err != nil {
+		t.Fatal(err)
+	}
+}
