@@ -1,0 +1,81 @@
+package rados
+
+import (
+	"context"
+
+	"github.com/gomsgr/msgr/messages"
+	"github.com/gomsgr/msgr/osdc"
+)
+
+// Completion is an op started by one of the Async calls (librados' aio).
+// The op is sent when the call returns; Wait collects its outcome.
+type Completion struct {
+	p    *osdc.Pending
+	err  error // the op could not be started
+	read []byte
+	n    int
+}
+
+// Done is closed when the op has completed.
+func (c *Completion) Done() <-chan struct{} {
+	if c.p == nil {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return c.p.Done()
+}
+
+// Wait waits for the op (or for ctx, which stops only the waiting; the op
+// ends with the context it was started with) and returns its error.
+func (c *Completion) Wait(ctx context.Context) error {
+	if c.err != nil {
+		return c.err
+	}
+	res, err := c.p.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if c.read != nil && len(res.Ops) > 0 {
+		c.n = copy(c.read, res.Ops[0].Data)
+	}
+	return nil
+}
+
+// BytesRead is how many bytes a ReadAsync read, after Wait.
+func (c *Completion) BytesRead() int { return c.n }
+
+func (io *IOContext) start(ctx context.Context, oid string, flags uint32, op messages.OSDOp) *Completion {
+	if oid == "" {
+		return &Completion{err: ErrInvalidInput}
+	}
+	p, err := io.o.Start(ctx, io.req(oid, flags, op))
+	return &Completion{p: p, err: err}
+}
+
+// WriteAsync starts a Write.
+func (io *IOContext) WriteAsync(ctx context.Context, oid string, data []byte, offset uint64) *Completion {
+	return io.start(ctx, oid, 0, messages.NewWriteOp(offset, data))
+}
+
+// WriteFullAsync starts a WriteFull.
+func (io *IOContext) WriteFullAsync(ctx context.Context, oid string, data []byte) *Completion {
+	return io.start(ctx, oid, 0, messages.NewWriteFullOp(data))
+}
+
+// AppendAsync starts an Append.
+func (io *IOContext) AppendAsync(ctx context.Context, oid string, data []byte) *Completion {
+	return io.start(ctx, oid, 0, messages.NewAppendOp(data))
+}
+
+// ReadAsync starts a Read into data; BytesRead says how much after Wait.
+func (io *IOContext) ReadAsync(ctx context.Context, oid string, data []byte, offset uint64) *Completion {
+	c := io.start(ctx, oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	c.read = data
+	return c
+}
+
+// DeleteAsync starts a Delete.
+func (io *IOContext) DeleteAsync(ctx context.Context, oid string) *Completion {
+	return io.start(ctx, oid, messages.FlagReturnVec, messages.NewDeleteOp())
+}

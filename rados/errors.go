@@ -1,0 +1,35 @@
+package rados
+
+import (
+	"errors"
+	"syscall"
+
+	"github.com/gomsgr/msgr/osdc"
+)
+
+// Errors that calls return, matched with errors.Is as go-ceph's are. An
+// OSD's or monitor's negative result comes back as an error that matches
+// its errno: errors.Is(err, rados.ErrNotFound) for ENOENT, or
+// errors.Is(err, syscall.EIO) for any other.
+var (
+	ErrNotFound         error = syscall.ENOENT    // no such object, pool or attribute owner
+	ErrObjectExists     error = syscall.EEXIST    // exclusive create of an existing object
+	ErrPermissionDenied error = syscall.EPERM     // the key's caps forbid the op
+	ErrNoData           error = syscall.ENODATA   // no such extended attribute
+	ErrTimedOut         error = syscall.ETIMEDOUT // rados_osd_op_timeout / rados_mon_op_timeout
+	ErrInvalidInput     error = syscall.EINVAL
+
+	ErrNotConnected     = errors.New("rados: not connected")
+	ErrAlreadyConnected = errors.New("rados: already connected")
+	ErrShutdown         = osdc.ErrClosed
+)
+
+// Errno returns the errno an error carries (0 if none), as librados' negative
+// return codes: rados.Errno(err) == syscall.ENOENT.
+func Errno(err error) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return 0
+}

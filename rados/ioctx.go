@@ -1,0 +1,290 @@
+package rados
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/messages"
+	"github.com/gomsgr/msgr/osdc"
+)
+
+// AllNamespaces, given to SetNamespace, makes ListObjects list every
+// namespace (LIBRADOS_ALL_NSPACES).
+const AllNamespaces = "\x01"
+
+// IOContext is a pool and a namespace to operate in (go-ceph's
+// rados.IOContext, librados' rados_ioctx_t). Its setters are not safe to
+// call concurrently with ops; everything else is.
+type IOContext struct {
+	conn     *Conn
+	o        *osdc.Objecter
+	pool     int64
+	poolName string
+	ns       string
+	key      string
+}
+
+// GetPoolID returns the pool's id.
+func (io *IOContext) GetPoolID() int64 { return io.pool }
+
+// GetPoolName returns the pool's name.
+func (io *IOContext) GetPoolName() string { return io.poolName }
+
+// SetNamespace sets the namespace of later ops ("" is the default one).
+func (io *IOContext) SetNamespace(ns string) { io.ns = ns }
+
+// GetNamespace returns the namespace.
+func (io *IOContext) GetNamespace() string { return io.ns }
+
+// SetLocatorKey makes later ops place objects by key instead of by name.
+func (io *IOContext) SetLocatorKey(key string) { io.key = key }
+
+// Destroy releases the IOContext (nothing to release; kept for go-ceph
+// users).
+func (io *IOContext) Destroy() {}
+
+func (io *IOContext) req(oid string, flags uint32, ops ...messages.OSDOp) *osdc.Request {
+	return &osdc.Request{Pool: io.pool, Namespace: io.ns, Key: io.key, Oid: oid, Ops: ops, Flags: flags}
+}
+
+func (io *IOContext) do(ctx context.Context, oid string, flags uint32, ops ...messages.OSDOp) (*osdc.Result, error) {
+	if oid == "" {
+		return nil, fmt.Errorf("%w: empty object name", ErrInvalidInput)
+	}
+	return io.o.Do(ctx, io.req(oid, flags, ops...))
+}
+
+// Write writes data at offset, extending the object (and creating it) as
+// needed.
+func (io *IOContext) Write(ctx context.Context, oid string, data []byte, offset uint64) error {
+	_, err := io.do(ctx, oid, 0, messages.NewWriteOp(offset, data))
+	return err
+}
+
+// WriteFull replaces the object's content with data.
+func (io *IOContext) WriteFull(ctx context.Context, oid string, data []byte) error {
+	_, err := io.do(ctx, oid, 0, messages.NewWriteFullOp(data))
+	return err
+}
+
+// Append appends data to the object.
+func (io *IOContext) Append(ctx context.Context, oid string, data []byte) error {
+	_, err := io.do(ctx, oid, 0, messages.NewAppendOp(data))
+	return err
+}
+
+// Read reads up to len(data) bytes at offset into data and returns how many
+// it read (0 at or past the end). ErrNotFound if there is no such object.
+func (io *IOContext) Read(ctx context.Context, oid string, data []byte, offset uint64) (int, error) {
+	if len(data) == 0 {
+		return 0, nil
+	}
+	res, err := io.do(ctx, oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	if err != nil {
+		return 0, err
+	}
+	return copy(data, res.Ops[0].Data), nil
+}
+
+// Delete removes the object.
+func (io *IOContext) Delete(ctx context.Context, oid string) error {
+	// librados asks for per-op results on remove, as the captured rados rm.
+	_, err := io.do(ctx, oid, messages.FlagReturnVec, messages.NewDeleteOp())
+	return err
+}
+
+// Truncate sets the object's size.
+func (io *IOContext) Truncate(ctx context.Context, oid string, size uint64) error {
+	_, err := io.do(ctx, oid, 0, messages.NewTruncateOp(size))
+	return err
+}
+
+// CreateOption says whether Create fails on an existing object.
+type CreateOption bool
+
+// Create options, as go-ceph's.
+const (
+	CreateExclusive  CreateOption = true  // ErrObjectExists if it exists
+	CreateIdempotent CreateOption = false // no error if it exists
+)
+
+// Create makes an empty object.
+func (io *IOContext) Create(ctx context.Context, oid string, exclusive CreateOption) error {
+	_, err := io.do(ctx, oid, 0, messages.NewCreateOp(bool(exclusive)))
+	return err
+}
+
+// ObjectStat is an object's size and modification time.
+type ObjectStat struct {
+	Size    uint64
+	ModTime time.Time
+}
+
+// Stat returns the object's size and mtime.
+func (io *IOContext) Stat(ctx context.Context, oid string) (ObjectStat, error) {
+	res, err := io.do(ctx, oid, 0, messages.NewStatOp())
+	if err != nil {
+		return ObjectStat{}, err
+	}
+	st, err := messages.DecodeStat(res.Ops[0].Data)
+	if err != nil {
+		return ObjectStat{}, fmt.Errorf("rados: stat reply: %w", err)
+	}
+	return ObjectStat{Size: st.Size, ModTime: st.Mtime.Time()}, nil
+}
+
+// GetXattr reads attribute name into data and returns its length (the
+// value is cut at len(data)). ErrNoData if the object has no such
+// attribute.
+func (io *IOContext) GetXattr(ctx context.Context, oid, name string, data []byte) (int, error) {
+	res, err := io.do(ctx, oid, 0, messages.NewGetXattrOp(name))
+	if err != nil {
+		return 0, err
+	}
+	return copy(data, res.Ops[0].Data), nil
+}
+
+// GetXattrValue returns attribute name's whole value.
+func (io *IOContext) GetXattrValue(ctx context.Context, oid, name string) ([]byte, error) {
+	res, err := io.do(ctx, oid, 0, messages.NewGetXattrOp(name))
+	if err != nil {
+		return nil, err
+	}
+	return res.Ops[0].Data, nil
+}
+
+// SetXattr sets attribute name to data.
+func (io *IOContext) SetXattr(ctx context.Context, oid, name string, data []byte) error {
+	_, err := io.do(ctx, oid, 0, messages.NewSetXattrOp(name, data))
+	return err
+}
+
+// ListXattrs returns every attribute of the object.
+func (io *IOContext) ListXattrs(ctx context.Context, oid string) (map[string][]byte, error) {
+	res, err := io.do(ctx, oid, 0, messages.NewGetXattrsOp())
+	if err != nil {
+		return nil, err
+	}
+	d := encoding.NewDecoder(res.Ops[0].Data)
+	m := messages.DecodeBufferMap(d)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("rados: getxattrs reply: %w", d.Err())
+	}
+	return m, nil
+}
+
+// RmXattr removes attribute name.
+func (io *IOContext) RmXattr(ctx context.Context, oid, name string) error {
+	_, err := io.do(ctx, oid, 0, messages.NewRmXattrOp(name))
+	return err
+}
+
+// SetOmap sets omap pairs of the object (creating it).
+func (io *IOContext) SetOmap(ctx context.Context, oid string, pairs map[string][]byte) error {
+	_, err := io.do(ctx, oid, 0, messages.NewOmapSetValsOp(pairs))
+	return err
+}
+
+// GetOmapValues returns up to maxReturn omap pairs after startAfter whose
+// keys start with filterPrefix.
+func (io *IOContext) GetOmapValues(ctx context.Context, oid, startAfter, filterPrefix string, maxReturn int64) (map[string][]byte, error) {
+	kv, _, err := io.getOmapValues(ctx, oid, startAfter, filterPrefix, maxReturn)
+	return kv, err
+}
+
+func (io *IOContext) getOmapValues(ctx context.Context, oid, startAfter, prefix string, max int64) (map[string][]byte, bool, error) {
+	res, err := io.do(ctx, oid, 0, messages.NewOmapGetValsOp(startAfter, prefix, uint64(max)))
+	if err != nil {
+		return nil, false, err
+	}
+	kv, more, err := messages.DecodeOmapVals(res.Ops[0].Data)
+	if err != nil {
+		return nil, false, fmt.Errorf("rados: omap-get-vals reply: %w", err)
+	}
+	return kv, more, nil
+}
+
+// GetAllOmapValues returns every omap pair whose key starts with
+// filterPrefix after startAfter, fetching iteratorSize pairs per op.
+func (io *IOContext) GetAllOmapValues(ctx context.Context, oid, startAfter, filterPrefix string, iteratorSize int64) (map[string][]byte, error) {
+	if iteratorSize <= 0 {
+		iteratorSize = 512
+	}
+	all := map[string][]byte{}
+	for {
+		kv, more, err := io.getOmapValues(ctx, oid, startAfter, filterPrefix, iteratorSize)
+		if err != nil {
+			return nil, err
+		}
+		last := startAfter
+		for k, v := range kv {
+			all[k] = v
+			if k > last {
+				last = k
+			}
+		}
+		if !more || len(kv) == 0 {
+			return all, nil
+		}
+		startAfter = last
+	}
+}
+
+// GetOmapKeys returns up to max omap keys after startAfter, and whether
+// more remain.
+func (io *IOContext) GetOmapKeys(ctx context.Context, oid, startAfter string, max int64) ([]string, bool, error) {
+	res, err := io.do(ctx, oid, 0, messages.NewOmapGetKeysOp(startAfter, uint64(max)))
+	if err != nil {
+		return nil, false, err
+	}
+	keys, more, err := messages.DecodeOmapKeys(res.Ops[0].Data)
+	if err != nil {
+		return nil, false, fmt.Errorf("rados: omap-get-keys reply: %w", err)
+	}
+	return keys, more, nil
+}
+
+// GetOmapValuesByKeys returns the omap pairs of the given keys that exist.
+func (io *IOContext) GetOmapValuesByKeys(ctx context.Context, oid string, keys []string) (map[string][]byte, error) {
+	res, err := io.do(ctx, oid, 0, messages.NewOmapGetValsByKeysOp(keys))
+	if err != nil {
+		return nil, err
+	}
+	d := encoding.NewDecoder(res.Ops[0].Data)
+	m := messages.DecodeBufferMap(d)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("rados: omap-get-vals-by-keys reply: %w", d.Err())
+	}
+	return m, nil
+}
+
+// RmOmapKeys removes omap keys.
+func (io *IOContext) RmOmapKeys(ctx context.Context, oid string, keys []string) error {
+	_, err := io.do(ctx, oid, 0, messages.NewOmapRmKeysOp(keys))
+	return err
+}
+
+// CleanOmap removes every omap pair.
+func (io *IOContext) CleanOmap(ctx context.Context, oid string) error {
+	_, err := io.do(ctx, oid, 0, messages.NewOmapClearOp())
+	return err
+}
+
+// ObjectListFunc receives one object name of a listing.
+type ObjectListFunc func(oid string)
+
+// ListObjects calls listFn with the name of every object in the namespace
+// (every namespace after SetNamespace(AllNamespaces)), PG by PG.
+func (io *IOContext) ListObjects(ctx context.Context, listFn ObjectListFunc) error {
+	return io.o.ListObjects(ctx, io.pool, io.ns, func(e messages.ListEntry) error {
+		listFn(e.Oid)
+		return nil
+	})
+}
+
+// ListEntries is ListObjects with each object's namespace and locator key.
+func (io *IOContext) ListEntries(ctx context.Context, fn func(messages.ListEntry) error) error {
+	return io.o.ListObjects(ctx, io.pool, io.ns, fn)
+}

@@ -1,0 +1,345 @@
+package rados
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gomsgr/msgr/osdc"
+	"github.com/gomsgr/msgr/osdc/osdctest"
+	"github.com/gomsgr/msgr/osdmap"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeCluster is a connected client on an osdctest cluster, with a monitor
+// that creates and deletes pools by publishing new maps.
+type fakeCluster struct {
+	t    *testing.T
+	o    *osdc.Objecter
+	osds *osdctest.Cluster
+	mu   sync.Mutex
+	m    *osdmap.OSDMap
+	cmds []map[string]any
+}
+
+func newFake(t *testing.T) (*Conn, *fakeCluster) {
+	f := &fakeCluster{t: t, osds: osdctest.NewCluster(t)}
+	f.o = osdc.New(f.osds, osdc.Config{RequestMap: f.waitForLatestMap})
+	f.osds.Objecter = f.o
+	f.m = osdctest.DeriveMap(osdctest.BaseMap(t), 10, 1, nil, nil)
+	f.o.HandleOSDMap(f.m)
+	c, err := NewConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cl = f
+	t.Cleanup(func() {
+		c.Shutdown()
+		f.osds.Stop()
+	})
+	return c, f
+}
+
+func (f *fakeCluster) objecter() *osdc.Objecter { return f.o }
+func (f *fakeCluster) fsid() string             { return f.m.FSID.String() }
+func (f *fakeCluster) instanceID() uint64       { return 4242 }
+func (f *fakeCluster) shutdown()                { f.o.Close() }
+func (f *fakeCluster) waitForLatestMap(ctx context.Context) error {
+	f.mu.Lock()
+	m := f.m
+	f.mu.Unlock()
+	f.o.HandleOSDMap(m)
+	return nil
+}
+
+func (f *fakeCluster) monCommand(ctx context.Context, cmd, inbuf []byte) ([]byte, string, error) {
+	var c map[string]any
+	if err := json.Unmarshal(cmd, &c); err != nil {
+		return nil, "", monError(-22, err.Error())
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cmds = append(f.cmds, c)
+	name, _ := c["pool"].(string)
+	next := *f.m
+	next.Epoch++
+	next.Pools = map[int64]*osdmap.Pool{}
+	for id, p := range f.m.Pools {
+		next.Pools[id] = p
+	}
+	switch c["prefix"] {
+	case "osd pool create":
+		if f.m.PoolByName(name) != nil {
+			return nil, fmt.Sprintf("pool '%s' already exists", name), nil
+		}
+		p := *f.m.Pools[1]
+		p.ID, p.Name = int64(next.PoolMax)+1, name
+		next.PoolMax++
+		next.Pools[p.ID] = &p
+		f.m = &next
+		return nil, fmt.Sprintf("pool '%s' created", name), nil
+	case "osd pool delete":
+		p := f.m.PoolByName(name)
+		if p == nil {
+			return nil, "", monError(-2, "pool does not exist")
+		}
+		if c["yes_i_really_really_mean_it_not_faking"] != true || c["pool2"] != name {
+			return nil, "", monError(-1, "refusing")
+		}
+		delete(next.Pools, p.ID)
+		f.m = &next
+		return nil, fmt.Sprintf("pool '%s' removed", name), nil
+	}
+	return nil, "", monError(-22, "unknown command")
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestObjectCalls(t *testing.T) {
+	c, _ := newFake(t)
+	ctx := ctxT(t)
+	io, err := c.OpenIOContext(ctx, "vec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if io.GetPoolID() != 1 || io.GetPoolName() != "vec" {
+		t.Fatalf("pool %d %q", io.GetPoolID(), io.GetPoolName())
+	}
+	if err := io.WriteFull(ctx, "o", []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := io.Write(ctx, "o", []byte("J"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := io.Append(ctx, "o", []byte(" world")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := io.Read(ctx, "o", buf, 0)
+	if err != nil || string(buf[:n]) != "Jello world" {
+		t.Fatalf("read %q %v", buf[:n], err)
+	}
+	n, err = io.Read(ctx, "o", buf[:3], 6)
+	if err != nil || string(buf[:n]) != "wor" {
+		t.Fatalf("read at 6: %q %v", buf[:n], err)
+	}
+	st, err := io.Stat(ctx, "o")
+	if err != nil || st.Size != 11 || st.ModTime.IsZero() {
+		t.Fatalf("stat %+v %v", st, err)
+	}
+	if err := io.Truncate(ctx, "o", 5); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := io.Stat(ctx, "o"); st.Size != 5 {
+		t.Fatalf("size after truncate %d", st.Size)
+	}
+	if err := io.Create(ctx, "o", CreateExclusive); !errors.Is(err, ErrObjectExists) {
+		t.Fatalf("exclusive create of an existing object: %v", err)
+	}
+	if err := io.Create(ctx, "o", CreateIdempotent); err != nil {
+		t.Fatal(err)
+	}
+	if err := io.SetXattr(ctx, "o", "user.color", []byte("blue")); err != nil {
+		t.Fatal(err)
+	}
+	n, err = io.GetXattr(ctx, "o", "user.color", buf)
+	if err != nil || string(buf[:n]) != "blue" {
+		t.Fatalf("getxattr %q %v", buf[:n], err)
+	}
+	if _, err := io.GetXattr(ctx, "o", "user.none", buf); !errors.Is(err, ErrNoData) {
+		t.Fatalf("missing xattr: %v", err)
+	}
+	xs, err := io.ListXattrs(ctx, "o")
+	if err != nil || len(xs) != 1 || string(xs["user.color"]) != "blue" {
+		t.Fatalf("xattrs %v %v", xs, err)
+	}
+	if err := io.Delete(ctx, "o"); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]func() error{
+		"stat":   func() error { _, err := io.Stat(ctx, "o"); return err },
+		"read":   func() error { _, err := io.Read(ctx, "o", buf, 0); return err },
+		"delete": func() error { return io.Delete(ctx, "o") },
+	} {
+		if err := f(); !errors.Is(err, ErrNotFound) || Errno(err) != syscall.ENOENT {
+			t.Errorf("%s of a deleted object: %v", name, err)
+		}
+	}
+	if err := io.WriteFull(ctx, "", nil); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("empty name: %v", err)
+	}
+}
+
+func TestListAndNamespaces(t *testing.T) {
+	c, _ := newFake(t)
+	ctx := ctxT(t)
+	io, err := c.OpenIOContext(ctx, "vec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 20 {
+		name := fmt.Sprintf("obj%d", i)
+		want = append(want, name)
+		if err := io.WriteFull(ctx, name, []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	io.SetNamespace("other")
+	if err := io.WriteFull(ctx, "hidden", []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	io.SetNamespace("")
+	var got []string
+	if err := io.ListObjects(ctx, func(oid string) { got = append(got, oid) }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("listed %v", got)
+	}
+}
+
+func TestAsync(t *testing.T) {
+	c, _ := newFake(t)
+	ctx := ctxT(t)
+	io, err := c.OpenIOContext(ctx, "vec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []*Completion
+	for i := range 16 {
+		cs = append(cs, io.WriteFullAsync(ctx, fmt.Sprintf("a%d", i), bytes.Repeat([]byte{byte(i)}, 100)))
+	}
+	for _, comp := range cs {
+		if err := comp.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 200)
+	r := io.ReadAsync(ctx, "a7", buf, 0)
+	<-r.Done()
+	if err := r.Wait(ctx); err != nil || r.BytesRead() != 100 || buf[99] != 7 {
+		t.Fatalf("async read %d %v", r.BytesRead(), err)
+	}
+	if err := io.DeleteAsync(ctx, "a7").Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := io.AppendAsync(ctx, "a7", []byte("x")).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := io.WriteAsync(ctx, "", nil, 0).Wait(ctx); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("empty name: %v", err)
+	}
+}
+
+func TestPools(t *testing.T) {
+	c, f := newFake(t)
+	ctx := ctxT(t)
+	pools, err := c.ListPools(ctx)
+	if err != nil || !slices.Equal(pools, []string{"vec"}) {
+		t.Fatalf("pools %v %v", pools, err)
+	}
+	if _, err := c.OpenIOContext(ctx, "nosuch"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("open missing pool: %v", err)
+	}
+	if err := c.MakePool(ctx, "p2"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.GetPoolByName(ctx, "p2")
+	if err != nil || id != 2 {
+		t.Fatalf("p2 id %d %v", id, err)
+	}
+	if name, err := c.GetPoolByID(ctx, 2); err != nil || name != "p2" {
+		t.Fatalf("pool 2 name %q %v", name, err)
+	}
+	io, err := c.OpenIOContext(ctx, "p2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := io.WriteFull(ctx, "x", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if pools, _ := c.ListPools(ctx); !slices.Equal(pools, []string{"vec", "p2"}) {
+		t.Fatalf("pools %v", pools)
+	}
+	if err := c.DeletePool(ctx, "p2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := io.WriteFull(ctx, "x", []byte("y")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("write to a deleted pool: %v", err)
+	}
+	if err := c.DeletePool(ctx, "p2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("delete a deleted pool: %v", err)
+	}
+	if f.cmds[0]["prefix"] != "osd pool create" || f.cmds[1]["prefix"] != "osd pool delete" {
+		t.Fatalf("commands %v", f.cmds)
+	}
+	if _, _, err := c.MonCommand(ctx, []byte(`{"prefix":"bogus"}`)); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("bad command: %v", err)
+	}
+	var mce *MonCommandError
+	if _, _, err := c.MonCommand(ctx, []byte(`{"prefix":"bogus"}`)); !errors.As(err, &mce) || mce.Status != "unknown command" {
+		t.Fatalf("status lost: %v", err)
+	}
+}
+
+func TestNotConnected(t *testing.T) {
+	c, err := NewConnWithUser("admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	if _, err := c.OpenIOContext(ctx, "vec"); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("open before connect: %v", err)
+	}
+	if _, err := c.ListPools(ctx); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("list before connect: %v", err)
+	}
+	if _, err := NewConnWithUser(""); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("empty user: %v", err)
+	}
+	if _, err := NewConnWithClusterAndUser("ceph", "bogus"); err == nil {
+		t.Fatal("bad entity name accepted")
+	}
+	if err := c.SetConfigOption("mon_host", "127.0.0.1:3300"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.GetConfigOption("mon_host"); err != nil || v != "127.0.0.1:3300" {
+		t.Fatalf("option %q %v", v, err)
+	}
+	if err := c.ReadConfigFile("/nonexistent/ceph.conf"); err == nil {
+		t.Fatal("missing config file accepted")
+	}
+}
+
+func TestShutdownFailsOps(t *testing.T) {
+	c, _ := newFake(t)
+	ctx := ctxT(t)
+	io, err := c.OpenIOContext(ctx, "vec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Shutdown()
+	if err := io.WriteFull(ctx, "x", nil); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("after shutdown: %v", err)
+	}
+	if _, err := c.GetFSID(); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("fsid after shutdown: %v", err)
+	}
+}
