@@ -24,19 +24,29 @@ import (
 	"github.com/gomsgr/msgr/osdmap"
 )
 
-// cluster is a connected client: the Objecter with its map feed, and the
-// monitors. Connect builds the real one; tests use others.
-type cluster interface {
-	objecter() *osdc.Objecter
-	// monCommand runs a mon command (JSON) and returns the reply's data,
-	// its status string, and an error carrying the result's errno.
-	monCommand(ctx context.Context, cmd, inbuf []byte) (out []byte, status string, err error)
-	// waitForLatestMap asks the monitors for the newest OSDMap and waits
-	// until the Objecter has it.
-	waitForLatestMap(ctx context.Context) error
-	fsid() string
-	instanceID() uint64
-	shutdown()
+// Backend is what a connected Conn runs on: an Objecter fed with maps,
+// and the monitors. Connect builds one on msgr and the MonClient;
+// NewConnWithBackend takes any other (an in-memory cluster in tests, see
+// package radostest).
+type Backend interface {
+	Objecter() *osdc.Objecter
+	// MonCommand runs a mon command (JSON) and returns the reply's data,
+	// its status string, and an error carrying the result's errno (a
+	// *MonCommandError).
+	MonCommand(ctx context.Context, cmd, inbuf []byte) (out []byte, status string, err error)
+	// WaitForLatestOSDMap asks the monitors for the newest OSDMap and
+	// waits until the Objecter has it.
+	WaitForLatestOSDMap(ctx context.Context) error
+	FSID() string
+	InstanceID() uint64
+	Shutdown()
+}
+
+// NewConnWithBackend returns a Conn already connected through b.
+func NewConnWithBackend(b Backend) *Conn {
+	c, _ := NewConn()
+	c.cl = b
+	return c
 }
 
 // Conn is a connection to a cluster (go-ceph's rados.Conn, librados'
@@ -48,7 +58,7 @@ type Conn struct {
 	mu        sync.Mutex
 	cfg       *config.Config
 	overrides map[string]string
-	cl        cluster
+	cl        Backend
 }
 
 // NewConn returns an unconnected Conn for client.admin of cluster "ceph".
@@ -149,7 +159,7 @@ func (c *Conn) config() (*config.Config, error) {
 	return cfg, nil
 }
 
-func (c *Conn) connected() (cluster, error) {
+func (c *Conn) connected() (Backend, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cl == nil {
@@ -178,7 +188,7 @@ func (c *Conn) Connect(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cl != nil {
-		cl.shutdown()
+		cl.Shutdown()
 		return ErrAlreadyConnected
 	}
 	c.cl = cl
@@ -192,7 +202,7 @@ func (c *Conn) Shutdown() {
 	c.cl = nil
 	c.mu.Unlock()
 	if cl != nil {
-		cl.shutdown()
+		cl.Shutdown()
 	}
 }
 
@@ -202,7 +212,7 @@ func (c *Conn) GetFSID() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return cl.fsid(), nil
+	return cl.FSID(), nil
 }
 
 // GetInstanceID returns the client's global id (the N of client.N).
@@ -211,7 +221,7 @@ func (c *Conn) GetInstanceID() uint64 {
 	if err != nil {
 		return 0
 	}
-	return cl.instanceID()
+	return cl.InstanceID()
 }
 
 // WaitForLatestOSDMap waits until the client has the cluster's newest
@@ -221,7 +231,7 @@ func (c *Conn) WaitForLatestOSDMap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return cl.waitForLatestMap(ctx)
+	return cl.WaitForLatestOSDMap(ctx)
 }
 
 // MonCommand sends a JSON command to the monitors and returns the reply's
@@ -237,7 +247,7 @@ func (c *Conn) MonCommandWithInputBuffer(ctx context.Context, args, inputBuffer 
 	if err != nil {
 		return nil, "", err
 	}
-	return cl.monCommand(ctx, args, inputBuffer)
+	return cl.MonCommand(ctx, args, inputBuffer)
 }
 
 func (c *Conn) osdMap(ctx context.Context) (*osdmap.OSDMap, error) {
@@ -245,7 +255,7 @@ func (c *Conn) osdMap(ctx context.Context) (*osdmap.OSDMap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cl.objecter().WaitForMap(ctx, 0)
+	return cl.Objecter().WaitForMap(ctx, 0)
 }
 
 // ListPools returns the pools' names in id order, as rados lspools prints
@@ -388,11 +398,12 @@ func (c *Conn) OpenIOContext(ctx context.Context, pool string) (*IOContext, erro
 	if err != nil {
 		return nil, err
 	}
-	return &IOContext{conn: c, o: cl.objecter(), pool: id, poolName: pool}, nil
+	return &IOContext{conn: c, o: cl.Objecter(), pool: id, poolName: pool}, nil
 }
 
-// monError turns a mon command's result into an error carrying its errno.
-func monError(r int32, status string) error {
+// MonError turns a mon command's result into an error carrying its errno
+// (nil for r >= 0).
+func MonError(r int32, status string) error {
 	if r >= 0 {
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 var errNoTransport = errors.New("rados: Connect needs the msgr Messenger and the MonClient (package mon), not available in this build")
 
 // dial connects to the cluster cfg describes.
-func dial(ctx context.Context, cfg *config.Config) (cluster, error) {
+func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	_ = ctx
 	_ = cfg
 	return nil, errNoTransport

@@ -1,13 +1,11 @@
-package rados
+package rados_test
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,93 +13,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gomsgr/msgr/osdc"
-	"github.com/gomsgr/msgr/osdc/osdctest"
-	"github.com/gomsgr/msgr/osdmap"
+	. "github.com/gomsgr/msgr/rados"
+	"github.com/gomsgr/msgr/rados/radostest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fakeCluster is a connected client on an osdctest cluster, with a monitor
-// that creates and deletes pools by publishing new maps.
-type fakeCluster struct {
-	t    *testing.T
-	o    *osdc.Objecter
-	osds *osdctest.Cluster
-	mu   sync.Mutex
-	m    *osdmap.OSDMap
-	cmds []map[string]any
-}
-
-func newFake(t *testing.T) (*Conn, *fakeCluster) {
-	f := &fakeCluster{t: t, osds: osdctest.NewCluster(t)}
-	f.o = osdc.New(f.osds, osdc.Config{RequestMap: f.waitForLatestMap})
-	f.osds.Objecter = f.o
-	f.m = osdctest.DeriveMap(osdctest.BaseMap(t), 10, 1, nil, nil)
-	f.o.HandleOSDMap(f.m)
-	c, err := NewConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.cl = f
-	t.Cleanup(func() {
-		c.Shutdown()
-		f.osds.Stop()
-	})
-	return c, f
-}
-
-func (f *fakeCluster) objecter() *osdc.Objecter { return f.o }
-func (f *fakeCluster) fsid() string             { return f.m.FSID.String() }
-func (f *fakeCluster) instanceID() uint64       { return 4242 }
-func (f *fakeCluster) shutdown()                { f.o.Close() }
-func (f *fakeCluster) waitForLatestMap(ctx context.Context) error {
-	f.mu.Lock()
-	m := f.m
-	f.mu.Unlock()
-	f.o.HandleOSDMap(m)
-	return nil
-}
-
-func (f *fakeCluster) monCommand(ctx context.Context, cmd, inbuf []byte) ([]byte, string, error) {
-	var c map[string]any
-	if err := json.Unmarshal(cmd, &c); err != nil {
-		return nil, "", monError(-22, err.Error())
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cmds = append(f.cmds, c)
-	name, _ := c["pool"].(string)
-	next := *f.m
-	next.Epoch++
-	next.Pools = map[int64]*osdmap.Pool{}
-	for id, p := range f.m.Pools {
-		next.Pools[id] = p
-	}
-	switch c["prefix"] {
-	case "osd pool create":
-		if f.m.PoolByName(name) != nil {
-			return nil, fmt.Sprintf("pool '%s' already exists", name), nil
-		}
-		p := *f.m.Pools[1]
-		p.ID, p.Name = int64(next.PoolMax)+1, name
-		next.PoolMax++
-		next.Pools[p.ID] = &p
-		f.m = &next
-		return nil, fmt.Sprintf("pool '%s' created", name), nil
-	case "osd pool delete":
-		p := f.m.PoolByName(name)
-		if p == nil {
-			return nil, "", monError(-2, "pool does not exist")
-		}
-		if c["yes_i_really_really_mean_it_not_faking"] != true || c["pool2"] != name {
-			return nil, "", monError(-1, "refusing")
-		}
-		delete(next.Pools, p.ID)
-		f.m = &next
-		return nil, fmt.Sprintf("pool '%s' removed", name), nil
-	}
-	return nil, "", monError(-22, "unknown command")
-}
+func newFake(t *testing.T) (*Conn, *radostest.Cluster) { return radostest.New(t, osdc.Config{}) }
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -287,8 +205,8 @@ func TestPools(t *testing.T) {
 	if err := c.DeletePool(ctx, "p2"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("delete a deleted pool: %v", err)
 	}
-	if f.cmds[0]["prefix"] != "osd pool create" || f.cmds[1]["prefix"] != "osd pool delete" {
-		t.Fatalf("commands %v", f.cmds)
+	if cmds := f.Commands(); cmds[0]["prefix"] != "osd pool create" || cmds[1]["prefix"] != "osd pool delete" {
+		t.Fatalf("commands %v", cmds)
 	}
 	if _, _, err := c.MonCommand(ctx, []byte(`{"prefix":"bogus"}`)); !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("bad command: %v", err)
