@@ -351,6 +351,7 @@ func (m *OSDMap) Apply(inc *Incremental) error {
 			np.Name = old.Name
 		}
 		np.LastChange = m.Epoch
+		np.calcMasks()
 		m.Pools[id] = &np
 	}
 	for id, name := range inc.NewPoolNames {
