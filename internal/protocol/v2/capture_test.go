@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,16 +138,29 @@ func prefixThrough(fs []capturedFrame, t wire.Tag) []byte {
 	return b
 }
 
+var capture struct {
+	sync.Once
+	c2m, m2c []byte
+	cf, mf   []capturedFrame
+}
+
+// loadCapture reads the none-crc conn2 streams once; callers must not
+// modify what it returns.
 func loadCapture(t *testing.T) (c2m, m2c []byte, cf, mf []capturedFrame) {
-	c2m, err := os.ReadFile("testdata/none-crc.conn2.client-to-mon.bin")
-	if err != nil {
-		t.Fatal(err)
+	capture.Do(func() {
+		var err error
+		if capture.c2m, err = os.ReadFile("testdata/none-crc.conn2.client-to-mon.bin"); err != nil {
+			t.Fatal(err)
+		}
+		if capture.m2c, err = os.ReadFile("testdata/none-crc.conn2.mon-to-client.bin"); err != nil {
+			t.Fatal(err)
+		}
+		capture.cf, capture.mf = walk(t, capture.c2m), walk(t, capture.m2c)
+	})
+	if capture.cf == nil {
+		t.Fatal("capture not loaded")
 	}
-	m2c, err = os.ReadFile("testdata/none-crc.conn2.mon-to-client.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c2m, m2c, walk(t, c2m), walk(t, m2c)
+	return capture.c2m, capture.m2c, capture.cf, capture.mf
 }
 
 // TestCaptureServer plays the real Ceph client's bytes (ceph -s against a
