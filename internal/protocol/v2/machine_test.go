@@ -91,3 +91,5 @@ func TestHandshakeAndMessages(t *testing.T) {
 		}
 	}
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
