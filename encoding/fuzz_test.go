@@ -17,7 +17,7 @@ func FuzzDecoder(f *testing.F) {
 			switch (int(prog) + i) % 7 {
 			case 0:
 				st := d.StructStart("f", 2)
-				d.String()
+				_ = d.String()
 				d.StructEnd(st)
 			case 1:
 				d.StringSlice()
