@@ -77,6 +77,7 @@ const radosUsage = `usage: msgr rados [-c CONF] [-k KEYRING] [-n NAME|--id ID] [
   getxattr OBJ NAME      print an attribute
   listxattr OBJ          list attributes
   bench SECS write|seq|rand [-b SIZE] [-t N] [--no-cleanup] [--run-name NAME]
+  cleanup [--run-name NAME]  remove what a bench --no-cleanup left
 `
 
 // radosOpts are the rados tool's own options.
@@ -216,7 +217,7 @@ func runRados(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd := pos[0]
 	need := map[string]int{"put": 3, "get": 3, "append": 3, "stat": 2, "rm": 2, "truncate": 3, "create": 2,
-		"ls": 1, "lspools": 1, "mkpool": 2, "rmpool": 2, "setxattr": 3, "getxattr": 3, "listxattr": 2, "bench": 3}
+		"ls": 1, "lspools": 1, "mkpool": 2, "rmpool": 2, "setxattr": 3, "getxattr": 3, "listxattr": 2, "bench": 3, "cleanup": 1}
 	n, ok := need[cmd]
 	if !ok {
 		fmt.Fprintf(stderr, "rados: unrecognized command %s\n", cmd)
@@ -357,6 +358,13 @@ func runRados(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "bench":
 		return r.bench(pos[1:], o)
+	case "cleanup":
+		prefix, n, _, err := r.benchMeta(benchMetaName(o))
+		if err != nil {
+			fmt.Fprintf(stderr, "error during cleanup: %s\n", cppStrerror(err))
+			return 1
+		}
+		return r.benchCleanup(prefix, n, benchMetaName(o))
 	}
 	return 1
 }
@@ -502,10 +510,7 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 		fmt.Fprintf(r.stderr, "rados: bench: unknown mode %q (write, seq or rand)\n", mode)
 		return 1
 	}
-	meta := o.runName
-	if meta == "" {
-		meta = "benchmark_last_metadata_msgr"
-	}
+	meta := benchMetaName(o)
 	host, _ := os.Hostname()
 	if i := strings.IndexByte(host, '.'); i >= 0 {
 		host = host[:i]
@@ -514,18 +519,15 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 	opSize := o.opSize
 	objects := 0
 	if mode != "write" {
-		// What the last write bench left: its prefix, object count, op size.
-		val, err := r.io.GetXattrValue(r.ctx, meta, "msgr.bench")
-		if err != nil {
+		var err error
+		prefix, objects, opSize, err = r.benchMeta(meta)
+		if errors.Is(err, rados.ErrNotFound) {
 			fmt.Fprintf(r.stderr, "Must write data before running a read benchmark!\n")
 			return 1
-		}
-		var n, size int
-		if _, err := fmt.Sscanf(string(val), "%s %d %d", &prefix, &n, &size); err != nil || n <= 0 || size <= 0 {
-			fmt.Fprintf(r.stderr, "bad benchmark metadata in %s: %q\n", meta, val)
+		} else if err != nil {
+			fmt.Fprintf(r.stderr, "%v\n", err)
 			return 1
 		}
-		objects, opSize = n, size
 	} else if !o.noHints {
 		fmt.Fprintf(r.stdout, "hints = 1\n")
 	}
@@ -654,15 +656,42 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 	r.benchSummary(mode, st, total, opSize)
 	if mode == "write" {
 		if o.noCleanup {
-			// Leave what seq and rand need.
-			if err := r.io.WriteFull(r.ctx, meta, nil); err == nil {
-				err = r.io.SetXattr(r.ctx, meta, "msgr.bench", []byte(fmt.Sprintf("%s %d %d", prefix, st.finished, opSize)))
+			// Leave what seq, rand and cleanup need.
+			err := r.io.WriteFull(r.ctx, meta, nil)
+			if err == nil {
+				err = r.io.SetXattr(r.ctx, meta, "msgr.bench", []byte(fmt.Sprintf("%s %d %d", prefix, st.started, opSize)))
+			}
+			if err != nil {
+				fmt.Fprintf(r.stderr, "error writing benchmark metadata %s: %s\n", meta, cppStrerror(err))
+				return 1
 			}
 			return 0
 		}
 		return r.benchCleanup(prefix, st.started, meta)
 	}
 	return 0
+}
+
+// The metadata a write bench with --no-cleanup leaves for seq, rand and
+// cleanup: an object whose attribute "msgr.bench" holds the object prefix,
+// count and size. Not the rados tool's "benchmark_last_metadata", whose
+// encoding is its own.
+func benchMetaName(o radosOpts) string {
+	if o.runName != "" {
+		return o.runName
+	}
+	return "benchmark_last_metadata_msgr"
+}
+
+func (r *radosCmd) benchMeta(meta string) (prefix string, n, size int, err error) {
+	val, err := r.io.GetXattrValue(r.ctx, meta, "msgr.bench")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	if _, err := fmt.Sscanf(string(val), "%s %d %d", &prefix, &n, &size); err != nil || n <= 0 || size <= 0 {
+		return "", 0, 0, fmt.Errorf("bad benchmark metadata in %s: %q", meta, val)
+	}
+	return prefix, n, size, nil
 }
 
 func (r *radosCmd) benchCleanup(prefix string, n int, meta string) int {

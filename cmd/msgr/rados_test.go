@@ -204,6 +204,15 @@ func TestRadosBench(t *testing.T) {
 			t.Fatalf("bench %s: %d %q\n%s", mode, code, e, o)
 		}
 	}
+	if code, o, e := radosRun(t, nil, "-p", "vec", "cleanup"); code != 0 || !strings.Contains(o, "Removed ") {
+		t.Fatalf("cleanup: %d %q %q", code, o, e)
+	}
+	if n := cl.OSDs.NumObjects(); n != objects {
+		t.Fatalf("%d objects after cleanup, %d before the bench", n, objects)
+	}
+	if code, _, _ := radosRun(t, nil, "-p", "vec", "bench", "1", "write", "-b", "4K", "-t", "4", "--no-cleanup"); code != 0 {
+		t.Fatal("second bench write failed")
+	}
 	// A write bench that cleans up removes its objects (here also those of
 	// the first run: same process, same object prefix) and the metadata.
 	code, o, e = radosRun(t, nil, "-p", "vec", "bench", "1", "write", "-b", "1K", "-t", "2")

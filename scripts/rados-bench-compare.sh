@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# rados-bench-compare.sh: Ceph's own client (librados, via the real `rados bench`) and msgr
+# (`msgr rados bench`) side by side on the same pool of the same running cluster, alternating,
+# and the ratios msgr/librados of IOPS, latency and client CPU seconds per op.
+#
+#   scripts/rados-bench-compare.sh -c CEPH_CONF [-k KEYRING] [-p POOL] [-s SECS] [-r ROUNDS]
+#
+#   -c CEPH_CONF   the cluster's ceph.conf (default $MSGR_TEST_CEPH_RADOS)
+#   -k KEYRING     client.admin's keyring (default: what the conf names)
+#   -p POOL        pool to bench in (default msgr); bench objects are removed afterwards
+#   -s SECS        seconds per bench (default 10)
+#   -r ROUNDS      rounds of the whole series, alternating the tools (default 1)
+#
+# Series per round, each run by librados then by msgr:
+#   4 KiB write t=16 (objects kept), 4 KiB seq read t=16, 4 KiB rand read t=16, cleanup,
+#   4 MiB write t=4 (cleaned up at once: memstore must not fill).
+# CPU is user+system seconds of each client process (/usr/bin/time), divided by its ops.
+# `rados bench` prints no latency percentiles, so p50/p99 are msgr's only; the latency ratio
+# is of the averages both print.
+set -euo pipefail
+
+CONF=${MSGR_TEST_CEPH_RADOS:-}
+KEYRING=
+POOL=msgr
+SECS=10
+ROUNDS=1
+while getopts "c:k:p:s:r:h" opt; do
+	case $opt in
+	c) CONF=$OPTARG ;;
+	k) KEYRING=$OPTARG ;;
+	p) POOL=$OPTARG ;;
+	s) SECS=$OPTARG ;;
+	r) ROUNDS=$OPTARG ;;
+	*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+	esac
+done
+[ -n "$CONF" ] || { echo "rados-bench-compare: -c CEPH_CONF (or MSGR_TEST_CEPH_RADOS) is required" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "rados-bench-compare: /usr/bin/time is needed for CPU accounting" >&2; exit 2; }
+command -v rados >/dev/null || { echo "rados-bench-compare: the real rados CLI is not installed" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/rados-bench-compare.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+cd "$(dirname "$0")/.."
+go build -o "$WORK/msgr" ./cmd/msgr
+
+common=(-c "$CONF")
+[ -n "$KEYRING" ] && common+=(-k "$KEYRING")
+LIMIT=$((SECS + 120)) # a bench that hangs (a full OSD) must not hang the caller
+
+# run TOOL NAME ARGS...: one bench, its output in $WORK/TOOL.NAME.out, its CPU in .cpu
+run() {
+	local tool=$1 name=$2
+	shift 2
+	local cmd
+	if [ "$tool" = librados ]; then cmd=(rados); else cmd=("$WORK/msgr" rados); fi
+	if ! timeout "$LIMIT" /usr/bin/time -f '%U %S' -o "$WORK/$tool.$name.cpu" \
+		"${cmd[@]}" "${common[@]}" -p "$POOL" "$@" >"$WORK/$tool.$name.out" 2>"$WORK/$tool.$name.err"; then
+		echo "rados-bench-compare: $tool $name failed:" >&2
+		tail -n 20 "$WORK/$tool.$name.err" "$WORK/$tool.$name.out" >&2
+		exit 1
+	fi
+}
+
+field() { # field FILE LABEL: the value after "LABEL:" (first match), or "-"
+	awk -F: -v l="$2" '$1 == l { gsub(/^[ \t]+/, "", $2); print $2; found=1; exit } END { if (!found) print "-" }' "$1"
+}
+
+cleanup() {
+	rados "${common[@]}" -p "$POOL" cleanup >/dev/null 2>&1 || true
+	"$WORK/msgr" rados "${common[@]}" -p "$POOL" cleanup >/dev/null 2>&1 || true
+}
+
+declare -A sum
+series() {
+	local tool
+	for tool in librados msgr; do run "$tool" w4k bench "$SECS" write -b 4096 -t 16 --no-cleanup; done
+	for tool in librados msgr; do run "$tool" seq4k bench "$SECS" seq -t 16; done
+	for tool in librados msgr; do run "$tool" rand4k bench "$SECS" rand -t 16; done
+	cleanup
+	for tool in librados msgr; do run "$tool" w4m bench "$SECS" write -b 4194304 -t 4; done
+	cleanup
+}
+
+printf '%-10s %-9s %10s %12s %12s %12s %14s\n' bench client IOPS "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op"
+for round in $(seq 1 "$ROUNDS"); do
+	series
+	for name in w4k seq4k rand4k w4m; do
+		for tool in librados msgr; do
+			out=$WORK/$tool.$name.out
+			iops=$(field "$out" "Average IOPS")
+			lat=$(field "$out" "Average Latency(s)")
+			p50=$(field "$out" "Latency p50(s)")
+			p99=$(field "$out" "Latency p99(s)")
+			ops=$(field "$out" "Total writes made")
+			[ "$ops" = - ] && ops=$(field "$out" "Total reads made")
+			cpu=$(awk -v n="$ops" '{ if (n > 0) printf "%.3g", ($1 + $2) / n; else print "-" }' "$WORK/$tool.$name.cpu")
+			printf '%-10s %-9s %10s %12s %12s %12s %14s\n' "$name" "$tool" "$iops" "$lat" "$p50" "$p99" "$cpu"
+			sum[$name.$tool.iops]=$iops sum[$name.$tool.lat]=$lat sum[$name.$tool.cpu]=$cpu
+		done
+	done
+	echo "ratios msgr/librados (round $round): IOPS (higher is better), avg latency and CPU/op (lower is better)"
+	for name in w4k seq4k rand4k w4m; do
+		awk -v n="$name" -v li="${sum[$name.librados.iops]}" -v mi="${sum[$name.msgr.iops]}" \
+			-v ll="${sum[$name.librados.lat]}" -v ml="${sum[$name.msgr.lat]}" \
+			-v lc="${sum[$name.librados.cpu]}" -v mc="${sum[$name.msgr.cpu]}" \
+			'function r(m, l) { return (l + 0 > 0 && m != "-") ? sprintf("%.2f", m / l) : "-" }
+			 BEGIN { printf "  %-8s IOPS %s  latency %s  CPU/op %s\n", n, r(mi, li), r(ml, ll), r(mc, lc) }'
+	done
+done
