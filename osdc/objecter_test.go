@@ -497,3 +497,111 @@ func TestStartAsync(t *testing.T) {
 		t.Fatalf("after cancel: %v", err)
 	}
 }
+
+// A write/read workload while OSDs go down and come back and connections
+// reset: every op completes and every byte reads back as written.
+func TestWorkloadUnderFaults(t *testing.T) {
+	o, f, m := setup(t, 3, Config{ResetBackoff: time.Millisecond})
+	// The dead OSD of the moment swallows what it gets, as a stopped
+	// daemon whose socket is still open would.
+	var mu sync.Mutex
+	dead := int32(-1)
+	f.SetIntercept(func(osd int32, _ *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		return nil, osd == dead
+	})
+	pgs := make([]osdmap.PG, 8)
+	for i := range pgs {
+		pgs[i] = osdmap.PG{Pool: 1, Seed: uint32(i)}
+	}
+	// place puts every PG on osd primary (size 1, like the test pools).
+	place := func(epoch uint32, primary int32, down []int32) *osdmap.OSDMap {
+		temp := map[osdmap.PG][]int32{}
+		for _, pg := range pgs {
+			temp[pg] = []int32{primary}
+		}
+		return osdctest.DeriveMap(m, epoch, 3, down, temp)
+	}
+	o.HandleOSDMap(place(11, 0, nil))
+
+	const workers, perWorker = 8, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWorker {
+				oid := fmt.Sprintf("w%d-%d", w, i)
+				data := bytes.Repeat([]byte{byte(w), byte(i)}, 100+i)
+				if _, err := do(t, o, oid, messages.NewWriteFullOp(data)); err != nil {
+					errs <- fmt.Errorf("write %s: %w", oid, err)
+					return
+				}
+				res, err := do(t, o, oid, messages.NewReadOp(0, 1<<20))
+				if err != nil {
+					errs <- fmt.Errorf("read %s: %w", oid, err)
+					return
+				}
+				if !bytes.Equal(res.Ops[0].Data, data) {
+					errs <- fmt.Errorf("read %s: %d bytes differ", oid, len(res.Ops[0].Data))
+					return
+				}
+			}
+		}()
+	}
+	// Faults while the workload runs: osd.0 stops (ops to it vanish) and
+	// the map moves its PGs to osd.1; connections reset; osd.1 stops and
+	// osd.2 takes over; osd.0 comes back.
+	epoch := uint32(11)
+	step := func(primary, stopped int32) {
+		time.Sleep(15 * time.Millisecond)
+		mu.Lock()
+		dead = stopped
+		mu.Unlock()
+		time.Sleep(15 * time.Millisecond)
+		if c := f.LastConn(primary); c != nil {
+			c.Reset()
+		}
+		epoch++
+		o.HandleOSDMap(place(epoch, primary, []int32{stopped}))
+	}
+	step(1, 0)
+	step(2, 1)
+	step(0, 2)
+	mu.Lock()
+	dead = -1
+	mu.Unlock()
+	epoch++
+	o.HandleOSDMap(place(epoch, 0, nil))
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := f.NumObjects(); n != workers*perWorker {
+		t.Fatalf("%d objects, want %d", n, workers*perWorker)
+	}
+	if ops, b := o.InFlight(); ops != 0 || b != 0 {
+		t.Fatalf("budget leaked: %d ops %d bytes", ops, b)
+	}
+	// The faults hit the workload: every OSD served ops, and some were
+	// resent.
+	retried := 0
+	for osd := range int32(3) {
+		sent := f.Sent(osd)
+		if len(sent) == 0 {
+			t.Errorf("osd.%d got no op", osd)
+		}
+		for _, m := range sent {
+			if m.RetryAttempt > 0 {
+				retried++
+			}
+		}
+	}
+	if retried == 0 {
+		t.Error("no op was resent")
+	}
+	t.Logf("%d sends were retries", retried)
+}
