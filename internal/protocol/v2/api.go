@@ -197,8 +197,10 @@ type SetTimer struct {
 // StopTimer: disarm Timer (a late TimerFired for it is ignored anyway).
 type StopTimer struct{ Timer Timer }
 
-// LearnedAddr: the peer sees us at Addr (from its HELLO). A messenger that
-// does not know its own IP yet adopts it (Ceph's learned_addr).
+// LearnedAddr: the peer sees us at Addr (from its HELLO; sent on every
+// HELLO). A messenger that does not know its own IP yet adopts the IP, and
+// keeps its own port and nonce (Ceph's learned_addr), before the Machine
+// next calls Env.MyAddrs (at CLIENT_IDENT).
 type LearnedAddr struct{ Addr encoding.EntityAddr }
 
 // Established: the session is open on this socket (ms_handle_connect on
@@ -227,9 +229,13 @@ type Acked struct{ Msgs []*OutMessage }
 // reset, mark down); they left the queue.
 type Discarded struct{ Msgs []*OutMessage }
 
-// Reset: the session was dropped. Remote is false for a local fault on a
-// lossy connection or mark down (ms_handle_reset) and true when the peer
-// reset the session (ms_handle_remote_reset).
+// Reset: the session was dropped (only reported for a session that was
+// Established at least once). Remote is false when we dropped it: a fault
+// on a lossy connection, a banner or auth failure, a lossy connection
+// replaced by a new one from the peer (ms_handle_reset). It is true when
+// the peer lost it: SESSION_RESET(full), or a peer back with a new session
+// where the policy has resetcheck (ms_handle_remote_reset). MarkDown
+// reports no Reset.
 type Reset struct {
 	Remote bool
 	Err    error
@@ -244,8 +250,9 @@ type KeepaliveAck struct{ Stamp time.Time }
 // Lookup: a server Machine learnt who the peer is (CLIENT_IDENT) or that
 // it wants to resume a session (SESSION_RECONNECT) and needs the
 // messenger's existing connection to that peer, if any. The Machine waits
-// (buffering socket bytes) until Resolve. The messenger, atomically with
-// respect to other lookups and registrations for the same addresses:
+// until Resolve, buffering socket bytes and holding back SocketError and
+// MarkDown, which take effect after Resolve. The messenger, atomically
+// with respect to other lookups and registrations for the same addresses:
 //   - finds no other connection registered for Query.PeerAddrs: if
 //     !Query.Reconnect it registers this connection for them; then it
 //     calls Resolve(now, nil) on this Machine;
@@ -262,8 +269,10 @@ type Lookup struct{ Query *Query }
 // this Machine follows.
 type HandOff struct{ Pending []byte }
 
-// Closed: the Machine is finished (CLOSED); forget the connection. Err
-// says why (ErrMarkedDown, a protocol error, ErrReplaced after a hand-off).
+// Closed: the Machine is finished (CLOSED); forget the connection and
+// unregister it. Err says why: ErrMarkedDown, ErrReplaced after a hand-off
+// or when a lossy connection gave way to a new one, ErrStale, or the fault
+// that ended a lossy or half-accepted connection.
 type Closed struct{ Err error }
 
 func (Write) isAction()        {}
