@@ -224,20 +224,26 @@ func (m *Machine) resolve(now time.Time, v *Verdict) []Action {
 }
 
 // afterLookup replays what happened to the socket while the Machine
-// waited.
+// waited: a mark down first, then the bytes that arrived, then the socket
+// error that followed them.
 func (m *Machine) afterLookup(now time.Time) {
+	if m.deferredDown {
+		m.deferredDown, m.deferredErr, m.lookupBuf = false, nil, nil
+		m.stop(now, ErrMarkedDown, false)
+		return
+	}
 	buf := m.lookupBuf
 	m.lookupBuf = nil
-	switch {
-	case m.deferredDown:
-		m.stop(now, ErrMarkedDown, false)
-	case m.deferredErr != nil:
-		err := m.deferredErr
-		m.deferredErr = nil
-		m.fault(now, err)
-	case len(buf) > 0 && m.st != nil:
+	if len(buf) > 0 && m.st != nil {
 		m.st.dec.Feed(buf)
 		m.process(now)
+	}
+	if m.ph == phLookup {
+		return // another lookup; the error waits for it
+	}
+	if err := m.deferredErr; err != nil {
+		m.deferredErr = nil
+		m.onSocketError(now, err)
 	}
 	if m.ph == phReady {
 		m.flush(now)

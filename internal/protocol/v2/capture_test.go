@@ -94,6 +94,9 @@ type replay struct {
 	delivered []*InMessage
 	est       []Established
 	closed    []error
+	hold      bool   // keep Lookups for the test to resolve
+	held      *Query // the Lookup held
+	handoff   *HandOff
 }
 
 func (r *replay) apply(acts []Action) {
@@ -108,7 +111,13 @@ func (r *replay) apply(acts []Action) {
 		case Established:
 			r.est = append(r.est, a)
 		case Lookup:
-			r.apply(r.m.Resolve(time.Unix(0, 0), nil))
+			if r.hold {
+				r.held = a.Query
+			} else {
+				r.apply(r.m.Resolve(time.Unix(0, 0), nil))
+			}
+		case HandOff:
+			r.handoff = &a
 		case CloseSocket:
 			r.closed = append(r.closed, a.Err)
 		case Closed:

@@ -25,8 +25,12 @@ func TestCephx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mode := range []uint32{auth.ModeCRC, auth.ModeSecure} {
-		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+	for _, tc := range []struct {
+		mode uint32
+		rev0 bool
+	}{{auth.ModeCRC, false}, {auth.ModeSecure, false}, {auth.ModeCRC, true}, {auth.ModeSecure, true}} {
+		mode := tc.mode
+		t.Run(fmt.Sprintf("mode %d rev0 %v", mode, tc.rev0), func(t *testing.T) {
 			n := newNet(t, uint64(mode))
 			n.maxChunk = 50
 			mon := n.addNode(encoding.EntityName{Type: encoding.EntityTypeMon}, 3300, 0)
@@ -51,7 +55,8 @@ func TestCephx(t *testing.T) {
 			mon.env.authServer = func(uint8) (auth.ServerHandler, error) { return srv.Handler(), nil }
 			osd.env.authServer = func(uint8) (auth.ServerHandler, error) { return osdSrv.Handler(), nil }
 
-			cm := cl.connect(mon, nil)
+			rev := func(c *Config) { c.DisableRev1 = tc.rev0 }
+			cm := cl.connect(mon, rev)
 			cm.send(msg(1))
 			n.settle()
 			if len(cm.established) != 1 || cm.established[0].ConMode != mode || cm.established[0].AuthGlobalID == 0 {
@@ -60,11 +65,14 @@ func TestCephx(t *testing.T) {
 			if cm.m.st.enc.Secure() != (mode == auth.ModeSecure) || cm.m.st.dec.Secure() != (mode == auth.ModeSecure) {
 				t.Fatalf("secure mode %v/%v", cm.m.st.enc.Secure(), cm.m.st.dec.Secure())
 			}
+			if cm.m.st.rev1 == tc.rev0 {
+				t.Fatalf("rev1 %v", cm.m.st.rev1)
+			}
 			if !slices.Equal(mon.ids(), []uint64{1}) {
 				t.Fatalf("mon got %v", mon.ids())
 			}
 
-			co := cl.connect(osd, nil)
+			co := cl.connect(osd, rev)
 			co.send(msg(1), msg(2))
 			n.settle()
 			if len(co.established) != 1 || co.established[0].ConMode != mode {

@@ -436,12 +436,16 @@ func (m *Machine) socketError(now time.Time, err error) []Action {
 	case phNone, phClosed, phStandby, phBackoff, phReplacing:
 		// No socket of ours: a late report about one already closed.
 	default:
-		if m.ph == phDialing && errors.Is(err, syscall.ECONNREFUSED) {
-			m.emit(Refused{Err: err})
-		}
-		m.fault(now, fmt.Errorf("%w: %w", ErrSocket, err))
+		m.onSocketError(now, err)
 	}
 	return m.end()
+}
+
+func (m *Machine) onSocketError(now time.Time, err error) {
+	if m.ph == phDialing && errors.Is(err, syscall.ECONNREFUSED) {
+		m.emit(Refused{Err: err})
+	}
+	m.fault(now, fmt.Errorf("%w: %w", ErrSocket, err))
 }
 
 func (m *Machine) markDown(now time.Time) []Action {
