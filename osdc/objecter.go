@@ -304,7 +304,10 @@ func (o *Objecter) Start(ctx context.Context, req *Request) (*Pending, error) {
 		}
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { o.cancel(p, context.Cause(ctx)) })
+	stop := func() bool { return false }
+	if ctx.Done() != nil { // a context that can end (not Background)
+		stop = context.AfterFunc(ctx, func() { o.cancel(p, context.Cause(ctx)) })
+	}
 	o.mu.Lock()
 	p.release = func() {
 		stop()
