@@ -326,9 +326,17 @@ func (m *Machine) sendReconnect(now time.Time) {
 	})
 }
 
+// contains reports whether the addresses v of an entity include a, as
+// Ceph's entity_addrvec_t::contains does. One leniency: an address bound to
+// the unspecified IP (0.0.0.0 or ::) matches a with the same type, nonce
+// and port, so that a messenger listening on every interface is reachable
+// at each of them.
 func contains(v encoding.EntityAddrVec, a encoding.EntityAddr) bool {
 	for _, x := range v {
 		if x == a {
+			return true
+		}
+		if x.Addr.Addr().IsUnspecified() && x.Type == a.Type && x.Nonce == a.Nonce && x.Addr.Port() == a.Addr.Port() {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package v2
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -93,3 +94,25 @@ func TestHandshakeAndMessages(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func TestContains(t *testing.T) {
+	a := func(ip string, port uint16, nonce uint32) encoding.EntityAddr {
+		return encoding.EntityAddr{Type: encoding.AddrTypeMsgr2, Nonce: nonce, Addr: netip.AddrPortFrom(netip.MustParseAddr(ip), port)}
+	}
+	v := encoding.EntityAddrVec{a("0.0.0.0", 6800, 5), a("10.0.0.1", 6801, 5)}
+	tests := []struct {
+		addr encoding.EntityAddr
+		want bool
+	}{
+		{a("10.0.0.1", 6801, 5), true},
+		{a("10.0.0.2", 6801, 5), false},
+		{a("192.168.1.9", 6800, 5), true}, // the wildcard listener
+		{a("192.168.1.9", 6800, 6), false},
+		{a("192.168.1.9", 6802, 5), false},
+	}
+	for _, tc := range tests {
+		if got := contains(v, tc.addr); got != tc.want {
+			t.Errorf("contains(%v) = %v", tc.addr, got)
+		}
+	}
+}
