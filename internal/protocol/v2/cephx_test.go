@@ -16,7 +16,7 @@ import (
 // the ticket it got (the authorizer), in crc and in secure mode, and
 // resumes the OSD session after a fault.
 func TestCephx(t *testing.T) {
-	kr, err := auth.LoadKeyring("testdata/cephx.keyring")
+	kr, err := auth.LoadKeyring("testdata/cephx-crc.keyring")
 	if err != nil {
 		t.Fatal(err)
 	}
