@@ -130,14 +130,21 @@ type osdExchange struct {
 
 func osdLoadExchange(t *testing.T, mode, cmd string) osdExchange {
 	t.Helper()
+	var toOSD, fromOSD []osdCapturedMsg
+	if mode == "cephx-secure" {
+		toOSD, fromOSD = osdSecureMessages(t, cmd)
+	} else {
+		toOSD = osdWalkStream(t, osdReadTestdata(t, mode, cmd+".conn0.client-to-osd.bin"))
+		fromOSD = osdWalkStream(t, osdReadTestdata(t, mode, cmd+".conn0.osd-to-client.bin"))
+	}
 	var ex osdExchange
-	for _, c := range osdWalkStream(t, osdReadTestdata(t, mode, cmd+".conn0.client-to-osd.bin")) {
+	for _, c := range toOSD {
 		op := &MOSDOp{}
 		osdCheckMessage(t, c, op, OSDClientOpPriority)
 		ex.ops = append(ex.ops, op)
 		ex.tids = append(ex.tids, c.hdr.Tid)
 	}
-	for _, c := range osdWalkStream(t, osdReadTestdata(t, mode, cmd+".conn0.osd-to-client.bin")) {
+	for _, c := range fromOSD {
 		r := &MOSDOpReply{}
 		osdCheckMessage(t, c, r, message.PrioDefault)
 		ex.replies = append(ex.replies, r)
@@ -225,7 +232,7 @@ const (
 	osdWriteFlags = FlagKnownRedir | FlagWrite | FlagOnDisk
 )
 
-var osdCaptureModes = []string{"none-crc", "cephx-crc"}
+var osdCaptureModes = []string{"none-crc", "cephx-crc", "cephx-secure"}
 
 func TestOSDCapturePut(t *testing.T) {
 	obj := osdReadTestdata(t, "obj1.data")

@@ -7,7 +7,7 @@ import (
 // osdFuzzSeeds adds every captured MOSDOp (want == TypeOSDOp) or
 // MOSDOpReply front and data segment to f.
 func osdFuzzSeeds(f *testing.F, want uint16) {
-	for _, mode := range osdCaptureModes {
+	for _, mode := range []string{"none-crc", "cephx-crc"} { // the secure ones hold the same messages
 		for _, cmd := range []string{"1-put", "2-stat", "3-get", "4-setxattr", "5-getxattr", "6-ls", "7-rm"} {
 			dir := ".conn0.client-to-osd.bin"
 			if want == TypeOSDOpReply {
