@@ -24,7 +24,7 @@ func seq(from, to uint64) []uint64 {
 }
 
 // pair makes a client node and an OSD node with the given policies.
-func pair(t *testing.T, seed uint64, cp, sp Policy) (*net, *node, *node) {
+func pair(t testing.TB, seed uint64, cp, sp Policy) (*net, *node, *node) {
 	n := newNet(t, seed)
 	cl := n.addNode(clientName, 5000, 11)
 	srv := n.addNode(osdName, 6800, 22)
