@@ -123,9 +123,9 @@ func (e *BadMethodError) Error() string {
 func (e *BadMethodError) Cause() string {
 	switch -e.Result {
 	case EPERM:
-		return "EPERM: wrong key or unknown entity"
+		return "EPERM: not permitted (malformed request; wrong key or unknown entity on newer Ceph)"
 	case EACCES:
-		return "EACCES: access denied (no caps, bad ticket or authorizer)"
+		return "EACCES: permission denied (wrong key, unknown entity, missing caps or bad ticket)"
 	case EOPNOTSUPP:
 		return "EOPNOTSUPP: auth method or connection mode not allowed"
 	case EINVAL:

@@ -217,7 +217,7 @@ func TestNoneSession(t *testing.T) {
 }
 
 func TestBadMethodCause(t *testing.T) {
-	for errno, want := range map[int32]string{-EPERM: "wrong key", -EACCES: "access denied", -EOPNOTSUPP: "not allowed", -7: "errno -7"} {
+	for errno, want := range map[int32]string{-EPERM: "malformed", -EACCES: "wrong key", -EOPNOTSUPP: "not allowed", -7: "errno -7"} {
 		e := &BadMethodError{Method: MethodCephX, Result: errno}
 		if !strings.Contains(e.Error(), want) {
 			t.Errorf("%d: %s", errno, e.Error())

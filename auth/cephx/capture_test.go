@@ -211,7 +211,7 @@ func TestCaptureServerAcceptsRealClient(t *testing.T) {
 				rep, err = h.HandleRequestMore(more)
 				if flip {
 					var bm *auth.BadMethodError
-					if !errors.As(err, &bm) || bm.Result != -auth.EPERM {
+					if !errors.As(err, &bm) || bm.Result != -auth.EACCES {
 						t.Fatalf("proof against another challenge: %v", err)
 					}
 					continue

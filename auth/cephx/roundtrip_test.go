@@ -149,8 +149,8 @@ func TestRefusals(t *testing.T) {
 		modes []uint32
 		errno int32
 	}{
-		{"wrong key", adminName, wrong, sec, -auth.EPERM},
-		{"unknown entity", auth.EntityName{Type: adminName.Type, ID: "ghost"}, key, sec, -auth.EPERM},
+		{"wrong key", adminName, wrong, sec, -auth.EACCES},
+		{"unknown entity", auth.EntityName{Type: adminName.Type, ID: "ghost"}, key, sec, -auth.EACCES},
 		{"no mon caps", auth.EntityName{Type: adminName.Type, ID: "nocaps"}, key, sec, -auth.EACCES},
 		{"no common mode", adminName, key, []uint32{auth.ModeCRC}, -auth.EOPNOTSUPP},
 	} {

@@ -166,8 +166,10 @@ func (h *ServerHandler) HandleRequest(method uint32, preferred []uint32, payload
 }
 
 // HandleRequestMore implements auth.ServerHandler: it checks the key proof
-// and issues the tickets. A wrong key, an unknown entity or a bad proof is
-// refused with -EPERM, as CephxServiceHandler does.
+// and issues the tickets. Refusals carry the errnos a Pacific mon sends:
+// -EACCES for a wrong key, an unknown entity, missing mon caps or a bad
+// reclaim ticket; -EPERM for an authenticate that does not decode; -EINVAL
+// for another request type or a ticket presented with a new global id.
 func (h *ServerHandler) HandleRequestMore(payload []byte) (auth.ServerReply, error) {
 	if h.state != srvWaitAuthenticate {
 		return auth.ServerReply{}, fmt.Errorf("%w: AUTH_REQUEST_MORE in cephx server state %d", auth.ErrUnexpected, h.state)
@@ -213,13 +215,15 @@ func (h *ServerHandler) HandleRequestMore(payload []byte) (auth.ServerReply, err
 // auth ticket, the new session key, or an errno and why.
 func (h *ServerHandler) authenticate(req authenticate) ([]byte, auth.CryptoKey, int32, string) {
 	cfg := &h.srv.cfg
+	// A real Pacific mon answers both with -EACCES (checked live; newer
+	// Ceph sources say -EPERM).
 	key, err := cfg.Keyring.Key(h.name)
 	if err != nil {
-		return nil, auth.CryptoKey{}, auth.EPERM, "unknown entity " + h.name.String()
+		return nil, auth.CryptoKey{}, auth.EACCES, "unknown entity " + h.name.String()
 	}
 	want, err := keyProof(key, h.serverChallenge, req.ClientChallenge)
 	if err != nil || want != req.Key {
-		return nil, auth.CryptoKey{}, auth.EPERM, "bad key proof from " + h.name.String()
+		return nil, auth.CryptoKey{}, auth.EACCES, "bad key proof from " + h.name.String()
 	}
 	// The global id: a new one admits no old ticket; a reclaimed one
 	// needs the auth ticket that was issued for it.
