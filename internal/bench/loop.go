@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// closedLoop keeps Depth messages in flight on each of Conns connections:
+// every answer is timed and, while the run lasts, replaced by a new
+// message on the same connection. Transports call start once their
+// connections are up, and answered for every reply. Safe for concurrent
+// use.
+type closedLoop struct {
+	spec Spec
+	hist *Histogram
+	// send transmits one message on connection conn; sentAt is its
+	// timestamp (UnixNano of the monotonic-safe clock below).
+	send func(conn int, sentAt int64) error
+
+	base     time.Time // clock origin: timestamps are nanoseconds since base
+	left     []atomic.Int64
+	stopped  atomic.Bool
+	sent     atomic.Int64
+	answers  atomic.Int64
+	inflight atomic.Int64
+	lastAt   atomic.Int64
+
+	errMu   sync.Mutex
+	err     error
+	done    chan struct{}
+	endOnce sync.Once
+}
+
+func newClosedLoop(spec Spec, send func(conn int, sentAt int64) error) *closedLoop {
+	l := &closedLoop{spec: spec, hist: new(Histogram), send: send, done: make(chan struct{}), base: time.Now()}
+	if spec.Count > 0 {
+		l.left = make([]atomic.Int64, spec.Conns)
+		for i := range l.left {
+			n := spec.Count / int64(spec.Conns)
+			if int64(i) < spec.Count%int64(spec.Conns) {
+				n++
+			}
+			l.left[i].Store(n)
+		}
+	}
+	return l
+}
+
+// now is nanoseconds since the loop's origin (monotonic).
+func (l *closedLoop) now() int64 { return int64(time.Since(l.base)) }
+
+// take reserves one more message on conn, or reports that the run is over
+// for it.
+func (l *closedLoop) take(conn int) bool {
+	if l.stopped.Load() {
+		return false
+	}
+	if l.left != nil && l.left[conn].Add(-1) < 0 {
+		return false
+	}
+	return true
+}
+
+func (l *closedLoop) fail(err error) {
+	l.errMu.Lock()
+	if l.err == nil {
+		l.err = err
+	}
+	l.errMu.Unlock()
+	l.stopped.Store(true)
+	l.endOnce.Do(func() { close(l.done) })
+}
+
+func (l *closedLoop) sendOne(conn int) {
+	l.sent.Add(1)
+	if err := l.send(conn, l.now()); err != nil {
+		l.sent.Add(-1)
+		l.fail(fmt.Errorf("bench: send on connection %d: %w", conn, err))
+		l.finishOne()
+	}
+}
+
+func (l *closedLoop) finishOne() {
+	if l.inflight.Add(-1) == 0 {
+		l.endOnce.Do(func() { close(l.done) })
+	}
+}
+
+// start fills every connection's window.
+func (l *closedLoop) start() {
+	l.base = time.Now()
+	// Count the whole window first, so that early answers cannot drive
+	// inflight to zero while windows are still being filled.
+	l.inflight.Add(1)
+	for c := 0; c < l.spec.Conns; c++ {
+		for d := 0; d < l.spec.Depth; d++ {
+			if !l.take(c) {
+				break
+			}
+			l.inflight.Add(1)
+			l.sendOne(c)
+		}
+	}
+	l.finishOne()
+}
+
+// answered records the reply to a message sent at sentAt on conn, with
+// ok false when the reply does not match what was sent.
+func (l *closedLoop) answered(conn int, sentAt int64, ok bool) {
+	t := l.now()
+	l.hist.Record(time.Duration(t - sentAt))
+	l.answers.Add(1)
+	l.lastAt.Store(t)
+	if !ok {
+		l.fail(fmt.Errorf("%w: connection %d: reply does not match its request", ErrShort, conn))
+	}
+	if l.take(conn) {
+		l.sendOne(conn)
+		return
+	}
+	l.finishOne()
+}
+
+// wait runs the loop to its end: the duration passes (then the messages
+// in flight drain) or every counted message is answered. It returns the
+// counters; ctx bounds the whole wait.
+func (l *closedLoop) wait(ctx context.Context) (Result, error) {
+	var timer *time.Timer
+	if l.spec.Duration > 0 {
+		timer = time.AfterFunc(l.spec.Duration, func() { l.stopped.Store(true) })
+		defer timer.Stop()
+	}
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		l.fail(fmt.Errorf("%w: %d of %d answered: %w", ErrShort, l.answers.Load(), l.sent.Load(), ctx.Err()))
+	}
+	r := Result{Spec: l.spec, Messages: l.answers.Load(), Sent: l.sent.Load()}
+	r.Bytes = r.Messages * int64(l.spec.Size)
+	r.Elapsed = time.Duration(l.lastAt.Load())
+	l.errMu.Lock()
+	err := l.err
+	l.errMu.Unlock()
+	if err != nil {
+		return r, err
+	}
+	if r.Messages != r.Sent {
+		return r, fmt.Errorf("%w: %d sent, %d answered", ErrShort, r.Sent, r.Messages)
+	}
+	if l.spec.Count > 0 && r.Messages != l.spec.Count {
+		return r, fmt.Errorf("%w: %d answered, %d asked", ErrShort, r.Messages, l.spec.Count)
+	}
+	return r, nil
+}

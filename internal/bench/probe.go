@@ -1,0 +1,49 @@
+package bench
+
+import (
+	"runtime"
+	"time"
+)
+
+// Probe brackets a workload's timed window: the workload calls started
+// right before its first message and ended right after its last answer,
+// so that connection setup and teardown stay out of the figures.
+type Probe struct {
+	Progress *Progress // may be nil
+	Desc     string
+
+	before, after ProcSample
+	sampler       *Sampler
+	peakRSS       int64
+	peakG         int
+}
+
+func (p *Probe) started(l *closedLoop) {
+	p.Progress.Case(p.Desc, l)
+	p.before = ReadProc()
+	p.sampler = StartSampler(100 * time.Millisecond)
+}
+
+func (p *Probe) ended() {
+	p.after = ReadProc()
+	if p.sampler != nil {
+		p.peakRSS, p.peakG = p.sampler.Stop()
+		p.sampler = nil
+	}
+	// The sampler and progress goroutines are not the workload's.
+	if p.Progress != nil {
+		p.peakG--
+	}
+}
+
+// finish fills r's derived figures from what the probe saw.
+func (p *Probe) finish(r *Result, h *Histogram) {
+	r.Finish(h, p.before, p.after)
+	r.RSS, r.Goroutines = p.peakRSS, max(p.peakG, 0)
+}
+
+// settle lets the previous case's garbage go before the next one, so that
+// one stack does not pay for another's collections.
+func settle() {
+	runtime.GC()
+}
