@@ -114,9 +114,9 @@ func (s *RawServer) Close() error {
 // messages asked for (batched into one writev when several wait), a
 // reader goroutine times the answers in order.
 type rawClientConn struct {
-	c     net.Conn
-	asks  chan int64 // timestamps of messages to send
-	fifo  chan int64 // timestamps of messages sent, in order
+	c    net.Conn
+	asks chan int64 // timestamps of messages to send
+	fifo chan int64 // timestamps of messages sent, in order
 }
 
 // RunRaw measures spec over plain TCP against the raw server at addr.

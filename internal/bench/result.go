@@ -136,15 +136,15 @@ func Median(rs []Result) Result {
 // IdleResult is the cost of idle sessions on one stack, measured in the
 // server process (one messenger holding Sessions accepted sessions).
 type IdleResult struct {
-	Stack             string  `json:"stack"`
-	Sessions          int     `json:"sessions"`
-	RSSBefore         int64   `json:"rss_before_bytes"`
-	RSSAfter          int64   `json:"rss_after_bytes"`
-	GoroutinesBefore  int     `json:"goroutines_before"`
-	GoroutinesAfter   int     `json:"goroutines_after"`
-	RSSPerSession     float64 `json:"rss_per_session_bytes"`
-	GoroutinesPerSess float64 `json:"goroutines_per_session"`
-	HeapPerSession    float64 `json:"heap_per_session_bytes"`
+	Stack             string        `json:"stack"`
+	Sessions          int           `json:"sessions"`
+	RSSBefore         int64         `json:"rss_before_bytes"`
+	RSSAfter          int64         `json:"rss_after_bytes"`
+	GoroutinesBefore  int           `json:"goroutines_before"`
+	GoroutinesAfter   int           `json:"goroutines_after"`
+	RSSPerSession     float64       `json:"rss_per_session_bytes"`
+	GoroutinesPerSess float64       `json:"goroutines_per_session"`
+	HeapPerSession    float64       `json:"heap_per_session_bytes"`
 	Setup             time.Duration `json:"setup_ns"`
 }
 
