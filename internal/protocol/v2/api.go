@@ -8,8 +8,18 @@
 //
 // The Machine owns the session (cookies, global_seq, connect_seq, in_seq,
 // out_seq, the queue of messages sent but not acknowledged) and the codec
-// of the current socket (banner, frames, crc or secure mode), so that a new
-// socket resumes the session where the old one left off.
+// of the current socket (banner, frames rev0/rev1, crc or secure mode,
+// the pre-auth signatures), so that a new socket resumes the session where
+// the old one left off.
+//
+// What a fault does follows the Policy, as in ProtocolV2::_fault: a lossy
+// connection is closed and its session reset; a lossless client
+// reconnects, at once if the session was open, else after a backoff that
+// doubles from InitialBackoff to MaxBackoff (MaxBackoff after WAIT); a
+// server, or a standby connection with nothing to send, waits for the
+// peer (or, if not a server, for the next Send). Sent messages stay queued
+// until acknowledged and are sent again, with their seqs, after a
+// reconnect; the peer drops the ones it already had.
 //
 // Server-side session reuse and connection races need a second connection:
 // the one the messenger already has for the peer. The Machine never touches
@@ -17,8 +27,7 @@
 // existing connection's Machine on that connection's loop (Arbitrate), and
 // hands the answer back (Resolve). See Lookup for the exact protocol.
 //
-// Ceph references: doc/dev/msgr2.rst, src/msg/async/ProtocolV2.{h,cc},
-// src/msg/Policy.h.
+// Ceph references: src/msg/async/ProtocolV2.{h,cc} (Pacific), src/msg/Policy.h.
 package v2
 
 import (
