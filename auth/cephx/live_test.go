@@ -14,6 +14,7 @@ import (
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/internal/wire"
+	"github.com/gomsgr/msgr/message"
 )
 
 // Live tests against the clusters scripts/ci-ceph.sh starts (skipped when
@@ -121,10 +122,13 @@ func (lc *liveConn) read(t *testing.T) {
 	lc.dec.Feed(lc.buf[:n])
 }
 
-// next returns the next frame's tag and decoded control payload.
+// liveFrame is a received frame: its tag and decoded control payload, or
+// for a MESSAGE its header and front.
 type liveFrame struct {
-	Tag wire.Tag
-	F   wire.ControlFrame
+	Tag   wire.Tag
+	F     wire.ControlFrame
+	H     message.Header
+	Front []byte
 }
 
 func (lc *liveConn) next(t *testing.T) liveFrame {
@@ -139,11 +143,18 @@ func (lc *liveConn) next(t *testing.T) liveFrame {
 			continue
 		}
 		lc.rx = append(lc.rx, f.Raw...)
+		if f.Tag == wire.TagMessage {
+			lf := liveFrame{Tag: f.Tag, Front: append([]byte(nil), f.Segment(wire.SegFront)...)}
+			if err := message.DecodeHeader2(&lf.H, f.Segment(wire.SegHeader)); err != nil {
+				t.Fatal(err)
+			}
+			return lf
+		}
 		cf, err := wire.DecodeControlFrame(f.Tag, f.Payload())
 		if err != nil {
 			t.Fatal(err)
 		}
-		return liveFrame{f.Tag, cf}
+		return liveFrame{Tag: f.Tag, F: cf}
 	}
 }
 
