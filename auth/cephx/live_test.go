@@ -27,9 +27,11 @@ type liveCluster struct {
 	keyring string
 }
 
+func envConf(env string) string { return os.Getenv(env) }
+
 func cluster(t *testing.T, env string) liveCluster {
 	t.Helper()
-	conf := os.Getenv(env)
+	conf := envConf(env)
 	if conf == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s not set under CI", env)
