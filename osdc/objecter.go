@@ -178,6 +178,24 @@ type Objecter struct {
 	lastTid  uint64
 	closed   bool
 	retry    *time.Timer // retries parked ops whose dial failed
+	stats    Stats
+}
+
+// Stats counts what the Objecter did, for tests and monitoring.
+type Stats struct {
+	Ops      uint64 // ops started
+	Sends    uint64 // MOSDOps sent, first sends and resends
+	Resends  uint64 // of which resends (retry attempt > 0)
+	Resets   uint64 // OSD connections that faulted
+	Maps     uint64 // maps installed
+	Backoffs uint64 // backoff blocks received
+}
+
+// Stats returns the counters so far.
+func (o *Objecter) Stats() Stats {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.stats
 }
 
 // New returns an Objecter that dials OSDs through d. It sends nothing until
@@ -373,6 +391,7 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	}
 	o.lastTid++
 	p.tid = o.lastTid
+	o.stats.Ops++
 	o.sendOrPark(p)
 	o.mu.Unlock()
 	return p, nil
@@ -611,6 +630,10 @@ func (o *Objecter) sendLocked(s *session, p *op) {
 		RetryAttempt: p.attempts,
 		Features:     o.cfg.Features,
 	}
+	if p.attempts > 0 {
+		o.stats.Resends++
+	}
+	o.stats.Sends++
 	p.attempts++
 	p.epoch = o.osdmap.Epoch
 	if err := s.conn.Send(m); err != nil {
@@ -686,6 +709,7 @@ func (o *Objecter) handleBackoff(c Conn, m *messages.MOSDBackoff) {
 	}
 	switch m.Op {
 	case messages.BackoffBlock:
+		o.stats.Backoffs++
 		s.backoffs = append(s.backoffs, backoff{pg: m.PGID.PG, id: m.ID, begin: m.Begin, end: m.End})
 		ack := &messages.MOSDBackoff{PGID: m.PGID, Epoch: o.osdmap.Epoch, Op: messages.BackoffAckBlock, ID: m.ID, Begin: m.Begin, End: m.End}
 		if err := s.conn.Send(ack); err != nil {
@@ -734,6 +758,7 @@ func (o *Objecter) HandleReset(c Conn) {
 	delete(o.byConn, c)
 	c.Close()
 	s.conn = nil
+	o.stats.Resets++
 	if len(s.ops) == 0 {
 		o.closeSession(s)
 		return
@@ -782,6 +807,7 @@ func (o *Objecter) HandleOSDMap(m *osdmap.OSDMap) {
 		return
 	}
 	o.osdmap = m
+	o.stats.Maps++
 	close(o.mapCh)
 	o.mapCh = make(chan struct{})
 	for osd, s := range o.sessions {

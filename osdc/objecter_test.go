@@ -210,6 +210,9 @@ func TestResendOnReset(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if st := o.Stats(); st.Resets != 1 || st.Resends < n || st.Ops != n || st.Sends != st.Ops+st.Resends {
+		t.Fatalf("stats %+v", st)
+	}
 	if f.NumObjects() != n || f.Dials(0) != 2 {
 		t.Fatalf("%d objects written, %d dials", f.NumObjects(), f.Dials(0))
 	}

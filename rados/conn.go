@@ -224,6 +224,16 @@ func (c *Conn) GetInstanceID() uint64 {
 	return cl.InstanceID()
 }
 
+// Objecter returns the Objecter under the Conn (for its Stats, or to send
+// compound ops), or nil when not connected.
+func (c *Conn) Objecter() *osdc.Objecter {
+	cl, err := c.connected()
+	if err != nil {
+		return nil
+	}
+	return cl.Objecter()
+}
+
 // WaitForLatestOSDMap waits until the client has the cluster's newest
 // OSDMap (after a pool was created elsewhere, say).
 func (c *Conn) WaitForLatestOSDMap(ctx context.Context) error {
