@@ -1,11 +1,13 @@
 package v2
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/internal/wire"
 )
 
@@ -105,4 +107,40 @@ func TestStepByStep(t *testing.T) {
 		t.Fatalf("server %v", s.State())
 	}
 	step("mark down", c.MarkDown(now), "CloseSocket", "StopTimer(handshake)", "Closed")
+}
+
+// TestWriteBuffersStable: buffers handed out in Write actions never change
+// afterwards (the messenger may write them much later), in crc and secure
+// mode, across many frames.
+func TestWriteBuffersStable(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		n, cl, srv := pair(t, 1, losslessClient, statefulServer)
+		if secure {
+			cl.env.authClient = func(uint8) (auth.ClientHandler, error) {
+				return &keyedClient{key: []byte("k"), mode: auth.ModeSecure}, nil
+			}
+			srv.env.authServer = func(uint8) (auth.ServerHandler, error) { return &keyedServer{key: []byte("k")}, nil }
+		}
+		c := cl.connect(srv, nil)
+		n.settle()
+		if c.m.st.enc.Secure() != secure {
+			t.Fatalf("secure %v", c.m.st.enc.Secure())
+		}
+		type snap struct{ buf, copy []byte }
+		var snaps []snap
+		for i := range 500 {
+			for _, a := range c.m.Send(n.now, msg(uint64(i+1))) {
+				if w, ok := a.(Write); ok {
+					for _, b := range w.Bufs {
+						snaps = append(snaps, snap{b, append([]byte(nil), b...)})
+					}
+				}
+			}
+		}
+		for i, s := range snaps {
+			if !bytes.Equal(s.buf, s.copy) {
+				t.Fatalf("secure %v: buffer %d changed after it was handed out", secure, i)
+			}
+		}
+	}
 }

@@ -10,8 +10,14 @@ import (
 // signatures cover. A session outlives its streams; a stream moves with
 // its socket when the messenger hands a socket to an existing connection.
 type stream struct {
-	dec      *wire.Decoder
-	enc      *wire.Encoder
+	dec *wire.Decoder
+	enc *wire.Encoder // holds the tx cipher in secure mode
+	// vec builds crc-mode MESSAGE frames as buffer lists that reference
+	// the payload. Its arena is never reset (the pieces must outlive the
+	// call), so it is replaced every vecFrames frames, before the arena
+	// would grow past its first chunk.
+	vec      *wire.Encoder
+	vecN     int
 	bannerIn bool // the peer's banner has been read
 	rev1     bool
 
@@ -26,10 +32,15 @@ func newStream(l wire.Limits) *stream {
 	return &stream{dec: wire.NewDecoder(l), enc: wire.NewEncoder(), preAuth: true, rev1: true}
 }
 
+// vecFrames frames of at most ~140 bytes of headers each fit in the
+// 16 KiB first chunk of a wire.Encoder's arena.
+const vecFrames = 64
+
 func (s *stream) setRev1(rev1 bool) {
 	s.rev1 = rev1
 	s.dec.SetRev1(rev1)
 	s.enc.SetRev1(rev1)
+	s.vec = nil
 }
 
 // secure installs secure mode for the frames that follow in both
@@ -44,19 +55,33 @@ func (s *stream) secure(secret []byte, role wire.Role) error {
 	return nil
 }
 
-// control appends the buffers of control frame f to iov. The encoder's
-// arena is never reset, so the pieces stay valid for the writer.
+// control appends control frame f to iov, in a buffer of its own.
 func (s *stream) control(iov [][]byte, f wire.ControlFrame) ([][]byte, error) {
-	n := len(iov)
-	iov, err := s.enc.Vec(iov, f.Tag(), f.AppendPayload(nil))
-	if err == nil && s.preAuth {
-		for _, b := range iov[n:] {
-			s.txLog = append(s.txLog, b...)
-		}
+	b, err := s.enc.AppendControl(nil, f)
+	if err != nil {
+		return iov, err
 	}
-	return iov, err
+	if s.preAuth {
+		s.txLog = append(s.txLog, b...)
+	}
+	return append(iov, b), nil
 }
 
+// message appends a MESSAGE frame to iov. In crc mode the payload is
+// referenced, not copied; secure mode encrypts it into a new buffer.
 func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload) ([][]byte, error) {
-	return s.enc.VecMessage(iov, h, p)
+	if s.enc.Secure() {
+		b, err := s.enc.AppendMessage(nil, h, p)
+		if err != nil {
+			return iov, err
+		}
+		return append(iov, b), nil
+	}
+	if s.vec == nil || s.vecN >= vecFrames {
+		s.vec = wire.NewEncoder()
+		s.vec.SetRev1(s.rev1)
+		s.vecN = 0
+	}
+	s.vecN++
+	return s.vec.VecMessage(iov, h, p)
 }
