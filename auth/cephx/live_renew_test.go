@@ -135,3 +135,52 @@ func TestLiveRenewal(t *testing.T) {
 		})
 	}
 }
+
+// On the cluster with 10-second tickets, one mon session renews its
+// tickets on time over several lifetimes, and a new connection can still
+// reclaim the global id with the auth ticket at the end.
+func TestLiveShortTickets(t *testing.T) {
+	cl := cluster(t, "MSGR_TEST_CEPH_TTL")
+	kr, _ := auth.LoadKeyring(cl.keyring)
+	key, _ := kr.Key(adminName)
+	s, _ := NewSession(Config{Name: adminName, Key: key})
+	lc := dialLive(t, cl.mon)
+	res, err := lc.authenticate(t, s.MonHandler(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk, _ := s.Ticket(ServiceAuth); tk.Expires.Sub(time.Now()) > 11*time.Second {
+		t.Fatalf("auth ticket lives %v: is the cluster's ttl short?", time.Until(tk.Expires))
+	}
+	lc.openSession(t, encoding.EntityAddr{Type: encoding.AddrTypeMsgr2, Addr: cl.mon}, res.GlobalID)
+	lc.c.SetDeadline(time.Now().Add(time.Minute))
+	seq, renewals := uint64(0), 0
+	deadline := time.Now().Add(32 * time.Second)
+	for time.Now().Before(deadline) {
+		p, ok, err := s.RenewalRequest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ok && p != nil {
+			seq++
+			r := lc.mauth(t, seq, p)
+			if p, err = s.HandleRenewalReply(r.Result, r.ResultBL); err != nil {
+				t.Fatal(err)
+			}
+			renewals++
+		}
+		for _, svc := range []uint32{ServiceAuth, ServiceMon, ServiceOSD, ServiceMgr} {
+			if _, err := s.Ticket(svc); err != nil {
+				t.Fatalf("after %d renewals: %v", renewals, err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if renewals < 3 {
+		t.Fatalf("only %d renewals in three lifetimes", renewals)
+	}
+	if res2, err := dialLive(t, cl.mon).authenticate(t, s.MonHandler(nil)); err != nil || res2.GlobalID != res.GlobalID {
+		t.Fatalf("reclaim after renewals: %v", err)
+	}
+	t.Logf("%d MAuth renewals", renewals)
+}
