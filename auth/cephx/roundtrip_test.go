@@ -352,3 +352,41 @@ func TestRetryAfterRefusal(t *testing.T) {
 		t.Fatalf("retry: %v", err)
 	}
 }
+
+// Hunting: two connections authenticate in parallel; the last to finish
+// wins the session until the MonClient adopts the one it keeps.
+func TestAdopt(t *testing.T) {
+	kr, key := testKeyring(t)
+	srv, _ := NewServer(ServerConfig{Keyring: kr})
+	s, _ := NewSession(Config{Name: adminName, Key: key})
+	a, b := s.MonHandler(nil), s.MonHandler(nil)
+	if err := s.Adopt(a); err == nil {
+		t.Fatal("adopted an unfinished handler")
+	}
+	ra, _, err := exchange(a, srv.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _, err := exchange(b, srv.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra.GlobalID == rb.GlobalID || s.GlobalID() != rb.GlobalID {
+		t.Fatalf("ids %d %d, session %d", ra.GlobalID, rb.GlobalID, s.GlobalID())
+	}
+	if err := s.Adopt(a); err != nil {
+		t.Fatal(err)
+	}
+	if s.GlobalID() != ra.GlobalID {
+		t.Fatalf("after adopt: %d", s.GlobalID())
+	}
+	// The adopted connection's tickets reclaim its global id.
+	r, _, err := exchange(s.MonHandler(nil), srv.Handler())
+	if err != nil || r.GlobalID != ra.GlobalID {
+		t.Fatalf("reclaim: %v %d", err, r.GlobalID)
+	}
+	other, _ := NewSession(Config{Name: adminName, Key: key})
+	if err := other.Adopt(a); err == nil {
+		t.Fatal("adopted a foreign handler")
+	}
+}
