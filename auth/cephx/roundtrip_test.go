@@ -17,6 +17,11 @@ func exchange(c auth.ClientHandler, s auth.ServerHandler) (auth.Result, auth.Ser
 	if err != nil {
 		return auth.Result{}, auth.ServerReply{}, err
 	}
+	return exchangeStarted(c, s, method, modes, p)
+}
+
+// exchangeStarted is exchange for a client whose Start has been called.
+func exchangeStarted(c auth.ClientHandler, s auth.ServerHandler, method uint32, modes []uint32, p []byte) (auth.Result, auth.ServerReply, error) {
 	rep, err := s.HandleRequest(method, modes, p)
 	for round := 0; ; round++ {
 		if err != nil {
@@ -363,11 +368,14 @@ func TestAdopt(t *testing.T) {
 	if err := s.Adopt(a); err == nil {
 		t.Fatal("adopted an unfinished handler")
 	}
-	ra, _, err := exchange(a, srv.Handler())
+	// Both start before either finishes, as hunting connections do.
+	ma, moa, pa, _ := a.Start()
+	mb, mob, pb, _ := b.Start()
+	ra, _, err := exchangeStarted(a, srv.Handler(), ma, moa, pa)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, _, err := exchange(b, srv.Handler())
+	rb, _, err := exchangeStarted(b, srv.Handler(), mb, mob, pb)
 	if err != nil {
 		t.Fatal(err)
 	}
