@@ -115,8 +115,9 @@ type Config struct {
 	// for that long (ms_connection_idle_timeout, default 900 s);
 	// negative disables it.
 	IdleTimeout time.Duration
-	// MaxFrameSize bounds each segment of a received frame; zero means
-	// wire.DefaultLimits (512 MiB).
+	// MaxFrameSize bounds a received frame: its segments together, framing
+	// aside. Zero means wire.DefaultLimits (512 MiB). A frame over it is a
+	// protocol error, found from its preamble before its bytes are read.
 	MaxFrameSize uint32
 	// FaultOnSeqGap faults a connection on which a message arrives with
 	// a seq beyond the next one expected. Ceph accepts such gaps (only
