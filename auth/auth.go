@@ -104,9 +104,12 @@ type ServerHandler interface {
 // entity, a bad proof.
 var ErrDenied = errors.New("auth: permission denied")
 
-// BadMethodError is returned by a ServerHandler that does not accept the
-// method or modes asked for; the protocol sends AUTH_BAD_METHOD with its
-// fields. It matches ErrDenied.
+// BadMethodError is how a ServerHandler refuses, whatever the reason (method
+// or modes not allowed, wrong key, unknown entity, bad ticket): the
+// protocol sends AUTH_BAD_METHOD with its fields, as Ceph's ProtocolV2 does
+// for every refusal, and the handler accepts a fresh AUTH_REQUEST after it.
+// A ClientHandler returns it from HandleBadMethod when it has nothing else
+// to try. It matches ErrDenied (possibly wrapped: use errors.As).
 type BadMethodError struct {
 	Method         uint32
 	Result         int32 // a negative errno, as Ceph sends it
