@@ -174,3 +174,33 @@ func FuzzServer(f *testing.F) {
 		}
 	})
 }
+
+// TestMaxFrameSize: a frame over the receiver's limit is refused as soon
+// as its preamble arrives.
+func TestMaxFrameSize(t *testing.T) {
+	n, cl, srv := pair(t, 1, lossyClient, statelessServer)
+	c := cl.connect(srv, nil)
+	n.settle()
+	s := srv.registry[cl.addrs.String()]
+	s.m.cfg.MaxFrameSize = 1000
+	s.m.st.dec = wire.NewDecoder(s.m.limits())
+	s.m.st.dec.SetRev1(true)
+	big := msg(1)
+	big.Payload.Data = make([]byte, 2000)
+	c.send(msg(2), big)
+	// The small frame and only the preamble of the big one get through.
+	out := n.socks[0].buf[0]
+	d := wire.NewDecoder(wire.Limits{})
+	d.Feed(out)
+	f, err := d.Next()
+	if err != nil || f == nil {
+		t.Fatalf("first frame: %v", err)
+	}
+	s.apply(s.m.Received(n.now, out[:len(f.Raw)+wire.PreambleSize]))
+	if got := srv.ids(); len(got) != 1 || got[0] != 2 {
+		t.Fatalf("delivered %v", got)
+	}
+	if !s.closed || !errors.Is(s.err, wire.ErrTooLarge) || !errors.Is(s.err, ErrProtocol) {
+		t.Fatalf("closed %v err %v", s.closed, s.err)
+	}
+}
