@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/gomsgr/msgr/encoding"
 )
 
 func FuzzParseKeyring(f *testing.F) {
@@ -13,6 +15,16 @@ func FuzzParseKeyring(f *testing.F) {
 	}
 	f.Add(data)
 	f.Add([]byte("[client.x]\ncaps mon = \"a\\\"b\" ; c\nkey = \\\n" + adminKey))
+	k, _ := ParseKey(adminKey)
+	bin := []byte{1}
+	bin = encoding.AppendU32(bin, 1)
+	bin = AppendEntityName(bin, EntityName{Type: 8, ID: "admin"})
+	bin = append(bin, 2)
+	bin = encoding.AppendU64(bin, 0)
+	bin = AppendCryptoKey(bin, k)
+	bin = encoding.AppendU32(bin, 1)
+	bin = encoding.AppendString(bin, "mon")
+	f.Add(encoding.AppendBytes(bin, encoding.AppendString(nil, "allow *")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		kr, err := ParseKeyring(data)
 		if err != nil {
