@@ -275,8 +275,10 @@ type Lookup struct{ Query *Query }
 // HandOff: this Machine's socket now belongs to the existing connection
 // (the one Arbitrate was called on). Detach the socket from this
 // connection without closing it, attach it to that connection, then call
-// Adopted(now, Pending) on that connection's Machine. A Closed action for
-// this Machine follows.
+// Adopted(now, Pending) on that connection's Machine; if the socket cannot
+// be moved, call SocketError on that Machine instead (it also gives up by
+// itself when its handshake timer fires). A Closed action for this Machine
+// follows.
 type HandOff struct{ Pending []byte }
 
 // Closed: the Machine is finished (CLOSED); forget the connection and

@@ -118,7 +118,7 @@ func (m *Machine) judge(now time.Time, q *Query) verdict {
 		}
 		m.connectSeq = qq.connectSeq
 		m.messageSeq = qq.msgSeq
-		m.takeOver(q, true)
+		m.takeOver(now, q, true)
 		return verdict{kind: vHandOff}
 	}
 	switch {
@@ -150,13 +150,14 @@ func (m *Machine) judge(now time.Time, q *Query) verdict {
 		}
 		return verdict{kind: vWait}
 	}
-	m.takeOver(q, false)
+	m.takeOver(now, q, false)
 	return verdict{kind: vHandOff}
 }
 
 // takeOver is the existing side of reuse_connection: drop our socket and
-// wait for the new one (Adopted).
-func (m *Machine) takeOver(q *Query, reconnecting bool) {
+// wait for the new one (Adopted). The handshake timer bounds the wait, so
+// that a socket lost on its way does not leave the session stuck.
+func (m *Machine) takeOver(now time.Time, q *Query, reconnecting bool) {
 	qq := &q.q
 	m.dropSocket(ErrReplaced)
 	m.stopTimer(TimerBackoff)
@@ -176,6 +177,9 @@ func (m *Machine) takeOver(q *Query, reconnecting bool) {
 	m.replacing = true
 	m.reconnecting = reconnecting
 	m.ph = phReplacing
+	if m.cfg.HandshakeTimeout > 0 {
+		m.setTimer(TimerHandshake, now.Add(m.cfg.HandshakeTimeout))
+	}
 }
 
 func (m *Machine) resolve(now time.Time, v *Verdict) []Action {

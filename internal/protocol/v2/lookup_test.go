@@ -132,3 +132,45 @@ func TestMissingFeatures(t *testing.T) {
 		t.Fatalf("error %v", r.closed[1])
 	}
 }
+
+// TestHandOffLost: when the socket never reaches the existing connection,
+// a SocketError or its handshake timer gets it out of the wait.
+func TestHandOffLost(t *testing.T) {
+	now := time.Unix(0, 0)
+	for _, how := range []string{"socket error", "timer"} {
+		t.Run(how, func(t *testing.T) {
+			n := newNet(t, 1)
+			nd := n.addNode(osdName, 6800, 1)
+			e, err := NewClient(Config{Env: nd.env, Me: osdName, PeerType: osd1Name.Type,
+				PeerAddrs: encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Nonce: 2, Addr: netipPort(6801)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.ph, e.clientCookie, e.serverCookie, e.policy = phStandby, 7, 5, losslessPeer
+			e.queue.push(msg(1))
+			q := &Query{PeerAddrs: e.peerAddrs, Reconnect: true, q: query{clientCookie: 7, connectSeq: 1, target: e.target, stream: newStream(wire.Limits{})}}
+			v, acts := e.Arbitrate(now, q)
+			if v.v.kind != vHandOff || e.State() != StateAccepting {
+				t.Fatalf("verdict %+v state %v", v.v, e.State())
+			}
+			var deadline time.Time
+			for _, a := range acts {
+				if st, ok := a.(SetTimer); ok && st.Timer == TimerHandshake {
+					deadline = st.At
+				}
+			}
+			if deadline.IsZero() {
+				t.Fatalf("no handshake timer in %v", acts)
+			}
+			if how == "timer" {
+				acts = e.TimerFired(deadline, TimerHandshake)
+			} else {
+				acts = e.SocketError(now, errors.New("detach failed"))
+			}
+			// It has a message queued and is not a server: it reconnects.
+			if _, ok := acts[len(acts)-2].(Dial); !ok || e.State() != StateConnecting || e.adopt != nil {
+				t.Fatalf("actions %v state %v", acts, e.State())
+			}
+		})
+	}
+}

@@ -410,7 +410,7 @@ func (m *Machine) timerFired(now time.Time, t Timer) []Action {
 			m.startConnect(now)
 		}
 	case TimerHandshake:
-		if (m.ph.connecting() && m.ph != phBackoff) || (m.ph.accepting() && m.ph != phLookup) {
+		if (m.ph.connecting() && m.ph != phBackoff) || (m.ph.accepting() && m.ph != phLookup) || m.ph == phReplacing {
 			m.fault(now, fmt.Errorf("%w: handshake not done after %v", ErrTimeout, m.cfg.HandshakeTimeout))
 		}
 	case TimerIdle:
@@ -433,7 +433,10 @@ func (m *Machine) socketError(now time.Time, err error) []Action {
 		if m.deferredErr == nil {
 			m.deferredErr = err
 		}
-	case phNone, phClosed, phStandby, phBackoff, phReplacing:
+	case phReplacing:
+		// The socket handed to us never arrived.
+		m.fault(now, fmt.Errorf("%w: adopting a socket: %w", ErrSocket, err))
+	case phNone, phClosed, phStandby, phBackoff:
 		// No socket of ours: a late report about one already closed.
 	default:
 		m.onSocketError(now, err)
@@ -495,7 +498,7 @@ func (m *Machine) dropSocket(err error) {
 		m.hasSocket = false
 	}
 	m.out = nil
-	m.st = nil
+	m.st, m.adopt = nil, nil
 	m.authC, m.authS, m.sessKey = nil, nil, nil
 	m.stopTimer(TimerHandshake)
 	m.stopTimer(TimerIdle)
@@ -560,7 +563,6 @@ func (m *Machine) stop(now time.Time, err error, report bool) {
 	m.discardAll()
 	m.stopTimer(TimerBackoff)
 	m.ph = phClosed
-	m.adopt = nil
 	if report && m.announced {
 		m.emit(Reset{Err: err})
 	}
