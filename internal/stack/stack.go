@@ -42,8 +42,12 @@ type Stack interface {
 	// Pick returns the least-loaded worker and counts one more user on it;
 	// the caller calls release exactly once when it stops using it.
 	Pick() (w Worker, release func())
+	// InContext reports whether the caller runs on any of the stack's
+	// workers (blocking there would stall it).
+	InContext() bool
 	// Close gives the stack up. Workers shared with other users keep
-	// running until the last user closes.
+	// running until the last user closes; the last Close waits for them,
+	// so it must not run on one.
 	Close() error
 }
 
@@ -60,9 +64,9 @@ type Worker interface {
 	// AfterFunc runs f on the context once d has passed, unless stopped.
 	// Context only.
 	AfterFunc(d time.Duration, f func()) Timer
-	// Listen opens a listening socket whose readiness is reported on this
-	// context: onAcceptable runs whenever Accept may succeed. Context only.
-	Listen(addr netip.AddrPort, cfg ListenConfig, onAcceptable func()) (Listener, error)
+	// Listen opens a listening socket owned by this worker; Watch starts
+	// reporting its readiness. Context only.
+	Listen(addr netip.AddrPort, cfg ListenConfig) (Listener, error)
 	// Connect starts connecting to addr; h.OnConnected reports the result,
 	// then h receives the socket's readiness. Context only.
 	Connect(addr netip.AddrPort, cfg DialConfig, h Handler) (Socket, error)
@@ -89,7 +93,7 @@ type Handler interface {
 }
 
 // Socket is one connected stream. Methods are for the owning worker's
-// context only, except Close, which is safe from anywhere.
+// context only.
 type Socket interface {
 	// Read reads into p without blocking: n > 0, or ErrWouldBlock, io.EOF
 	// or another error.
@@ -106,8 +110,13 @@ type Socket interface {
 	// LocalAddr and RemoteAddr are the socket's endpoints.
 	LocalAddr() netip.AddrPort
 	RemoteAddr() netip.AddrPort
-	// Close releases the socket; no callback runs after Close returns on
-	// the context. Idempotent.
+	// Detach unregisters the socket from its worker without closing it,
+	// so that another worker can Attach it (a session moving to the
+	// connection that already had it, Ceph's reuse_connection). No
+	// callback runs afterwards; the socket is unusable.
+	Detach() (Pending, error)
+	// Close releases the socket; no callback runs after Close returns.
+	// Idempotent.
 	Close() error
 }
 
@@ -115,6 +124,12 @@ type Socket interface {
 type Listener interface {
 	// Addr is the bound address (with the port chosen when 0 was asked).
 	Addr() netip.AddrPort
+	// Watch makes onAcceptable run on the context whenever Accept may
+	// succeed, until Unwatch. Context only.
+	Watch(onAcceptable func()) error
+	// Unwatch stops the readiness reports (pending connections wait in
+	// the kernel's backlog). Context only.
+	Unwatch()
 	// Accept takes one pending connection without blocking, or returns
 	// ErrWouldBlock. Context only.
 	Accept() (Pending, error)
