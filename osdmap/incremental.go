@@ -64,7 +64,11 @@ func decodeAddrVecMap(d *encoding.Decoder) map[int32]encoding.EntityAddrVec {
 	m := make(map[int32]encoding.EntityAddrVec, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		k := d.I32()
-		m[k] = d.EntityAddrVec()
+		if v := d.EntityAddrVec(); len(v) > 0 {
+			m[k] = v
+		} else {
+			m[k] = nil
+		}
 	}
 	return m
 }
@@ -480,7 +484,8 @@ func (m *OSDMap) Apply(inc *Incremental) error {
 	if inc.NewFullRatio >= 0 {
 		m.FullRatio = inc.NewFullRatio
 	}
-	if inc.NewRequireMinCompat > 0 {
+	// Pacific encodes "no change" as 0xff; 0 (unknown) is no change too.
+	if inc.NewRequireMinCompat > 0 && inc.NewRequireMinCompat != 0xff {
 		m.RequireMinCompatClient = inc.NewRequireMinCompat
 	}
 	if inc.NewRequireOSDRelease >= 0 {

@@ -194,7 +194,11 @@ func decodeAddrVecs(d *encoding.Decoder) []encoding.EntityAddrVec {
 	n := d.Len(1)
 	v := make([]encoding.EntityAddrVec, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
-		v[i] = d.EntityAddrVec()
+		// Empty vectors decode as nil so that decoded and applied maps
+		// compare equal.
+		if a := d.EntityAddrVec(); len(a) > 0 {
+			v[i] = a
+		}
 	}
 	return v
 }
