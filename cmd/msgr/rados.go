@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,6 +79,7 @@ const radosUsage = `usage: msgr rados [-c CONF] [-k KEYRING] [-n NAME|--id ID] [
   listxattr OBJ          list attributes
   bench SECS write|seq|rand [-b SIZE] [-t N] [--no-cleanup] [--run-name NAME]
   cleanup [--run-name NAME]  remove what a bench --no-cleanup left
+options: --cpuprofile FILE writes a Go CPU profile of the command
 `
 
 // radosOpts are the rados tool's own options.
@@ -90,6 +92,7 @@ type radosOpts struct {
 	yesReally bool
 	noHints   bool
 	timeout   time.Duration
+	cpuProf   string
 }
 
 // radosOpSize is the rados tool's op_size: 4 MiB per read or write.
@@ -154,6 +157,8 @@ func parseRadosArgs(args []string) (radosOpts, []string, error) {
 				secs, err = strconv.Atoi(v)
 				o.timeout = time.Duration(secs) * time.Second
 			}
+		case "--cpuprofile":
+			o.cpuProf, err = val()
 		case "--no-cleanup":
 			o.noCleanup = true
 		case "--no-hints":
@@ -207,6 +212,19 @@ func runRados(args []string, stdout, stderr io.Writer) int {
 	if len(pos) == 0 {
 		fmt.Fprint(stderr, radosUsage)
 		return 2
+	}
+	if o.cpuProf != "" {
+		f, err := os.Create(o.cpuProf)
+		if err != nil {
+			fmt.Fprintln(stderr, "rados:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "rados:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
