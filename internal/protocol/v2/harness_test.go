@@ -100,6 +100,8 @@ type node struct {
 	// Everything delivered on any connection of this node, in order.
 	delivered []*InMessage
 	learned   []encoding.EntityAddr
+	// strict: ids must arrive increasing (one sender per node).
+	strict bool
 }
 
 func (n *net) addNode(name encoding.EntityName, port uint16, nonce uint32) *node {
@@ -114,7 +116,7 @@ func (n *net) addNode(name encoding.EntityName, port uint16, nonce uint32) *node
 // restart replaces nd by a new incarnation listening on the same address
 // (same nonce, as a mon has): connections and sessions are gone.
 func (nd *node) restart() *node {
-	nn := &node{net: nd.net, name: nd.name, addrs: nd.addrs, registry: map[string]*conn{}, incarnation: nd.incarnation + 1}
+	nn := &node{net: nd.net, name: nd.name, addrs: nd.addrs, registry: map[string]*conn{}, incarnation: nd.incarnation + 1, strict: nd.strict}
 	env := *nd.env
 	env.node = nn
 	env.gseq = 0
@@ -250,6 +252,9 @@ func (c *conn) apply(acts []Action) {
 			c.logf("established %+v", a)
 			c.established = append(c.established, a)
 		case Deliver:
+			if len(c.node.delivered) > 0 && msgID(a.Msg) <= msgID(c.node.delivered[len(c.node.delivered)-1]) && c.node.strict {
+				n.t.Fatalf("%s: delivered %d after %d", c.node.name, msgID(a.Msg), msgID(c.node.delivered[len(c.node.delivered)-1]))
+			}
 			c.node.delivered = append(c.node.delivered, a.Msg)
 		case Acked:
 			c.acked = append(c.acked, a.Msgs...)
