@@ -609,6 +609,7 @@ func (m *Machine) discardRequeuedUpTo(seq uint64) {
 		return
 	}
 	acked := append([]*OutMessage(nil), m.requeued[:n]...)
+	clear(m.requeued[:n])
 	m.requeued = m.requeued[n:]
 	m.outSeq += uint64(n)
 	m.emit(Acked{Msgs: acked})
@@ -642,6 +643,7 @@ func (m *Machine) flush(now time.Time) {
 		var msg *OutMessage
 		if len(m.requeued) > 0 {
 			msg = m.requeued[0]
+			m.requeued[0] = nil
 			m.requeued = m.requeued[1:]
 		} else if msg = m.queue.pop(); msg == nil {
 			break
@@ -692,6 +694,7 @@ func (m *Machine) handleAck(seq uint64) {
 		return
 	}
 	acked := append([]*OutMessage(nil), m.sent[:n]...)
+	clear(m.sent[:n]) // the backing array must not pin acked payloads
 	m.sent = m.sent[n:]
 	m.emit(Acked{Msgs: acked})
 }
