@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 )
 
@@ -11,6 +13,11 @@ import (
 type Probe struct {
 	Progress *Progress // may be nil
 	Desc     string
+	// Profile, when set, is where a CPU profile of the window goes.
+	Profile string
+	// ProfileErr is why the profile could not be taken.
+	ProfileErr error
+	stopProf   func()
 
 	before, after ProcSample
 	sampler       *Sampler
@@ -20,12 +27,19 @@ type Probe struct {
 
 func (p *Probe) started(l *closedLoop) {
 	p.Progress.Case(p.Desc, l)
+	if p.Profile != "" {
+		p.stopProf, p.ProfileErr = profile(p.Profile)
+	}
 	p.before = ReadProc()
 	p.sampler = StartSampler(100 * time.Millisecond)
 }
 
 func (p *Probe) ended() {
 	p.after = ReadProc()
+	if p.stopProf != nil {
+		p.stopProf()
+		p.stopProf = nil
+	}
 	if p.sampler != nil {
 		p.peakRSS, p.peakG = p.sampler.Stop()
 		p.sampler = nil
@@ -46,4 +60,20 @@ func (p *Probe) finish(r *Result, h *Histogram) {
 // one stack does not pay for another's collections.
 func settle() {
 	runtime.GC()
+}
+
+// profile starts a CPU profile into path; the returned func stops it.
+func profile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

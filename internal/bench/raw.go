@@ -176,6 +176,7 @@ func RunRaw(ctx context.Context, addr string, spec Spec, probe *Probe) (Result, 
 	if probe == nil {
 		probe = &Probe{}
 	}
+	settle()
 	probe.started(loop)
 	loop.start()
 	r, err := loop.wait(ctx)

@@ -64,7 +64,13 @@ func Ratios(results []Result, stacks []string) []string {
 		}
 		var parts []string
 		for i, a := range stacks {
+			if a == "raw" {
+				continue
+			}
 			for _, b := range stacks[i+1:] {
+				if b == "raw" {
+					continue
+				}
 				ra, oka := by[a]
 				rb, okb := by[b]
 				if oka && okb && rb.MsgsPerSec > 0 {
