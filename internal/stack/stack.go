@@ -10,12 +10,12 @@
 //   - the event-loop stack (default, EventLoop in this package): a Worker is
 //     an internal/event loop; sockets are nonblocking descriptors
 //     registered with it; callbacks run on the loop goroutine.
-//   - a goroutine-per-connection stack over net.Conn: a Worker is any
-//     serial executor (a goroutine draining a queue, or a mutex); a
-//     reader goroutine fills a buffer, then runs OnReadable through Exec
-//     and waits until Read has drained it; Writev may block in
-//     net.Buffers.WriteTo and return the full count, so OnWritable never
-//     needs to fire.
+//   - a goroutine-per-connection stack over net.Conn (GoNet in this
+//     package): a Worker is a serial executor; a reader goroutine fills a
+//     buffer and runs OnReadable in the context until Read has drained
+//     it; Writev makes one nonblocking attempt and WantWrite waits in the
+//     netpoller. Writes must never block a context: two peers in one
+//     process writing big messages at each other would deadlock.
 //
 // Every Handler callback, timer function and Exec function of a Worker
 // runs on that Worker's context, never two at once.
@@ -98,9 +98,9 @@ type Socket interface {
 	// Read reads into p without blocking: n > 0, or ErrWouldBlock, io.EOF
 	// or another error.
 	Read(p []byte) (int, error)
-	// Writev writes a prefix of bufs without blocking (a blocking
-	// transport may write all of it) and returns the bytes taken. The
-	// buffers are not retained after it returns.
+	// Writev writes a prefix of bufs without blocking and returns the
+	// bytes taken, or ErrWouldBlock. The buffers are not retained after
+	// it returns.
 	Writev(bufs [][]byte) (int, error)
 	// WantWrite arms (true) or disarms OnWritable.
 	WantWrite(on bool)

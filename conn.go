@@ -1,0 +1,901 @@
+package msgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomsgr/msgr/encoding"
+	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
+	"github.com/gomsgr/msgr/internal/stack"
+	"github.com/gomsgr/msgr/message"
+)
+
+// Conn is one session with a peer (Ceph's AsyncConnection driving
+// ProtocolV2). It lives on one worker for good; there it owns one
+// protocol Machine and at most one socket at a time, feeds the Machine
+// what the socket reads, writes what the Machine produces, runs its
+// timers and performs the lookups it asks for. Other goroutines reach it
+// only through its worker's Exec and the few fields below that say so.
+type Conn struct {
+	// Immutable after construction.
+	msgr    *Messenger
+	id      uint64
+	local   bool
+	worker  stack.Worker
+	release func() // the worker's load count
+	log     *slog.Logger
+	drainFn func() // c.drain, allocated once
+
+	// regKey is the key this connection is registered under in
+	// msgr.conns; guarded by msgr.mu.
+	regKey string
+
+	// Safe from any goroutine.
+	info     atomic.Pointer[connInfo]
+	closed   atomic.Bool
+	priv     atomic.Value
+	kaAck    atomic.Int64 // unix nanos of the latest KEEPALIVE2_ACK's stamp
+	doneCh   chan struct{}
+	closeErr error // written before doneCh closes
+
+	mu        sync.Mutex // guards the fields down to the next comment
+	sendq     []*v2.OutMessage
+	spare     []*v2.OutMessage
+	kaReq     bool
+	startReq  bool
+	downReq   bool
+	scheduled bool // drainFn is queued on the worker
+	outMsgs   int  // messages sent and not yet acked or discarded
+	outBytes  int64
+	waiters   int           // SendContext calls waiting for room
+	space     chan struct{} // closed when room frees up, then replaced
+	qclosed   bool
+
+	// Owned by the worker's context.
+	mach       *v2.Machine
+	started    bool
+	sock       stack.Socket
+	sockUp     bool // connected: writes may go out
+	sockFailed bool // SocketError already reported for this socket
+	out        [][]byte
+	later      []func(time.Time) []v2.Action
+	applying   bool
+	timers     [4]stack.Timer
+	inq        []inMsg
+	inWaiting  bool        // the head of inq waits for a throttle
+	inCancel   func() bool // withdraws that wait
+	delayTimer stack.Timer
+	paused     bool
+	inject     *injector
+	handoffTo  *Conn
+	finished   bool
+	policy     Policy
+}
+
+// connInfo is a snapshot of what other goroutines may ask about the peer.
+type connInfo struct {
+	peer      encoding.EntityName
+	addrs     encoding.EntityAddrVec
+	features  uint64
+	connected bool
+}
+
+// inMsg is a received message waiting for its throttles (or an injected
+// delay) before dispatch. stage counts the throttles taken.
+type inMsg struct {
+	im        *v2.InMessage
+	size      int64
+	stage     int
+	notBefore time.Time
+}
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+func newConn(m *Messenger, w stack.Worker, release func(), mach *v2.Machine, info connInfo) *Conn {
+	c := &Conn{
+		msgr:    m,
+		id:      m.connIDs.Add(1),
+		worker:  w,
+		release: release,
+		doneCh:  make(chan struct{}),
+		space:   make(chan struct{}),
+		mach:    mach,
+	}
+	c.drainFn = c.drain
+	c.log = m.log.With("conn", c.id)
+	c.info.Store(&info)
+	c.inject = newInjector(&m.opts, c.id)
+	return c
+}
+
+func newClientConn(m *Messenger, addrs encoding.EntityAddrVec, peerType uint8) (*Conn, error) {
+	cfg := m.machineConfig()
+	cfg.PeerType = peerType
+	cfg.PeerAddrs = addrs
+	mach, err := v2.NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w, release := m.stack.Pick()
+	c := newConn(m, w, release, mach, connInfo{peer: encoding.EntityName{Type: peerType, Num: -1}, addrs: addrs})
+	c.policy = m.policies.get(peerType)
+	c.inject.setPeer(&m.opts, peerType)
+	return c, nil
+}
+
+func newServerConn(m *Messenger) (*Conn, error) {
+	mach, err := v2.NewServer(m.machineConfig())
+	if err != nil {
+		return nil, err
+	}
+	w, release := m.stack.Pick()
+	return newConn(m, w, release, mach, connInfo{peer: encoding.EntityName{Num: -1}}), nil
+}
+
+// String names the connection for logs.
+func (c *Conn) String() string {
+	i := c.info.Load()
+	return fmt.Sprintf("conn#%d(%v %v)", c.id, i.peer, i.addrs)
+}
+
+// Messenger returns the messenger the connection belongs to.
+func (c *Conn) Messenger() *Messenger { return c.msgr }
+
+// PeerName returns the peer's entity name (its number is -1 until the
+// session has opened).
+func (c *Conn) PeerName() encoding.EntityName { return c.info.Load().peer }
+
+// PeerType returns the peer's entity type.
+func (c *Conn) PeerType() uint8 { return c.info.Load().peer.Type }
+
+// PeerAddrs returns the peer's addresses.
+func (c *Conn) PeerAddrs() encoding.EntityAddrVec { return c.info.Load().addrs }
+
+// Features returns the features in use with the peer, once connected.
+func (c *Conn) Features() uint64 { return c.info.Load().features }
+
+// IsConnected reports whether a session is open right now.
+func (c *Conn) IsConnected() bool { return c.info.Load().connected }
+
+// IsLocal reports whether this is the messenger's connection to itself.
+func (c *Conn) IsLocal() bool { return c.local }
+
+// Priv and SetPriv hold the user's data for this connection (Ceph's
+// Connection::priv).
+func (c *Conn) Priv() any { return c.priv.Load() }
+
+// SetPriv stores v; it must always be of the same concrete type.
+func (c *Conn) SetPriv(v any) { c.priv.Store(v) }
+
+// LastKeepaliveAck returns the stamp of the latest keepalive the peer
+// acknowledged (zero if none).
+func (c *Conn) LastKeepaliveAck() time.Time {
+	if n := c.kaAck.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// Done is closed once the connection is closed for good; Err says why.
+func (c *Conn) Done() <-chan struct{} { return c.doneCh }
+
+// Err returns why the connection closed (nil while open). It matches
+// v2.ErrMarkedDown, v2.ErrProtocol, v2.ErrSocket, ... with errors.Is.
+func (c *Conn) Err() error {
+	select {
+	case <-c.doneCh:
+		return c.closeErr
+	default:
+		return nil
+	}
+}
+
+func (c *Conn) isClosed() bool { return c.closed.Load() }
+
+// Send queues m for the peer and returns at once; it is safe from any
+// goroutine. The message is encoded here, for the connection's features
+// once connected (the messenger's otherwise); its data segment is written
+// from m's buffer without a copy, so m must not change until it is acked.
+// When the connection's outbound queue is full Send fails fast with
+// ErrQueueFull; use SendContext to wait for room. After the connection
+// closed it returns ErrConnClosed.
+func (c *Conn) Send(m message.Message) error { return c.send(nil, m) }
+
+// SendContext is Send that waits for room in the outbound queue until ctx
+// ends.
+func (c *Conn) SendContext(ctx context.Context, m message.Message) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return c.send(ctx, m)
+}
+
+func (c *Conn) send(ctx context.Context, m message.Message) error {
+	if c.local {
+		return c.msgr.local.sendLocal(m)
+	}
+	if c.closed.Load() {
+		return ErrConnClosed
+	}
+	var p message.Payload
+	features := c.msgr.features
+	if i := c.info.Load(); i.features != 0 {
+		features = i.features
+	}
+	h, err := message.EncodeMessage(m, features, &p)
+	if err != nil {
+		return fmt.Errorf("msgr: encode message type %d: %w", m.Type(), err)
+	}
+	size := int64(len(p.Front) + len(p.Middle) + len(p.Data))
+	om := &v2.OutMessage{Header: h, Payload: p, Ref: size}
+	maxMsgs, maxBytes := c.msgr.opts.OutboundQueueMessages, c.msgr.opts.OutboundQueueBytes
+	c.mu.Lock()
+	for {
+		if c.qclosed {
+			c.mu.Unlock()
+			return ErrConnClosed
+		}
+		if c.outMsgs < maxMsgs && (c.outBytes+size <= maxBytes || c.outMsgs == 0) {
+			break
+		}
+		if ctx == nil {
+			c.mu.Unlock()
+			return ErrQueueFull
+		}
+		space := c.space
+		c.waiters++
+		c.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			c.mu.Lock()
+			c.waiters--
+			c.mu.Unlock()
+			return fmt.Errorf("msgr: waiting for room to send: %w", ctx.Err())
+		}
+		c.mu.Lock()
+		c.waiters--
+	}
+	c.outMsgs++
+	c.outBytes += size
+	c.sendq = append(c.sendq, om)
+	return c.scheduleLocked()
+}
+
+// scheduleLocked queues a drain on the worker if none is pending, and
+// unlocks c.mu.
+func (c *Conn) scheduleLocked() error {
+	sched := !c.scheduled
+	c.scheduled = true
+	c.mu.Unlock()
+	if sched {
+		if err := c.worker.Exec(c.drainFn); err != nil {
+			return fmt.Errorf("%w: %w", ErrConnClosed, err)
+		}
+	}
+	return nil
+}
+
+// releaseOut gives back outbound budget of messages acked or discarded.
+func (c *Conn) releaseOut(msgs []*v2.OutMessage) {
+	var bytes int64
+	for _, om := range msgs {
+		if n, ok := om.Ref.(int64); ok {
+			bytes += n
+		}
+	}
+	c.mu.Lock()
+	if c.qclosed {
+		// finish zeroed the budget and woke every waiter.
+		c.mu.Unlock()
+		return
+	}
+	c.outMsgs -= len(msgs)
+	c.outBytes -= bytes
+	if c.waiters > 0 {
+		close(c.space)
+		c.space = make(chan struct{})
+	}
+	c.mu.Unlock()
+}
+
+// SendKeepalive sends a KEEPALIVE2 (connecting first if needed); the
+// answer shows in LastKeepaliveAck.
+func (c *Conn) SendKeepalive() error {
+	if c.local {
+		return nil
+	}
+	c.mu.Lock()
+	if c.qclosed {
+		c.mu.Unlock()
+		return ErrConnClosed
+	}
+	c.kaReq = true
+	return c.scheduleLocked()
+}
+
+// Connect starts connecting now instead of at the first Send; it also
+// wakes a lossless connection resting in standby after a fault.
+func (c *Conn) Connect() error {
+	if c.local {
+		return nil
+	}
+	c.mu.Lock()
+	if c.qclosed {
+		c.mu.Unlock()
+		return ErrConnClosed
+	}
+	c.startReq = true
+	return c.scheduleLocked()
+}
+
+// MarkDown closes the connection for good: queued messages are dropped,
+// no reset is reported, and Send fails from now on. It returns at once;
+// Done tells when the connection has closed.
+func (c *Conn) MarkDown() {
+	if c.local {
+		return
+	}
+	c.mu.Lock()
+	if c.qclosed {
+		c.mu.Unlock()
+		return
+	}
+	c.downReq = true
+	if err := c.scheduleLocked(); err != nil {
+		c.log.Debug("mark down on a stopped worker", "err", err)
+	}
+}
+
+// ---- everything below runs on the worker's context ----
+
+// drain hands what other goroutines queued to the Machine.
+func (c *Conn) drain() {
+	c.mu.Lock()
+	q := c.sendq
+	c.sendq = c.spare[:0]
+	ka, start, down := c.kaReq, c.startReq, c.downReq
+	c.kaReq, c.startReq, c.downReq = false, false, false
+	c.scheduled = false
+	c.mu.Unlock()
+	if c.finished {
+		c.releaseOut(q)
+		clear(q)
+		c.spare = q[:0]
+		return
+	}
+	if down {
+		c.step(func(now time.Time) []v2.Action { return c.mach.MarkDown(now) })
+		c.releaseOut(q)
+	} else {
+		if start || (!c.started && (len(q) > 0 || ka)) {
+			c.started = true
+			c.step(func(now time.Time) []v2.Action { return c.mach.Start(now) })
+		}
+		for _, om := range q {
+			c.step(func(now time.Time) []v2.Action { return c.mach.Send(now, om) })
+		}
+		if ka {
+			c.step(func(now time.Time) []v2.Action { return c.mach.SendKeepalive(now) })
+		}
+	}
+	clear(q)
+	c.spare = q[:0]
+	c.flushOut()
+}
+
+// step runs one Machine call and carries out its actions. Calls made
+// while actions are being carried out wait their turn, because the
+// Machine must not be re-entered and its action slice is only valid until
+// its next call.
+func (c *Conn) step(f func(time.Time) []v2.Action) {
+	c.later = append(c.later, f)
+	if c.applying {
+		return
+	}
+	c.applying = true
+	for len(c.later) > 0 {
+		f := c.later[0]
+		c.later[0] = nil
+		c.later = c.later[1:]
+		c.apply(f(time.Now()))
+	}
+	c.later = c.later[:0]
+	c.applying = false
+	c.pumpIn()
+}
+
+func (c *Conn) apply(acts []v2.Action) {
+	for _, a := range acts {
+		switch a := a.(type) {
+		case v2.Write:
+			c.out = append(c.out, a.Bufs...)
+		case v2.Dial:
+			c.dial(a.Addr)
+		case v2.CloseSocket:
+			c.closeSocket(true)
+		case v2.SetTimer:
+			c.setTimer(a.Timer, a.At)
+		case v2.StopTimer:
+			c.stopTimer(a.Timer)
+		case v2.LearnedAddr:
+			c.msgr.learnedAddr(a.Addr)
+		case v2.Established:
+			c.established(a)
+		case v2.Deliver:
+			c.inq = append(c.inq, c.newInMsg(a.Msg))
+		case v2.Acked:
+			c.releaseOut(a.Msgs)
+		case v2.Discarded:
+			c.releaseOut(a.Msgs)
+		case v2.Reset:
+			c.setConnected(false)
+			kind := itemReset
+			if a.Remote {
+				kind = itemRemoteReset
+			}
+			c.log.Debug("session reset", "remote", a.Remote, "err", a.Err)
+			c.msgr.dq.push(dispatchItem{kind: kind, c: c})
+		case v2.Refused:
+			c.msgr.dq.push(dispatchItem{kind: itemRefused, c: c})
+		case v2.KeepaliveAck:
+			c.kaAck.Store(a.Stamp.UnixNano())
+		case v2.Lookup:
+			c.msgr.lookup(c, a.Query)
+		case v2.HandOff:
+			c.handOff(a.Pending)
+		case v2.Closed:
+			c.finish(a.Err)
+		default:
+			c.log.Error("unknown protocol action", "action", fmt.Sprintf("%T", a))
+		}
+	}
+}
+
+func (c *Conn) established(a v2.Established) {
+	old := c.info.Load()
+	c.info.Store(&connInfo{peer: a.Peer, addrs: a.PeerAddrs, features: a.Features, connected: true})
+	if old.peer.Type != a.Peer.Type || !c.started {
+		c.policy = c.msgr.policies.get(a.Peer.Type)
+		c.inject.setPeer(&c.msgr.opts, a.Peer.Type)
+	}
+	c.started = true
+	c.log.Debug("session open", "peer", a.Peer, "addrs", a.PeerAddrs, "accepted", a.Accepted, "reconnected", a.Reconnected)
+	d := c.msgr.disp.Load()
+	if a.Accepted {
+		c.msgr.established(c)
+		for _, x := range d.all {
+			if h, ok := x.(FastAcceptHandler); ok {
+				h.HandleFastAccept(c)
+			}
+		}
+		c.msgr.dq.push(dispatchItem{kind: itemAccept, c: c})
+		return
+	}
+	for _, x := range d.all {
+		if h, ok := x.(FastConnectHandler); ok {
+			h.HandleFastConnect(c)
+		}
+	}
+	c.msgr.dq.push(dispatchItem{kind: itemConnect, c: c})
+}
+
+func (c *Conn) setConnected(on bool) {
+	i := *c.info.Load()
+	if i.connected == on {
+		return
+	}
+	i.connected = on
+	c.info.Store(&i)
+}
+
+// ---- sockets ----
+
+// handler is the Conn as its socket's readiness handler; a distinct type
+// keeps these methods off Conn's public API.
+type handler Conn
+
+func (h *handler) OnConnected(err error) { (*Conn)(h).onConnected(err) }
+func (h *handler) OnReadable()           { (*Conn)(h).onReadable() }
+func (h *handler) OnWritable()           { (*Conn)(h).flushOut() }
+
+func (c *Conn) dialConfig() stack.DialConfig {
+	return stack.DialConfig{NoDelay: !c.msgr.opts.TCPNagle, RecvBuf: c.msgr.opts.TCPRcvBuf}
+}
+
+func (c *Conn) dial(a encoding.EntityAddr) {
+	c.closeSocket(false)
+	s, err := c.worker.Connect(a.Addr, c.dialConfig(), (*handler)(c))
+	if err != nil {
+		c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
+		return
+	}
+	c.sock, c.sockUp, c.sockFailed = s, false, false
+}
+
+func (c *Conn) onConnected(err error) {
+	if err != nil {
+		c.sock = nil // the stack closed it
+		c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
+	} else {
+		c.sockUp = true
+		c.step(func(now time.Time) []v2.Action { return c.mach.Connected(now) })
+	}
+	c.flushOut()
+}
+
+// attach starts a server connection on an accepted socket.
+func (c *Conn) attach(p stack.Pending) {
+	s, err := p.Attach(c.worker, c.dialConfig(), (*handler)(c))
+	if err != nil {
+		c.log.Debug("attach accepted socket", "err", err)
+		c.step(func(now time.Time) []v2.Action { return c.mach.MarkDown(now) })
+		return
+	}
+	c.sock, c.sockUp, c.sockFailed = s, true, false
+	c.started = true
+	remote := p.RemoteAddr()
+	c.step(func(now time.Time) []v2.Action { return c.mach.Accepted(now, remote) })
+	c.flushOut()
+}
+
+// adopt takes over the socket of a connection that handed its session to
+// us (ProtocolV2's reuse_connection, seen from the existing connection).
+func (c *Conn) adopt(p stack.Pending, pending []byte) {
+	c.closeSocket(false)
+	s, err := p.Attach(c.worker, c.dialConfig(), (*handler)(c))
+	if err != nil {
+		c.socketLost(err)
+		return
+	}
+	c.sock, c.sockUp, c.sockFailed = s, true, false
+	c.step(func(now time.Time) []v2.Action { return c.mach.Adopted(now, pending) })
+	c.flushOut()
+}
+
+// socketLost tells a Machine waiting for a handed-off socket that it will
+// not come.
+func (c *Conn) socketLost(err error) {
+	c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
+	c.flushOut()
+}
+
+// handOff gives our socket to the connection that arbitrated our lookup.
+func (c *Conn) handOff(pending []byte) {
+	e := c.handoffTo
+	c.handoffTo = nil
+	s := c.sock
+	c.sock, c.sockUp, c.out = nil, false, nil
+	if e == nil {
+		if s != nil {
+			_ = s.Close()
+		}
+		return
+	}
+	var p stack.Pending
+	err := ErrConnClosed
+	if s != nil {
+		p, err = s.Detach()
+	}
+	if err != nil {
+		_ = e.worker.Exec(func() { e.socketLost(err) })
+		return
+	}
+	if internal := c.msgr.opts.InjectInternalDelays; internal > 0 {
+		// Widen the window in which the new owner can be marked down or
+		// fault before the socket arrives.
+		err = e.worker.Exec(func() {
+			e.worker.AfterFunc(internal, func() { e.adopt(p, pending) })
+		})
+	} else {
+		err = e.worker.Exec(func() { e.adopt(p, pending) })
+	}
+	if err != nil {
+		_ = p.Close()
+	}
+}
+
+// closeSocket drops the current socket, first writing out (without
+// blocking) what is already queued for it when flush is set: a frame
+// the Machine sent right before closing (WAIT, a reset) should reach the
+// peer.
+func (c *Conn) closeSocket(flush bool) {
+	if c.sock == nil {
+		c.out = c.out[:0]
+		return
+	}
+	if flush && c.sockUp && len(c.out) > 0 && !c.sockFailed {
+		_, _ = c.sock.Writev(c.out)
+	}
+	_ = c.sock.Close()
+	clear(c.out)
+	c.sock, c.sockUp, c.sockFailed, c.out, c.paused = nil, false, false, c.out[:0], false
+}
+
+func (c *Conn) sockFail(err error) {
+	if c.sockFailed || c.sock == nil {
+		return
+	}
+	c.sockFailed = true
+	c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
+}
+
+// maxReadsPerEvent bounds the reads one readable event performs, so that
+// one busy connection cannot starve the others on its loop.
+const maxReadsPerEvent = 16
+
+func (c *Conn) onReadable() {
+	s := c.sock
+	bp := readBufs.Get().(*[]byte)
+	buf := *bp
+	for i := 0; i < maxReadsPerEvent && c.sock == s && s != nil && !c.paused && !c.sockFailed; i++ {
+		if c.inject.socketFailure() {
+			c.msgr.injected.Add(1)
+			c.sockFail(fmt.Errorf("read: %w", ErrInjected))
+			break
+		}
+		n, err := s.Read(buf)
+		if n > 0 {
+			c.step(func(now time.Time) []v2.Action { return c.mach.Received(now, buf[:n]) })
+		}
+		if err != nil {
+			if !errors.Is(err, stack.ErrWouldBlock) && c.sock == s {
+				c.sockFail(err)
+			}
+			break
+		}
+	}
+	readBufs.Put(bp)
+	c.flushOut()
+}
+
+// flushOut writes what the Machine produced, with writev and no copy;
+// on a short write it waits for a writable event.
+func (c *Conn) flushOut() {
+	for c.sock != nil && c.sockUp && !c.sockFailed && len(c.out) > 0 {
+		if c.inject.socketFailure() {
+			c.msgr.injected.Add(1)
+			c.sockFail(fmt.Errorf("write: %w", ErrInjected))
+			return
+		}
+		n, err := c.sock.Writev(c.out)
+		c.consumeOut(n)
+		if err != nil {
+			if errors.Is(err, stack.ErrWouldBlock) {
+				c.sock.WantWrite(true)
+				return
+			}
+			c.sockFail(err)
+			return
+		}
+	}
+	if c.sock != nil && c.sockUp {
+		c.sock.WantWrite(false)
+	}
+}
+
+func (c *Conn) consumeOut(n int) {
+	i := 0
+	for i < len(c.out) && n >= len(c.out[i]) {
+		n -= len(c.out[i])
+		c.out[i] = nil
+		i++
+	}
+	if i < len(c.out) && n > 0 {
+		c.out[i] = c.out[i][n:]
+	}
+	if i == len(c.out) {
+		c.out = c.out[:0]
+		return
+	}
+	c.out = c.out[i:]
+}
+
+// ---- timers ----
+
+func (c *Conn) setTimer(t v2.Timer, at time.Time) {
+	c.stopTimer(t)
+	if int(t) >= len(c.timers) || c.finished {
+		return
+	}
+	d := time.Until(at)
+	c.timers[t] = c.worker.AfterFunc(max(d, 0), func() {
+		c.timers[t] = nil
+		c.step(func(now time.Time) []v2.Action { return c.mach.TimerFired(now, t) })
+		c.flushOut()
+	})
+}
+
+func (c *Conn) stopTimer(t v2.Timer) {
+	if int(t) < len(c.timers) && c.timers[t] != nil {
+		c.timers[t].Stop()
+		c.timers[t] = nil
+	}
+}
+
+// ---- receiving ----
+
+func (c *Conn) newInMsg(im *v2.InMessage) inMsg {
+	e := inMsg{im: im, size: int64(len(im.Payload.Front) + len(im.Payload.Middle) + len(im.Payload.Data))}
+	if d := c.inject.delay(im.Header.Type); d > 0 {
+		e.notBefore = time.Now().Add(d)
+	}
+	return e
+}
+
+// throttle returns the i-th budget a received message takes, in order:
+// the policy's message and byte throttles (Ceph's throttle_message),
+// then the messenger's dispatch queue (throttle_dispatch_queue).
+func (c *Conn) throttle(i int, e *inMsg) (*Throttle, int64) {
+	switch i {
+	case 0:
+		return c.policy.ThrottlerMessages, 1
+	case 1:
+		return c.policy.ThrottlerBytes, e.size
+	case 2:
+		return c.msgr.dispatchMsgs, 1
+	case 3:
+		return c.msgr.dispatchBytes, e.size
+	}
+	return nil, 0
+}
+
+const nThrottles = 4
+
+// pumpIn moves received messages to dispatch in order, each once it holds
+// its budgets and its injected delay (if any) is over. While one waits
+// the socket is not read: TCP holds the sender back.
+func (c *Conn) pumpIn() {
+	for len(c.inq) > 0 && !c.inWaiting {
+		e := &c.inq[0]
+		if !e.notBefore.IsZero() {
+			if d := time.Until(e.notBefore); d > 0 {
+				if c.delayTimer == nil {
+					c.delayTimer = c.worker.AfterFunc(d, func() {
+						c.delayTimer = nil
+						c.pumpIn()
+						c.flushOut()
+					})
+				}
+				break
+			}
+		}
+		for e.stage < nThrottles {
+			t, n := c.throttle(e.stage, e)
+			if t == nil {
+				e.stage++
+				continue
+			}
+			ok, cancel := t.Acquire(n, c.throttleGranted)
+			if !ok {
+				c.inWaiting, c.inCancel = true, cancel
+				break
+			}
+			e.stage++
+		}
+		if c.inWaiting {
+			break
+		}
+		msg := *e
+		c.inq[0] = inMsg{}
+		c.inq = c.inq[1:]
+		c.dispatch(&msg)
+	}
+	if len(c.inq) == 0 {
+		c.inq = c.inq[:0]
+	}
+	c.pauseRead(len(c.inq) > 0)
+}
+
+// throttleGranted runs on whichever goroutine released the budget.
+func (c *Conn) throttleGranted() {
+	_ = c.worker.Exec(func() {
+		if !c.inWaiting {
+			return
+		}
+		c.inWaiting, c.inCancel = false, nil
+		if len(c.inq) > 0 {
+			c.inq[0].stage++
+		}
+		c.pumpIn()
+		c.flushOut()
+	})
+}
+
+func (c *Conn) pauseRead(on bool) {
+	if c.paused == on || c.sock == nil {
+		return
+	}
+	c.paused = on
+	c.sock.PauseRead(on)
+}
+
+// releaser gives back the budgets a message took.
+func (c *Conn) releaser(e *inMsg) func() {
+	stage := e.stage
+	pol := c.policy
+	m := c.msgr
+	size := e.size
+	return func() {
+		if stage > 0 {
+			pol.ThrottlerMessages.Put(1)
+		}
+		if stage > 1 {
+			pol.ThrottlerBytes.Put(size)
+		}
+		if stage > 2 {
+			m.dispatchMsgs.Put(1)
+		}
+		if stage > 3 {
+			m.dispatchBytes.Put(size)
+		}
+	}
+}
+
+func (c *Conn) dispatch(e *inMsg) {
+	release := c.releaser(e)
+	h := e.im.Header
+	msg, err := c.msgr.registry.Decode(&h, c.info.Load().features, &e.im.Payload)
+	if err != nil {
+		release()
+		// As Ceph's handle_message: an undecodable message faults the
+		// connection.
+		c.log.Warn("dropping undecodable message", "type", h.Type, "err", err)
+		c.sockFail(err)
+		return
+	}
+	for _, f := range c.msgr.disp.Load().fast {
+		if f.CanFastDispatch(msg) {
+			f.FastDispatch(c, msg)
+			release()
+			return
+		}
+	}
+	c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: msg, release: release})
+}
+
+// finish is the Machine's Closed: the connection is over.
+func (c *Conn) finish(err error) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.closeSocket(true)
+	for t := range c.timers {
+		c.stopTimer(v2.Timer(t))
+	}
+	if c.delayTimer != nil {
+		c.delayTimer.Stop()
+		c.delayTimer = nil
+	}
+	if c.inWaiting {
+		if !c.inCancel() && len(c.inq) > 0 {
+			c.inq[0].stage++ // granted meanwhile: give it back below
+		}
+		c.inWaiting, c.inCancel = false, nil
+	}
+	for i := range c.inq {
+		c.releaser(&c.inq[i])()
+	}
+	c.inq = nil
+	c.mu.Lock()
+	c.qclosed = true
+	q := c.sendq
+	c.sendq = nil
+	c.outMsgs, c.outBytes = 0, 0
+	close(c.space)
+	c.mu.Unlock()
+	_ = q // never handed to the Machine: dropped with the connection
+	c.setConnected(false)
+	c.closeErr = err
+	c.closed.Store(true)
+	close(c.doneCh)
+	c.log.Debug("closed", "err", err)
+	c.release()
+	c.msgr.forget(c)
+}

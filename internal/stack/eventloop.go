@@ -1,0 +1,415 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/gomsgr/msgr/internal/event"
+	"github.com/gomsgr/msgr/internal/sock"
+)
+
+// EventLoop is the default Stack: the workers of a shared internal/event
+// pool, sockets as nonblocking descriptors registered with a worker's
+// Center. Safe for use from any goroutine.
+type EventLoop struct {
+	lease   *event.Lease
+	pool    *event.Pool
+	workers map[*event.Worker]*loopWorker // immutable after construction
+	once    sync.Once
+	err     error
+}
+
+// NewEventLoop leases the process-wide pool called name from reg (nil:
+// event.Default()), starting it with opts if it does not run yet, so that
+// every messenger of a process shares one set of loops.
+func NewEventLoop(reg *event.Registry, name string, opts event.Options) (*EventLoop, error) {
+	if reg == nil {
+		reg = event.Default()
+	}
+	lease, err := reg.Acquire(name, opts)
+	if err != nil {
+		return nil, fmt.Errorf("stack: event pool %q: %w", name, err)
+	}
+	s := &EventLoop{lease: lease, pool: lease.Pool(), workers: map[*event.Worker]*loopWorker{}}
+	for _, w := range s.pool.Workers() {
+		s.workers[w] = &loopWorker{w: w, c: w.Center()}
+	}
+	return s, nil
+}
+
+// Name returns "eventloop".
+func (s *EventLoop) Name() string { return "eventloop" }
+
+// Pool returns the underlying pool.
+func (s *EventLoop) Pool() *event.Pool { return s.pool }
+
+// Pick places one more user on the least-loaded worker.
+func (s *EventLoop) Pick() (Worker, func()) {
+	w := s.pool.Pick()
+	var once sync.Once
+	return s.workers[w], func() { once.Do(w.Leave) }
+}
+
+// InContext reports whether the caller runs on one of the pool's loops.
+func (s *EventLoop) InContext() bool {
+	for _, w := range s.pool.Workers() {
+		if w.Center().InLoop() {
+			return true
+		}
+	}
+	return false
+}
+
+// Close releases the lease; the last user's Close stops the loops and
+// waits for them, so it must not run on one of them.
+func (s *EventLoop) Close() error {
+	s.once.Do(func() { s.err = s.lease.Release() })
+	return s.err
+}
+
+// loopWorker adapts an event.Worker. Immutable.
+type loopWorker struct {
+	w *event.Worker
+	c *event.Center
+}
+
+func (w *loopWorker) ID() int { return w.w.ID() }
+
+func (w *loopWorker) Exec(f func()) error {
+	if err := w.c.Dispatch(f); err != nil {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return nil
+}
+
+func (w *loopWorker) InContext() bool { return w.c.InLoop() }
+
+type loopTimer struct {
+	c  *event.Center
+	id event.TimerID
+}
+
+func (t loopTimer) Stop() bool { return t.id != 0 && t.c.CancelTimer(t.id) }
+
+func (w *loopWorker) AfterFunc(d time.Duration, f func()) Timer {
+	id, err := w.c.AddTimerFunc(d, f)
+	if err != nil {
+		// Only ErrNotInLoop can fail here: a caller bug, caught by tests
+		// built with -race. The timer never fires.
+		return loopTimer{c: w.c}
+	}
+	return loopTimer{c: w.c, id: id}
+}
+
+func (w *loopWorker) Listen(addr netip.AddrPort, cfg ListenConfig) (Listener, error) {
+	fd, err := sock.Listen(addr, sock.ListenConfig{Backlog: cfg.Backlog, RecvBuf: cfg.RecvBuf})
+	if err != nil {
+		return nil, err
+	}
+	bound, err := sock.LocalAddr(fd)
+	if err != nil {
+		sock.Close(fd)
+		return nil, err
+	}
+	return &loopListener{c: w.c, fd: fd, addr: bound}, nil
+}
+
+// loopListener is owned by its worker's loop.
+type loopListener struct {
+	c            *event.Center
+	fd           int
+	id           event.FileID // 0 while not watched
+	addr         netip.AddrPort
+	onAcceptable func()
+	closed       bool
+}
+
+func (l *loopListener) HandleFileEvent(int, event.Mask) {
+	if !l.closed && l.id != 0 {
+		l.onAcceptable()
+	}
+}
+
+func (l *loopListener) Watch(onAcceptable func()) error {
+	if l.closed {
+		return ErrClosed
+	}
+	l.onAcceptable = onAcceptable
+	if l.id != 0 {
+		return nil
+	}
+	id, err := l.c.AddFile(l.fd, event.Readable, l)
+	if err != nil {
+		return err
+	}
+	l.id = id
+	return nil
+}
+
+func (l *loopListener) Unwatch() {
+	if l.id != 0 {
+		_ = l.c.RemoveFile(l.id)
+		l.id = 0
+	}
+}
+
+func (l *loopListener) Addr() netip.AddrPort { return l.addr }
+
+func (l *loopListener) Accept() (Pending, error) {
+	if l.closed {
+		return nil, ErrClosed
+	}
+	fd, remote, err := sock.Accept(l.fd)
+	if err != nil {
+		if errors.Is(err, sock.ErrWouldBlock) {
+			return nil, ErrWouldBlock
+		}
+		return nil, err
+	}
+	return &loopPending{fd: fd, remote: remote}, nil
+}
+
+func (l *loopListener) Close() error {
+	if l.closed {
+		return nil
+	}
+	l.Unwatch()
+	l.closed = true
+	return sock.Close(l.fd)
+}
+
+// loopPending is an accepted descriptor in transit between the listener's
+// loop and the worker it will live on; mu guards fd.
+type loopPending struct {
+	mu     sync.Mutex
+	fd     int // -1 once attached or closed
+	remote netip.AddrPort
+}
+
+func (p *loopPending) RemoteAddr() netip.AddrPort { return p.remote }
+
+func (p *loopPending) take() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fd := p.fd
+	p.fd = -1
+	return fd
+}
+
+func (p *loopPending) Close() error {
+	if fd := p.take(); fd >= 0 {
+		return sock.Close(fd)
+	}
+	return nil
+}
+
+func (p *loopPending) Attach(w Worker, cfg DialConfig, h Handler) (Socket, error) {
+	lw, ok := w.(*loopWorker)
+	if !ok {
+		p.Close()
+		return nil, fmt.Errorf("stack: attach to a %T worker", w)
+	}
+	fd := p.take()
+	if fd < 0 {
+		return nil, ErrClosed
+	}
+	if cfg.NoDelay {
+		if err := sock.SetNoDelay(fd, true); err != nil {
+			sock.Close(fd)
+			return nil, err
+		}
+	}
+	if cfg.RecvBuf > 0 {
+		if err := sock.SetRecvBuffer(fd, cfg.RecvBuf); err != nil {
+			sock.Close(fd)
+			return nil, err
+		}
+	}
+	s := newLoopSocket(lw.c, fd, h)
+	s.remote = p.remote
+	if err := s.register(event.Readable); err != nil {
+		sock.Close(fd)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (w *loopWorker) Connect(addr netip.AddrPort, cfg DialConfig, h Handler) (Socket, error) {
+	fd, pending, err := sock.Connect(addr, sock.DialConfig{NoDelay: cfg.NoDelay, RecvBuf: cfg.RecvBuf})
+	if err != nil {
+		return nil, err
+	}
+	s := newLoopSocket(w.c, fd, h)
+	s.remote = addr
+	s.connecting = true
+	if !pending {
+		// Connected at once (loopback can): report it from the loop, not
+		// from inside the caller's Connect.
+		if err := s.register(event.Readable); err != nil {
+			sock.Close(fd)
+			return nil, err
+		}
+		if err := w.c.Dispatch(s.connectedNow); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
+	if err := s.register(event.Writable); err != nil {
+		sock.Close(fd)
+		return nil, err
+	}
+	return s, nil
+}
+
+// loopSocket is owned by its worker's loop: every field is read and
+// written only there.
+type loopSocket struct {
+	c          *event.Center
+	fd         int
+	id         event.FileID
+	h          Handler
+	remote     netip.AddrPort
+	local      netip.AddrPort
+	connecting bool
+	wantWrite  bool
+	paused     bool
+	closed     bool
+}
+
+func newLoopSocket(c *event.Center, fd int, h Handler) *loopSocket {
+	return &loopSocket{c: c, fd: fd, h: h}
+}
+
+func (s *loopSocket) register(m event.Mask) error {
+	id, err := s.c.AddFile(s.fd, m, s)
+	if err != nil {
+		return err
+	}
+	s.id = id
+	if la, err := sock.LocalAddr(s.fd); err == nil {
+		s.local = la
+	}
+	return nil
+}
+
+func (s *loopSocket) connectedNow() {
+	if s.closed || !s.connecting {
+		return
+	}
+	s.connecting = false
+	if la, err := sock.LocalAddr(s.fd); err == nil {
+		s.local = la
+	}
+	s.h.OnConnected(nil)
+}
+
+func (s *loopSocket) mask() event.Mask {
+	var m event.Mask
+	if !s.paused {
+		m |= event.Readable
+	}
+	if s.wantWrite {
+		m |= event.Writable
+	}
+	return m
+}
+
+func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) {
+	if s.closed {
+		return
+	}
+	if s.connecting {
+		if m&event.Writable == 0 {
+			return
+		}
+		s.connecting = false
+		err := sock.ConnectResult(s.fd)
+		if err != nil {
+			s.Close()
+			s.h.OnConnected(err)
+			return
+		}
+		if la, err := sock.LocalAddr(s.fd); err == nil {
+			s.local = la
+		}
+		_ = s.c.SetMask(s.id, s.mask())
+		s.h.OnConnected(nil)
+		return
+	}
+	if m&event.Readable != 0 && !s.paused {
+		s.h.OnReadable()
+	}
+	if s.closed {
+		return
+	}
+	if m&event.Writable != 0 && s.wantWrite {
+		s.h.OnWritable()
+	}
+}
+
+func (s *loopSocket) Read(p []byte) (int, error) {
+	if s.closed {
+		return 0, ErrClosed
+	}
+	n, err := sock.Read(s.fd, p)
+	if err != nil && errors.Is(err, sock.ErrWouldBlock) {
+		return 0, ErrWouldBlock
+	}
+	return n, err
+}
+
+func (s *loopSocket) Writev(bufs [][]byte) (int, error) {
+	if s.closed {
+		return 0, ErrClosed
+	}
+	n, err := sock.Writev(s.fd, bufs)
+	if err != nil && errors.Is(err, sock.ErrWouldBlock) {
+		return 0, ErrWouldBlock
+	}
+	return n, err
+}
+
+func (s *loopSocket) WantWrite(on bool) {
+	if s.closed || s.wantWrite == on {
+		return
+	}
+	s.wantWrite = on
+	if !s.connecting {
+		_ = s.c.SetMask(s.id, s.mask())
+	}
+}
+
+func (s *loopSocket) PauseRead(on bool) {
+	if s.closed || s.paused == on {
+		return
+	}
+	s.paused = on
+	if !s.connecting {
+		_ = s.c.SetMask(s.id, s.mask())
+	}
+}
+
+func (s *loopSocket) LocalAddr() netip.AddrPort  { return s.local }
+func (s *loopSocket) RemoteAddr() netip.AddrPort { return s.remote }
+
+func (s *loopSocket) Detach() (Pending, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	s.closed = true
+	_ = s.c.RemoveFile(s.id)
+	return &loopPending{fd: s.fd, remote: s.remote}, nil
+}
+
+func (s *loopSocket) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	_ = s.c.RemoveFile(s.id)
+	return sock.Close(s.fd)
+}
