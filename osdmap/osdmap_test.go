@@ -310,7 +310,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func FuzzDecodeIncremental(f *testing.F) {
-	incs, _ := filepath.Glob("testdata/inc/*")
+	incs, _ := filepath.Glob("testdata/mon*/inc.*")
 	for _, fn := range incs {
 		if b, err := os.ReadFile(fn); err == nil {
 			f.Add(b)

@@ -78,7 +78,13 @@ func TestOsdmaptoolMatchesCeph(t *testing.T) {
 		{"--mark-up-in", "--test-map-pg", "1.3"},
 	}
 	n := 0
-	for _, fn := range []string{simple, hosts, upmapped} {
+	// A map from a real mon with OSD daemons: pg_temp, primary_temp,
+	// primary affinity, upmaps, an erasure pool, down and out OSDs.
+	mon, err := filepath.Abs("../../osdmap/testdata/mon-osd/full.53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{simple, hosts, upmapped, mon} {
 		for _, args := range cases {
 			full := append([]string{fn}, args...)
 			wantOut, wantErr, wantCode := cephRun(t, osdmaptool, full...)
