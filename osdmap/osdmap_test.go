@@ -16,6 +16,8 @@ func testMaps(t testing.TB) map[string][]byte {
 	files, _ := filepath.Glob("testdata/*.bin")
 	more, _ := filepath.Glob("testdata/*/osdmap.bin")
 	files = append(files, more...)
+	mon, _ := filepath.Glob("testdata/mon*/full.*")
+	files = append(files, mon...)
 	if len(files) == 0 {
 		t.Fatal("no testdata maps")
 	}
