@@ -46,41 +46,6 @@ func Hash32(a uint32) uint32 {
 	return h
 }
 
-// Hash32_2 is crush_hash32_2(CRUSH_HASH_RJENKINS1, a, b).
-func Hash32_2(a, b uint32) uint32 {
-	h := hashSeed ^ a ^ b
-	x, y := uint32(231232), uint32(1232)
-	a, b, h = mix(a, b, h)
-	x, a, h = mix(x, a, h)
-	b, y, h = mix(b, y, h)
-	return h
-}
-
-// Hash32_3 is crush_hash32_3(CRUSH_HASH_RJENKINS1, a, b, c).
-func Hash32_3(a, b, c uint32) uint32 {
-	h := hashSeed ^ a ^ b ^ c
-	x, y := uint32(231232), uint32(1232)
-	a, b, h = mix(a, b, h)
-	c, x, h = mix(c, x, h)
-	y, a, h = mix(y, a, h)
-	b, x, h = mix(b, x, h)
-	y, c, h = mix(y, c, h)
-	return h
-}
-
-// Hash32_4 is crush_hash32_4(CRUSH_HASH_RJENKINS1, a, b, c, d).
-func Hash32_4(a, b, c, d uint32) uint32 {
-	h := hashSeed ^ a ^ b ^ c ^ d
-	x, y := uint32(231232), uint32(1232)
-	a, b, h = mix(a, b, h)
-	c, d, h = mix(c, d, h)
-	a, x, h = mix(a, x, h)
-	y, b, h = mix(y, b, h)
-	c, x, h = mix(c, x, h)
-	y, d, h = mix(y, d, h)
-	return h
-}
-
 // Hash32_5 is crush_hash32_5(CRUSH_HASH_RJENKINS1, a, b, c, d, e).
 func Hash32_5(a, b, c, d, e uint32) uint32 {
 	h := hashSeed ^ a ^ b ^ c ^ d ^ e
