@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr/encoding"
-	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/internal/wire"
 )
 
@@ -30,7 +29,7 @@ func banner() []byte {
 }
 
 // TestBadBytes feeds garbage to a server: the connection that sent it is
-// closed with an error matching v2.ErrProtocol, and nothing else happens:
+// closed with an error matching ErrProtocol, and nothing else happens:
 // a healthy connection goes on, no dispatcher hears anything.
 func TestBadBytes(t *testing.T) {
 	preamble := func(mut func(p []byte)) []byte {
@@ -98,8 +97,8 @@ func TestBadBytes(t *testing.T) {
 			// Exactly this connection closed, with a protocol error.
 			select {
 			case err := <-closed:
-				if !errors.Is(err, v2.ErrProtocol) {
-					t.Fatalf("closed with %v, want v2.ErrProtocol", err)
+				if !errors.Is(err, ErrProtocol) {
+					t.Fatalf("closed with %v, want ErrProtocol", err)
 				}
 				t.Logf("closed with: %v", err)
 			case <-time.After(20 * time.Second):

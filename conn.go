@@ -185,7 +185,7 @@ func (c *Conn) LastKeepaliveAck() time.Time {
 func (c *Conn) Done() <-chan struct{} { return c.doneCh }
 
 // Err returns why the connection closed (nil while open). It matches
-// v2.ErrMarkedDown, v2.ErrProtocol, v2.ErrSocket, ... with errors.Is.
+// ErrMarkedDown, ErrProtocol, ErrSocket, ... with errors.Is.
 func (c *Conn) Err() error {
 	select {
 	case <-c.doneCh:
@@ -724,6 +724,7 @@ func (c *Conn) newInMsg(im *v2.InMessage) inMsg {
 	e := inMsg{im: im, size: int64(len(im.Payload.Front) + len(im.Payload.Middle) + len(im.Payload.Data))}
 	if d := c.inject.delay(im.Header.Type); d > 0 {
 		e.notBefore = time.Now().Add(d)
+		c.msgr.delayed.Add(1)
 	}
 	return e
 }

@@ -72,6 +72,7 @@ type Messenger struct {
 	globalSeq atomic.Uint64
 	connIDs   atomic.Uint64
 	injected  atomic.Uint64 // socket failures injected
+	delayed   atomic.Uint64 // messages delayed by injection
 	done      chan struct{} // closed when shutdown completes
 
 	mu sync.Mutex // guards everything below
@@ -506,13 +507,14 @@ type Stats struct {
 	Conns            int    // live connections, accepting ones included
 	Accepting        int    // accepted connections not yet established
 	InjectedFailures uint64 // socket failures injected (ms_inject_socket_failures)
+	InjectedDelays   uint64 // received messages delayed (ms_inject_delay_*)
 }
 
 // Stats returns the current counters.
 func (m *Messenger) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Stats{Conns: len(m.all), Accepting: len(m.accepting), InjectedFailures: m.injected.Load()}
+	return Stats{Conns: len(m.all), Accepting: len(m.accepting), InjectedFailures: m.injected.Load(), InjectedDelays: m.delayed.Load()}
 }
 
 func (m *Messenger) inDispatch() bool {

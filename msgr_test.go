@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/stack"
 	"github.com/gomsgr/msgr/message"
 )
 
@@ -63,6 +64,24 @@ func testRegistry(t testing.TB) *message.Registry {
 
 var loopback = netip.MustParseAddr("127.0.0.1")
 
+// testStack, when set, is the transport of the messengers tests make
+// (nil: the shared event-loop pool). Tests in this package do not run in
+// parallel, so a test may set it for its duration with useGoNet.
+var testStack stack.Stack
+
+// useGoNet runs the rest of t's messengers on a goroutine-per-connection
+// stack, closed after them.
+func useGoNet(t *testing.T) {
+	s := stack.NewGoNet()
+	testStack = s
+	t.Cleanup(func() {
+		testStack = nil
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
 func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("MSGR_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -94,7 +113,7 @@ func startMessenger(t testing.TB, name encoding.EntityName, nonce uint32, addr n
 	if opts.MaxBackoff == 0 {
 		opts.MaxBackoff = 100 * time.Millisecond
 	}
-	m, err := New(Config{Name: name, Nonce: nonce, Registry: testRegistry(t)}, opts)
+	m, err := New(Config{Name: name, Nonce: nonce, Registry: testRegistry(t), Stack: testStack}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

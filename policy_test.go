@@ -67,7 +67,16 @@ var policyCases = []struct {
 	{"lossless_peer_reuse", LosslessPeerReuse(0), LosslessPeerReuse(0), true},
 }
 
-func TestPolicies(t *testing.T) {
+func TestPolicies(t *testing.T) { testPolicies(t) }
+
+// TestPoliciesGoNet runs the same Conn code over the goroutine-per-
+// connection transport.
+func TestPoliciesGoNet(t *testing.T) {
+	useGoNet(t)
+	testPolicies(t)
+}
+
+func testPolicies(t *testing.T) {
 	for _, tc := range policyCases {
 		t.Run(tc.name, func(t *testing.T) {
 			srvRec, cliRec := newRecorder(), newRecorder()

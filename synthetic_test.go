@@ -147,6 +147,13 @@ func TestSyntheticInject(t *testing.T) {
 	}
 }
 
+// TestSyntheticInjectGoNet is a shorter run over the goroutine-per-
+// connection transport.
+func TestSyntheticInjectGoNet(t *testing.T) {
+	useGoNet(t)
+	runSynthetic(t, synthConfig{name: "gonet lossless_peer_reuse", cli: LosslessPeerReuse(0), srv: LosslessPeerReuse(0), peers: true, servers: 2, clients: 2, perConn: 2000, failEvery: 200})
+}
+
 func runSynthetic(t *testing.T, tc synthConfig) {
 	lossless := !tc.cli.Lossy
 	// A short outbound queue paces the senders to the network, so that
