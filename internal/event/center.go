@@ -1,0 +1,544 @@
+package event
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// FileHandler receives readiness for a registered descriptor, on the loop
+// goroutine. mask is the subset of the registered mask that fired.
+type FileHandler interface {
+	HandleFileEvent(fd int, mask Mask)
+}
+
+// Task is an external event: any goroutine queues it with DispatchTask and
+// the loop runs it. Queuing a pointer that implements Task allocates
+// nothing, so a connection can keep one reusable Task per kind of work.
+type Task interface {
+	RunTask()
+}
+
+// FileID names one registration of a descriptor. A descriptor closed and
+// reused gets a new FileID, so stale handles and stale events are told
+// apart from the new registration. The zero FileID is never issued.
+type FileID uint64
+
+// FD returns the descriptor the registration is for.
+func (id FileID) FD() int { return int(int32(uint32(id))) }
+
+func makeFileID(fd int, gen uint32) FileID { return FileID(uint64(gen)<<32 | uint64(uint32(fd))) }
+
+// Options configure a Center (and, through Pool, every worker's Center).
+// The zero value is ready to use.
+type Options struct {
+	// Driver: DriverAuto picks epoll on Linux, kqueue on darwin/FreeBSD.
+	Driver DriverKind
+	// Wait: WaitAuto parks in the Go netpoller where the driver can.
+	Wait WaitMode
+	// MaxWait bounds one wait for events (Ceph: 30 s). 0: DefaultMaxWait.
+	MaxWait time.Duration
+	// Events is how many ready descriptors one wait takes. 0: DefaultEvents.
+	Events int
+	// Budget is how many external tasks run per loop iteration before
+	// file events and timers get their turn again. 0: DefaultBudget.
+	Budget int
+	// Workers is the number of loops in a Pool (ms_async_op_threads).
+	// 0: GOMAXPROCS. Ignored by NewCenter.
+	Workers int
+	// LockOSThread wires each worker's loop goroutine to its thread.
+	// Ignored by NewCenter (Run's caller decides).
+	LockOSThread bool
+}
+
+const (
+	DefaultMaxWait = 30 * time.Second
+	DefaultBudget  = 1024
+)
+
+func (o Options) withDefaults() Options {
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	if o.Events <= 0 {
+		o.Events = DefaultEvents
+	}
+	if o.Budget <= 0 {
+		o.Budget = DefaultBudget
+	}
+	return o
+}
+
+// fileEntry is the registration of one descriptor; indexed by fd.
+type fileEntry struct {
+	gen  uint32 // 0: not registered
+	mask Mask
+	h    FileHandler
+}
+
+// task is a queued external event: exactly one of t and f is set.
+type task struct {
+	t Task
+	f func()
+}
+
+// Center is one event loop (Ceph's EventCenter): file events, timers and
+// external events, run by a single loop goroutine inside Run.
+//
+// Ownership. AddFile, SetMask, RemoveFile, AddTimer, AddTimerFunc and
+// CancelTimer are loop-owned: call them from handlers, tasks and timers
+// running on the loop (or before Run starts). Dispatch, DispatchTask,
+// Call, InLoop, Stop and Now are safe from any goroutine.
+type Center struct {
+	// Immutable after NewCenter.
+	drv  Driver
+	opts Options
+	base time.Time // zero of the loop clock (monotonic)
+
+	// Any goroutine.
+	mu       sync.Mutex
+	queue    []task // guarded by mu
+	closed   bool   // guarded by mu: Dispatch refuses new tasks
+	notified atomic.Bool
+	awake    atomic.Bool // loop is running handlers, not waiting
+	stopping atomic.Bool
+	started  atomic.Bool
+	loopID   atomic.Uint64 // loop goroutine id while running
+	nowNS    atomic.Int64  // loop clock at the latest wakeup
+	nfiles   atomic.Int64  // registered descriptors, for load reports
+	exited   chan struct{} // closed when Run returns
+
+	// Loop goroutine only.
+	files  []fileEntry
+	gen    uint32
+	timers timers
+	local  []task // external tasks taken from queue, run from head
+	head   int
+	fired  []Fired
+	snap   []uint32 // registration generation of fired[i] at wakeup
+}
+
+// NewCenter opens a Center and its driver. Run it on a goroutine of
+// your choice, or use a Worker.
+func NewCenter(opts Options) (*Center, error) {
+	opts = opts.withDefaults()
+	drv, err := newDriver(opts.Driver, opts.Wait, opts.Events)
+	if err != nil {
+		return nil, err
+	}
+	return &Center{
+		drv:    drv,
+		opts:   opts,
+		base:   time.Now(),
+		exited: make(chan struct{}),
+		fired:  make([]Fired, opts.Events),
+		snap:   make([]uint32, opts.Events),
+	}, nil
+}
+
+// Driver reports the driver's name and whether it parks in the netpoller.
+func (c *Center) Driver() (name string, parked bool) { return c.drv.Name(), c.drv.Parked() }
+
+// Now returns the loop's clock as of its latest wakeup: cheap, monotonic,
+// and the base timers are measured from.
+func (c *Center) Now() time.Time { return c.base.Add(time.Duration(c.nowNS.Load())) }
+
+// Files returns how many descriptors are registered.
+func (c *Center) Files() int { return int(c.nfiles.Load()) }
+
+// Done is closed when Run has returned.
+func (c *Center) Done() <-chan struct{} { return c.exited }
+
+func (c *Center) clock() int64 { return int64(time.Since(c.base)) }
+
+// InLoop reports whether the caller runs on this Center's loop goroutine.
+// It costs about a microsecond; use it for assertions and slow paths.
+func (c *Center) InLoop() bool {
+	id := c.loopID.Load()
+	return id != 0 && id == goid()
+}
+
+// owned checks loop ownership in debug builds; before Run any goroutine
+// may set things up.
+func (c *Center) owned() error {
+	if checkOwner {
+		if id := c.loopID.Load(); id != 0 && id != goid() {
+			return ErrNotInLoop
+		}
+	}
+	return nil
+}
+
+// AddFile registers fd for mask with h. The registration lasts until
+// RemoveFile; closing fd first is a bug (remove, then close).
+func (c *Center) AddFile(fd int, mask Mask, h FileHandler) (FileID, error) {
+	if err := c.owned(); err != nil {
+		return 0, err
+	}
+	if fd < 0 || h == nil || mask&^(Readable|Writable) != 0 {
+		return 0, ErrBadFD
+	}
+	if c.stopping.Load() {
+		return 0, ErrStopped
+	}
+	if fd < len(c.files) && c.files[fd].gen != 0 {
+		return 0, ErrExists
+	}
+	if mask != None {
+		if err := c.drv.Add(fd, None, mask); err != nil {
+			return 0, err
+		}
+	}
+	for len(c.files) <= fd {
+		c.files = append(c.files, fileEntry{})
+	}
+	c.gen++
+	if c.gen == 0 {
+		c.gen = 1
+	}
+	c.files[fd] = fileEntry{gen: c.gen, mask: mask, h: h}
+	c.nfiles.Add(1)
+	return makeFileID(fd, c.gen), nil
+}
+
+func (c *Center) entry(id FileID) (*fileEntry, error) {
+	fd := id.FD()
+	if fd < 0 || fd >= len(c.files) || c.files[fd].gen == 0 || c.files[fd].gen != uint32(id>>32) {
+		return nil, ErrStale
+	}
+	return &c.files[fd], nil
+}
+
+// SetMask changes what the registration waits for; None keeps the
+// registration but waits for nothing.
+func (c *Center) SetMask(id FileID, mask Mask) error {
+	if err := c.owned(); err != nil {
+		return err
+	}
+	if mask&^(Readable|Writable) != 0 {
+		return ErrBadFD
+	}
+	e, err := c.entry(id)
+	if err != nil {
+		return err
+	}
+	cur := e.mask
+	if mask == cur {
+		return nil
+	}
+	fd := id.FD()
+	if add := mask &^ cur; add != None {
+		if err := c.drv.Add(fd, cur, add); err != nil {
+			return err
+		}
+		cur |= add
+	}
+	if del := cur &^ mask; del != None {
+		if err := c.drv.Del(fd, cur, del); err != nil {
+			return err
+		}
+	}
+	e.mask = mask
+	return nil
+}
+
+// Mask returns the registration's current mask.
+func (c *Center) Mask(id FileID) (Mask, error) {
+	if err := c.owned(); err != nil {
+		return None, err
+	}
+	e, err := c.entry(id)
+	if err != nil {
+		return None, err
+	}
+	return e.mask, nil
+}
+
+// RemoveFile ends the registration: events already collected for it in
+// the current batch are dropped. The caller closes fd afterwards.
+func (c *Center) RemoveFile(id FileID) error {
+	if err := c.owned(); err != nil {
+		return err
+	}
+	e, err := c.entry(id)
+	if err != nil {
+		return err
+	}
+	var derr error
+	if e.mask != None {
+		derr = c.drv.Del(id.FD(), e.mask, e.mask)
+	}
+	*e = fileEntry{}
+	c.nfiles.Add(-1)
+	return derr
+}
+
+// AddTimer runs h.HandleTimer on the loop once d has passed (Ceph's
+// create_time_event). Timers with equal deadlines fire in the order added.
+func (c *Center) AddTimer(d time.Duration, h TimerHandler) (TimerID, error) {
+	if h == nil {
+		return 0, ErrBadFD
+	}
+	return c.addTimer(d, h, nil)
+}
+
+// AddTimerFunc is AddTimer with a function.
+func (c *Center) AddTimerFunc(d time.Duration, f func()) (TimerID, error) {
+	if f == nil {
+		return 0, ErrBadFD
+	}
+	return c.addTimer(d, nil, f)
+}
+
+func (c *Center) addTimer(d time.Duration, h TimerHandler, f func()) (TimerID, error) {
+	if err := c.owned(); err != nil {
+		return 0, err
+	}
+	if c.stopping.Load() {
+		return 0, ErrStopped
+	}
+	if d < 0 {
+		d = 0
+	}
+	return c.timers.add(c.clock()+int64(d), h, f), nil
+}
+
+// CancelTimer removes a pending timer; false when it already fired, was
+// cancelled, or is unknown (or, in debug builds, off the loop).
+func (c *Center) CancelTimer(id TimerID) bool {
+	if c.owned() != nil {
+		return false
+	}
+	return c.timers.cancel(id)
+}
+
+// Timers returns how many timers are pending (loop-owned).
+func (c *Center) Timers() int { return c.timers.len() }
+
+// Dispatch queues f to run on the loop (Ceph's dispatch_event_external).
+// Tasks run in the order queued. ErrStopped once the loop has stopped.
+func (c *Center) Dispatch(f func()) error {
+	if f == nil {
+		return ErrBadFD
+	}
+	return c.enqueue(task{f: f})
+}
+
+// DispatchTask is Dispatch without a closure: queuing a pointer that
+// implements Task does not allocate.
+func (c *Center) DispatchTask(t Task) error {
+	if t == nil {
+		return ErrBadFD
+	}
+	return c.enqueue(task{t: t})
+}
+
+func (c *Center) enqueue(t task) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrStopped
+	}
+	c.queue = append(c.queue, t)
+	c.mu.Unlock()
+	// Wake only on 0→1: one write per batch however many producers race.
+	// No write at all while the loop is awake: it reads notified after
+	// clearing awake and before waiting (all atomics are sequentially
+	// consistent, so one of the two sides sees the other).
+	if !c.notified.Load() && c.notified.CompareAndSwap(false, true) && !c.awake.Load() {
+		return c.drv.Wake()
+	}
+	return nil
+}
+
+// callTask runs a Call's function once, unless the caller gave up first.
+type callTask struct {
+	fn    func()
+	state atomic.Int32 // 0 queued, 1 taken by the loop, 2 abandoned
+	done  chan struct{}
+}
+
+func (t *callTask) RunTask() {
+	if t.state.CompareAndSwap(0, 1) {
+		t.fn()
+		close(t.done)
+	}
+}
+
+// Call runs fn on the loop and waits for it to return. Either fn ran
+// exactly once and Call returns nil, or fn never runs and Call returns
+// ctx.Err() or ErrStopped. On the loop itself fn runs directly.
+func (c *Center) Call(ctx context.Context, fn func()) error {
+	if c.InLoop() {
+		fn()
+		return nil
+	}
+	t := &callTask{fn: fn, done: make(chan struct{})}
+	if err := c.DispatchTask(t); err != nil {
+		return err
+	}
+	var err error
+	select {
+	case <-t.done:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-c.exited:
+		err = ErrStopped
+	}
+	if t.state.CompareAndSwap(0, 2) {
+		return err
+	}
+	<-t.done // the loop took it: wait for it to finish
+	return nil
+}
+
+// Stop asks the loop to finish: it runs the external tasks queued so far,
+// then Run closes the driver and returns. Safe from any goroutine, also
+// from the loop; it does not wait (see Done).
+func (c *Center) Stop() {
+	if c.stopping.Swap(true) {
+		return
+	}
+	_ = c.drv.Wake()
+	if !c.started.Load() {
+		// Never ran: nothing will drain the queue or close the driver.
+		if c.started.CompareAndSwap(false, true) {
+			c.shutdown()
+		}
+	}
+}
+
+// Run runs the loop on the calling goroutine until Stop. A Center runs
+// once; its resources are released when Run returns.
+func (c *Center) Run() error {
+	if !c.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	c.loopID.Store(goid())
+	c.awake.Store(true)
+	var err error
+	for !c.stopping.Load() {
+		if err = c.processEvents(); err != nil {
+			break
+		}
+	}
+	c.shutdown()
+	return err
+}
+
+// shutdown drains the queue (tasks queued by those tasks too, a bounded
+// number of rounds), refuses new ones, and closes the driver.
+func (c *Center) shutdown() {
+	c.stopping.Store(true)
+	for round := 0; ; round++ {
+		c.runLocal(len(c.local))
+		c.mu.Lock()
+		if len(c.queue) == 0 || round >= 64 {
+			c.closed = true
+			c.queue = nil
+			c.mu.Unlock()
+			break
+		}
+		c.local, c.queue = c.queue, c.local[:0]
+		c.head = 0
+		c.mu.Unlock()
+	}
+	_ = c.drv.Close()
+	c.loopID.Store(0)
+	close(c.exited)
+}
+
+// processEvents is one loop iteration (Ceph's EventCenter::process_events):
+// wait for file events no longer than the next timer or MaxWait, run
+// ready handlers, then due timers, then a budget of external tasks.
+func (c *Center) processEvents() error {
+	c.awake.Store(false)
+	now := c.clock()
+	timeout := c.opts.MaxWait
+	if c.head < len(c.local) || c.notified.Load() {
+		timeout = 0
+	} else if when, ok := c.timers.earliest(); ok {
+		if d := time.Duration(when - now); d < timeout {
+			timeout = max(d, 0)
+		}
+	}
+	n, err := c.drv.Wait(c.fired, timeout)
+	c.awake.Store(true)
+	if err != nil {
+		return err
+	}
+	now = c.clock()
+	c.nowNS.Store(now)
+
+	// Snapshot which registration each event belongs to before any
+	// handler runs: a handler may remove a descriptor and a later handler
+	// register a new one under the same number.
+	for i := 0; i < n; i++ {
+		fd := int(c.fired[i].FD)
+		var g uint32
+		if fd >= 0 && fd < len(c.files) {
+			g = c.files[fd].gen
+		}
+		c.snap[i] = g
+	}
+	for i := 0; i < n; i++ {
+		g := c.snap[i]
+		if g == 0 {
+			continue
+		}
+		fd := int(c.fired[i].FD)
+		e := c.files[fd]
+		if e.gen != g {
+			continue
+		}
+		if m := c.fired[i].Mask & e.mask; m != None {
+			e.h.HandleFileEvent(fd, m)
+		}
+	}
+
+	// Only timers due at wakeup and present now: one re-adding itself
+	// with zero delay waits for the next iteration.
+	for k := c.timers.len(); k > 0; k-- {
+		id, h, f, ok := c.timers.pop(now)
+		if !ok {
+			break
+		}
+		if h != nil {
+			h.HandleTimer(id)
+		} else {
+			f()
+		}
+	}
+
+	if c.head == len(c.local) && c.notified.Load() {
+		// Clear before taking the queue: a task queued after the swap then
+		// sees false and wakes us again, so no wakeup is lost.
+		c.notified.Store(false)
+		c.mu.Lock()
+		c.local, c.queue = c.queue, c.local[:0]
+		c.mu.Unlock()
+		c.head = 0
+	}
+	c.runLocal(c.opts.Budget)
+	return nil
+}
+
+// runLocal runs up to budget tasks from local.
+func (c *Center) runLocal(budget int) {
+	for ; budget > 0 && c.head < len(c.local); budget-- {
+		t := c.local[c.head]
+		c.local[c.head] = task{}
+		c.head++
+		if t.t != nil {
+			t.t.RunTask()
+		} else {
+			t.f()
+		}
+	}
+	if c.head == len(c.local) {
+		c.local = c.local[:0]
+		c.head = 0
+	}
+}

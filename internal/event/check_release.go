@@ -1,0 +1,5 @@
+//go:build !race && !msgr_debug
+
+package event
+
+const checkOwner = false

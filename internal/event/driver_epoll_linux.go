@@ -1,0 +1,171 @@
+//go:build linux
+
+package event
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// epollDriver is level-triggered epoll with an eventfd for Wake, as in
+// Ceph's EpollDriver plus EventCenter's notify pipe.
+//
+// Owned by the loop goroutine except efd, which Wake writes from anywhere.
+type epollDriver struct {
+	epfd int
+	efd  int
+	evs  []unix.EpollEvent
+	rbuf [8]byte
+	park *parker // nil in blocking mode
+}
+
+func newEpoll(mode WaitMode, nevents int) (*epollDriver, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, &DriverError{Driver: "epoll", Op: "epoll_create1", FD: -1, Err: err}
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, &DriverError{Driver: "epoll", Op: "eventfd", FD: -1, Err: err}
+	}
+	d := &epollDriver{epfd: epfd, efd: efd, evs: make([]unix.EpollEvent, nevents)}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
+		d.closeFDs()
+		return nil, &DriverError{Driver: "epoll", Op: "epoll_ctl add eventfd", FD: efd, Err: err}
+	}
+	if mode != WaitBlocking {
+		p, err := newParker(epfd, "epoll", d.poll0)
+		if err != nil {
+			if mode == WaitParked {
+				d.closeFDs()
+				return nil, err
+			}
+		} else {
+			d.park = p
+		}
+	}
+	return d, nil
+}
+
+func (d *epollDriver) Name() string { return "epoll" }
+func (d *epollDriver) Parked() bool { return d.park != nil }
+
+func epollMask(m Mask) uint32 {
+	var e uint32
+	if m&Readable != 0 {
+		e |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if m&Writable != 0 {
+		e |= unix.EPOLLOUT
+	}
+	return e
+}
+
+func (d *epollDriver) Add(fd int, cur, add Mask) error {
+	op := unix.EPOLL_CTL_MOD
+	if cur == None {
+		op = unix.EPOLL_CTL_ADD
+	}
+	ev := unix.EpollEvent{Events: epollMask(cur | add), Fd: int32(fd)}
+	if err := unix.EpollCtl(d.epfd, op, fd, &ev); err != nil {
+		return &DriverError{Driver: "epoll", Op: "epoll_ctl add", FD: fd, Err: err}
+	}
+	return nil
+}
+
+func (d *epollDriver) Del(fd int, cur, del Mask) error {
+	left := cur &^ del
+	var err error
+	if left == None {
+		// The event argument is ignored for DEL but old kernels want one.
+		var ev unix.EpollEvent
+		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, fd, &ev)
+	} else {
+		ev := unix.EpollEvent{Events: epollMask(left), Fd: int32(fd)}
+		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
+	}
+	if err != nil {
+		return &DriverError{Driver: "epoll", Op: "epoll_ctl del", FD: fd, Err: err}
+	}
+	return nil
+}
+
+func (d *epollDriver) Wait(ev []Fired, timeout time.Duration) (int, error) {
+	if d.park != nil {
+		return d.park.wait(ev, timeout)
+	}
+	n, _, err := d.wait(ev, timeoutMillis(timeout))
+	return n, err
+}
+
+func (d *epollDriver) poll0(ev []Fired) (int, bool, error) { return d.wait(ev, 0) }
+
+func (d *epollDriver) wait(ev []Fired, msec int) (n int, woke bool, err error) {
+	evs := d.evs
+	if len(ev) < len(evs) {
+		evs = evs[:len(ev)]
+	}
+	n, err = unix.EpollWait(d.epfd, evs, msec)
+	if err != nil {
+		if err == unix.EINTR {
+			return 0, true, nil
+		}
+		return 0, false, &DriverError{Driver: "epoll", Op: "epoll_wait", FD: -1, Err: err}
+	}
+	j := 0
+	for i := 0; i < n; i++ {
+		e := &evs[i]
+		if int(e.Fd) == d.efd {
+			// Level-triggered: drain so it stops firing.
+			_, _ = unix.Read(d.efd, d.rbuf[:])
+			woke = true
+			continue
+		}
+		var m Mask
+		if e.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			m |= Readable
+		}
+		if e.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			m |= Writable
+		}
+		ev[j] = Fired{FD: e.Fd, Mask: m}
+		j++
+	}
+	return j, woke, nil
+}
+
+func (d *epollDriver) Wake() error {
+	for {
+		_, err := unix.Write(d.efd, wakeVal[:])
+		switch err {
+		case nil, unix.EAGAIN: // EAGAIN: counter saturated, a wake is pending anyway
+			return nil
+		case unix.EINTR:
+			continue
+		default:
+			return &DriverError{Driver: "epoll", Op: "eventfd write", FD: d.efd, Err: err}
+		}
+	}
+}
+
+func (d *epollDriver) Close() error {
+	var err error
+	if d.park != nil {
+		err = d.park.close()
+	}
+	if cerr := d.closeFDs(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (d *epollDriver) closeFDs() error {
+	err := unix.Close(d.efd)
+	if cerr := unix.Close(d.epfd); err == nil {
+		err = cerr
+	}
+	return err
+}

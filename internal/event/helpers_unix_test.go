@@ -1,0 +1,53 @@
+//go:build linux || darwin || freebsd
+
+package event
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// socketPair returns a connected nonblocking AF_UNIX stream pair, closed
+// at test end unless already closed.
+func socketPair(t testing.TB) (a, b int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatalf("socketpair: %v", err)
+	}
+	for _, fd := range fds {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			t.Fatalf("nonblock: %v", err)
+		}
+	}
+	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+	return fds[0], fds[1]
+}
+
+// driverCase is one driver and wait mode this platform offers.
+type driverCase struct {
+	kind DriverKind
+	mode WaitMode
+}
+
+func (d driverCase) String() string { return d.kind.String() + "/" + d.mode.String() }
+
+// driverCases lists every driver/wait combination that opens here.
+func driverCases(t testing.TB) []driverCase {
+	var out []driverCase
+	for _, k := range Drivers() {
+		for _, m := range []WaitMode{WaitParked, WaitBlocking} {
+			d, err := NewDriver(k, m, 0)
+			if err != nil {
+				continue
+			}
+			d.Close()
+			out = append(out, driverCase{k, m})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no driver opens on this platform")
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+//go:build linux || darwin || freebsd
+
+package event
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// parker waits for a pollable kernel object (an epoll or kqueue fd) by
+// parking the calling goroutine in the Go runtime's netpoller, then polls
+// it without blocking. See /work/shared/research/event-loop.md: on few
+// cores a goroutine switch beats a thread blocked in epoll_wait.
+//
+// Owned by the loop goroutine.
+type parker struct {
+	f        *os.File
+	rc       syscall.RawConn
+	deadline time.Time // deadline currently set on f; zero: none
+
+	// poll is the driver's nonblocking poll; it reports woke when it
+	// consumed a Wake, which ends the wait even with no events. pollFn
+	// wraps it for RawConn.Read once, so a wait allocates nothing.
+	poll   func(ev []Fired) (n int, woke bool, err error)
+	pollFn func(uintptr) bool
+	ev     []Fired
+	n      int
+	woke   bool
+	err    error
+}
+
+// newParker parks on a duplicate of fd, owned by an os.File so that the
+// runtime registers it (and forgets it on close). The caller keeps fd and
+// polls through it; both name the same kernel object. It fails when the
+// runtime cannot poll the object.
+func newParker(fd int, name string, poll func([]Fired) (int, bool, error)) (*parker, error) {
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		return nil, err
+	}
+	unix.CloseOnExec(dup)
+	if err := unix.SetNonblock(dup, true); err != nil {
+		unix.Close(dup)
+		return nil, err
+	}
+	f := os.NewFile(uintptr(dup), name)
+	// A descriptor the netpoller refused has no deadlines.
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		f.Close()
+		return nil, errors.Join(ErrUnsupported, err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, errors.Join(ErrUnsupported, err)
+	}
+	p := &parker{f: f, rc: rc, poll: poll}
+	p.pollFn = func(uintptr) bool {
+		p.n, p.woke, p.err = p.poll(p.ev)
+		return p.n > 0 || p.woke || p.err != nil
+	}
+	return p, nil
+}
+
+// wait returns ready events, parking until some arrive or timeout passes.
+func (p *parker) wait(ev []Fired, timeout time.Duration) (int, error) {
+	n, woke, err := p.poll(ev)
+	if n > 0 || woke || err != nil || timeout == 0 {
+		return n, err
+	}
+	if err := p.arm(timeout); err != nil {
+		return 0, err
+	}
+	p.ev, p.n, p.err = ev, 0, nil
+	rerr := p.rc.Read(p.pollFn)
+	p.ev = nil
+	if rerr != nil {
+		if errors.Is(rerr, os.ErrDeadlineExceeded) {
+			return 0, nil
+		}
+		return 0, rerr
+	}
+	return p.n, p.err
+}
+
+// arm makes sure the file's read deadline ends the park no later than
+// timeout from now. An earlier deadline already set is kept: waking early
+// is harmless (the loop recomputes), and not resetting it saves a runtime
+// timer update on most waits.
+func (p *parker) arm(timeout time.Duration) error {
+	now := time.Now()
+	cur := p.deadline
+	if timeout < 0 {
+		if !cur.IsZero() && !cur.After(now) {
+			p.deadline = time.Time{}
+			return p.f.SetReadDeadline(p.deadline)
+		}
+		return nil
+	}
+	want := now.Add(timeout)
+	if cur.IsZero() || !cur.After(now) || want.Before(cur) {
+		p.deadline = want
+		return p.f.SetReadDeadline(want)
+	}
+	return nil
+}
+
+func (p *parker) close() error { return p.f.Close() }
