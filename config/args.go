@@ -214,6 +214,9 @@ func Load(args Args, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	if args.Cluster == "" && path != "" {
+		cluster = clusterFromPath(path)
+	}
 	c := New(f, name)
 	c.Cluster, c.Path = cluster, path
 	for k, v := range args.Settings {
@@ -231,4 +234,15 @@ func Load(args Args, getenv func(string) string) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// clusterFromPath is how Ceph names the cluster when --cluster is not
+// given: the conf file's base name before ".conf" ("/etc/ceph/prod.conf"
+// is cluster "prod"), or "ceph" (md_config_t::parse_config_files).
+func clusterFromPath(path string) string {
+	base := filepath.Base(path)
+	if i := strings.Index(base, ".conf"); i > 0 {
+		return base[:i]
+	}
+	return DefaultCluster
 }

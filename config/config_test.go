@@ -456,6 +456,11 @@ func TestArgsAndLoad(t *testing.T) {
 	if err != nil || c.File == nil {
 		t.Errorf("-m alone must do: %v", err)
 	}
+	for path, want := range map[string]string{"/etc/ceph/prod.conf": "prod", "/x/ceph.conf": "ceph", "/x/cfg": "ceph", "a.conf.bak": "a"} {
+		if got := clusterFromPath(path); got != want {
+			t.Errorf("clusterFromPath(%q) = %q, want %q", path, got, want)
+		}
+	}
 	if _, err := Load(Args{Name: "admin"}, getenv); !errors.Is(err, ErrUsage) {
 		t.Errorf("bad --name: %v", err)
 	}

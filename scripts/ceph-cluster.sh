@@ -131,6 +131,10 @@ cmd_down() {
 cmd_status() {
 	[ -f "$DIR/ceph.conf" ] || die "no cluster in $DIR"
 	local f rc=0 name
+	if ! ls "$DIR"/run/*.pid >/dev/null 2>&1; then
+		echo "no daemon running in $DIR"
+		return 1
+	fi
 	for f in "$DIR"/run/*.pid; do
 		[ -e "$f" ] || continue
 		name=$(basename "$f" .pid)
