@@ -97,3 +97,27 @@ func (m *Map) adjust(id int32, weight uint32) {
 		}
 	}
 }
+
+// MaxTries returns the largest retry count the map's tunables or rule
+// steps ask for. Mapping cost grows with it (in Ceph as here), so callers
+// handling untrusted maps can refuse absurd values before mapping.
+func (m *Map) MaxTries() uint32 {
+	t := m.ChooseTotalTries
+	if m.ChooseLocalTries > t {
+		t = m.ChooseLocalTries
+	}
+	if m.ChooseLocalFallbackTries > t {
+		t = m.ChooseLocalFallbackTries
+	}
+	for _, r := range m.Rules {
+		if r == nil {
+			continue
+		}
+		for _, s := range r.Steps {
+			if s.Op >= OpSetChooseTries && s.Op <= OpSetChooseLocalFallback && s.Arg1 > 0 && uint32(s.Arg1) > t {
+				t = uint32(s.Arg1)
+			}
+		}
+	}
+	return t
+}

@@ -242,11 +242,20 @@ func (inc *Incremental) decodeOSDOnly(d *encoding.Decoder) error {
 	return d.Err()
 }
 
+// MaxOSDLimit bounds the max_osd an incremental may set, so that a hostile
+// one cannot make Apply allocate without bound (Ceph's mon_max_osd defaults
+// to 10000).
+const MaxOSDLimit = 1 << 20
+
 // setMaxOSD is OSDMap::set_max_osd: grow or shrink every per-OSD vector.
 func (m *OSDMap) setMaxOSD(n int32) {
 	grow := func(v []uint32, def uint32) []uint32 {
-		for len(v) < int(n) {
-			v = append(v, def)
+		if len(v) < int(n) {
+			old := len(v)
+			v = append(v, make([]uint32, int(n)-old)...)
+			for i := old; i < int(n); i++ {
+				v[i] = def
+			}
 		}
 		return v[:n]
 	}
@@ -256,8 +265,8 @@ func (m *OSDMap) setMaxOSD(n int32) {
 		m.PrimaryAffinity = grow(m.PrimaryAffinity, DefaultPrimaryAffinity)
 	}
 	growA := func(v []encoding.EntityAddrVec) []encoding.EntityAddrVec {
-		for len(v) < int(n) {
-			v = append(v, nil)
+		if len(v) < int(n) {
+			v = append(v, make([]encoding.EntityAddrVec, int(n)-len(v))...)
 		}
 		return v[:n]
 	}
@@ -265,12 +274,12 @@ func (m *OSDMap) setMaxOSD(n int32) {
 	m.ClusterAddrs = growA(m.ClusterAddrs)
 	m.HBBackAddrs = growA(m.HBBackAddrs)
 	m.HBFrontAddrs = growA(m.HBFrontAddrs)
-	for len(m.OSDInfo) < int(n) {
-		m.OSDInfo = append(m.OSDInfo, OSDInfo{})
+	if len(m.OSDInfo) < int(n) {
+		m.OSDInfo = append(m.OSDInfo, make([]OSDInfo, int(n)-len(m.OSDInfo))...)
 	}
 	m.OSDInfo = m.OSDInfo[:n]
-	for len(m.OSDUUID) < int(n) {
-		m.OSDUUID = append(m.OSDUUID, encoding.UUID{})
+	if len(m.OSDUUID) < int(n) {
+		m.OSDUUID = append(m.OSDUUID, make([]encoding.UUID, int(n)-len(m.OSDUUID))...)
 	}
 	m.OSDUUID = m.OSDUUID[:n]
 	m.MaxOSD = n
@@ -315,6 +324,9 @@ func (m *OSDMap) Apply(inc *Incremental) error {
 	// Validate every OSD id first so that a bad incremental leaves m as is.
 	newMax := m.MaxOSD
 	if inc.NewMaxOSD >= 0 {
+		if inc.NewMaxOSD > MaxOSDLimit {
+			return fmt.Errorf("%w: max_osd %d above %d", encoding.ErrTooLarge, inc.NewMaxOSD, MaxOSDLimit)
+		}
 		newMax = inc.NewMaxOSD
 	}
 	var newCrush *crush.Map

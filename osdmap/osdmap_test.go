@@ -281,6 +281,9 @@ func TestApplyIncremental(t *testing.T) {
 		}
 	}
 	before := m.Epoch
+	if err := m.Apply(&Incremental{FSID: m.FSID, Epoch: 4, NewMaxOSD: 1 << 30}); !errors.Is(err, encoding.ErrTooLarge) || m.Epoch != before {
+		t.Errorf("huge max_osd: %v", err)
+	}
 	if err := m.Apply(&Incremental{FSID: m.FSID, Epoch: 4, NewMaxOSD: -1, NewWeight: map[int32]uint32{99: 1}}); !errors.Is(err, encoding.ErrMalformed) || m.Epoch != before {
 		t.Errorf("out-of-range osd: %v (epoch %d)", err, m.Epoch)
 	}
@@ -298,7 +301,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if m.Crush.ChooseTotalTries > 100 || m.Crush.ChooseLocalTries > 100 || m.Crush.ChooseLocalFallbackTries > 100 {
+		if m.Crush.MaxTries() > 100 {
 			return // CRUSH spins on absurd tunables, in Ceph too
 		}
 		for id, p := range m.Pools {
@@ -335,8 +338,19 @@ func FuzzDecodeIncremental(f *testing.F) {
 			t.Fatal(err)
 		}
 		inc.FSID, inc.Epoch = m.FSID, m.Epoch+1
-		if err := m.Apply(inc); err != nil && !isTyped(err) && !errors.Is(err, ErrIncrementalMismatch) {
-			t.Fatalf("untyped apply error: %v", err)
+		if err := m.Apply(inc); err != nil {
+			if !isTyped(err) && !errors.Is(err, ErrIncrementalMismatch) {
+				t.Fatalf("untyped apply error: %v", err)
+			}
+			return
+		}
+		if m.Crush.MaxTries() > 100 {
+			return
+		}
+		for id, p := range m.Pools {
+			for s := uint32(0); s < 4 && s < p.PGNum; s++ {
+				m.PGToUpActing(PG{Pool: id, Seed: s})
+			}
 		}
 	})
 }
