@@ -104,6 +104,7 @@ type Center struct {
 	awake    atomic.Bool // loop is running handlers, not waiting
 	stopping atomic.Bool
 	started  atomic.Bool
+	unrun    atomic.Bool   // stopped before any Run
 	loopID   atomic.Uint64 // loop goroutine id while running
 	nowNS    atomic.Int64  // loop clock at the latest wakeup
 	nfiles   atomic.Int64  // registered descriptors, for load reports
@@ -405,15 +406,20 @@ func (c *Center) Stop() {
 	if !c.started.Load() {
 		// Never ran: nothing will drain the queue or close the driver.
 		if c.started.CompareAndSwap(false, true) {
+			c.unrun.Store(true)
 			c.shutdown()
 		}
 	}
 }
 
 // Run runs the loop on the calling goroutine until Stop. A Center runs
-// once; its resources are released when Run returns.
+// once; its resources are released when Run returns. Run returns
+// ErrStopped at once when Stop came first, ErrRunning when it ran before.
 func (c *Center) Run() error {
 	if !c.started.CompareAndSwap(false, true) {
+		if c.unrun.Load() {
+			return ErrStopped
+		}
 		return ErrRunning
 	}
 	c.loopID.Store(goid())

@@ -549,8 +549,8 @@ func TestCenterStopWithoutRun(t *testing.T) {
 	if !ran.Load() {
 		t.Fatal("task queued before Stop did not run")
 	}
-	if err := c.Run(); !errors.Is(err, ErrRunning) {
-		t.Fatalf("Run after Stop: %v", err)
+	if err := c.Run(); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Run after Stop: %v, want ErrStopped", err)
 	}
 }
 

@@ -12,8 +12,9 @@ import (
 type Worker struct {
 	id     int
 	center *Center
-	load   atomic.Int64 // connections placed here and not yet left
-	err    error        // Run's result; written before center.Done closes
+	load   atomic.Int64  // connections placed here and not yet left
+	err    error         // Run's result; written by the loop goroutine before done closes
+	done   chan struct{} // closed when the loop goroutine has finished
 }
 
 // ID is the worker's index in its pool.
@@ -29,11 +30,14 @@ func (w *Worker) Load() int64 { return w.load.Load() }
 // Leave tells the pool a connection placed by Pick has left this worker.
 func (w *Worker) Leave() { w.load.Add(-1) }
 
-// Err is the loop's error once Center().Done() is closed (nil after a
-// clean stop).
+// Done is closed when the worker's loop goroutine has finished.
+func (w *Worker) Done() <-chan struct{} { return w.done }
+
+// Err is the loop's error once Done is closed (nil after a clean stop,
+// and while running).
 func (w *Worker) Err() error {
 	select {
-	case <-w.center.Done():
+	case <-w.done:
 		return w.err
 	default:
 		return nil
@@ -64,7 +68,7 @@ func NewPool(opts Options) (*Pool, error) {
 			p.Stop()
 			return nil, err
 		}
-		w := &Worker{id: i, center: c}
+		w := &Worker{id: i, center: c, done: make(chan struct{})}
 		p.workers = append(p.workers, w)
 		p.wg.Add(1)
 		go p.run(w)
@@ -74,11 +78,14 @@ func NewPool(opts Options) (*Pool, error) {
 
 func (p *Pool) run(w *Worker) {
 	defer p.wg.Done()
+	defer close(w.done)
 	if p.opts.LockOSThread {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
-	w.err = w.center.Run()
+	if err := w.center.Run(); !errors.Is(err, ErrStopped) {
+		w.err = err // ErrStopped: the pool stopped before this loop began
+	}
 }
 
 // Options returns the options the pool runs with, defaults filled in.
