@@ -16,7 +16,7 @@ func BenchmarkMapObject1000(b *testing.B) {
 	for _, pool := range []int64{1, 2} {
 		b.Run("pool"+strconv.FormatInt(pool, 10), func(b *testing.B) {
 			var pl Placement
-			loc := Locator{Pool: pool, Hash: -1}
+			loc := Locator{Pool: pool}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				if err := m.MapObjectTo(&pl, names[i&1023], loc); err != nil {
@@ -26,7 +26,7 @@ func BenchmarkMapObject1000(b *testing.B) {
 		})
 	}
 	b.Run("alloc-per-call", func(b *testing.B) {
-		loc := Locator{Pool: 1, Hash: -1}
+		loc := Locator{Pool: 1}
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			if _, err := m.MapObject(names[i&1023], loc); err != nil {

@@ -218,7 +218,7 @@ func TestOracleMapObject(t *testing.T) {
 			continue // osdmaptool treats an empty name as "no action"
 		}
 		out := runTool(t, osdmaptool, fn, "--mark-up-in", "--test-map-object", name, "--pool", "1")
-		pl, err := m.MapObject(name, Locator{Pool: 1, Hash: -1})
+		pl, err := m.MapObject(name, Locator{Pool: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

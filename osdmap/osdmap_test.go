@@ -122,19 +122,19 @@ func TestStrHashLinux(t *testing.T) {
 
 func TestLocatorKeyAndHash(t *testing.T) {
 	m := buildMap(4, 3, 32)
-	a, _ := m.ObjectToPG("name", Locator{Pool: 1, Key: "key", Hash: -1})
-	b, _ := m.ObjectToPG("key", Locator{Pool: 1, Hash: -1})
+	a, _ := m.ObjectToPG("name", Locator{Pool: 1, Key: "key"})
+	b, _ := m.ObjectToPG("key", Locator{Pool: 1})
 	if a != b {
 		t.Errorf("locator key must replace the name: %v vs %v", a, b)
 	}
-	c, _ := m.ObjectToPG("name", Locator{Pool: 1, Hash: 77})
+	c, _ := m.ObjectToPG("name", Locator{Pool: 1, HasHash: true, Hash: 77})
 	if c != (PG{Pool: 1, Seed: 77}) {
 		t.Errorf("explicit hash: %v", c)
 	}
-	if _, err := m.ObjectToPG("x", Locator{Pool: 9, Hash: -1}); !errors.Is(err, ErrNoPool) {
+	if _, err := m.ObjectToPG("x", Locator{Pool: 9}); !errors.Is(err, ErrNoPool) {
 		t.Errorf("missing pool: %v", err)
 	}
-	if _, err := m.MapObject("x", Locator{Pool: 9, Hash: -1}); !errors.Is(err, ErrNoPool) {
+	if _, err := m.MapObject("x", Locator{Pool: 9}); !errors.Is(err, ErrNoPool) {
 		t.Errorf("missing pool: %v", err)
 	}
 }
@@ -309,7 +309,7 @@ func FuzzDecode(f *testing.F) {
 				m.PGToUpActing(PG{Pool: id, Seed: s})
 				m.PGToRawOSDs(PG{Pool: id, Seed: s})
 			}
-			m.MapObject("obj", Locator{Pool: id, Hash: -1})
+			m.MapObject("obj", Locator{Pool: id})
 		}
 	})
 }

@@ -11,14 +11,18 @@ import (
 // ErrNoPool reports a pool id the map does not have.
 var ErrNoPool = errors.New("osdmap: no such pool")
 
-// Locator says where an object lives: its pool, an optional locator key
-// that replaces the name for hashing, a namespace, and an optional explicit
-// hash (Hash >= 0 overrides hashing, as object_locator_t.hash does).
+// Locator says where an object lives (object_locator_t): its pool, an
+// optional locator key that replaces the name for hashing, a namespace, and
+// an optional explicit placement hash. The zero value of everything but
+// Pool means "hash the object name", as a default object_locator_t does.
 type Locator struct {
 	Pool      int64
 	Key       string
 	Namespace string
-	Hash      int64
+	// HasHash makes Hash the placement seed instead of the name's hash
+	// (object_locator_t.hash >= 0).
+	HasHash bool
+	Hash    uint32
 }
 
 // Placement is where one object or PG maps.
@@ -61,8 +65,8 @@ func (m *OSDMap) ObjectToPG(name string, loc Locator) (PG, error) {
 	if p == nil {
 		return PG{}, fmt.Errorf("%w: %d", ErrNoPool, loc.Pool)
 	}
-	if loc.Hash >= 0 {
-		return PG{Pool: loc.Pool, Seed: uint32(loc.Hash)}, nil
+	if loc.HasHash {
+		return PG{Pool: loc.Pool, Seed: loc.Hash}, nil
 	}
 	key := loc.Key
 	if key == "" {

@@ -73,7 +73,7 @@ func realMapDirs(t *testing.T) []string {
 	return dirs
 }
 
-func addrsMatch(t *testing.T, what string, got interface{ String() string }, gotList []string, want dumpAddrVec) {
+func addrsMatch(t *testing.T, what string, gotList []string, want dumpAddrVec) {
 	t.Helper()
 	var w []string
 	for _, a := range want.AddrVec {
@@ -158,11 +158,10 @@ func TestRealMapsMatchDump(t *testing.T) {
 				if info.UpFrom != wo.UpFrom || info.UpThru != wo.UpThru || info.DownAt != wo.DownAt {
 					t.Errorf("osd.%d info %+v want %+v", o, info, wo)
 				}
-				strs := func(v []string) []string { return v }
-				addrsMatch(t, "public", nil, strs(addrStrings(m.Addrs(o))), wo.PublicAddrs)
-				addrsMatch(t, "cluster", nil, addrStrings(m.ClusterAddrs[o]), wo.ClusterAddrs)
-				addrsMatch(t, "hb_back", nil, addrStrings(m.HBBackAddrs[o]), wo.HBBackAddrs)
-				addrsMatch(t, "hb_front", nil, addrStrings(m.HBFrontAddrs[o]), wo.HBFrontAddrs)
+				addrsMatch(t, "public", addrStrings(m.Addrs(o)), wo.PublicAddrs)
+				addrsMatch(t, "cluster", addrStrings(m.ClusterAddrs[o]), wo.ClusterAddrs)
+				addrsMatch(t, "hb_back", addrStrings(m.HBBackAddrs[o]), wo.HBBackAddrs)
+				addrsMatch(t, "hb_front", addrStrings(m.HBFrontAddrs[o]), wo.HBFrontAddrs)
 			}
 			// The crush map embedded in the osdmap is the one
 			// "ceph osd getcrushmap" returned.
@@ -178,7 +177,7 @@ func TestRealMapsMatchDump(t *testing.T) {
 				t.Errorf("crushmap.bin differs from the osdmap's crush map")
 			}
 			// Pool 1 ("vec", 8 PGs, size 1) on the single OSD.
-			pl, err := m.MapObject("obj1", Locator{Pool: 1, Hash: -1})
+			pl, err := m.MapObject("obj1", Locator{Pool: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

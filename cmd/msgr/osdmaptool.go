@@ -180,7 +180,7 @@ func osdmaptool(m *osdmap.OSDMap, o *osdmaptoolOpts, w *bufio.Writer, stderr io.
 			fmt.Fprintf(stderr, "There is no pool %d\n", pool)
 			return 1
 		}
-		raw, _ := m.ObjectToPG(o.object, osdmap.Locator{Pool: pool, Hash: -1})
+		raw, _ := m.ObjectToPG(o.object, osdmap.Locator{Pool: pool})
 		pg := m.RawPGToPG(raw)
 		acting, _ := m.PGToActing(pg)
 		fmt.Fprintf(w, " object '%s' -> %s -> %s\n", o.object, pg, vecString(acting))
