@@ -28,8 +28,9 @@ import (
 //
 //   - the socket's reader goroutine: blocks in net.Conn.Read, then runs
 //     OnReadable inline (no hand-off) until the bytes it read are drained;
-//   - the worker's executor goroutine (started by the first Exec, stopped
-//     by release): runs Exec'd functions, timers and OnWritable in order;
+//   - the worker's executor goroutine (started by Exec when not running,
+//     gone after a second without work or at release): runs Exec'd
+//     functions, timers and OnWritable in order;
 //   - the dial goroutine hands its result over through Exec.
 //
 // Writes do not block the context: Writev makes one writev attempt on the
@@ -201,11 +202,18 @@ func (w *netWorker) Exec(f func()) error {
 	return nil
 }
 
+// executorIdle is how long an executor goroutine waits for work before
+// it exits (the next Exec starts another), so that an idle connection
+// costs one goroutine, its reader.
+const executorIdle = time.Second
+
 // run is the executor goroutine: it runs queued functions in order, in
 // batches, on the context.
 func (w *netWorker) run() {
 	defer w.s.wg.Done()
 	g := goid()
+	idle := time.NewTimer(executorIdle)
+	defer idle.Stop()
 	for {
 		w.qmu.Lock()
 		var batch []func()
@@ -221,7 +229,20 @@ func (w *netWorker) run() {
 			return
 		}
 		if len(batch) == 0 {
-			<-w.wake
+			idle.Reset(executorIdle)
+			select {
+			case <-w.wake:
+				continue
+			case <-idle.C:
+			}
+			w.qmu.Lock()
+			if len(w.q) == 0 && !w.draining && !w.stopped {
+				w.started = false
+				w.spare = nil
+				w.qmu.Unlock()
+				return
+			}
+			w.qmu.Unlock()
 			continue
 		}
 		w.enter(g)
@@ -663,7 +684,7 @@ const maxIovecs = 1024
 // readBuf sizes: a reader starts small (idle connections stay cheap) and
 // doubles its buffer whenever a read fills it.
 const (
-	minReadBuf = 8 << 10
+	minReadBuf = 4 << 10
 	maxReadBuf = 256 << 10
 )
 

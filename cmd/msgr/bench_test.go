@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/gomsgr/msgr/internal/bench"
+)
+
+// The idle measurement starts `msgr bench serve --control` as a child
+// process from os.Executable(): under `go test` that is this test binary,
+// which then acts as the msgr command.
+func init() {
+	if os.Getenv("MSGR_BENCH_TEST_CHILD") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+}
+
+// TestBenchTiny runs a tiny bench on both stacks and raw TCP, and checks
+// the table, the JSON and the plot: every case on every stack answered
+// exactly the messages sent, and the figures are sane.
+func TestBenchTiny(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	t.Setenv("MSGR_BENCH_TEST_CHILD", "1")
+	dir := t.TempDir()
+	jsonPath, plotPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "p.svg")
+	const count = 300
+	var out, errb bytes.Buffer
+	code := run([]string{"bench", "--stack", "eventloop,gonet", "--size", "4K,64K", "--conns", "1,3", "--depth", "2",
+		"--count", strconv.Itoa(count), "--reps", "1", "--idle", "30", "--json", jsonPath, "--plot", plotPath}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	table := out.String()
+	rows := 0
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 15 || (f[0] != "eventloop" && f[0] != "gonet" && f[0] != "raw") {
+			continue
+		}
+		rows++
+		if f[5] != strconv.Itoa(count) {
+			t.Errorf("row %q: %s messages, want %d", line, f[5], count)
+		}
+	}
+	if rows != 2*2*3 {
+		t.Errorf("%d result rows, want 12:\n%s", rows, table)
+	}
+	for _, want := range []string{"ratios:", "eventloop/gonet", "% of raw", "idle sessions", "goroutines/session"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("output lacks %q:\n%s", want, table)
+		}
+	}
+
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 12 || len(rep.Runs) != 12 {
+		t.Fatalf("JSON has %d results, %d runs; want 12 each", len(rep.Results), len(rep.Runs))
+	}
+	for _, r := range rep.Results {
+		if r.Messages != count || r.Sent != count || r.Bytes != int64(count*r.Size) {
+			t.Errorf("%s %s: %d sent, %d answered, %d bytes", r.Stack, r.Key(), r.Sent, r.Messages, r.Bytes)
+		}
+		if r.MsgsPerSec <= 0 || r.MBPerSec <= 0 || r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.P999 || r.CPUPer1k <= 0 || r.Goroutines <= 0 || r.RSS <= 0 {
+			t.Errorf("%s %s: implausible figures %+v", r.Stack, r.Key(), r)
+		}
+	}
+	if len(rep.Idle) != 2 {
+		t.Fatalf("idle results for %d stacks, want 2", len(rep.Idle))
+	}
+	for _, r := range rep.Idle {
+		if r.Sessions != 30 || r.RSSAfter <= 0 || r.GoroutinesAfter < r.GoroutinesBefore {
+			t.Errorf("idle %s: %+v", r.Stack, r)
+		}
+	}
+
+	svg, err := os.ReadFile(plotPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(svg))
+	polylines := 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
+			polylines++
+		}
+	}
+	// 3 stacks x 2 connection counts, each drawn in 2 panels.
+	if polylines != 12 {
+		t.Errorf("plot has %d lines, want 12", polylines)
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+	}{{"4096", 4096}, {"4K", 4096}, {"64KiB", 64 << 10}, {"4M", 4 << 20}, {"4mb", 4 << 20}} {
+		if got, err := parseBenchSize(c.in); err != nil || got != c.want {
+			t.Errorf("parseBenchSize(%q) = %d, %v", c.in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1", "4X", "9G"} {
+		if _, err := parseBenchSize(bad); err == nil {
+			t.Errorf("parseBenchSize(%q) accepted", bad)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"bench", "--stack", "epoll"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "unknown stack") {
+		t.Errorf("unknown stack: exit %d, %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"bench", "--mode", "plain", "--count", "1"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "mode") {
+		t.Errorf("unknown mode: exit %d, %q", code, errb.String())
+	}
+}

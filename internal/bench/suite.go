@@ -1,0 +1,169 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gomsgr/msgr/encoding"
+)
+
+// Nonce is the nonce of every benchmark server, so that a client in
+// another process can address one knowing only its IP and port.
+const Nonce uint32 = 0x6d736772 // "msgr"
+
+// ServerAddrs is the messenger address of a benchmark server at ap.
+func ServerAddrs(ap netip.AddrPort) encoding.EntityAddrVec {
+	return encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Nonce: Nonce, Addr: ap}}
+}
+
+// Target is where one stack's runs go: a messenger server, or the raw
+// server for Stack "raw".
+type Target struct {
+	Stack string
+	Addr  netip.AddrPort
+}
+
+// Suite is a list of cases run on several stacks, alternating.
+type Suite struct {
+	Stacks  []string // messenger stacks, and "raw" for the TCP ceiling
+	Cases   []Spec   // Stack left empty: every stack runs every case
+	Reps    int      // repetitions of each case per stack (medians)
+	Targets map[string]Target
+	// Progress, when not nil, shows the running case.
+	Progress *Progress
+	// ProfilePrefix, when set, writes a CPU profile of each timed window
+	// to PREFIX-STACK-SIZE-CONNS.pprof (the last repetition's).
+	ProfilePrefix string
+	// Timeout bounds one run beyond its duration (default 2 minutes).
+	Timeout time.Duration
+}
+
+// Run measures every case on every stack: for each case, the stacks take
+// turns, the order rotating with each repetition, so that drifting load
+// on a shared machine spreads over all of them. It returns the medians
+// and every single run.
+func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
+	reps := max(s.Reps, 1)
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	for ci, c := range s.Cases {
+		per := map[string][]Result{}
+		for rep := 0; rep < reps; rep++ {
+			order := rotate(s.Stacks, rep+ci)
+			for _, st := range order {
+				spec := c
+				spec.Stack = st
+				if st == "raw" {
+					spec.Mode = "-"
+				}
+				tgt, ok := s.Targets[st]
+				if !ok {
+					return nil, runs, fmt.Errorf("%w: no server for %q", ErrStack, st)
+				}
+				probe := &Probe{Progress: s.Progress, Desc: fmt.Sprintf("[%d/%d] %s %s %d conns x %d (rep %d/%d)",
+					ci+1, len(s.Cases), st, FormatSize(spec.Size), spec.Conns, spec.Depth, rep+1, reps)}
+				if s.ProfilePrefix != "" && rep == reps-1 {
+					probe.Profile = fmt.Sprintf("%s-%s-%s-%d.pprof", s.ProfilePrefix, st, FormatSize(spec.Size), spec.Conns)
+				}
+				rctx, cancel := context.WithTimeout(ctx, spec.Duration+timeout)
+				var r Result
+				var rerr error
+				if st == "raw" {
+					r, rerr = RunRaw(rctx, tgt.Addr.String(), spec, probe)
+				} else {
+					r, rerr = RunMsgr(rctx, ServerAddrs(tgt.Addr), spec, probe)
+				}
+				cancel()
+				if rerr == nil && probe.ProfileErr != nil {
+					rerr = fmt.Errorf("cpu profile: %w", probe.ProfileErr)
+				}
+				if rerr != nil {
+					return nil, runs, fmt.Errorf("%s %s: %w", st, spec.Key(), rerr)
+				}
+				runs = append(runs, r)
+				per[st] = append(per[st], r)
+			}
+		}
+		for _, st := range s.Stacks {
+			medians = append(medians, Median(per[st]))
+		}
+	}
+	return medians, runs, nil
+}
+
+func rotate(xs []string, k int) []string {
+	out := make([]string, len(xs))
+	for i := range xs {
+		out[i] = xs[(i+k)%len(xs)]
+	}
+	return out
+}
+
+// LocalServers starts, in this process, a server for each stack named
+// (messenger stacks and "raw") on 127.0.0.1 with ports the kernel picks.
+// close stops them all.
+func LocalServers(ctx context.Context, stacks []string) (map[string]Target, func() error, error) {
+	tg := map[string]Target{}
+	var closers []func() error
+	closeAll := func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		return errors.Join(errs...)
+	}
+	for _, st := range stacks {
+		if st == "raw" {
+			rs, err := ListenRaw("127.0.0.1:0")
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			closers = append(closers, rs.Close)
+			ap, err := netip.ParseAddrPort(rs.Addr())
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			tg[st] = Target{Stack: st, Addr: ap}
+			continue
+		}
+		ms, err := StartMsgrServer(ctx, st, netip.MustParseAddrPort("127.0.0.1:0"))
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closers = append(closers, func() error {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return ms.Close(cctx)
+		})
+		tg[st] = Target{Stack: st, Addr: ms.Addrs().Msgr2().Addr}
+	}
+	return tg, closeAll, nil
+}
+
+// ParseStacks splits a comma list of stack names, checking each.
+func ParseStacks(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if f != "raw" && f != "eventloop" && f != "gonet" {
+			return nil, fmt.Errorf("%w %q (have eventloop, gonet, raw)", ErrStack, f)
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no stack named", ErrStack)
+	}
+	return out, nil
+}
