@@ -305,6 +305,9 @@ func FuzzDecode(f *testing.F) {
 			return // CRUSH spins on absurd tunables, in Ceph too
 		}
 		for id, p := range m.Pools {
+			if p.Size > 12 {
+				continue // cost grows with size x tries, in Ceph too
+			}
 			for s := uint32(0); s < 8 && s < p.PGNum; s++ {
 				m.PGToUpActing(PG{Pool: id, Seed: s})
 				m.PGToRawOSDs(PG{Pool: id, Seed: s})
@@ -348,6 +351,9 @@ func FuzzDecodeIncremental(f *testing.F) {
 			return
 		}
 		for id, p := range m.Pools {
+			if p.Size > 12 {
+				continue
+			}
 			for s := uint32(0); s < 4 && s < p.PGNum; s++ {
 				m.PGToUpActing(PG{Pool: id, Seed: s})
 			}
