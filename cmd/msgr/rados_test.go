@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -225,4 +227,68 @@ func TestRadosBench(t *testing.T) {
 	if code, _, e := radosRun(t, nil, "-p", "vec", "bench", "1", "seq", "--run-name", "nothing"); code == 0 || !strings.Contains(e, "Must write data") {
 		t.Fatalf("seq without data: %d %q", code, e)
 	}
+}
+
+// TestRadosCLIInterop runs msgr rados and the real rados on the same
+// objects of the cluster MSGR_TEST_CEPH_RADOS names and compares what
+// they print and how they exit.
+func TestRadosCLIInterop(t *testing.T) {
+	conf := os.Getenv("MSGR_TEST_CEPH_RADOS")
+	if conf == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("MSGR_TEST_CEPH_RADOS is not set (CI=true)")
+		}
+		t.Skip("MSGR_TEST_CEPH_RADOS is not set: no cluster for the rados CLI interop test")
+	}
+	real := func(stdin []byte, args ...string) (int, string, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "rados", append([]string{"-c", conf}, args...)...)
+		cmd.Stdin = bytes.NewReader(stdin)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), out.String(), errb.String()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, out.String(), errb.String()
+	}
+	mine := func(stdin []byte, args ...string) (int, string, string) {
+		return radosRun(t, stdin, append([]string{"-c", conf}, args...)...)
+	}
+	pool := "msgr"
+	obj := fmt.Sprintf("cli-%d", time.Now().UnixNano())
+	data := bytes.Repeat([]byte("0123456789abcdef"), 70000) // 1.1 MB
+	if code, _, e := mine(data, "-p", pool, "put", obj, "-"); code != 0 {
+		t.Fatalf("msgr put: %s", e)
+	}
+	defer real(nil, "-p", pool, "rm", obj)
+	if code, o, _ := real(nil, "-p", pool, "get", obj, "-"); code != 0 || o != string(data) {
+		t.Fatalf("rados get of msgr's object: %d, %d bytes", code, len(o))
+	}
+	if code, _, e := real([]byte("blue"), "-p", pool, "setxattr", obj, "user.color"); code != 0 {
+		t.Fatal(e)
+	}
+	same := func(args ...string) {
+		t.Helper()
+		c1, o1, e1 := real(nil, args...)
+		c2, o2, e2 := mine(nil, args...)
+		if (c1 == 0) != (c2 == 0) || o1 != o2 || e1 != e2 {
+			t.Errorf("%v:\n rados exit %d stdout %q stderr %q\n  msgr exit %d stdout %q stderr %q", args, c1, o1, e1, c2, o2, e2)
+		}
+	}
+	same("-p", pool, "stat", obj)
+	same("-p", pool, "getxattr", obj, "user.color")
+	same("-p", pool, "listxattr", obj)
+	same("-p", pool, "get", obj, "-")
+	same("-p", pool, "stat", obj+"-missing")
+	same("-p", pool, "get", obj+"-missing", "-")
+	same("-p", pool, "rm", obj+"-missing")
+	same("-p", pool, "getxattr", obj, "user.missing")
+	same("-p", "no-such-pool", "ls")
+	same("-p", "no-such-pool", "stat", obj)
+	same("lspools")
 }
