@@ -81,8 +81,14 @@ type Options struct {
 	// HuntParallel is how many monitors are tried at once
 	// (mon_client_hunt_parallel, 3).
 	HuntParallel int
-	// Tick is how often tickets are checked for renewal (1 s).
+	// Tick is how often tickets and keepalives are checked (1 s).
 	Tick time.Duration
+	// PingInterval and PingTimeout: a keepalive goes to the mon every
+	// PingInterval, and a session with no keepalive answered for
+	// PingTimeout is dropped for another mon (mon_client_ping_interval,
+	// 10 s; mon_client_ping_timeout, 30 s).
+	PingInterval time.Duration
+	PingTimeout  time.Duration
 	// Hostname goes in subscriptions (os.Hostname).
 	Hostname string
 	Logger   *slog.Logger
@@ -129,7 +135,9 @@ type Client struct {
 	onOSDMap  func(*messages.MOSDMap)
 	onConfig  func(map[string]string)
 	renewing  bool
-	renewals  int // completed ticket renewals, for tests
+	renewals  int       // completed ticket renewals, for tests
+	sessionAt time.Time // when the active session opened
+	lastPing  time.Time // last keepalive sent
 	started   bool
 	tickStop  chan struct{}
 	tickDone  chan struct{}
@@ -390,6 +398,12 @@ func NewClient(m *msgr.Messenger, cfg *config.Config, cred auth.Credentials, opt
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second
 	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = durationOr(cfg, "mon_client_ping_interval", 10*time.Second)
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = durationOr(cfg, "mon_client_ping_timeout", 30*time.Second)
+	}
 	if opts.Hostname == "" {
 		opts.Hostname, _ = os.Hostname()
 	}
@@ -410,6 +424,13 @@ func NewClient(m *msgr.Messenger, cfg *config.Config, cred auth.Credentials, opt
 	}
 	c.fsid, c.haveFSID = id, ok
 	return c, nil
+}
+
+func durationOr(cfg *config.Config, key string, d time.Duration) time.Duration {
+	if v, err := cfg.Duration(key); err == nil && v > 0 {
+		return v
+	}
+	return d
 }
 
 // OnOSDMap sets the handler of MOSDMap messages (called on the dispatch
@@ -577,6 +598,7 @@ func (c *Client) HandleConnect(conn *msgr.Conn) {
 	delete(c.hunting, conn)
 	c.stopHuntingLocked()
 	c.active = conn
+	c.sessionAt, c.lastPing = time.Now(), time.Time{}
 	c.backoff, c.retry = 1, 0
 	c.log.Debug("mon: session open", "mon", conn.PeerAddrs().String())
 	c.sendSubsLocked()
@@ -965,13 +987,32 @@ func (c *Client) ticker() {
 }
 
 func (c *Client) tick() {
-	r, ok := c.cred.(auth.Renewer)
-	if !ok {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.active == nil || c.renewing || time.Now().Before(r.NextRenewal()) {
+	if c.active == nil || c.closed {
+		return
+	}
+	now := time.Now()
+	// MonClient::tick: keepalives, and a mon that stopped answering them
+	// is left for another.
+	if now.Sub(c.lastPing) >= c.opts.PingInterval {
+		c.lastPing = now
+		c.active.SendKeepalive()
+	}
+	ref := c.sessionAt
+	if ack := c.active.LastKeepaliveAck(); ack.After(ref) {
+		ref = ack
+	}
+	if now.Sub(ref) > c.opts.PingTimeout {
+		c.log.Warn("mon: no keepalive answer; hunting", "mon", c.active.PeerAddrs().String(), "silent", now.Sub(ref))
+		c.lastErr = fmt.Errorf("%v: %w: no keepalive answer for %v", c.active.PeerAddrs(), v2.ErrTimeout, now.Sub(ref))
+		c.renewing = false
+		c.reopenLocked()
+		return
+	}
+	// _check_auth_tickets: renew before expiry, over MAuth.
+	r, ok := c.cred.(auth.Renewer)
+	if !ok || c.renewing || now.Before(r.NextRenewal()) {
 		return
 	}
 	payload, ok, err := r.RenewalRequest()

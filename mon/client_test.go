@@ -166,7 +166,7 @@ func dialOffline(t *testing.T, cfg *config.Config, opts Options) *Client {
 func TestClientOffline(t *testing.T) {
 	f := startFakeMon(t, "a")
 	cfg := fakeCluster(t, f)
-	c := dialOffline(t, cfg, Options{})
+	c := dialOffline(t, cfg, Options{Tick: 20 * time.Millisecond, PingInterval: 20 * time.Millisecond})
 	if mm := c.MonMap(); mm == nil || mm.Epoch != 2 || mm.FSID != testFSID || c.FSID() != testFSID {
 		t.Fatalf("monmap %v", mm)
 	}
@@ -195,6 +195,19 @@ func TestClientOffline(t *testing.T) {
 	c.mu.Unlock()
 	if left != 0 {
 		t.Errorf("%d commands still pending after their context ended", left)
+	}
+
+	acked := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return !c.active.LastKeepaliveAck().IsZero()
+	}
+	for !acked() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no keepalive answered")
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 
 	newest, oldest, err := c.GetVersion(ctx, messages.SubOSDMap)
