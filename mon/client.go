@@ -599,6 +599,13 @@ func (c *Client) HandleConnect(conn *msgr.Conn) {
 	c.stopHuntingLocked()
 	c.active = conn
 	c.sessionAt, c.lastPing = time.Now(), time.Time{}
+	// MonClient names the messenger client.<global id> once it has one,
+	// so that OSDs and mons tell this client's connections apart.
+	if n := c.m.Name(); n.Num < 0 {
+		if gid := c.GlobalID(); gid > 0 {
+			c.m.SetMyName(encoding.EntityName{Type: n.Type, Num: int64(gid)})
+		}
+	}
 	c.backoff, c.retry = 1, 0
 	c.log.Debug("mon: session open", "mon", conn.PeerAddrs().String())
 	c.sendSubsLocked()

@@ -170,8 +170,8 @@ func TestClientOffline(t *testing.T) {
 	if mm := c.MonMap(); mm == nil || mm.Epoch != 2 || mm.FSID != testFSID || c.FSID() != testFSID {
 		t.Fatalf("monmap %v", mm)
 	}
-	if c.GlobalID() == 0 {
-		t.Error("no global id")
+	if c.GlobalID() == 0 || c.Messenger().Name().Num != int64(c.GlobalID()) {
+		t.Errorf("global id %d, messenger named %v", c.GlobalID(), c.Messenger().Name())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
