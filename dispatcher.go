@@ -2,6 +2,7 @@ package msgr
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/gomsgr/msgr/message"
 )
@@ -103,20 +104,43 @@ type dispatchItem struct {
 }
 
 // dispatchQueue is Ceph's DispatchQueue: connection events and messages
-// in one FIFO, delivered by one goroutine. Producers are loops and must
-// not block, so the queue itself is unbounded; messages are bounded before
-// they get here by the dispatch throttles the connections take.
-// mu guards items and stopped; wake has room for one signal.
+// in one FIFO, delivered by one goroutine at a time. Producers are loops
+// and must not block, so the queue itself is unbounded; messages are
+// bounded before they get here by the dispatch throttles the connections
+// take. The delivering goroutine runs only while there is work (an idle
+// messenger costs no goroutine): push starts one, and it exits when the
+// queue is empty. mu guards items, running, started and stopped.
 type dispatchQueue struct {
+	deliver func(dispatchItem)
 	mu      sync.Mutex
 	items   []dispatchItem
+	spare   []dispatchItem
+	running bool // a goroutine is delivering
+	started bool // delivery may begin (Messenger.Start)
 	stopped bool
-	wake    chan struct{}
-	done    chan struct{} // closed when run returns
+	gid     atomic.Uint64 // the delivering goroutine's id, 0 when none
+	wg      sync.WaitGroup
 }
 
-func newDispatchQueue() *dispatchQueue {
-	return &dispatchQueue{wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newDispatchQueue(deliver func(dispatchItem)) *dispatchQueue {
+	return &dispatchQueue{deliver: deliver}
+}
+
+// spawnLocked starts a delivering goroutine if there is work and none runs.
+func (q *dispatchQueue) spawnLocked() {
+	if q.started && !q.stopped && !q.running && len(q.items) > 0 {
+		q.running = true
+		q.wg.Add(1)
+		go q.run()
+	}
+}
+
+// start allows delivery.
+func (q *dispatchQueue) start() {
+	q.mu.Lock()
+	q.started = true
+	q.spawnLocked()
+	q.mu.Unlock()
 }
 
 // push queues it; false (and it is released) after stop.
@@ -130,16 +154,14 @@ func (q *dispatchQueue) push(it dispatchItem) bool {
 		return false
 	}
 	q.items = append(q.items, it)
+	q.spawnLocked()
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
 	return true
 }
 
-// stop makes run return after the item in hand; what is still queued is
-// released undelivered (Ceph's DispatchQueue::shutdown discards too).
+// stop ends delivery after the item in hand; what is still queued is
+// released undelivered (Ceph's DispatchQueue::shutdown discards too). It
+// waits for the delivering goroutine unless called from it.
 func (q *dispatchQueue) stop() {
 	q.mu.Lock()
 	q.stopped = true
@@ -151,41 +173,46 @@ func (q *dispatchQueue) stop() {
 			it.release()
 		}
 	}
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if !q.inDelivery() {
+		q.wg.Wait()
 	}
 }
 
-// run delivers items until stop; it is the messenger's dispatch goroutine.
-func (q *dispatchQueue) run(deliver func(dispatchItem)) {
-	defer close(q.done)
-	var batch []dispatchItem
+// inDelivery reports whether the caller is the delivering goroutine.
+func (q *dispatchQueue) inDelivery() bool {
+	g := q.gid.Load()
+	return g != 0 && g == curGoroutineID()
+}
+
+func (q *dispatchQueue) run() {
+	defer q.wg.Done()
+	q.gid.Store(curGoroutineID())
 	for {
 		q.mu.Lock()
-		if q.stopped {
+		if q.stopped || len(q.items) == 0 {
+			q.gid.Store(0)
+			q.running = false
 			q.mu.Unlock()
 			return
 		}
-		batch, q.items = q.items, batch[:0]
+		batch := q.items
+		q.items = q.spare[:0]
 		q.mu.Unlock()
-		if len(batch) == 0 {
-			<-q.wake
-			continue
-		}
 		for i := range batch {
-			if q.isStopped() {
+			if i > 0 && q.isStopped() {
 				for _, it := range batch[i:] {
 					if it.release != nil {
 						it.release()
 					}
 				}
-				clear(batch)
-				return
+				break
 			}
-			deliver(batch[i])
-			batch[i] = dispatchItem{}
+			q.deliver(batch[i])
 		}
+		clear(batch)
+		q.mu.Lock()
+		q.spare = batch[:0]
+		q.mu.Unlock()
 	}
 }
 

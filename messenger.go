@@ -108,7 +108,6 @@ func New(cfg Config, opts Options) (*Messenger, error) {
 		features:  cfg.Features,
 		gids:      auth.NewGlobalIDs(4100),
 		policies:  newPolicySet(Policy{}),
-		dq:        newDispatchQueue(),
 		done:      make(chan struct{}),
 		needAddr:  true,
 		conns:     map[string]*Conn{},
@@ -117,6 +116,7 @@ func New(cfg Config, opts Options) (*Messenger, error) {
 		lookups:   map[string][]func(){},
 		rng:       rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
+	m.dq = newDispatchQueue(m.deliver)
 	m.name.Store(&cfg.Name)
 	m.log = opts.Logger.With("entity", cfg.Name.String())
 	if m.registry == nil {
@@ -324,12 +324,7 @@ func (m *Messenger) Start() error {
 	}
 	ready := len(m.disp.Load().all) > 0
 	m.mu.Unlock()
-	go func() {
-		gid := curGoroutineID()
-		dispatchGIDs.Store(gid, m)
-		defer dispatchGIDs.Delete(gid)
-		m.dq.run(m.deliver)
-	}()
+	m.dq.start()
 	if ready {
 		m.becomeReady()
 	}
@@ -482,10 +477,6 @@ func (m *Messenger) Wait(ctx context.Context) error {
 	}
 }
 
-// dispatchGIDs holds the ids of running dispatch goroutines, so that
-// Shutdown knows not to wait for itself.
-var dispatchGIDs sync.Map // map[uint64]*Messenger
-
 // curGoroutineID parses the running goroutine's id from its stack header
 // ("goroutine 123 [running]:"); only Shutdown uses it.
 func curGoroutineID() uint64 {
@@ -518,8 +509,7 @@ func (m *Messenger) Stats() Stats {
 }
 
 func (m *Messenger) inDispatch() bool {
-	_, ok := dispatchGIDs.Load(curGoroutineID())
-	return ok
+	return m.dq.inDelivery()
 }
 
 func (m *Messenger) shutdown() {
@@ -527,7 +517,6 @@ func (m *Messenger) shutdown() {
 	m.mu.Lock()
 	p := m.proc
 	m.proc = nil
-	started := m.started
 	m.mu.Unlock()
 	if p != nil {
 		p.stop()
@@ -545,9 +534,6 @@ func (m *Messenger) shutdown() {
 	}
 	m.local.closeLocal()
 	m.dq.stop()
-	if started {
-		<-m.dq.done
-	}
 	if m.ownStack {
 		if err := m.stack.Close(); err != nil {
 			m.log.Warn("closing the event loops", "err", err)
