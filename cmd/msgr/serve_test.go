@@ -1,0 +1,540 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gomsgr/msgr"
+	"github.com/gomsgr/msgr/auth"
+	"github.com/gomsgr/msgr/auth/cephx"
+	"github.com/gomsgr/msgr/config"
+	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
+	"github.com/gomsgr/msgr/messages"
+)
+
+const serveKeyring = "testdata/serve/keyring"
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// seenMsg is a message as serve's dispatcher saw it.
+type seenMsg struct {
+	peer      encoding.EntityName
+	header    message.Header
+	features  uint64
+	connected bool
+}
+
+// harness is a msgr serve server started in the test process.
+type harness struct {
+	s     *server
+	out   *syncBuffer // serve's stdout
+	logs  *syncBuffer // serve's slog output
+	msgs  chan seenMsg
+	mu    sync.Mutex
+	auths []authEvent
+}
+
+func (h *harness) authEvents() []authEvent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.auths)
+}
+
+// startHarness resolves f as msgr serve does and starts the server on a
+// port of the kernel's choosing. The server is shut down at cleanup, and
+// no goroutine may outlive it.
+func startHarness(t *testing.T, f serveFlags) *harness {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	if f.addr == "" {
+		f.addr = "127.0.0.1:0"
+	}
+	if f.name == "" {
+		f.name = "mon.a"
+	}
+	sc, err := resolveServe(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{out: &syncBuffer{}, logs: &syncBuffer{}, msgs: make(chan seenMsg, 16)}
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h.s, err = startServer(ctx, sc, log, quiet, h.out, serveHooks{
+		onAuth: func(ev authEvent) {
+			h.mu.Lock()
+			h.auths = append(h.auths, ev)
+			h.mu.Unlock()
+		},
+		onMessage: func(c *msgr.Conn, hd message.Header) {
+			select {
+			case h.msgs <- seenMsg{peer: c.PeerName(), header: hd, features: c.Features(), connected: c.IsConnected()}:
+			default: // the tests read the first few only
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.s.Close(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", h.logs.String())
+		}
+		goleak.VerifyNone(t, ignore)
+	})
+	return h
+}
+
+func (h *harness) monAddr() string {
+	a := h.s.Addr().Msgr2()
+	return "v2:" + a.Addr.String()
+}
+
+// needCeph returns the ceph CLI's path, or skips (fails under CI=true)
+// when it is not installed.
+func needCeph(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("ceph")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the ceph CLI is required under CI=true: %v", err)
+		}
+		t.Skipf("the ceph CLI is not installed (%v): install ceph-common to run the real-client tests", err)
+	}
+	return p
+}
+
+// cliRun is the real ceph CLI pointed at a msgr serve server.
+type cliRun struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{} // closed when the CLI has exited
+	err  error         // Wait's result, once done
+}
+
+// startCLI runs `ceph status` as who, with a ceph.conf of its own (fsid,
+// mon host, auth and modes, a keyring with who's key) and -m pointing at
+// the server.
+func startCLI(t *testing.T, ceph, mon, authMethod, mode string, who auth.EntityName, key auth.CryptoKey, connectTimeout int) *cliRun {
+	t.Helper()
+	dir := t.TempDir()
+	kr := auth.NewKeyring()
+	if authMethod == "cephx" {
+		kr.Add(who, key)
+	}
+	keyring := filepath.Join(dir, "keyring")
+	if err := os.WriteFile(keyring, kr.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`[global]
+fsid = 9b0f3a5e-54b5-4c6f-9d43-1d2f3c4b5a69
+mon host = %s
+auth cluster required = %s
+auth service required = %[2]s
+auth client required = %[2]s
+ms mon client mode = %s
+ms client mode = %[3]s
+keyring = %s
+log file = %s
+admin socket = %s
+client mount timeout = %d
+rados mon op timeout = %[7]d
+`, mon, authMethod, mode, keyring, filepath.Join(dir, "client.log"), filepath.Join(dir, "asok"), connectTimeout)
+	confPath := filepath.Join(dir, "ceph.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &cliRun{out: &syncBuffer{}, done: make(chan struct{})}
+	r.cmd = exec.Command(ceph, "-c", confPath, "-m", mon, "-n", who.String(),
+		"--connect-timeout", fmt.Sprint(connectTimeout), "status")
+	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
+	r.cmd.Env = append(os.Environ(), "CEPH_ARGS=")
+	r.cmd.WaitDelay = 5 * time.Second
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		r.err = r.cmd.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(r.kill)
+	return r
+}
+
+// kill stops the CLI and waits for it.
+func (r *cliRun) kill() {
+	select {
+	case <-r.done:
+		return
+	default:
+	}
+	_ = r.cmd.Process.Kill()
+	<-r.done
+}
+
+// The real ceph CLI (librados' MonClient and C++ ProtocolV2) against msgr
+// serve, through the messenger: banner, HELLO, the auth exchange (none,
+// or cephx with both AUTH_SIGNATUREs, and in secure mode the encrypted
+// phase), CLIENT_IDENT / SERVER_IDENT, then the CLI's first message
+// reaches the messenger's dispatchers. The CLI then waits for a monmap
+// that never comes, and is killed.
+func TestServeCephCLI(t *testing.T) {
+	ceph := needCeph(t)
+	kr, err := auth.LoadKeyring(serveKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
+	adminKey, err := kr.Key(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		auth, mode string
+		method     uint32
+		conMode    uint32
+	}{
+		{"none", "crc", auth.MethodNone, auth.ModeCRC},
+		{"cephx", "crc", auth.MethodCephX, auth.ModeCRC},
+		{"cephx", "secure", auth.MethodCephX, auth.ModeSecure},
+	} {
+		t.Run(tc.auth+"-"+tc.mode, func(t *testing.T) {
+			h := startHarness(t, serveFlags{auth: tc.auth, mode: tc.mode, keyring: serveKeyring})
+			cli := startCLI(t, ceph, h.monAddr(), tc.auth, tc.mode, admin, adminKey, 20)
+			var first seenMsg
+			select {
+			case first = <-h.msgs:
+			case <-cli.done:
+				t.Fatalf("the CLI exited (%v) before any message reached the dispatcher:\n%s", cli.err, cli.out.String())
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no message reached the dispatcher in 30 s; CLI:\n%s", cli.out.String())
+			}
+			cli.kill()
+
+			// The exchange that let it in.
+			var done []authEvent
+			for _, ev := range h.authEvents() {
+				if ev.Err != nil {
+					t.Errorf("refusal: %+v", ev)
+				}
+				if ev.Done {
+					done = append(done, ev)
+				}
+			}
+			if len(done) == 0 {
+				t.Fatal("a message was dispatched but no exchange completed")
+			}
+			ev := done[0]
+			if ev.Entity != "client.admin" || ev.Method != tc.method || ev.Mode != tc.conMode ||
+				ev.PeerType != encoding.EntityTypeClient || ev.GlobalID == 0 {
+				t.Errorf("auth outcome %+v, want client.admin by %s in %s mode", ev, tc.auth, tc.mode)
+			}
+
+			// The first message: from the client, the first of its
+			// session, one a MonClient starts with.
+			if first.peer.Type != encoding.EntityTypeClient || !first.connected || first.features == 0 {
+				t.Errorf("dispatched on conn of peer %v (connected %v, features %#x)", first.peer, first.connected, first.features)
+			}
+			hd := first.header
+			if hd.Seq != 1 {
+				t.Errorf("first message has seq %d", hd.Seq)
+			}
+			switch hd.Type {
+			case messages.TypeMonGetMap, messages.TypeMonSubscribe, messages.TypeAuth:
+			default:
+				t.Errorf("first message is type %d (%s)", hd.Type, msgName(hd.Type))
+			}
+			// serve printed its line before the hook heard the message.
+			want := fmt.Sprintf(" seq=1 type=%d name=%s len=%d ", hd.Type, msgName(hd.Type), hd.FrontLen+hd.MiddleLen+hd.DataLen)
+			if line := firstLine(h.out.String()); !strings.HasPrefix(line, "msg peer=client.") || !strings.Contains(line, want) {
+				t.Errorf("stdout line %q, want one with %q", line, want)
+			}
+			t.Logf("first message %s (seq %d, %d bytes) from %v as %s, global id %d, %s mode",
+				msgName(hd.Type), hd.Seq, hd.FrontLen+hd.MiddleLen+hd.DataLen, first.peer, ev.Entity, ev.GlobalID, modeName(ev.Mode))
+		})
+	}
+}
+
+// The real ceph CLI refused by msgr serve as by a real mon: a wrong key
+// and an unknown entity get AUTH_BAD_METHOD with -EACCES; the CLI gives up
+// at once and exits non-zero naming a permission error; no session opens
+// and nothing reaches the dispatcher.
+func TestServeCephCLIRefused(t *testing.T) {
+	ceph := needCeph(t)
+	kr, err := auth.LoadKeyring(serveKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
+	adminKey, err := kr.Key(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := auth.CryptoKey{Type: auth.KeyTypeAES, Secret: bytes.Repeat([]byte{7}, 16)}
+	ghost := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "ghost"}
+	for _, tc := range []struct {
+		name string
+		mode string
+		who  auth.EntityName
+		key  auth.CryptoKey
+	}{
+		{"wrong-key", "crc", admin, wrong},
+		{"wrong-key-secure", "secure", admin, wrong},
+		{"unknown-entity", "crc", ghost, adminKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHarness(t, serveFlags{auth: "cephx", mode: tc.mode, keyring: serveKeyring})
+			cli := startCLI(t, ceph, h.monAddr(), "cephx", tc.mode, tc.who, tc.key, 10)
+			select {
+			case <-cli.done:
+			case m := <-h.msgs:
+				t.Fatalf("a message reached the dispatcher: %+v", m)
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the CLI did not give up in 30 s:\n%s", cli.out.String())
+			}
+			out := cli.out.String()
+			var ee *exec.ExitError
+			if !errors.As(cli.err, &ee) || ee.ExitCode() == 0 {
+				t.Fatalf("the CLI exit: %v, want non-zero:\n%s", cli.err, out)
+			}
+			if !strings.Contains(out, "ermission denied") && !strings.Contains(out, "errno 13") {
+				t.Errorf("the CLI does not name a permission error:\n%s", out)
+			}
+			evs := h.authEvents()
+			if len(evs) == 0 {
+				t.Fatal("no exchange reached the server")
+			}
+			for _, ev := range evs {
+				var bm *auth.BadMethodError
+				if ev.Done || !errors.As(ev.Err, &bm) || bm.Result != -auth.EACCES || !errors.Is(ev.Err, auth.ErrDenied) {
+					t.Errorf("auth outcome %+v, want a refusal with -EACCES", ev)
+				}
+			}
+			// Nothing was dispatched, and nothing can be any more once
+			// the server is down.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := h.s.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case m := <-h.msgs:
+				t.Errorf("a message reached the dispatcher: %+v", m)
+			default:
+			}
+			if s := h.out.String(); s != "" {
+				t.Errorf("serve printed messages:\n%s", s)
+			}
+			t.Logf("CLI exit %d: %s", ee.ExitCode(), lastLine(out))
+		})
+	}
+}
+
+// A Go client messenger (auth none and cephx, crc and secure) reaches
+// msgr serve and its messages are printed: the server path without the
+// ceph CLI, so that it is checked everywhere.
+func TestServeGoClient(t *testing.T) {
+	kr, err := auth.LoadKeyring(serveKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
+	adminKey, err := kr.Key(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		auth string
+		mode uint32
+	}{{"none", auth.ModeCRC}, {"cephx", auth.ModeCRC}, {"cephx", auth.ModeSecure}} {
+		t.Run(tc.auth+"-"+modeName(tc.mode), func(t *testing.T) {
+			h := startHarness(t, serveFlags{auth: tc.auth, mode: "secure crc", keyring: serveKeyring})
+			var authCli func(uint8) (auth.ClientHandler, error)
+			if tc.auth == "cephx" {
+				sess, err := cephx.NewSession(cephx.Config{Name: admin, Key: adminKey, MonModes: []uint32{tc.mode}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				authCli = func(pt uint8) (auth.ClientHandler, error) { return sess.ClientHandler(uint32(pt)) }
+			}
+			cm, err := msgr.New(msgr.Config{Name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}, Nonce: 77, AuthClient: authCli},
+				msgr.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := cm.Shutdown(ctx); err != nil {
+					t.Error(err)
+				}
+			}()
+			cm.SetDefaultPolicy(msgr.LossyClient(0))
+			if err := cm.Start(); err != nil {
+				t.Fatal(err)
+			}
+			cm.AddDispatcherTail(msgr.DispatcherFunc(func(*msgr.Conn, message.Message) bool { return true }))
+			c, err := cm.GetConnection(h.s.Addr(), encoding.EntityTypeMon)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Send(&messages.MMonGetMap{}); err != nil {
+				t.Fatal(err)
+			}
+			var first seenMsg
+			select {
+			case first = <-h.msgs:
+			case <-c.Done():
+				t.Fatalf("client connection closed: %v", c.Err())
+			case <-time.After(20 * time.Second):
+				t.Fatal("no message reached the dispatcher")
+			}
+			if first.header.Type != messages.TypeMonGetMap || first.header.Seq != 1 || first.peer.Type != encoding.EntityTypeClient {
+				t.Errorf("dispatched %+v", first)
+			}
+			if line := firstLine(h.out.String()); !strings.Contains(line, " seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0") {
+				t.Errorf("stdout line %q", line)
+			}
+			evs := h.authEvents()
+			// Auth none names the messenger's entity, client.0 (its
+			// number is not known yet); cephx the principal.
+			want := "client.0"
+			if tc.auth == "cephx" {
+				want = "client.admin"
+			}
+			if len(evs) != 1 || !evs[0].Done || evs[0].Entity != want || evs[0].Mode != tc.mode {
+				t.Errorf("auth outcomes %+v", evs)
+			}
+		})
+	}
+}
+
+// resolveServe reads the flags and ceph.conf as a mon reads its options.
+func TestServeResolve(t *testing.T) {
+	conf := "testdata/serve/ceph.conf"
+	for _, tc := range []struct {
+		name                       string
+		f                          serveFlags
+		svcMethods, clusterMethods []uint32
+		svcModes, clusterModes     []uint32
+		keyring                    bool
+		wantErr                    string
+	}{
+		{name: "defaults need a keyring", f: serveFlags{name: "mon.a", keyring: "testdata/serve/none"}, wantErr: "keyring"},
+		{name: "defaults", f: serveFlags{name: "mon.a", keyring: serveKeyring},
+			svcMethods: []uint32{auth.MethodCephX}, clusterMethods: []uint32{auth.MethodCephX},
+			svcModes: []uint32{auth.ModeSecure, auth.ModeCRC}, clusterModes: []uint32{auth.ModeSecure, auth.ModeCRC}, keyring: true},
+		{name: "conf", f: serveFlags{conf: conf, name: "mon.a"},
+			svcMethods: []uint32{auth.MethodCephX, auth.MethodNone}, clusterMethods: []uint32{auth.MethodCephX},
+			svcModes: []uint32{auth.ModeCRC, auth.ModeSecure}, clusterModes: []uint32{auth.ModeSecure}, keyring: true},
+		{name: "conf, own section", f: serveFlags{conf: conf, name: "mon.b"},
+			svcMethods: []uint32{auth.MethodNone}, clusterMethods: []uint32{auth.MethodCephX},
+			svcModes: []uint32{auth.ModeCRC}, clusterModes: []uint32{auth.ModeSecure}, keyring: true},
+		{name: "flags beat conf", f: serveFlags{conf: conf, name: "mon.a", auth: "none", mode: "crc"},
+			svcMethods: []uint32{auth.MethodNone}, clusterMethods: []uint32{auth.MethodNone},
+			svcModes: []uint32{auth.ModeCRC}, clusterModes: []uint32{auth.ModeCRC}},
+		{name: "none is crc only", f: serveFlags{name: "mon.a", auth: "none", mode: "secure"}, wantErr: "crc mode only"},
+		{name: "bad method", f: serveFlags{name: "mon.a", auth: "kerberos"}, wantErr: "unknown auth method"},
+		{name: "bad mode", f: serveFlags{name: "mon.a", auth: "none", mode: "fast"}, wantErr: "unknown mode"},
+		{name: "bad addr", f: serveFlags{name: "mon.a", auth: "none", addr: "localhost"}, wantErr: "--addr"},
+		{name: "bad name", f: serveFlags{name: "nobody", auth: "none"}, wantErr: "--name"},
+		{name: "cephx needs a mon", f: serveFlags{name: "osd.1", auth: "cephx", keyring: serveKeyring}, wantErr: "only a mon"},
+		{name: "missing conf", f: serveFlags{conf: "testdata/serve/missing.conf", name: "mon.a"}, wantErr: "missing.conf"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := resolveServe(tc.f)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(sc.serviceMethods, tc.svcMethods) || !slices.Equal(sc.clusterMethods, tc.clusterMethods) ||
+				!slices.Equal(sc.serviceModes, tc.svcModes) || !slices.Equal(sc.clusterModes, tc.clusterModes) {
+				t.Errorf("methods %v/%v modes %v/%v", sc.serviceMethods, sc.clusterMethods, sc.serviceModes, sc.clusterModes)
+			}
+			if (sc.keyring != nil) != tc.keyring {
+				t.Errorf("keyring loaded: %v", sc.keyring != nil)
+			}
+			if sc.name.Type != encoding.EntityTypeMon || sc.addr.String() != "127.0.0.1:3300" {
+				t.Errorf("name %v addr %v", sc.name, sc.addr)
+			}
+		})
+	}
+	if _, err := resolveServe(serveFlags{name: "mon.a", auth: "none", mode: "fast"}); !errors.Is(err, config.ErrBadValue) {
+		t.Errorf("bad mode: %v, want ErrBadValue", err)
+	}
+}
+
+// The command line: usage and exit codes.
+func TestServeUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"serve", "--help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "usage: msgr serve") {
+		t.Errorf("--help: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"serve", "--bogus"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "bogus") {
+		t.Errorf("--bogus: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"serve", "extra"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "extra") {
+		t.Errorf("extra: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"serve", "--auth", "none", "--mode", "secure"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "crc mode only") {
+		t.Errorf("none/secure: %d %q", code, errb.String())
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout: %q", out.String())
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
