@@ -270,7 +270,7 @@ func (m *Messenger) bind(ctx context.Context, ip netip.Addr, ports []uint16) err
 	}
 	m.mu.Unlock()
 	m.local.setLocalAddrs(m.Addrs())
-	m.log.Info("bound", "addr", bound)
+	m.log.Debug("bound", "addr", bound)
 	return nil
 }
 
