@@ -895,8 +895,10 @@ func (c *Conn) finish(err error) {
 	c.setConnected(false)
 	c.closeErr = err
 	c.closed.Store(true)
-	close(c.doneCh)
 	c.log.Debug("closed", "err", err)
 	c.release()
+	// Forgotten before Done closes, so that a waiter on Done sees the
+	// messenger without it.
 	c.msgr.forget(c)
+	close(c.doneCh)
 }
