@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,9 +296,11 @@ func TestServeCephCLI(t *testing.T) {
 }
 
 // The real ceph CLI refused by msgr serve as by a real mon: a wrong key
-// and an unknown entity get AUTH_BAD_METHOD with -EACCES; the CLI gives up
-// at once and exits non-zero naming a permission error; no session opens
-// and nothing reaches the dispatcher.
+// and an unknown entity get AUTH_BAD_METHOD with -EACCES, a method or a
+// connection mode the server does not allow -EOPNOTSUPP; the CLI gives up
+// at once and exits non-zero naming a permission error (its MonClient
+// reports every auth failure as EACCES); no session opens and nothing
+// reaches the dispatcher.
 func TestServeCephCLIRefused(t *testing.T) {
 	ceph := needCeph(t)
 	kr, err := auth.LoadKeyring(serveKeyring)
@@ -310,18 +315,22 @@ func TestServeCephCLIRefused(t *testing.T) {
 	wrong := auth.CryptoKey{Type: auth.KeyTypeAES, Secret: bytes.Repeat([]byte{7}, 16)}
 	ghost := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "ghost"}
 	for _, tc := range []struct {
-		name string
-		mode string
-		who  auth.EntityName
-		key  auth.CryptoKey
+		name             string
+		srvAuth, srvMode string
+		cliAuth, cliMode string
+		who              auth.EntityName
+		key              auth.CryptoKey
+		errno            int32
 	}{
-		{"wrong-key", "crc", admin, wrong},
-		{"wrong-key-secure", "secure", admin, wrong},
-		{"unknown-entity", "crc", ghost, adminKey},
+		{"wrong-key", "cephx", "crc", "cephx", "crc", admin, wrong, auth.EACCES},
+		{"wrong-key-secure", "cephx", "secure", "cephx", "secure", admin, wrong, auth.EACCES},
+		{"unknown-entity", "cephx", "crc", "cephx", "crc", ghost, adminKey, auth.EACCES},
+		{"method-not-allowed", "cephx", "crc", "none", "crc", admin, adminKey, auth.EOPNOTSUPP},
+		{"mode-not-allowed", "cephx", "crc", "cephx", "secure", admin, adminKey, auth.EOPNOTSUPP},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := startHarness(t, serveFlags{auth: "cephx", mode: tc.mode, keyring: serveKeyring})
-			cli := startCLI(t, ceph, h.monAddr(), "cephx", tc.mode, tc.who, tc.key, 10)
+			h := startHarness(t, serveFlags{auth: tc.srvAuth, mode: tc.srvMode, keyring: serveKeyring})
+			cli := startCLI(t, ceph, h.monAddr(), tc.cliAuth, tc.cliMode, tc.who, tc.key, 10)
 			select {
 			case <-cli.done:
 			case m := <-h.msgs:
@@ -343,8 +352,8 @@ func TestServeCephCLIRefused(t *testing.T) {
 			}
 			for _, ev := range evs {
 				var bm *auth.BadMethodError
-				if ev.Done || !errors.As(ev.Err, &bm) || bm.Result != -auth.EACCES || !errors.Is(ev.Err, auth.ErrDenied) {
-					t.Errorf("auth outcome %+v, want a refusal with -EACCES", ev)
+				if ev.Done || !errors.As(ev.Err, &bm) || bm.Result != -tc.errno || !errors.Is(ev.Err, auth.ErrDenied) {
+					t.Errorf("auth outcome %+v, want a refusal with errno -%d", ev, tc.errno)
 				}
 			}
 			// Nothing was dispatched, and nothing can be any more once
@@ -394,30 +403,7 @@ func TestServeGoClient(t *testing.T) {
 				}
 				authCli = func(pt uint8) (auth.ClientHandler, error) { return sess.ClientHandler(uint32(pt)) }
 			}
-			cm, err := msgr.New(msgr.Config{Name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}, Nonce: 77, AuthClient: authCli},
-				msgr.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				if err := cm.Shutdown(ctx); err != nil {
-					t.Error(err)
-				}
-			}()
-			cm.SetDefaultPolicy(msgr.LossyClient(0))
-			if err := cm.Start(); err != nil {
-				t.Fatal(err)
-			}
-			cm.AddDispatcherTail(msgr.DispatcherFunc(func(*msgr.Conn, message.Message) bool { return true }))
-			c, err := cm.GetConnection(h.s.Addr(), encoding.EntityTypeMon)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Send(&messages.MMonGetMap{}); err != nil {
-				t.Fatal(err)
-			}
+			c := sendGetMap(t, h.s.Addr(), authCli)
 			var first seenMsg
 			select {
 			case first = <-h.msgs:
@@ -444,6 +430,37 @@ func TestServeGoClient(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sendGetMap starts a Go client messenger (shut down at cleanup), opens a
+// lossy connection to the mon at addrs and sends it MON_GET_MAP.
+func sendGetMap(t *testing.T, addrs encoding.EntityAddrVec, authCli func(uint8) (auth.ClientHandler, error)) *msgr.Conn {
+	t.Helper()
+	cm, err := msgr.New(msgr.Config{Name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}, Nonce: 77, AuthClient: authCli},
+		msgr.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := cm.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	cm.SetDefaultPolicy(msgr.LossyClient(0))
+	if err := cm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cm.AddDispatcherTail(msgr.DispatcherFunc(func(*msgr.Conn, message.Message) bool { return true }))
+	c, err := cm.GetConnection(addrs, encoding.EntityTypeMon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(&messages.MMonGetMap{}); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // resolveServe reads the flags and ceph.conf as a mon reads its options.
@@ -537,4 +554,113 @@ func firstLine(s string) string {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// Under TestServeCommand this test binary is the msgr command.
+func init() {
+	if os.Getenv("MSGR_SERVE_TEST_CHILD") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+}
+
+// notifyBuffer is a syncBuffer that signals every write.
+type notifyBuffer struct {
+	syncBuffer
+	ch chan struct{}
+}
+
+func newNotifyBuffer() *notifyBuffer { return &notifyBuffer{ch: make(chan struct{}, 1)} }
+
+func (n *notifyBuffer) Write(p []byte) (int, error) {
+	k, err := n.syncBuffer.Write(p)
+	select {
+	case n.ch <- struct{}{}:
+	default:
+	}
+	return k, err
+}
+
+// await returns the first submatch of re in what was written, waiting
+// for writes until the deadline or until exited is closed.
+func (n *notifyBuffer) await(t *testing.T, re *regexp.Regexp, deadline <-chan time.Time, exited <-chan struct{}) string {
+	t.Helper()
+	for {
+		if m := re.FindStringSubmatch(n.String()); m != nil {
+			return m[len(m)-1]
+		}
+		select {
+		case <-n.ch:
+		case <-exited:
+			if m := re.FindStringSubmatch(n.String()); m != nil {
+				return m[len(m)-1]
+			}
+			t.Fatalf("the command exited before writing %v:\n%s", re, n.String())
+		case <-deadline:
+			t.Fatalf("timed out waiting for %v:\n%s", re, n.String())
+		}
+	}
+}
+
+// `msgr serve -c ceph.conf --addr 127.0.0.1:0` as a process: it reads
+// the conf (cephx and none allowed to clients, keyring from the conf),
+// says where it listens, prints a client's message on stdout, and exits 0
+// on SIGTERM.
+func TestServeCommand(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := newNotifyBuffer(), newNotifyBuffer()
+	cmd := exec.Command(exe, "serve", "-c", "testdata/serve/ceph.conf", "--addr", "127.0.0.1:0", "-n", "mon.a")
+	cmd.Env = append(os.Environ(), "MSGR_SERVE_TEST_CHILD=1")
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	deadline := time.After(30 * time.Second)
+
+	addr := stderr.await(t, regexp.MustCompile(`msg=listening .*addrs=v2:(127\.0\.0\.1:[0-9]+)/0 `), deadline, exited)
+	if !strings.Contains(stderr.String(), `client_auth="cephx none" client_modes="crc secure" cluster_auth=cephx cluster_modes=secure`) {
+		t.Errorf("the conf was not applied:\n%s", stderr.String())
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendGetMap(t, encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: ap}}, nil)
+	line := stdout.await(t, regexp.MustCompile(`(?m)^(msg .*)$`), deadline, exited)
+	if !strings.HasPrefix(line, "msg peer=client.") || !strings.Contains(line, " seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0") {
+		t.Errorf("stdout line %q", line)
+	}
+	stderr.await(t, regexp.MustCompile(`(msg=authenticated entity=client.0 global_id=[0-9]+ method=none mode=crc)`), deadline, exited)
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-deadline:
+		t.Fatalf("no exit after SIGTERM:\n%s", stderr.String())
+	}
+	if waitErr != nil {
+		t.Fatalf("exit: %v\n%s", waitErr, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "shutting down") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
 }
