@@ -394,6 +394,9 @@ func (c *Conn) drain() {
 // Machine must not be re-entered and its action slice is only valid until
 // its next call.
 func (c *Conn) step(f func(time.Time) []v2.Action) {
+	if checkOwnership && !c.worker.InContext() {
+		panic(fmt.Sprintf("msgr: %v stepped outside its worker", c))
+	}
 	c.later = append(c.later, f)
 	if c.applying {
 		return

@@ -1,0 +1,5 @@
+//go:build !race
+
+package msgr
+
+const checkOwnership = false
