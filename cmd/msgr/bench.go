@@ -59,7 +59,7 @@ func newBenchFlags(name string, stderr io.Writer, client bool) *benchFlags {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.stacks, "stack", "eventloop,gonet", "messenger stacks to compare, comma separated (eventloop, gonet)")
 	fs.BoolVar(&f.raw, "raw", true, "also measure the raw-TCP ceiling (same payload bytes, no protocol)")
-	fs.StringVar(&f.modes, "mode", "crc", "connection modes, comma separated (crc)")
+	fs.StringVar(&f.modes, "mode", "crc", "connection modes, comma separated (crc: auth none; secure: cephx and AES-GCM)")
 	fs.StringVar(&f.sizes, "size", "", "message sizes, comma separated (4K, 64K, 4M, or bytes)")
 	fs.StringVar(&f.conns, "conns", "", "connection counts, comma separated")
 	fs.IntVar(&f.depth, "depth", 1, "messages in flight per connection")
@@ -367,8 +367,12 @@ func printReport(w io.Writer, r *bench.Report, f *benchFlags, stacks []string, n
 		if f.count > 0 {
 			each = fmt.Sprintf("%d messages", f.count)
 		}
-		fmt.Fprintf(w, "%d cases x %d stacks x %d reps of %s each, alternating; medians. CPU, allocations, goroutines and RSS are the whole process (clients and servers).\n\n",
-			ncases, len(stacks), max(f.reps, 1), each)
+		scope := "the whole process (clients and servers)"
+		if f.addr != "" {
+			scope = "this client process only"
+		}
+		fmt.Fprintf(w, "%d cases x %d stacks x %d reps of %s each, alternating; medians. CPU, allocations, goroutines and RSS are %s.\n\n",
+			ncases, len(stacks), max(f.reps, 1), each, scope)
 		if err := bench.WriteTable(w, r.Results, stacks); err != nil {
 			return err
 		}
@@ -425,13 +429,13 @@ func targets(r *bench.Report) []string {
 					want = 1.3
 				}
 				ratio := x.MsgsPerSec / g.MsgsPerSec
-				out = append(out, fmt.Sprintf("4K %4d conns: eventloop/gonet msgs/s %.2fx (target >= %.1fx)  %s", x.Conns, ratio, want, verdict(ratio >= want)))
+				out = append(out, fmt.Sprintf("%-6s 4K %4d conns: eventloop/gonet msgs/s %.2fx (target >= %.1fx)  %s", x.Mode, x.Conns, ratio, want, verdict(ratio >= want)))
 			}
 		}
 		if x.Size == 4<<20 {
 			if raw, ok := by[key{"raw", x.Size, x.Conns, "-"}]; ok && raw.MBPerSec > 0 {
 				share := x.MBPerSec / raw.MBPerSec
-				out = append(out, fmt.Sprintf("4M %4d conns: eventloop %.0f%% of raw TCP bandwidth (target >= 85%%)  %s", x.Conns, 100*share, verdict(share >= 0.85)))
+				out = append(out, fmt.Sprintf("%-6s 4M %4d conns: eventloop %.0f%% of raw TCP bandwidth (target >= 85%%)  %s", x.Mode, x.Conns, 100*share, verdict(share >= 0.85)))
 			}
 		}
 	}

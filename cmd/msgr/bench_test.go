@@ -34,7 +34,7 @@ func TestBenchTiny(t *testing.T) {
 	jsonPath, plotPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "p.svg")
 	const count = 300
 	var out, errb bytes.Buffer
-	code := run([]string{"bench", "--stack", "eventloop,gonet", "--size", "4K,64K", "--conns", "1,3", "--depth", "2",
+	code := run([]string{"bench", "--stack", "eventloop,gonet", "--mode", "crc,secure", "--size", "4K,64K", "--conns", "1,3", "--depth", "2",
 		"--count", strconv.Itoa(count), "--reps", "1", "--idle", "30", "--json", jsonPath, "--plot", plotPath}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
@@ -51,10 +51,12 @@ func TestBenchTiny(t *testing.T) {
 			t.Errorf("row %q: %s messages, want %d", line, f[5], count)
 		}
 	}
-	if rows != 2*2*3 {
-		t.Errorf("%d result rows, want 12:\n%s", rows, table)
+	// 2 modes x 2 sizes x 2 connection counts, 3 stacks each (raw TCP
+	// is measured once per shape and shown with each mode).
+	if rows != 2*2*2*3 {
+		t.Errorf("%d result rows, want 24:\n%s", rows, table)
 	}
-	for _, want := range []string{"ratios:", "eventloop/gonet", "% of raw", "idle sessions", "goroutines/session"} {
+	for _, want := range []string{"ratios:", "eventloop/gonet", "% of raw", "idle sessions", "goroutines/session", " secure "} {
 		if !strings.Contains(table, want) {
 			t.Errorf("output lacks %q:\n%s", want, table)
 		}
@@ -68,8 +70,8 @@ func TestBenchTiny(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != 12 || len(rep.Runs) != 12 {
-		t.Fatalf("JSON has %d results, %d runs; want 12 each", len(rep.Results), len(rep.Runs))
+	if len(rep.Results) != 20 || len(rep.Runs) != 20 {
+		t.Fatalf("JSON has %d results, %d runs; want 20 each", len(rep.Results), len(rep.Runs))
 	}
 	for _, r := range rep.Results {
 		if r.Messages != count || r.Sent != count || r.Bytes != int64(count*r.Size) {
@@ -103,9 +105,9 @@ func TestBenchTiny(t *testing.T) {
 			polylines++
 		}
 	}
-	// 3 stacks x 2 connection counts, each drawn in 2 panels.
-	if polylines != 12 {
-		t.Errorf("plot has %d lines, want 12", polylines)
+	// (2 stacks x 2 modes + raw) x 2 connection counts, in 2 panels.
+	if polylines != 20 {
+		t.Errorf("plot has %d lines, want 20", polylines)
 	}
 }
 

@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr"
+	"github.com/gomsgr/msgr/auth"
+	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/internal/event"
 	"github.com/gomsgr/msgr/internal/stack"
@@ -114,12 +118,89 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 // CheckMode reports whether the bench can run connection mode mode.
 func CheckMode(mode string) error {
 	switch mode {
-	case "crc":
+	case "crc", "secure":
 		return nil
-	case "secure":
-		return fmt.Errorf("%w: mode secure needs an authenticated (cephx) session, which the bench does not set up yet", ErrSpec)
 	}
-	return fmt.Errorf("%w: mode %q (have crc)", ErrSpec, mode)
+	return fmt.Errorf("%w: mode %q (have crc, secure)", ErrSpec, mode)
+}
+
+// Authentication. The server is a mon-type entity that takes both auth
+// methods: crc sessions authenticate with method none (like perf_msgr's
+// dummy auth), secure sessions with cephx, which yields the connection
+// secret AES-GCM needs. cephx uses one fixed key, derived from a published
+// string so that `bench serve` and `bench client` agree without a keyring
+// file: a benchmark on loopback, not a secret.
+var benchAuthName = auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "bench"}
+
+func benchKey() (auth.CryptoKey, error) {
+	seed := sha256.Sum256([]byte("msgr bench cephx key; loopback only"))
+	return auth.NewAESKey(bytes.NewReader(seed[:]), encoding.UTime{})
+}
+
+// methodServer answers method none or cephx, whichever the client asks.
+type methodServer struct {
+	none   *auth.NoneServer
+	cephx  *cephx.Server
+	cur    auth.ServerHandler
+	onDone func(conMode uint32)
+}
+
+func (h *methodServer) done(r auth.ServerReply, err error) (auth.ServerReply, error) {
+	if err == nil && r.Done {
+		h.onDone(r.Result.ConMode)
+	}
+	return r, err
+}
+
+func (h *methodServer) HandleRequest(method uint32, preferred []uint32, payload []byte) (auth.ServerReply, error) {
+	h.cur = h.none
+	if method == auth.MethodCephX {
+		h.cur = h.cephx.Handler()
+	}
+	return h.done(h.cur.HandleRequest(method, preferred, payload))
+}
+
+func (h *methodServer) HandleRequestMore(payload []byte) (auth.ServerReply, error) {
+	if h.cur == nil {
+		return auth.ServerReply{}, fmt.Errorf("%w: AUTH_REQUEST_MORE before AUTH_REQUEST", auth.ErrUnexpected)
+	}
+	return h.done(h.cur.HandleRequestMore(payload))
+}
+
+func newAuthServer(onDone func(conMode uint32)) (func(uint8) (auth.ServerHandler, error), error) {
+	key, err := benchKey()
+	if err != nil {
+		return nil, err
+	}
+	kr := auth.NewKeyring()
+	kr.Add(benchAuthName, key)
+	kr.SetCaps(benchAuthName, "mon", "allow *")
+	srv, err := cephx.NewServer(cephx.ServerConfig{Keyring: kr})
+	if err != nil {
+		return nil, err
+	}
+	gids := auth.NewGlobalIDs(1 << 20)
+	return func(uint8) (auth.ServerHandler, error) {
+		return &methodServer{none: &auth.NoneServer{Mon: true, GlobalIDs: gids, AllowedModes: []uint32{auth.ModeCRC}}, cephx: srv, onDone: onDone}, nil
+	}, nil
+}
+
+// newAuthClient returns the client auth for mode: nil (the messenger's
+// method none) for crc, a cephx session asking for secure mode otherwise.
+func newAuthClient(mode string) (func(uint8) (auth.ClientHandler, error), error) {
+	if mode != "secure" {
+		return nil, nil
+	}
+	key, err := benchKey()
+	if err != nil {
+		return nil, err
+	}
+	sess, err := cephx.NewSession(cephx.Config{Name: benchAuthName, Key: key,
+		MonModes: []uint32{auth.ModeSecure}, Modes: []uint32{auth.ModeSecure}})
+	if err != nil {
+		return nil, err
+	}
+	return func(pt uint8) (auth.ClientHandler, error) { return sess.ClientHandler(uint32(pt)) }, nil
 }
 
 // MsgrServer is the answering side: one messenger bound on loopback.
@@ -129,6 +210,8 @@ type MsgrServer struct {
 	st    stack.Stack
 	n     atomic.Int64 // requests answered
 	acc   atomic.Int64 // sessions accepted
+	// secure counts authentications that chose secure mode.
+	secure atomic.Int64
 }
 
 // serverDispatcher answers requests on the loop (fast dispatch).
@@ -151,11 +234,21 @@ func StartMsgrServer(ctx context.Context, stackName string, addr netip.AddrPort)
 		return nil, err
 	}
 	s := &MsgrServer{Stack: stackName, st: st}
+	authSrv, err := newAuthServer(func(mode uint32) {
+		if mode == auth.ModeSecure {
+			s.secure.Add(1)
+		}
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	m, err := msgr.New(msgr.Config{
-		Name:     encoding.EntityName{Type: encoding.EntityTypeOSD, Num: 0},
-		Nonce:    Nonce,
-		Stack:    st,
-		Registry: benchRegistry(),
+		Name:       encoding.EntityName{Type: encoding.EntityTypeMon, Num: 0},
+		Nonce:      Nonce,
+		Stack:      st,
+		Registry:   benchRegistry(),
+		AuthServer: authSrv,
 	}, msgr.Options{Logger: quietLog})
 	if err != nil {
 		st.Close()
@@ -182,6 +275,9 @@ func (s *MsgrServer) Addrs() encoding.EntityAddrVec { return s.m.Addrs() }
 
 // Sessions is the number of sessions accepted so far.
 func (s *MsgrServer) Sessions() int64 { return s.acc.Load() }
+
+// SecureSessions is the number of sessions authenticated in secure mode.
+func (s *MsgrServer) SecureSessions() int64 { return s.secure.Load() }
 
 // Answered is the number of requests answered so far.
 func (s *MsgrServer) Answered() int64 { return s.n.Load() }
@@ -224,7 +320,7 @@ type msgrClients struct {
 	conns []*msgr.Conn
 }
 
-func newMsgrClients(ctx context.Context, stackName string, n int, d msgr.Dispatcher, server encoding.EntityAddrVec) (*msgrClients, error) {
+func newMsgrClients(ctx context.Context, stackName, mode string, n int, d msgr.Dispatcher, server encoding.EntityAddrVec) (*msgrClients, error) {
 	st, err := NewStack(stackName)
 	if err != nil {
 		return nil, err
@@ -232,11 +328,17 @@ func newMsgrClients(ctx context.Context, stackName string, n int, d msgr.Dispatc
 	cl := &msgrClients{st: st}
 	base := uint32(time.Now().UnixNano())
 	for i := 0; i < n; i++ {
+		authCli, err := newAuthClient(mode)
+		if err != nil {
+			cl.close(ctx)
+			return nil, err
+		}
 		m, err := msgr.New(msgr.Config{
-			Name:     encoding.EntityName{Type: encoding.EntityTypeClient, Num: int64(1000 + i)},
-			Nonce:    base + uint32(i),
-			Stack:    st,
-			Registry: benchRegistry(),
+			Name:       encoding.EntityName{Type: encoding.EntityTypeClient, Num: int64(1000 + i)},
+			Nonce:      base + uint32(i),
+			Stack:      st,
+			Registry:   benchRegistry(),
+			AuthClient: authCli,
 		}, msgr.Options{Logger: quietLog})
 		if err != nil {
 			cl.close(ctx)
@@ -251,7 +353,7 @@ func newMsgrClients(ctx context.Context, stackName string, n int, d msgr.Dispatc
 		if d != nil {
 			m.AddDispatcherHead(d)
 		}
-		c, err := m.GetConnection(server, encoding.EntityTypeOSD)
+		c, err := m.GetConnection(server, encoding.EntityTypeMon)
 		if err != nil {
 			cl.close(ctx)
 			return nil, err
@@ -297,7 +399,7 @@ func RunMsgr(ctx context.Context, server encoding.EntityAddrVec, spec Spec, prob
 	var warm sync.WaitGroup
 	var bad atomic.Int64
 	d := clientDispatcher{loop: &cur, warm: &warm, size: uint64(spec.Size), badMsg: &bad}
-	cl, err := newMsgrClients(ctx, spec.Stack, spec.Conns, d, server)
+	cl, err := newMsgrClients(ctx, spec.Stack, spec.Mode, spec.Conns, d, server)
 	if err != nil {
 		return Result{}, err
 	}

@@ -24,8 +24,10 @@ func TestMsgrCount(t *testing.T) {
 			for _, spec := range []Spec{
 				{Stack: st, Mode: "crc", Size: 4096, Conns: 3, Depth: 4, Count: 301},
 				{Stack: st, Mode: "crc", Size: 1 << 20, Conns: 2, Depth: 2, Count: 10},
+				{Stack: st, Mode: "secure", Size: 4096, Conns: 2, Depth: 3, Count: 100},
+				{Stack: st, Mode: "secure", Size: 1 << 20, Conns: 1, Depth: 2, Count: 6},
 			} {
-				before := srv.Answered()
+				before, secureBefore := srv.Answered(), srv.SecureSessions()
 				r, err := RunMsgr(ctx, srv.Addrs(), spec, nil)
 				if err != nil {
 					t.Fatalf("%s: %v", spec.Key(), err)
@@ -36,6 +38,9 @@ func TestMsgrCount(t *testing.T) {
 				// The server also answered one warm-up request per session.
 				if got := srv.Answered() - before; got != spec.Count+int64(spec.Conns) {
 					t.Errorf("%s: server answered %d, want %d", spec.Key(), got, spec.Count+int64(spec.Conns))
+				}
+				if secure := srv.SecureSessions() - secureBefore; (spec.Mode == "secure") != (secure == int64(spec.Conns)) || (spec.Mode != "secure" && secure != 0) {
+					t.Errorf("%s: %d sessions in secure mode for %d connections", spec.Key(), secure, spec.Conns)
 				}
 				if r.MsgsPerSec <= 0 || r.P50 <= 0 || r.P50 > r.P99 {
 					t.Errorf("%s: implausible result %+v", spec.Key(), r)

@@ -35,20 +35,41 @@ func WriteTable(w io.Writer, results []Result, stacks []string) error {
 	return nil
 }
 
-// groupByCase orders results by case (size, then connections), keeping
-// the order stacks first appeared in within a case.
+// groupByCase orders results by case (mode, size, connections, depth),
+// keeping the order stacks first appeared in within a case. Raw TCP has
+// no mode: its result joins every mode's group of the same shape.
 func groupByCase(results []Result) [][]Result {
+	shape := func(r Result) string { return fmt.Sprintf("%d/%d/%d", r.Size, r.Conns, r.Depth) }
+	raw := map[string]Result{}
+	hasMsgr := map[string]bool{}
+	for _, r := range results {
+		if r.Stack == "raw" {
+			raw[shape(r)] = r
+		} else {
+			hasMsgr[shape(r)] = true
+		}
+	}
 	idx := map[string]int{}
 	var groups [][]Result
+	var shapes []string // of each group, for adding raw
 	for _, r := range results {
-		k := fmt.Sprintf("%d/%d/%d", r.Size, r.Conns, r.Depth)
+		if r.Stack == "raw" && hasMsgr[shape(r)] {
+			continue
+		}
+		k := r.Mode + "/" + shape(r)
 		i, ok := idx[k]
 		if !ok {
 			i = len(groups)
 			idx[k] = i
 			groups = append(groups, nil)
+			shapes = append(shapes, shape(r))
 		}
 		groups[i] = append(groups[i], r)
+	}
+	for i, g := range groups {
+		if rr, ok := raw[shapes[i]]; ok && g[0].Stack != "raw" {
+			groups[i] = append(g, rr)
+		}
 	}
 	return groups
 }
@@ -87,7 +108,7 @@ func Ratios(results []Result, stacks []string) []string {
 		}
 		if len(parts) > 0 {
 			r := g[0]
-			out = append(out, fmt.Sprintf("%-7s %4d conns x %-3d  %s", FormatSize(r.Size), r.Conns, r.Depth, strings.Join(parts, "  ")))
+			out = append(out, fmt.Sprintf("%-6s %-7s %4d conns x %-3d  %s", r.Mode, FormatSize(r.Size), r.Conns, r.Depth, strings.Join(parts, "  ")))
 		}
 	}
 	return out
