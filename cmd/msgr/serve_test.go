@@ -606,6 +606,9 @@ func (n *notifyBuffer) await(t *testing.T, re *regexp.Regexp, deadline <-chan ti
 // says where it listens, prints a client's message on stdout, and exits 0
 // on SIGTERM.
 func TestServeCommand(t *testing.T) {
+	// Registered first, so that it runs after every other cleanup.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
