@@ -11,6 +11,7 @@ import (
 
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/internal/wire"
+	"github.com/gomsgr/msgr/message"
 )
 
 // connsSnapshot returns the messenger's live connections.
@@ -118,5 +119,61 @@ func TestBadBytes(t *testing.T) {
 	}
 	if !bytes.Equal(banner()[:8], []byte(wire.BannerPrefix)) {
 		t.Fatal("banner helper broken")
+	}
+}
+
+// badDecode is a message type the receiver cannot decode.
+type badDecode struct{}
+
+const badDecodeType = 0x7e03
+
+func (*badDecode) Type() uint16              { return badDecodeType }
+func (*badDecode) Version() (uint16, uint16) { return 1, 1 }
+func (*badDecode) Encode(_ *message.Header, _ uint64, p *message.Payload) error {
+	p.Front = append(p.Front, 1, 2, 3)
+	return nil
+}
+func (*badDecode) Decode(*message.Header, uint64, *message.Payload) error {
+	return errors.New("bad body")
+}
+
+// TestUndecodableMessage: a message whose body does not decode faults
+// its connection, as in Ceph's handle_message; on a lossy connection the
+// peer hears a reset, and the message is dispatched to nobody.
+func TestUndecodableMessage(t *testing.T) {
+	srvRec := newRecorder()
+	srv := newTestMessenger(t, osdName(1), true, Options{}, srvRec)
+	srv.SetDefaultPolicy(StatelessServer(0))
+	if err := srv.registry.Register(badDecodeType, func() message.Message { return &badDecode{} }); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 4)
+	srv.mu.Lock()
+	srv.closedHook = func(_ *Conn, err error) { closed <- err }
+	srv.mu.Unlock()
+	cliRec := newRecorder()
+	cli := newTestMessenger(t, clientName(2), false, Options{}, cliRec)
+	cli.SetDefaultPolicy(LossyClient(0))
+	c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendRange(t, c, 1, 0, 3)
+	srvRec.waitFor(t, "good messages", func() bool { return srvRec.countFrom(1) == 3 })
+	if err := c.Send(&badDecode{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-closed:
+		var de *message.DecodeError
+		if !errors.As(err, &de) || de.Type != badDecodeType {
+			t.Fatalf("closed with %v, want a *message.DecodeError", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server connection did not close")
+	}
+	cliRec.waitFor(t, "reset on the client", func() bool { return cliRec.get(&cliRec.resets) == 1 })
+	if n := srvRec.count(); n != 3 {
+		t.Fatalf("server dispatched %d messages, want 3", n)
 	}
 }

@@ -848,7 +848,8 @@ func (c *Conn) dispatch(e *inMsg) {
 	if err != nil {
 		release()
 		// As Ceph's handle_message: an undecodable message faults the
-		// connection.
+		// connection. On a lossless one the peer resends it after the
+		// reconnect and the fault repeats, as in Ceph.
 		c.log.Warn("dropping undecodable message", "type", h.Type, "err", err)
 		c.sockFail(err)
 		return

@@ -13,6 +13,11 @@ import (
 // whether it handled the message; an unhandled message goes to the next
 // dispatcher, and is dropped (logged) after the last.
 //
+// Dispatch may Send. It should not wait for room (SendContext) toward a
+// peer whose dispatcher may wait for room toward us: once both dispatch
+// throttles are full neither side reads its socket, so neither sees the
+// acknowledgements that would free the room (Ceph has the same cycle).
+//
 // A Dispatcher may also implement any of the interfaces below; the
 // messenger checks once, when the dispatcher is added.
 type Dispatcher interface {

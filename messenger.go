@@ -66,6 +66,8 @@ type Messenger struct {
 	dispatchBytes *Throttle
 	dispatchMsgs  *Throttle
 	local         *Conn
+
+	// Safe from any goroutine.
 	// name is ours; SetMyName changes it for connections made afterwards.
 	name      atomic.Pointer[encoding.EntityName]
 	disp      atomic.Pointer[dispatchers]
