@@ -104,11 +104,11 @@ type Center struct {
 	awake    atomic.Bool // loop is running handlers, not waiting
 	stopping atomic.Bool
 	started  atomic.Bool
-	unrun    atomic.Bool   // stopped before any Run
-	loopID   atomic.Uint64 // loop goroutine id while running
-	nowNS    atomic.Int64  // loop clock at the latest wakeup
-	nfiles   atomic.Int64  // registered descriptors, for load reports
-	exited   chan struct{} // closed when Run returns
+	unrun    atomic.Bool    // stopped before any Run
+	loopG    atomic.Uintptr // loop goroutine (curG) while running
+	nowNS    atomic.Int64   // loop clock at the latest wakeup
+	nfiles   atomic.Int64   // registered descriptors, for load reports
+	exited   chan struct{}  // closed when Run returns
 
 	// Loop goroutine only.
 	files  []fileEntry
@@ -154,17 +154,17 @@ func (c *Center) Done() <-chan struct{} { return c.exited }
 func (c *Center) clock() int64 { return int64(time.Since(c.base)) }
 
 // InLoop reports whether the caller runs on this Center's loop goroutine.
-// It costs about a microsecond; use it for assertions and slow paths.
+// A nanosecond on amd64 and arm64, about a microsecond elsewhere.
 func (c *Center) InLoop() bool {
-	id := c.loopID.Load()
-	return id != 0 && id == goid()
+	id := c.loopG.Load()
+	return id != 0 && id == curG()
 }
 
 // owned checks loop ownership in debug builds; before Run any goroutine
 // may set things up.
 func (c *Center) owned() error {
 	if checkOwner {
-		if id := c.loopID.Load(); id != 0 && id != goid() {
+		if id := c.loopG.Load(); id != 0 && id != curG() {
 			return ErrNotInLoop
 		}
 	}
@@ -422,7 +422,7 @@ func (c *Center) Run() error {
 		}
 		return ErrRunning
 	}
-	c.loopID.Store(goid())
+	c.loopG.Store(curG())
 	c.awake.Store(true)
 	var err error
 	for !c.stopping.Load() {
@@ -452,7 +452,7 @@ func (c *Center) shutdown() {
 		c.mu.Unlock()
 	}
 	_ = c.drv.Close()
-	c.loopID.Store(0)
+	c.loopG.Store(0)
 	close(c.exited)
 }
 
