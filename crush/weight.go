@@ -121,3 +121,15 @@ func (m *Map) MaxTries() uint32 {
 	}
 	return t
 }
+
+// MaxBucketSize returns the number of items in the largest bucket; mapping
+// cost grows with its square when local fallback retries are enabled.
+func (m *Map) MaxBucketSize() int {
+	n := 0
+	for _, b := range m.Buckets {
+		if b != nil && len(b.Items) > n {
+			n = len(b.Items)
+		}
+	}
+	return n
+}
