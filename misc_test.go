@@ -327,3 +327,26 @@ func TestRefused(t *testing.T) {
 	rec.waitFor(t, "refused", func() bool { return rec.get(&rec.refused) >= 1 })
 	c.MarkDown()
 }
+
+// TestIdleTimeout: the protocol's idle timer runs on the loop; an idle
+// lossy connection is dropped with ErrTimeout and a reset.
+func TestIdleTimeout(t *testing.T) {
+	srvRec := newRecorder()
+	srvRec.echo = true
+	srv := newTestMessenger(t, osdName(1), true, Options{}, srvRec)
+	srv.SetDefaultPolicy(StatelessServer(0))
+	cliRec := newRecorder()
+	cli := newTestMessenger(t, clientName(2), false, Options{ConnectionIdleTimeout: 50 * time.Millisecond}, cliRec)
+	cli.SetDefaultPolicy(LossyClient(0))
+	c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendRange(t, c, 1, 0, 1)
+	cliRec.waitFor(t, "echo", func() bool { return cliRec.countFrom(1) == 1 })
+	<-c.Done()
+	if !errors.Is(c.Err(), ErrTimeout) {
+		t.Fatalf("closed with %v, want ErrTimeout", c.Err())
+	}
+	cliRec.waitFor(t, "reset", func() bool { return cliRec.get(&cliRec.resets) == 1 })
+}
