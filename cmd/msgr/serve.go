@@ -38,18 +38,20 @@ clients given -m v2:IP:PORT reach it. It authenticates them as a mon does: auth 
 or cephx with the keys and caps of KEYRING (which plays the mon's auth database), in the
 connection modes allowed. It logs every connection, the entity that authenticated and
 each message dispatched, and prints one line per message on stdout:
-  msg peer=client.4096 addr=v2:127.0.0.1:41234/2581 seq=1 type=15 name=MON_SUBSCRIBE len=42 front=42 middle=0 data=0
+  msg peer=client.? addr=any:127.0.0.1:0/2581 seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0
+(peer and addr are what the client sent in CLIENT_IDENT: the ceph CLI is client.? until a
+mon names it; the principal that authenticated, client.admin, and its global id are logged.)
 It answers nothing: a client waiting for a monmap eventually times out.
 Options (a flag beats ceph.conf; without -c, Ceph's defaults apply):
-  -c, --conf CONF    read ceph.conf: auth_supported / auth_service_required (clients) and
-                     auth_cluster_required (mons, mgrs), ms_mon_service_mode (clients) and
-                     ms_mon_cluster_mode (mons, mgrs), keyring, from NAME's sections
-  --addr IP:PORT     the address to listen on (default 127.0.0.1:3300; port 0: any)
-  --auth METHODS     the auth methods allowed, in order, for every peer
-  -k, --keyring PATH the keyring (cephx); default: the keyring option
-  --mode MODES       the connection modes allowed, for every peer (auth none: crc only)
-  -n, --name NAME    this entity (default mon.a); cephx needs a mon
-  -v                 debug logs, the messenger's included
+  -c, --conf CONF      read ceph.conf: auth_supported / auth_service_required (clients) and
+                       auth_cluster_required (mons, mgrs), ms_mon_service_mode (clients) and
+                       ms_mon_cluster_mode (mons, mgrs), keyring, from NAME's sections
+  --addr [v2:]IP:PORT  the address to listen on (default 127.0.0.1:3300; port 0: any)
+  --auth METHODS       the auth methods allowed, in order, for every peer
+  -k, --keyring PATH   the keyring (cephx); default: the keyring option
+  --mode MODES         the connection modes allowed, for every peer (auth none: crc only)
+  -n, --name NAME      this entity (default mon.a); cephx needs a mon
+  -v                   debug logs, the messenger's included
 Stops on SIGINT or SIGTERM.`
 
 // serveConfig is what a server is made from: the flags and ceph.conf,
@@ -131,7 +133,8 @@ func resolveServe(f serveFlags) (serveConfig, error) {
 	if addr == "" {
 		addr = "127.0.0.1:3300"
 	}
-	if sc.addr, err = netip.ParseAddrPort(addr); err != nil {
+	// The form -m takes is accepted too; msgr serve speaks msgr2 only.
+	if sc.addr, err = netip.ParseAddrPort(strings.TrimPrefix(addr, "v2:")); err != nil {
 		return sc, fmt.Errorf("--addr %q: %w", addr, err)
 	}
 
