@@ -121,3 +121,45 @@ func TestOracleMonMaps(t *testing.T) {
 	}
 	t.Logf("compared %d PGs of mon-generated maps with osdmaptool", total)
 }
+
+// TestCloneIsolatesApply applies the mon's incrementals to clones and
+// checks that every earlier map still equals its own full map.
+func TestCloneIsolatesApply(t *testing.T) {
+	cur, err := Decode(readMon(t, "mon-osd/full.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[int]*OSDMap{}
+	for e := 2; ; e++ {
+		raw, err := os.ReadFile(filepath.Join("testdata", "mon-osd", "inc."+strconv.Itoa(e)))
+		if err != nil {
+			break
+		}
+		inc, err := DecodeIncremental(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := cur.Clone()
+		if err := next.Apply(inc); err != nil {
+			t.Fatal(err)
+		}
+		kept[e-1] = cur
+		cur = next
+	}
+	n := 0
+	for e, m := range kept {
+		full, err := os.ReadFile(filepath.Join("testdata", "mon-osd", "full."+strconv.Itoa(e)))
+		if err != nil {
+			continue
+		}
+		want, err := Decode(full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameMap(t, e, m, want)
+		n++
+	}
+	if n < 5 {
+		t.Fatalf("only %d maps checked", n)
+	}
+}
