@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gomsgr/msgr/internal/sock"
 )
 
 // GoNet is the goroutine-per-connection Stack over Go's net package, the
@@ -30,7 +32,10 @@ import (
 //     OnReadable inline (no hand-off) until the bytes it read are drained;
 //   - the worker's executor goroutine (started by Exec when not running,
 //     gone after a second without work or at release): runs Exec'd
-//     functions, timers and OnWritable in order;
+//     functions, timers and OnWritable in order. What is Exec'd while
+//     the context is held runs when its holder leaves, before it lets go
+//     (in order, never inline in Exec): a reader that answers a message
+//     writes the answer itself, with no hand-off;
 //   - the dial goroutine hands its result over through Exec.
 //
 // Writes do not block the context: Writev makes one writev attempt on the
@@ -161,6 +166,7 @@ type netWorker struct {
 	started  bool
 	stopped  bool
 	draining bool // release asked: stop once the queue is empty
+	held     bool // the context is held; its holder runs the queue on leaving
 	wake     chan struct{}
 }
 
@@ -170,9 +176,34 @@ func (w *netWorker) ID() int { return w.id }
 func (w *netWorker) enter(g uint64) {
 	w.mu.Lock()
 	w.owner.Store(g)
+	w.qmu.Lock()
+	w.held = true
+	w.qmu.Unlock()
 }
 
+// leave gives the context up, first running what was Exec'd while it was
+// held: the holder works the queue as an event loop would, so that a
+// reader answering a message does not hand the write to another
+// goroutine.
 func (w *netWorker) leave() {
+	for {
+		w.qmu.Lock()
+		if len(w.q) == 0 {
+			w.held = false
+			w.qmu.Unlock()
+			break
+		}
+		batch := w.q
+		w.q, w.spare = w.spare[:0], nil
+		w.qmu.Unlock()
+		for i, f := range batch {
+			f()
+			batch[i] = nil
+		}
+		w.qmu.Lock()
+		w.spare = batch[:0]
+		w.qmu.Unlock()
+	}
 	w.owner.Store(0)
 	w.mu.Unlock()
 }
@@ -189,6 +220,11 @@ func (w *netWorker) Exec(f func()) error {
 		return ErrClosed
 	}
 	w.q = append(w.q, f)
+	if w.held {
+		// The goroutine holding the context runs it before leaving.
+		w.qmu.Unlock()
+		return nil
+	}
 	if !w.started {
 		w.started = true
 		w.s.wg.Add(1)
@@ -250,10 +286,12 @@ func (w *netWorker) run() {
 			f()
 			batch[i] = nil
 		}
-		w.leave()
 		w.qmu.Lock()
-		w.spare = batch[:0]
+		if w.spare == nil {
+			w.spare = batch[:0]
+		}
 		w.qmu.Unlock()
+		w.leave()
 	}
 }
 
@@ -820,12 +858,10 @@ func (s *netSocket) Writev(bufs [][]byte) (int, error) {
 		bufs = bufs[:maxIovecs]
 	}
 	err := s.rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.Writev(int(fd), bufs)
-			if werr != unix.EINTR {
-				return true
-			}
-		}
+		// sock.Writev retries EINTR and has a FreeBSD build (x/sys has
+		// no Writev there).
+		n, werr = sock.Writev(int(fd), bufs)
+		return true
 	})
 	if err != nil {
 		return 0, err
