@@ -230,17 +230,23 @@ func TestServeCephCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		auth, mode string
-		method     uint32
-		conMode    uint32
+		name             string
+		auth             string
+		srvMode, cliMode string // ms_mon_service_mode, ms_mon_client_mode
+		method           uint32
+		conMode          uint32
 	}{
-		{"none", "crc", auth.MethodNone, auth.ModeCRC},
-		{"cephx", "crc", auth.MethodCephX, auth.ModeCRC},
-		{"cephx", "secure", auth.MethodCephX, auth.ModeSecure},
+		{"none-crc", "none", "crc", "crc", auth.MethodNone, auth.ModeCRC},
+		{"cephx-crc", "cephx", "crc", "crc", auth.MethodCephX, auth.ModeCRC},
+		{"cephx-secure", "cephx", "secure", "secure", auth.MethodCephX, auth.ModeSecure},
+		// Both allowed: the client's preference wins, as in Ceph's
+		// AuthRegistry::pick_mode.
+		{"cephx-prefers-crc", "cephx", "secure crc", "crc secure", auth.MethodCephX, auth.ModeCRC},
+		{"cephx-prefers-secure", "cephx", "crc secure", "secure crc", auth.MethodCephX, auth.ModeSecure},
 	} {
-		t.Run(tc.auth+"-"+tc.mode, func(t *testing.T) {
-			h := startHarness(t, serveFlags{auth: tc.auth, mode: tc.mode, keyring: serveKeyring})
-			cli := startCLI(t, ceph, h.monAddr(), tc.auth, tc.mode, admin, adminKey, 20)
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHarness(t, serveFlags{auth: tc.auth, mode: tc.srvMode, keyring: serveKeyring})
+			cli := startCLI(t, ceph, h.monAddr(), tc.auth, tc.cliMode, admin, adminKey, 20)
 			var first seenMsg
 			select {
 			case first = <-h.msgs:
@@ -267,7 +273,7 @@ func TestServeCephCLI(t *testing.T) {
 			ev := done[0]
 			if ev.Entity != "client.admin" || ev.Method != tc.method || ev.Mode != tc.conMode ||
 				ev.PeerType != encoding.EntityTypeClient || ev.GlobalID == 0 {
-				t.Errorf("auth outcome %+v, want client.admin by %s in %s mode", ev, tc.auth, tc.mode)
+				t.Errorf("auth outcome %+v, want client.admin by %s in %s mode", ev, tc.auth, modeName(tc.conMode))
 			}
 
 			// The first message: from the client, the first of its
