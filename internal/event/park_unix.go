@@ -68,10 +68,12 @@ func newParker(fd int, name string, poll func([]Fired) (int, bool, error)) (*par
 
 // wait returns ready events, parking until some arrive or timeout passes.
 func (p *parker) wait(ev []Fired, timeout time.Duration) (int, error) {
-	n, woke, err := p.poll(ev)
-	if n > 0 || woke || err != nil || timeout == 0 {
+	if timeout == 0 {
+		n, _, err := p.poll(ev)
 		return n, err
 	}
+	// RawConn.Read polls once before parking, so events already pending
+	// cost one nonblocking poll, no park.
 	if err := p.arm(timeout); err != nil {
 		return 0, err
 	}
