@@ -559,7 +559,7 @@ func (o *Objecter) sessionLocked(osd int32) *session {
 	}
 	c, err := o.dial.DialOSD(osd, addrs)
 	if err != nil {
-		o.log.Warn("osdc: dial failed", "osd", osd, "addrs", addrs.String(), "err", err)
+		o.log.Debug("osdc: dial failed, retrying", "osd", osd, "addrs", addrs.String(), "err", err)
 		return nil
 	}
 	s := &session{osd: osd, addrs: addrs, conn: c, ops: make(map[uint64]*op)}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -25,11 +26,12 @@ import (
 // client is the Backend Connect builds, as librados' RadosClient: one
 // Messenger carrying the monitor session and the Objecter's OSD sessions.
 type client struct {
-	m    *msgr.Messenger
-	o    *osdc.Objecter
-	mon  *monSession
-	cred auth.Credentials
-	log  *slog.Logger
+	m      *msgr.Messenger
+	o      *osdc.Objecter
+	dialer *osdDialer
+	mon    *monSession
+	cred   auth.Credentials
+	log    *slog.Logger
 }
 
 // credentials builds the auth method the configuration asks for:
@@ -148,7 +150,8 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	}
 	c := &client{m: m, cred: cred, log: slog.Default()}
 	c.mon = newMonSession(m, mons, cfg)
-	c.o = osdc.New(osdDialer{m}, osdc.Config{
+	c.dialer = &osdDialer{m: m}
+	c.o = osdc.New(c.dialer, osdc.Config{
 		OpTimeout:     seconds(cfg, "rados_osd_op_timeout"),
 		InflightOps:   integer(cfg, "objecter_inflight_ops"),
 		InflightBytes: integer(cfg, "objecter_inflight_op_bytes"),
@@ -221,20 +224,48 @@ func (c *client) Shutdown() {
 }
 
 // osdConn is an OSD connection as the Objecter sees it.
-type osdConn struct{ c *msgr.Conn }
+type osdConn struct {
+	c *msgr.Conn
+	d *osdDialer
+}
 
 func (o osdConn) Send(m message.Message) error { return o.c.Send(m) }
-func (o osdConn) Close()                       { o.c.MarkDown() }
 
-type osdDialer struct{ m *msgr.Messenger }
+// Close marks the connection down and remembers it until it has closed:
+// msgr's GetConnection returns a connection to the same address until then,
+// and a message sent on it would be dropped without a reset.
+func (o osdConn) Close() {
+	if _, dup := o.d.closing.LoadOrStore(o.c, struct{}{}); !dup {
+		go func() {
+			<-o.c.Done()
+			o.d.closing.Delete(o.c)
+		}()
+	}
+	o.c.MarkDown()
+}
 
-func (d osdDialer) DialOSD(_ int32, addrs encoding.EntityAddrVec) (osdc.Conn, error) {
+// errConnClosing: the only connection to the OSD is still closing; the
+// Objecter parks the op and dials again shortly.
+var errConnClosing = errors.New("rados: the OSD's previous connection is still closing")
+
+type osdDialer struct {
+	m       *msgr.Messenger
+	closing sync.Map // *msgr.Conn marked down and not yet closed
+}
+
+func (d *osdDialer) DialOSD(_ int32, addrs encoding.EntityAddrVec) (osdc.Conn, error) {
 	c, err := d.m.GetConnection(addrs, encoding.EntityTypeOSD)
 	if err != nil {
 		return nil, err
 	}
-	return osdConn{c}, nil
+	if _, ok := d.closing.Load(c); ok {
+		return nil, errConnClosing
+	}
+	return osdConn{c, d}, nil
 }
+
+// conn wraps a connection the messenger hands us.
+func (d *osdDialer) conn(c *msgr.Conn) osdConn { return osdConn{c, d} }
 
 // dispatcher routes what the messenger receives: OSD replies and backoffs
 // to the Objecter (on the connection's event loop, as Ceph's Objecter fast
@@ -251,12 +282,12 @@ func (d *dispatcher) CanFastDispatch(m message.Message) bool {
 }
 
 func (d *dispatcher) FastDispatch(c *msgr.Conn, m message.Message) {
-	d.c.o.HandleMessage(osdConn{c}, m)
+	d.c.o.HandleMessage(d.c.dialer.conn(c), m)
 }
 
 func (d *dispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
 	if c.PeerType() == encoding.EntityTypeOSD {
-		return d.c.o.HandleMessage(osdConn{c}, m)
+		return d.c.o.HandleMessage(d.c.dialer.conn(c), m)
 	}
 	if c.PeerType() == encoding.EntityTypeMon {
 		return d.c.mon.handle(c, m)
@@ -267,7 +298,7 @@ func (d *dispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
 func (d *dispatcher) HandleReset(c *msgr.Conn) bool {
 	switch c.PeerType() {
 	case encoding.EntityTypeOSD:
-		d.c.o.HandleReset(osdConn{c})
+		d.c.o.HandleReset(d.c.dialer.conn(c))
 		return true
 	case encoding.EntityTypeMon:
 		d.c.mon.handleReset(c)
