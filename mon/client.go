@@ -764,6 +764,14 @@ func (c *Client) handleMonMapLocked(m *messages.MMonMap) {
 	if len(mons) > 0 {
 		c.mons = mons
 	}
+	select {
+	case <-c.mapCh:
+	default:
+		// The first monmap: commands issued before it can go now.
+		for tid, p := range c.cmds {
+			c.sendCmdLocked(tid, p)
+		}
+	}
 	closeOnce(c.mapCh)
 }
 
@@ -938,8 +946,10 @@ func (c *Client) closedErr() error {
 }
 
 func (c *Client) sendCmdLocked(tid uint64, p *pendingCmd) {
-	if c.active == nil {
-		return // sent when a session opens
+	if c.active == nil || c.monmap == nil {
+		// Sent when a session opens; the mon checks the command's fsid,
+		// so not before the monmap says what it is.
+		return
 	}
 	m := messages.NewMMonCommand(tid, c.fsid, p.cmd, p.data)
 	if err := c.active.Send(m); err != nil {

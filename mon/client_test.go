@@ -355,3 +355,48 @@ func TestClientFailures(t *testing.T) {
 		t.Errorf("msgr1-only monitors: %v", err)
 	}
 }
+
+// TestClientCommandBeforeSession: a command issued before the session and
+// the monmap exist waits for them and then goes out with the right fsid.
+func TestClientCommandBeforeSession(t *testing.T) {
+	f := startFakeMon(t, "a")
+	cfg := fakeCluster(t, f)
+	cred, err := Credentials(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMessenger(cred, nil, msgr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	c, err := NewClient(m, cfg, cred, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m.AddDispatcherHead(c)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() {
+		r, err := c.Command(ctx, []string{"early"}, nil)
+		if err == nil && string(r.Data) != "a:early" {
+			err = errors.New(string(r.Data))
+		}
+		res <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
