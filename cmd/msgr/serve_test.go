@@ -64,6 +64,7 @@ type harness struct {
 	out   *syncBuffer // serve's stdout
 	logs  *syncBuffer // serve's slog output
 	msgs  chan seenMsg
+	authC chan authEvent // every outcome, as long as there is room
 	mu    sync.Mutex
 	auths []authEvent
 }
@@ -90,7 +91,7 @@ func startHarness(t *testing.T, f serveFlags) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{out: &syncBuffer{}, logs: &syncBuffer{}, msgs: make(chan seenMsg, 16)}
+	h := &harness{out: &syncBuffer{}, logs: &syncBuffer{}, msgs: make(chan seenMsg, 16), authC: make(chan authEvent, 16)}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -100,6 +101,10 @@ func startHarness(t *testing.T, f serveFlags) *harness {
 			h.mu.Lock()
 			h.auths = append(h.auths, ev)
 			h.mu.Unlock()
+			select {
+			case h.authC <- ev:
+			default:
+			}
 		},
 		onMessage: func(c *msgr.Conn, hd message.Header) {
 			select {
@@ -438,11 +443,87 @@ func TestServeGoClient(t *testing.T) {
 	}
 }
 
+// Peers get the lists Ceph's AuthRegistry gives a mon's peers: clients
+// the service lists (here cephx or none, crc or secure), mons and mgrs the
+// cluster lists (here cephx, secure only), as testdata/serve/ceph.conf
+// sets them.
+func TestServePeerTypes(t *testing.T) {
+	kr, err := auth.LoadKeyring(serveKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	monName := auth.EntityName{Type: uint32(encoding.EntityTypeMon)}
+	monKey, err := kr.Key(monName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cephxAs := func(mode uint32) func(uint8) (auth.ClientHandler, error) {
+		sess, err := cephx.NewSession(cephx.Config{Name: monName, Key: monKey, MonModes: []uint32{mode}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(pt uint8) (auth.ClientHandler, error) { return sess.ClientHandler(uint32(pt)) }
+	}
+	client := encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}
+	peerMon := encoding.EntityName{Type: encoding.EntityTypeMon, Num: 1}
+	for _, tc := range []struct {
+		name    string
+		me      encoding.EntityName
+		authCli func(uint8) (auth.ClientHandler, error)
+		method  uint32
+		mode    uint32 // the mode agreed, 0 if refused
+		errno   int32  // the refusal's
+	}{
+		{"client-none", client, nil, auth.MethodNone, auth.ModeCRC, 0},
+		{"mon-none", peerMon, nil, auth.MethodNone, 0, auth.EOPNOTSUPP},
+		{"mon-cephx-crc", peerMon, cephxAs(auth.ModeCRC), auth.MethodCephX, 0, auth.EOPNOTSUPP},
+		{"mon-cephx-secure", peerMon, cephxAs(auth.ModeSecure), auth.MethodCephX, auth.ModeSecure, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHarness(t, serveFlags{conf: "testdata/serve/ceph.conf"})
+			sendGetMapAs(t, tc.me, h.s.Addr(), tc.authCli)
+			var ev authEvent
+			select {
+			case ev = <-h.authC:
+			case <-time.After(20 * time.Second):
+				t.Fatal("no exchange reached the server")
+			}
+			if ev.PeerType != tc.me.Type || ev.Method != tc.method {
+				t.Errorf("outcome %+v", ev)
+			}
+			if tc.mode == 0 {
+				var bm *auth.BadMethodError
+				if ev.Done || !errors.As(ev.Err, &bm) || bm.Result != -tc.errno {
+					t.Fatalf("outcome %+v, want a refusal with errno -%d", ev, tc.errno)
+				}
+				return
+			}
+			if !ev.Done || ev.Mode != tc.mode {
+				t.Fatalf("outcome %+v, want done in mode %d", ev, tc.mode)
+			}
+			select {
+			case m := <-h.msgs:
+				if m.peer.Type != tc.me.Type || m.header.Type != messages.TypeMonGetMap {
+					t.Errorf("dispatched %+v", m)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("no message reached the dispatcher")
+			}
+		})
+	}
+}
+
 // sendGetMap starts a Go client messenger (shut down at cleanup), opens a
 // lossy connection to the mon at addrs and sends it MON_GET_MAP.
 func sendGetMap(t *testing.T, addrs encoding.EntityAddrVec, authCli func(uint8) (auth.ClientHandler, error)) *msgr.Conn {
 	t.Helper()
-	cm, err := msgr.New(msgr.Config{Name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}, Nonce: 77, AuthClient: authCli},
+	return sendGetMapAs(t, encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}, addrs, authCli)
+}
+
+// sendGetMapAs is sendGetMap from entity me.
+func sendGetMapAs(t *testing.T, me encoding.EntityName, addrs encoding.EntityAddrVec, authCli func(uint8) (auth.ClientHandler, error)) *msgr.Conn {
+	t.Helper()
+	cm, err := msgr.New(msgr.Config{Name: me, Nonce: 77, AuthClient: authCli},
 		msgr.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
