@@ -102,6 +102,11 @@ func (f *fakeMon) Dispatch(c *msgr.Conn, m message.Message) bool {
 		f.commands = append(f.commands, m.Cmd[0])
 		f.mu.Unlock()
 		ack := &messages.MMonCommandAck{Tid: m.Tid, Cmd: m.Cmd, Data: []byte(f.name + ":" + m.Cmd[0])}
+		if m.FSID != f.fsid { // as Monitor::handle_command
+			ack.Result, ack.Status = -int32(syscall.EPERM), "wrong fsid"
+			c.Send(ack)
+			return true
+		}
 		switch m.Cmd[0] {
 		case "hang":
 			return true
