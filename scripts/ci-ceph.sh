@@ -13,8 +13,8 @@
 #   MSGR_TEST_CEPH_TTL     cephx, crc, mon only (no OSD), auth_mon_ticket_ttl and
 #                          auth_service_ticket_ttl = 10 s: for ticket-renewal tests, kept apart so
 #                          short tickets never disturb the other clusters' tests
-#   MSGR_TEST_CEPH_DIR     the parent dir (daemon logs in */log/); removed on exit unless start-up
-#                          failed or MSGR_TEST_CEPH_KEEP=1
+#   MSGR_TEST_CEPH_DIR     the parent dir (daemon logs in */log/); removed on exit unless the
+#                          shell exits non-zero (a failed start or failed tests) or MSGR_TEST_CEPH_KEEP=1
 # Tests read these and skip when unset, but fail when CI=true.
 # By hand: `source scripts/ci-ceph.sh` in a bash shell gives the same clusters, stopped when that
 # shell exits; or use scripts/ceph-cluster.sh directly.
@@ -24,14 +24,16 @@ MSGR_TEST_CEPH_DIR=$(mktemp -d /tmp/msgr-ceph.XXXXXX)
 export MSGR_TEST_CEPH_DIR
 
 _msgr_ceph_down() {
-	local d
+	local rc=$? d
 	for d in "$MSGR_TEST_CEPH_DIR"/*/; do
 		[ -f "$d/ceph.conf" ] && { "$_msgr_ceph_script" down "$d" >/dev/null 2>&1 & }
 	done
 	wait || true
 	# Logs are worth keeping only when something failed, or when asked to.
-	if [ "${MSGR_TEST_CEPH_KEEP:-}" != 1 ] && [ "${_msgr_ceph_ok:-0}" = 1 ]; then
+	if [ "${MSGR_TEST_CEPH_KEEP:-}" != 1 ] && [ "${_msgr_ceph_ok:-0}" = 1 ] && [ "$rc" = 0 ]; then
 		rm -rf "$MSGR_TEST_CEPH_DIR"
+	else
+		echo "ci-ceph: daemon logs kept in $MSGR_TEST_CEPH_DIR/*/log" >&2
 	fi
 }
 trap _msgr_ceph_down EXIT
