@@ -445,6 +445,7 @@ func (c *Conn) apply(acts []v2.Action) {
 			c.log.Debug("session reset", "remote", a.Remote, "err", a.Err)
 			c.msgr.dq.push(dispatchItem{kind: kind, c: c})
 		case v2.Refused:
+			c.log.Debug("connection refused", "err", a.Err)
 			c.msgr.dq.push(dispatchItem{kind: itemRefused, c: c})
 		case v2.KeepaliveAck:
 			c.kaAck.Store(a.Stamp.UnixNano())
@@ -625,6 +626,7 @@ func (c *Conn) sockFail(err error) {
 		return
 	}
 	c.sockFailed = true
+	c.log.Debug("socket error", "err", err)
 	c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
 }
 

@@ -1,0 +1,153 @@
+package msgr
+
+import (
+	"bufio"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gomsgr/msgr/auth"
+	"github.com/gomsgr/msgr/auth/cephx"
+	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
+)
+
+// liveConf is what the live test needs from a test cluster's ceph.conf.
+type liveConf struct {
+	mon     netip.AddrPort
+	cephx   bool
+	secure  bool
+	keyring string
+}
+
+func readLiveConf(t *testing.T, path string) liveConf {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var c liveConf
+	sc := bufio.NewScanner(f)
+	section := ""
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			section = line
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if section != "[global]" || !ok {
+			continue
+		}
+		k, v = strings.ReplaceAll(strings.TrimSpace(k), "_", " "), strings.TrimSpace(v)
+		switch k {
+		case "mon host":
+			for _, a := range strings.Split(strings.Trim(v, "[]"), ",") {
+				if s, ok := strings.CutPrefix(a, "v2:"); ok {
+					c.mon = netip.MustParseAddrPort(s)
+				}
+			}
+		case "auth client required":
+			c.cephx = strings.Contains(v, "cephx")
+		case "ms mon client mode":
+			c.secure = strings.HasPrefix(v, "secure")
+		case "keyring":
+			c.keyring = v
+		}
+	}
+	if !c.mon.IsValid() {
+		t.Fatalf("%s: no v2 mon address", path)
+	}
+	return c
+}
+
+// monMapCatcher takes the first MON_MAP.
+type monMapCatcher struct{ got chan *message.Raw }
+
+func (d *monMapCatcher) Dispatch(_ *Conn, m message.Message) bool {
+	if r, ok := m.(*message.Raw); ok && r.Type() == 4 { // CEPH_MSG_MON_MAP
+		select {
+		case d.got <- r:
+		default:
+		}
+		return true
+	}
+	return false
+}
+
+// TestLiveMon runs a client Messenger against a real Pacific mon of the
+// test clusters (scripts/ci-ceph.sh): handshake in the cluster's auth and
+// connection mode, MON_GET_MAP answered by the monmap, a keepalive.
+func TestLiveMon(t *testing.T) {
+	for _, env := range []string{"MSGR_TEST_CEPH_NONE", "MSGR_TEST_CEPH_CEPHX", "MSGR_TEST_CEPH_SECURE"} {
+		t.Run(env, func(t *testing.T) {
+			path := os.Getenv(env)
+			if path == "" {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("%s is not set", env)
+				}
+				t.Skipf("%s not set (see scripts/ci-ceph.sh)", env)
+			}
+			liveMon(t, readLiveConf(t, path))
+		})
+	}
+}
+
+func liveMon(t *testing.T, conf liveConf) {
+	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
+	cfg := Config{Name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}, Nonce: uint32(time.Now().UnixNano())}
+	if conf.cephx {
+		kr, err := auth.LoadKeyring(conf.keyring)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := kr.Key(admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mode := []uint32{auth.ModeCRC}
+		if conf.secure {
+			mode = []uint32{auth.ModeSecure}
+		}
+		sess, err := cephx.NewSession(cephx.Config{Name: admin, Key: key, MonModes: mode, Modes: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.AuthClient = func(peerType uint8) (auth.ClientHandler, error) { return sess.ClientHandler(uint32(peerType)) }
+	}
+	m, err := New(cfg, Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(t, m)
+	m.SetDefaultPolicy(LossyClient(0))
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	catch := &monMapCatcher{got: make(chan *message.Raw, 1)}
+	m.AddDispatcherHead(catch)
+	c, err := m.GetConnection(encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: conf.mon}}, encoding.EntityTypeMon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getMap := &message.Raw{Header: message.Header{Type: 5, Version: 1, CompatVersion: 1, Priority: message.PrioDefault}} // CEPH_MSG_MON_GET_MAP
+	if err := c.Send(getMap); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case mm := <-catch.got:
+		t.Logf("monmap: %d bytes from %v (features %#x), we are %v", len(mm.Front), c.PeerName(), c.Features(), m.Addrs())
+	case <-c.Done():
+		t.Fatalf("connection closed: %v", c.Err())
+	case <-time.After(20 * time.Second):
+		t.Fatal("no monmap")
+	}
+	if c.PeerName().Type != encoding.EntityTypeMon {
+		t.Fatalf("peer %v", c.PeerName())
+	}
+	if len(m.Addrs()) == 0 || !m.Addrs()[0].Addr.Addr().IsValid() {
+		t.Fatalf("did not learn our address: %v", m.Addrs())
+	}
+}
