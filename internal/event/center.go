@@ -109,6 +109,11 @@ type Center struct {
 	nowNS    atomic.Int64   // loop clock at the latest wakeup
 	nfiles   atomic.Int64   // registered descriptors, for load reports
 	exited   chan struct{}  // closed when Run returns
+	stats    centerStats
+
+	// Set before Run, then read by the loop only: a test hook called at
+	// the end of every iteration with the number of file events.
+	iterHook func(nfired int)
 
 	// Loop goroutine only.
 	files  []fileEntry
@@ -348,6 +353,7 @@ func (c *Center) enqueue(t task) error {
 	// clearing awake and before waiting (all atomics are sequentially
 	// consistent, so one of the two sides sees the other).
 	if !c.notified.Load() && c.notified.CompareAndSwap(false, true) && !c.awake.Load() {
+		c.stats.wakes.Add(1)
 		return c.drv.Wake()
 	}
 	return nil
@@ -489,6 +495,7 @@ func (c *Center) processEvents() error {
 		}
 		c.snap[i] = g
 	}
+	handled := 0
 	for i := 0; i < n; i++ {
 		g := c.snap[i]
 		if g == 0 {
@@ -500,17 +507,20 @@ func (c *Center) processEvents() error {
 			continue
 		}
 		if m := c.fired[i].Mask & e.mask; m != None {
+			handled++
 			e.h.HandleFileEvent(fd, m)
 		}
 	}
 
 	// Only timers due at wakeup and present now: one re-adding itself
 	// with zero delay waits for the next iteration.
+	fired := 0
 	for k := c.timers.len(); k > 0; k-- {
 		id, h, f, ok := c.timers.pop(now)
 		if !ok {
 			break
 		}
+		fired++
 		if h != nil {
 			h.HandleTimer(id)
 		} else {
@@ -527,13 +537,29 @@ func (c *Center) processEvents() error {
 		c.mu.Unlock()
 		c.head = 0
 	}
-	c.runLocal(c.opts.Budget)
+	// Counted before tasks run, so a task sees its own iteration's events.
+	c.stats.iterations.Add(1)
+	if handled > 0 {
+		c.stats.fileEvents.Add(uint64(handled))
+	}
+	if fired > 0 {
+		c.stats.timers.Add(uint64(fired))
+	}
+	ran := c.runLocal(c.opts.Budget)
+	if ran > 0 {
+		c.stats.tasks.Add(uint64(ran))
+	}
+	if c.iterHook != nil {
+		c.iterHook(n)
+	}
 	return nil
 }
 
-// runLocal runs up to budget tasks from local.
-func (c *Center) runLocal(budget int) {
+// runLocal runs up to budget tasks from local and says how many ran.
+func (c *Center) runLocal(budget int) int {
+	ran := 0
 	for ; budget > 0 && c.head < len(c.local); budget-- {
+		ran++
 		t := c.local[c.head]
 		c.local[c.head] = task{}
 		c.head++
@@ -546,5 +572,32 @@ func (c *Center) runLocal(budget int) {
 	if c.head == len(c.local) {
 		c.local = c.local[:0]
 		c.head = 0
+	}
+	return ran
+}
+
+// Stats are a Center's cumulative counters, for perf counters and tests.
+type Stats struct {
+	Iterations uint64 // loop iterations (waits)
+	FileEvents uint64 // file handlers called
+	Timers     uint64 // timers fired
+	Tasks      uint64 // external tasks run
+	Wakes      uint64 // wakeups written by Dispatch (0→1 while asleep)
+}
+
+// centerStats is updated by the loop once per iteration (Wakes by
+// producers) and read by anyone.
+type centerStats struct {
+	iterations, fileEvents, timers, tasks, wakes atomic.Uint64
+}
+
+// Stats returns the counters; safe from any goroutine.
+func (c *Center) Stats() Stats {
+	return Stats{
+		Iterations: c.stats.iterations.Load(),
+		FileEvents: c.stats.fileEvents.Load(),
+		Timers:     c.stats.timers.Load(),
+		Tasks:      c.stats.tasks.Load(),
+		Wakes:      c.stats.wakes.Load(),
 	}
 }
