@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/message"
 )
@@ -79,19 +80,38 @@ func BenchmarkMessenger(b *testing.B) {
 		}
 		for _, window := range windows {
 			name := fmt.Sprintf("size=%dKiB/window=%d", size>>10, window)
-			b.Run(name, func(b *testing.B) { benchMessenger(b, size, window) })
+			b.Run(name, func(b *testing.B) { benchMessenger(b, size, window, 0) })
 		}
 	}
 }
 
-func benchMessenger(b *testing.B, size, window int) {
+// BenchmarkMessengerSecure is BenchmarkMessenger's streams in cephx
+// secure mode (AES-128-GCM frames).
+func BenchmarkMessengerSecure(b *testing.B) {
+	for _, sw := range [][2]int{{4 << 10, 64}, {4 << 20, 8}} {
+		b.Run(fmt.Sprintf("size=%dKiB/window=%d", sw[0]>>10, sw[1]), func(b *testing.B) {
+			benchMessenger(b, sw[0], sw[1], auth.ModeSecure)
+		})
+	}
+}
+
+// benchMessenger runs one measurement; mode 0 is auth none in crc mode,
+// otherwise cephx in that mode.
+func benchMessenger(b *testing.B, size, window int, mode uint32) {
 	reg := message.NewRegistry()
 	if err := reg.Register(benchMsgType, func() message.Message { return &benchMsg{} }); err != nil {
 		b.Fatal(err)
 	}
+	var srvAuth func(uint8) (auth.ServerHandler, error)
+	var cliAuth func(uint8) (auth.ClientHandler, error)
+	srvName := osdName(0)
+	if mode != 0 {
+		srvAuth, cliAuth = cephxPair(b, mode)
+		srvName = encoding.EntityName{Type: encoding.EntityTypeMon, Num: 0}
+	}
 	mk := func(name encoding.EntityName, bind bool, d Dispatcher, opts Options) *Messenger {
 		opts.Logger = testLogger(b)
-		m, err := New(Config{Name: name, Nonce: uint32(time.Now().UnixNano()), Registry: reg}, opts)
+		m, err := New(Config{Name: name, Nonce: uint32(time.Now().UnixNano()), Registry: reg, AuthServer: srvAuth, AuthClient: cliAuth}, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -108,11 +128,11 @@ func benchMessenger(b *testing.B, size, window int) {
 		return m
 	}
 	sink := &benchSink{base: time.Now(), want: b.N, done: make(chan struct{})}
-	srv := mk(osdName(0), true, sink, Options{})
+	srv := mk(srvName, true, sink, Options{})
 	srv.SetDefaultPolicy(StatefulServer(0))
 	cli := mk(clientName(1), false, DispatcherFunc(func(*Conn, message.Message) bool { return false }), Options{OutboundQueueMessages: window})
 	cli.SetDefaultPolicy(LosslessClient(0))
-	c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+	c, err := cli.GetConnection(srv.Addrs(), srvName.Type)
 	if err != nil {
 		b.Fatal(err)
 	}

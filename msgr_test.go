@@ -104,6 +104,21 @@ func newTestMessenger(t testing.TB, name encoding.EntityName, bind bool, opts Op
 // t's cleanup shuts it down.
 func startMessenger(t testing.TB, name encoding.EntityName, nonce uint32, addr netip.AddrPort, opts Options, d Dispatcher) *Messenger {
 	t.Helper()
+	return startMessengerAt(t, Config{Name: name, Nonce: nonce}, addr, opts, d)
+}
+
+// startMessengerCfg is newTestMessenger with a whole Config.
+func startMessengerCfg(t testing.TB, cfg Config, bind bool, opts Options, d Dispatcher) *Messenger {
+	t.Helper()
+	var addr netip.AddrPort
+	if bind {
+		addr = netipLoopback0()
+	}
+	return startMessengerAt(t, cfg, addr, opts, d)
+}
+
+func startMessengerAt(t testing.TB, cfg Config, addr netip.AddrPort, opts Options, d Dispatcher) *Messenger {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
 	}
@@ -113,7 +128,8 @@ func startMessenger(t testing.TB, name encoding.EntityName, nonce uint32, addr n
 	if opts.MaxBackoff == 0 {
 		opts.MaxBackoff = 100 * time.Millisecond
 	}
-	m, err := New(Config{Name: name, Nonce: nonce, Registry: testRegistry(t), Stack: testStack}, opts)
+	cfg.Registry, cfg.Stack = testRegistry(t), testStack
+	m, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
