@@ -610,7 +610,7 @@ func (c *Conn) handOff(pending []byte) {
 // peer.
 func (c *Conn) closeSocket(flush bool) {
 	if c.sock == nil {
-		c.out = c.out[:0]
+		// What is queued belongs to the next socket (v2.Write).
 		return
 	}
 	if flush && c.sockUp && len(c.out) > 0 && !c.sockFailed {
