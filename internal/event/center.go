@@ -191,10 +191,8 @@ func (c *Center) AddFile(fd int, mask Mask, h FileHandler) (FileID, error) {
 	if fd < len(c.files) && c.files[fd].gen != 0 {
 		return 0, ErrExists
 	}
-	if mask != None {
-		if err := c.drv.Add(fd, None, mask); err != nil {
-			return 0, err
-		}
+	if err := c.drv.Update(fd, None, mask); err != nil {
+		return 0, err
 	}
 	for len(c.files) <= fd {
 		c.files = append(c.files, fileEntry{})
@@ -229,21 +227,8 @@ func (c *Center) SetMask(id FileID, mask Mask) error {
 	if err != nil {
 		return err
 	}
-	cur := e.mask
-	if mask == cur {
-		return nil
-	}
-	fd := id.FD()
-	if add := mask &^ cur; add != None {
-		if err := c.drv.Add(fd, cur, add); err != nil {
-			return err
-		}
-		cur |= add
-	}
-	if del := cur &^ mask; del != None {
-		if err := c.drv.Del(fd, cur, del); err != nil {
-			return err
-		}
+	if err := c.drv.Update(id.FD(), e.mask, mask); err != nil {
+		return err
 	}
 	e.mask = mask
 	return nil
@@ -271,10 +256,7 @@ func (c *Center) RemoveFile(id FileID) error {
 	if err != nil {
 		return err
 	}
-	var derr error
-	if e.mask != None {
-		derr = c.drv.Del(id.FD(), e.mask, e.mask)
-	}
+	derr := c.drv.Update(id.FD(), e.mask, None)
 	*e = fileEntry{}
 	c.nfiles.Add(-1)
 	return derr

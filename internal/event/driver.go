@@ -40,11 +40,10 @@ type Fired struct {
 type Driver interface {
 	// Name is "epoll", "kqueue" or "poll".
 	Name() string
-	// Add arms add for fd, cur being what is armed already (None: new).
-	Add(fd int, cur, add Mask) error
-	// Del disarms del for fd, cur being what is armed now; disarming
-	// everything forgets fd.
-	Del(fd int, cur, del Mask) error
+	// Update changes what fd is watched for from cur (None: not watched)
+	// to next (None: forget fd), in one system call where the kernel
+	// allows.
+	Update(fd int, cur, next Mask) error
 	// Wait fills ev with ready descriptors and returns how many. A timeout
 	// below zero waits without limit; zero does not wait. A Wake makes it
 	// return, possibly with n == 0; its own wakeup descriptor is never

@@ -64,31 +64,20 @@ func epollMask(m Mask) uint32 {
 	return e
 }
 
-func (d *epollDriver) Add(fd int, cur, add Mask) error {
+func (d *epollDriver) Update(fd int, cur, next Mask) error {
+	if cur == next {
+		return nil
+	}
 	op := unix.EPOLL_CTL_MOD
-	if cur == None {
+	switch {
+	case cur == None:
 		op = unix.EPOLL_CTL_ADD
+	case next == None:
+		op = unix.EPOLL_CTL_DEL // the event is ignored, old kernels want one
 	}
-	ev := unix.EpollEvent{Events: epollMask(cur | add), Fd: int32(fd)}
+	ev := unix.EpollEvent{Events: epollMask(next), Fd: int32(fd)}
 	if err := unix.EpollCtl(d.epfd, op, fd, &ev); err != nil {
-		return &DriverError{Driver: "epoll", Op: "epoll_ctl add", FD: fd, Err: err}
-	}
-	return nil
-}
-
-func (d *epollDriver) Del(fd int, cur, del Mask) error {
-	left := cur &^ del
-	var err error
-	if left == None {
-		// The event argument is ignored for DEL but old kernels want one.
-		var ev unix.EpollEvent
-		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_DEL, fd, &ev)
-	} else {
-		ev := unix.EpollEvent{Events: epollMask(left), Fd: int32(fd)}
-		err = unix.EpollCtl(d.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
-	}
-	if err != nil {
-		return &DriverError{Driver: "epoll", Op: "epoll_ctl del", FD: fd, Err: err}
+		return &DriverError{Driver: "epoll", Op: "epoll_ctl", FD: fd, Err: err}
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 type kqueueDriver struct {
 	kq      int
 	evs     []unix.Kevent_t
-	changes [2]unix.Kevent_t
+	changes [4]unix.Kevent_t
 	ts      unix.Timespec
 	park    *parker
 }
@@ -55,38 +55,40 @@ func newKqueue(mode WaitMode, nevents int) (*kqueueDriver, error) {
 func (d *kqueueDriver) Name() string { return "kqueue" }
 func (d *kqueueDriver) Parked() bool { return d.park != nil }
 
-func (d *kqueueDriver) change(fd int, m Mask, flags uint16) error {
+// Update submits EV_ADD for new filters and EV_DELETE for dropped ones
+// in one kevent call.
+func (d *kqueueDriver) Update(fd int, cur, next Mask) error {
 	ch := d.changes[:0]
-	if m&Readable != 0 {
-		ch = append(ch, unix.Kevent_t{Ident: uint64(fd), Filter: unix.EVFILT_READ, Flags: flags})
+	add, del := next&^cur, cur&^next
+	if add&Readable != 0 {
+		ch = append(ch, unix.Kevent_t{Ident: uint64(fd), Filter: unix.EVFILT_READ, Flags: unix.EV_ADD})
 	}
-	if m&Writable != 0 {
-		ch = append(ch, unix.Kevent_t{Ident: uint64(fd), Filter: unix.EVFILT_WRITE, Flags: flags})
+	if add&Writable != 0 {
+		ch = append(ch, unix.Kevent_t{Ident: uint64(fd), Filter: unix.EVFILT_WRITE, Flags: unix.EV_ADD})
+	}
+	if del&Readable != 0 {
+		ch = append(ch, unix.Kevent_t{Ident: uint64(fd), Filter: unix.EVFILT_READ, Flags: unix.EV_DELETE})
+	}
+	if del&Writable != 0 {
+		ch = append(ch, unix.Kevent_t{Ident: uint64(fd), Filter: unix.EVFILT_WRITE, Flags: unix.EV_DELETE})
 	}
 	if len(ch) == 0 {
 		return nil
 	}
 	for {
 		_, err := unix.Kevent(d.kq, ch, nil, nil)
-		if err == unix.EINTR {
+		switch err {
+		case nil:
+			return nil
+		case unix.EINTR:
 			continue
+		case unix.ENOENT:
+			if add == None {
+				return nil // deleting what the kernel already dropped
+			}
 		}
-		return err
+		return &DriverError{Driver: "kqueue", Op: "kevent", FD: fd, Err: err}
 	}
-}
-
-func (d *kqueueDriver) Add(fd int, cur, add Mask) error {
-	if err := d.change(fd, add&^cur, unix.EV_ADD); err != nil {
-		return &DriverError{Driver: "kqueue", Op: "kevent add", FD: fd, Err: err}
-	}
-	return nil
-}
-
-func (d *kqueueDriver) Del(fd int, cur, del Mask) error {
-	if err := d.change(fd, del&cur, unix.EV_DELETE); err != nil && err != unix.ENOENT {
-		return &DriverError{Driver: "kqueue", Op: "kevent delete", FD: fd, Err: err}
-	}
-	return nil
 }
 
 func (d *kqueueDriver) Wait(ev []Fired, timeout time.Duration) (int, error) {

@@ -52,40 +52,33 @@ func pollMask(m Mask) int16 {
 	return e
 }
 
-func (d *pollDriver) Add(fd int, cur, add Mask) error {
+func (d *pollDriver) Update(fd int, cur, next Mask) error {
 	if fd < 0 {
-		return &DriverError{Driver: "poll", Op: "add", FD: fd, Err: unix.EBADF}
+		return &DriverError{Driver: "poll", Op: "update", FD: fd, Err: unix.EBADF}
 	}
 	for len(d.slot) <= fd {
 		d.slot = append(d.slot, -1)
 	}
 	i := d.slot[fd]
+	if next == None {
+		if i < 0 {
+			return nil
+		}
+		last := int32(len(d.fds) - 1)
+		if i != last {
+			d.fds[i] = d.fds[last]
+			d.slot[d.fds[i].Fd] = i
+		}
+		d.fds = d.fds[:last]
+		d.slot[fd] = -1
+		return nil
+	}
 	if i < 0 {
 		d.fds = append(d.fds, unix.PollFd{Fd: int32(fd)})
 		i = int32(len(d.fds) - 1)
 		d.slot[fd] = i
 	}
-	d.fds[i].Events = pollMask(cur | add)
-	return nil
-}
-
-func (d *pollDriver) Del(fd int, cur, del Mask) error {
-	if fd < 0 || fd >= len(d.slot) || d.slot[fd] < 0 {
-		return nil
-	}
-	i := d.slot[fd]
-	left := cur &^ del
-	if left != None {
-		d.fds[i].Events = pollMask(left)
-		return nil
-	}
-	last := int32(len(d.fds) - 1)
-	if i != last {
-		d.fds[i] = d.fds[last]
-		d.slot[d.fds[i].Fd] = i
-	}
-	d.fds = d.fds[:last]
-	d.slot[fd] = -1
+	d.fds[i].Events = pollMask(next)
 	return nil
 }
 

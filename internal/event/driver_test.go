@@ -59,7 +59,7 @@ func TestDriverConformance(t *testing.T) {
 	}{
 		{"readable after peer writes, level-triggered", func(t *testing.T, d Driver) {
 			a, b := socketPair(t)
-			if err := d.Add(a, None, Readable); err != nil {
+			if err := d.Update(a, None, Readable); err != nil {
 				t.Fatal(err)
 			}
 			quiet(t, d, a)
@@ -77,7 +77,7 @@ func TestDriverConformance(t *testing.T) {
 		}},
 		{"writable on an empty socket", func(t *testing.T, d Driver) {
 			a, _ := socketPair(t)
-			if err := d.Add(a, None, Writable); err != nil {
+			if err := d.Update(a, None, Writable); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, d, a, Writable)
@@ -85,27 +85,27 @@ func TestDriverConformance(t *testing.T) {
 		{"add then remove a mask", func(t *testing.T, d Driver) {
 			a, b := socketPair(t)
 			unix.Write(b, []byte("x"))
-			if err := d.Add(a, None, Writable); err != nil {
+			if err := d.Update(a, None, Writable); err != nil {
 				t.Fatal(err)
 			}
-			if err := d.Add(a, Writable, Readable); err != nil {
+			if err := d.Update(a, Writable, Readable|Writable); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, d, a, Readable|Writable)
-			if err := d.Del(a, Readable|Writable, Writable); err != nil {
+			if err := d.Update(a, Readable|Writable, Readable); err != nil {
 				t.Fatal(err)
 			}
 			if m := waitFor(t, d, a, Readable); m&Writable != 0 {
 				t.Fatalf("writable after its removal: %v", m)
 			}
-			if err := d.Del(a, Readable, Readable); err != nil {
+			if err := d.Update(a, Readable, None); err != nil {
 				t.Fatal(err)
 			}
 			quiet(t, d, a)
 		}},
 		{"peer close reads as readable", func(t *testing.T, d Driver) {
 			a, b := socketPair(t)
-			if err := d.Add(a, None, Readable); err != nil {
+			if err := d.Update(a, None, Readable); err != nil {
 				t.Fatal(err)
 			}
 			unix.Shutdown(b, unix.SHUT_WR)
@@ -156,7 +156,7 @@ func TestDriverConformance(t *testing.T) {
 			want := map[int]bool{}
 			for range n {
 				a, b := socketPair(t)
-				if err := d.Add(a, None, Readable); err != nil {
+				if err := d.Update(a, None, Readable); err != nil {
 					t.Fatal(err)
 				}
 				unix.Write(b, []byte("x"))

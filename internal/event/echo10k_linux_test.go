@@ -15,8 +15,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // rssBytes reads the resident set size from /proc/self/statm.
@@ -31,26 +29,6 @@ func rssBytes(t testing.TB) int64 {
 		t.Fatal(err)
 	}
 	return pages * int64(os.Getpagesize())
-}
-
-// raiseNoFile lifts RLIMIT_NOFILE to at least n for the test, or skips.
-func raiseNoFile(t testing.TB, n uint64) {
-	var old unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	if old.Cur >= n {
-		return
-	}
-	want := unix.Rlimit{Cur: n, Max: max(old.Max, n)}
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &want); err != nil {
-		want.Max = old.Max
-		want.Cur = old.Max
-		if old.Max < n || unix.Setrlimit(unix.RLIMIT_NOFILE, &want) != nil {
-			t.Skipf("RLIMIT_NOFILE %d/%d cannot reach %d: %v", old.Cur, old.Max, n, err)
-		}
-	}
-	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
 }
 
 // TestEcho10k: one pool of 2 workers serves 10,000 concurrent loopback

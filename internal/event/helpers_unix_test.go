@@ -51,3 +51,26 @@ func driverCases(t testing.TB) []driverCase {
 	}
 	return out
 }
+
+// raiseNoFile lifts RLIMIT_NOFILE to at least n for the test, or skips.
+func raiseNoFile(t testing.TB, n uint64) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if uint64(old.Cur) >= n {
+		return
+	}
+	want := old
+	setLimit(&want.Cur, n)
+	if uint64(old.Max) < n {
+		setLimit(&want.Max, n)
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &want); err != nil {
+		t.Skipf("RLIMIT_NOFILE %d/%d cannot reach %d: %v", old.Cur, old.Max, n, err)
+	}
+	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
+}
+
+// setLimit stores v in an rlimit field, uint64 or int64 by platform.
+func setLimit[T int64 | uint64](p *T, v uint64) { *p = T(v) }
