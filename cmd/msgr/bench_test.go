@@ -43,7 +43,7 @@ func TestBenchTiny(t *testing.T) {
 	rows := 0
 	for _, line := range strings.Split(table, "\n") {
 		f := strings.Fields(line)
-		if len(f) < 15 || (f[0] != "eventloop" && f[0] != "gonet" && f[0] != "raw") {
+		if len(f) < 16 || (f[0] != "eventloop" && f[0] != "gonet" && f[0] != "raw") {
 			continue
 		}
 		rows++

@@ -63,6 +63,18 @@ type Result struct {
 	Goroutines  int           `json:"goroutines_peak"`
 	RSS         int64         `json:"rss_peak_bytes"`
 	Repetitions int           `json:"repetitions"` // runs this result is the median of
+	// MsgsPerSecMin and MsgsPerSecMax bound the repetitions' rates: how
+	// noisy the machine was.
+	MsgsPerSecMin float64 `json:"msgs_per_sec_min"`
+	MsgsPerSecMax float64 `json:"msgs_per_sec_max"`
+}
+
+// Spread is (max - min) / median of the repetitions' messages/s.
+func (r Result) Spread() float64 {
+	if r.MsgsPerSec <= 0 {
+		return 0
+	}
+	return (r.MsgsPerSecMax - r.MsgsPerSecMin) / r.MsgsPerSec
 }
 
 // Finish fills the derived fields from the raw counters.
@@ -84,6 +96,7 @@ func (r *Result) Finish(h *Histogram, before, after ProcSample) {
 	if r.Repetitions == 0 {
 		r.Repetitions = 1
 	}
+	r.MsgsPerSecMin, r.MsgsPerSecMax = r.MsgsPerSec, r.MsgsPerSec
 }
 
 // Median combines repetitions of one Spec: each figure is the median of
@@ -130,6 +143,11 @@ func Median(rs []Result) Result {
 	out.Goroutines = int(f(func(r Result) float64 { return float64(r.Goroutines) }))
 	out.RSS = int64(f(func(r Result) float64 { return float64(r.RSS) }))
 	out.Repetitions = len(rs)
+	out.MsgsPerSecMin, out.MsgsPerSecMax = rs[0].MsgsPerSec, rs[0].MsgsPerSec
+	for _, r := range rs {
+		out.MsgsPerSecMin = min(out.MsgsPerSecMin, r.MsgsPerSec)
+		out.MsgsPerSecMax = max(out.MsgsPerSecMax, r.MsgsPerSec)
+	}
 	return out
 }
 

@@ -13,12 +13,16 @@ import (
 // (messages/s, and bandwidth against raw TCP).
 func WriteTable(w io.Writer, results []Result, stacks []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stack\tmode\tsize\tconns\tdepth\tmsgs\tmsgs/s\tMB/s\tp50\tp99\tp999\tCPUs/1k\tallocs/msg\tgoroutines\tRSS\t")
+	fmt.Fprintln(tw, "stack\tmode\tsize\tconns\tdepth\tmsgs\tmsgs/s\tspread\tMB/s\tp50\tp99\tp999\tCPUs/1k\tallocs/msg\tgoroutines\tRSS\t")
 	for _, g := range groupByCase(results) {
 		for _, r := range g {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.1f\t%s\t%s\t%s\t%.4f\t%.1f\t%d\t%s\t\n",
+			spread := "-"
+			if r.Repetitions > 1 {
+				spread = fmt.Sprintf("%.0f%%", 100*r.Spread())
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.4f\t%.1f\t%d\t%s\t\n",
 				r.Stack, r.Mode, FormatSize(r.Size), r.Conns, r.Depth, r.Messages,
-				formatRate(r.MsgsPerSec), r.MBPerSec, formatDur(r.P50), formatDur(r.P99), formatDur(r.P999),
+				formatRate(r.MsgsPerSec), spread, r.MBPerSec, formatDur(r.P50), formatDur(r.P99), formatDur(r.P999),
 				r.CPUPer1k, r.AllocsPer, r.Goroutines, FormatBytes(float64(r.RSS)))
 		}
 	}
