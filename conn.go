@@ -558,6 +558,7 @@ func (c *Conn) adopt(p stack.Pending, pending []byte) {
 		return
 	}
 	c.sock, c.sockUp, c.sockFailed = s, true, false
+	c.msgr.handoffs.Add(1)
 	c.step(func(now time.Time) []v2.Action { return c.mach.Adopted(now, pending) })
 	c.flushOut()
 }

@@ -75,6 +75,7 @@ type Messenger struct {
 	connIDs   atomic.Uint64
 	injected  atomic.Uint64 // socket failures injected
 	delayed   atomic.Uint64 // messages delayed by injection
+	handoffs  atomic.Uint64 // sockets moved to an existing session
 	done      chan struct{} // closed when shutdown completes
 
 	mu sync.Mutex // guards everything below
@@ -501,13 +502,16 @@ type Stats struct {
 	Accepting        int    // accepted connections not yet established
 	InjectedFailures uint64 // socket failures injected (ms_inject_socket_failures)
 	InjectedDelays   uint64 // received messages delayed (ms_inject_delay_*)
+	// HandOffs counts accepted sockets moved into the connection that
+	// already had the peer's session (Ceph's reuse_connection).
+	HandOffs uint64
 }
 
 // Stats returns the current counters.
 func (m *Messenger) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Stats{Conns: len(m.all), Accepting: len(m.accepting), InjectedFailures: m.injected.Load(), InjectedDelays: m.delayed.Load()}
+	return Stats{Conns: len(m.all), Accepting: len(m.accepting), InjectedFailures: m.injected.Load(), InjectedDelays: m.delayed.Load(), HandOffs: m.handoffs.Load()}
 }
 
 func (m *Messenger) inDispatch() bool {

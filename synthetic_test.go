@@ -224,9 +224,11 @@ func runSynthetic(t *testing.T, tc synthConfig) {
 	}
 	elapsed := time.Since(start)
 
-	var injected uint64
+	var injected, handoffs uint64
 	for _, m := range append(append([]*Messenger(nil), servers...), clients...) {
-		injected += m.Stats().InjectedFailures
+		st := m.Stats()
+		injected += st.InjectedFailures
+		handoffs += st.HandOffs
 	}
 	got, dups, reorders, gaps, resets, echoErrs := srvCheck.snapshot()
 	echoed := 0
@@ -241,8 +243,8 @@ func runSynthetic(t *testing.T, tc synthConfig) {
 		}
 		cliResets += rs
 	}
-	t.Logf("%s: %d connections, sent %d, server got %d, echoes got %d (%d messages), %d socket failures injected, %d dups, %d reordered, %d gaps, %d server resets, %d client resets, %v",
-		tc.name, tc.clients*tc.servers, sent, got, echoed, got+echoed, injected, dups, reorders, gaps, resets, cliResets, elapsed.Round(time.Millisecond))
+	t.Logf("%s: %d connections, sent %d, server got %d, echoes got %d (%d messages), %d socket failures injected, %d sessions resumed on a new socket, %d dups, %d reordered, %d gaps, %d server resets, %d client resets, %v",
+		tc.name, tc.clients*tc.servers, sent, got, echoed, got+echoed, injected, handoffs, dups, reorders, gaps, resets, cliResets, elapsed.Round(time.Millisecond))
 	if dups != 0 || reorders != 0 {
 		t.Fatalf("%d duplicated, %d out of order", dups, reorders)
 	}
