@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -349,4 +350,47 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("closed with %v, want ErrTimeout", c.Err())
 	}
 	cliRec.waitFor(t, "reset", func() bool { return cliRec.get(&cliRec.resets) == 1 })
+}
+
+// TestIdleSessionsCostNoGoroutines: sessions live on the shared loops and
+// dispatch goroutines exit when idle, so 100 open sessions (100 client
+// messengers, 100 accepted connections) add no goroutine.
+func TestIdleSessionsCostNoGoroutines(t *testing.T) {
+	srvRec := newRecorder()
+	srvRec.echo = true
+	srv := newTestMessenger(t, osdName(1), true, Options{}, srvRec)
+	srv.SetDefaultPolicy(StatelessServer(0))
+	const n = 100
+	recs := make([]*recorder, n)
+	conns := make([]*Conn, n)
+	for i := range n {
+		recs[i] = newRecorder()
+		cli := newTestMessenger(t, clientName(int64(100+i)), false, Options{}, recs[i])
+		cli.SetDefaultPolicy(LossyClient(0))
+		c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	// One round trip on the first session warms up the pool's loops.
+	sendRange(t, conns[0], 1, 0, 1)
+	recs[0].waitFor(t, "warm-up echo", func() bool { return recs[0].countFrom(1) == 1 })
+	before := runtime.NumGoroutine()
+	for i, c := range conns[1:] {
+		sendRange(t, c, 1, 0, 1)
+		recs[i+1].waitFor(t, "echo", func() bool { return recs[i+1].countFrom(1) == 1 })
+	}
+	if got := srv.Stats().Conns; got != n {
+		t.Fatalf("server has %d sessions, want %d", got, n)
+	}
+	// Dispatch goroutines exit once their queue is empty: wait for that
+	// (each exits right after its last delivery), bounded.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Fatalf("%d goroutines with %d open sessions, %d with one", after, n, before)
+	}
 }
