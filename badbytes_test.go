@@ -122,18 +122,24 @@ func TestBadBytes(t *testing.T) {
 	}
 }
 
-// badDecode is a message type the receiver cannot decode.
-type badDecode struct{}
+// badDecode is a message type the receiver cannot decode: an error, or a
+// panic when its front is empty.
+type badDecode struct{ empty bool }
 
 const badDecodeType = 0x7e03
 
 func (*badDecode) Type() uint16              { return badDecodeType }
 func (*badDecode) Version() (uint16, uint16) { return 1, 1 }
-func (*badDecode) Encode(_ *message.Header, _ uint64, p *message.Payload) error {
-	p.Front = append(p.Front, 1, 2, 3)
+func (b *badDecode) Encode(_ *message.Header, _ uint64, p *message.Payload) error {
+	if !b.empty {
+		p.Front = append(p.Front, 1, 2, 3)
+	}
 	return nil
 }
-func (*badDecode) Decode(*message.Header, uint64, *message.Payload) error {
+func (*badDecode) Decode(_ *message.Header, _ uint64, p *message.Payload) error {
+	if len(p.Front) == 0 {
+		panic("index out of range") // a careless decoder
+	}
 	return errors.New("bad body")
 }
 
@@ -160,19 +166,26 @@ func TestUndecodableMessage(t *testing.T) {
 	}
 	sendRange(t, c, 1, 0, 3)
 	srvRec.waitFor(t, "good messages", func() bool { return srvRec.countFrom(1) == 3 })
-	if err := c.Send(&badDecode{}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-closed:
-		var de *message.DecodeError
-		if !errors.As(err, &de) || de.Type != badDecodeType {
-			t.Fatalf("closed with %v, want a *message.DecodeError", err)
+	for round, m := range []*badDecode{{}, {empty: true}} {
+		if err := c.Send(m); err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the server connection did not close")
+		select {
+		case err := <-closed:
+			var de *message.DecodeError
+			if !errors.As(err, &de) || de.Type != badDecodeType || !errors.Is(err, ErrProtocol) {
+				t.Fatalf("closed with %v, want ErrProtocol and a *message.DecodeError", err)
+			}
+			t.Logf("closed with: %v", err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the server connection did not close")
+		}
+		cliRec.waitFor(t, "reset on the client", func() bool { return cliRec.get(&cliRec.resets) == round+1 })
+		<-c.Done()
+		if c, err = cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cliRec.waitFor(t, "reset on the client", func() bool { return cliRec.get(&cliRec.resets) == 1 })
 	if n := srvRec.count(); n != 3 {
 		t.Fatalf("server dispatched %d messages, want 3", n)
 	}

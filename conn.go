@@ -847,14 +847,14 @@ func (c *Conn) releaser(e *inMsg) func() {
 func (c *Conn) dispatch(e *inMsg) {
 	release := c.releaser(e)
 	h := e.im.Header
-	msg, err := c.msgr.registry.Decode(&h, c.info.Load().features, &e.im.Payload)
+	msg, err := c.decode(&h, &e.im.Payload)
 	if err != nil {
 		release()
 		// As Ceph's handle_message: an undecodable message faults the
 		// connection. On a lossless one the peer resends it after the
 		// reconnect and the fault repeats, as in Ceph.
 		c.log.Warn("dropping undecodable message", "type", h.Type, "err", err)
-		c.sockFail(err)
+		c.sockFail(&v2.ProtocolError{State: "READY", Reason: "undecodable message", Err: err})
 		return
 	}
 	for _, f := range c.msgr.disp.Load().fast {
@@ -865,6 +865,17 @@ func (c *Conn) dispatch(e *inMsg) {
 		}
 	}
 	c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: msg, release: release})
+}
+
+// decode builds the message; a message type whose Decode panics on what
+// the peer sent faults this connection instead of the process.
+func (c *Conn) decode(h *message.Header, p *message.Payload) (m message.Message, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, &message.DecodeError{Type: h.Type, Version: h.Version, Err: fmt.Errorf("decode panicked: %v", r)}
+		}
+	}()
+	return c.msgr.registry.Decode(h, c.info.Load().features, p)
 }
 
 // finish is the Machine's Closed: the connection is over.
