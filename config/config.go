@@ -109,7 +109,7 @@ func (c *Config) Set(key, value string) {
 // Defaults holds Ceph Pacific's defaults for the options clients of this
 // package read (src/common/options.cc).
 var Defaults = map[string]string{
-	"keyring":                  "/etc/ceph/$cluster.$name.keyring,/etc/ceph/$cluster.keyring,/etc/ceph/keyring,/etc/ceph/keyring.bin",
+	"keyring":                  "/etc/ceph/$cluster.$name.keyring,/etc/ceph/$cluster.keyring,/etc/ceph/keyring,/etc/ceph/keyring.bin,",
 	"auth_cluster_required":    "cephx",
 	"auth_service_required":    "cephx",
 	"auth_client_required":     "cephx, none",
@@ -131,12 +131,25 @@ var Defaults = map[string]string{
 	"mon_client_ping_timeout":  "30",
 }
 
+// expandable are the options a $name may refer to besides the meta
+// variables. Ceph expands any option it knows (and leaves other names as
+// written); this package knows these, the ones configurations use in
+// paths.
+var expandable = map[string]bool{
+	"run_dir": true, "admin_socket": true, "log_file": true, "keyring": true, "fsid": true,
+	"mon_data": true, "osd_data": true, "mgr_data": true, "mds_data": true, "crash_dir": true,
+	"erasure_code_dir": true, "osd_class_dir": true, "plugin_dir": true, "mon_host": true,
+	"public_addr": true, "cluster_addr": true, "mon_cluster_log_file": true, "pid_file": true,
+	"key": true, "keyfile": true, "osd_journal": true, "bluestore_block_path": true,
+}
+
 // maxExpandDepth bounds $option references that refer to each other.
 const maxExpandDepth = 8
 
 // Expand replaces $var and ${var} as Ceph's md_config_t does: $cluster,
-// $type, $id, $name, $host, $pid, $cctid, $home, and any other option's
-// value. Unknown variables stay as written.
+// $type, $id, $name, $host, $pid, $cctid, $home, and the options in
+// expandable or Defaults. Other names stay as written, as Ceph leaves
+// names that are not options (checked with ceph-conf).
 func (c *Config) Expand(v string) string { return c.expand(v, 0) }
 
 func (c *Config) expand(v string, depth int) string {
@@ -215,7 +228,7 @@ func (c *Config) meta(name string, depth int) (string, bool) {
 		h, err := os.UserHomeDir()
 		return h, err == nil
 	}
-	if depth >= maxExpandDepth {
+	if depth >= maxExpandDepth || !expandable[OptionKey(name)] && Defaults[OptionKey(name)] == "" {
 		return "", false
 	}
 	v, ok := c.Raw(name)

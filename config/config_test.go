@@ -55,7 +55,7 @@ func TestParse(t *testing.T) {
 		{"comments", "# top\n; also\n[global] # heading comment\n\tkey = v # trailing\nk2=v2;c\n",
 			map[string]map[string]string{"global": {"key": "v", "k2": "v2"}}},
 		{"quotes", "[a]\nx = \"quoted \\# escaped\" # comment\ny = ' single '\n",
-			map[string]map[string]string{"a": {"x": "quoted # escaped", "y": " single "}}},
+			map[string]map[string]string{"a": {"x": "quoted # escaped", "y": "single"}}},
 		{"escapes", "[a]\nx = a\\#b\\;c\n",
 			map[string]map[string]string{"a": {"x": "a#b;c"}}},
 		{"continuation", "[a]\nx = one \\\n two\n",
@@ -64,7 +64,7 @@ func TestParse(t *testing.T) {
 			map[string]map[string]string{"a": {"x": "3", "z": "4"}, "b": {"y": "2"}}},
 		{"space and underscore are one key, dash is not", "[a]\nmon-host = 1\nmon host = 2\nmon_host = 3\n",
 			map[string]map[string]string{"a": {"mon-host": "1", "mon_host": "3"}}},
-		{"no final newline, CRLF", "[a]\r\nx = 1\r\ny = 2",
+		{"CRLF", "[a]\r\nx = 1\r\ny = 2\r\n",
 			map[string]map[string]string{"a": {"x": "1", "y": "2"}}},
 		{"empty value", "[a]\nx =\n",
 			map[string]map[string]string{"a": {"x": ""}}},
@@ -109,6 +109,8 @@ func TestParseErrors(t *testing.T) {
 		{"[a] junk\n", 1},
 		{"[a]\n= v\n", 2},
 		{"[a]\nx = \xff\n", 2},
+		{"[a]\nx = 1", 2},   // no final newline: Ceph refuses it
+		{"[a]\nx = 1\\", 2}, // nor a continuation at the end
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.in))

@@ -144,13 +144,21 @@ func ReadFile(path string) (*File, error) {
 
 // Parse reads ceph.conf syntax: `[section]` headings, `key = value` lines,
 // `#` and `;` comments (also after a value), values optionally in single
-// or double quotes, `\x` escapes, and a trailing `\` continuing a line.
+// or double quotes (a comment character must still be escaped inside
+// quotes, and the value is trimmed, as in Ceph), `\x` escapes, and a
+// trailing `\` continuing a line.
 // Keys before the first heading are kept in section "global" (Ceph accepts
 // them only in a file of one line; being lenient costs nothing).
 func Parse(data []byte) (*File, error) {
 	if !utf8.Valid(data) {
 		line := 1 + strings.Count(string(data[:invalidUTF8At(data)]), "\n")
 		return nil, &ParseError{Line: line, Msg: "invalid UTF-8"}
+	}
+	// Ceph's grammar ends every line, the last one included, with a
+	// newline: a file without a final one does not parse (ceph-conf
+	// agrees). An empty file is fine.
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		return nil, &ParseError{Line: 1 + strings.Count(string(data), "\n"), Msg: "no newline at the end of the file (Ceph refuses such a file)"}
 	}
 	f := NewFile()
 	section := ""
@@ -276,6 +284,10 @@ func (p *parser) endOfLine(what string) error {
 	if c != '\n' {
 		return &ParseError{Line: p.line, Msg: fmt.Sprintf("unexpected %q after %s", c, what)}
 	}
+	if p.eof() {
+		// Only a continuation can have eaten the final newline.
+		return &ParseError{Line: p.line, Msg: "a continued line runs past the end of the file"}
+	}
 	p.next()
 	return nil
 }
@@ -369,7 +381,8 @@ func (p *parser) value() (string, error) {
 		if err := p.endOfLine("quoted value"); err != nil {
 			return "", err
 		}
-		return b.String(), nil
+		// Ceph trims every value, quoted or not (conf_line_t).
+		return strings.TrimSpace(b.String()), nil
 	}
 	var b strings.Builder
 	for {
