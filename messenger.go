@@ -765,8 +765,9 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 			m.mu.Unlock()
 		}
 		err := c.worker.Exec(func() {
-			c.handoffTo = e
+			c.handoffTo = e // for a HandOff action
 			c.step(func(now time.Time) []v2.Action { return c.mach.Resolve(now, v) })
+			c.handoffTo = nil
 			c.flushOut()
 			m.lookupDone(key)
 		})
