@@ -133,8 +133,13 @@ func (m *monmap) remove(name string, a encoding.EntityAddr) {
 // port both defaults, and any other port both protocols on that port, each
 // a separate monitor to try. Tokens that are not IP addresses are resolved
 // as host names with LookupHost.
-func ParseMonHost(s string) ([]Mon, error) {
-	var mm monmap
+func ParseMonHost(s string) ([]Mon, error) { return parseMonHost(s, false) }
+
+// parseMonHost is ParseMonHost, or with forMkfs how a monitor building
+// its first monmap reads the same value (monmaptool --generate): an
+// ambiguous address then becomes one monitor, not one per protocol.
+func parseMonHost(s string, forMkfs bool) ([]Mon, error) {
+	mm := monmap{forMkfs: forMkfs}
 	idx := 0
 	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ';' || r == '\t' || r == '\n' }) {
 		for item != "" {
@@ -175,7 +180,10 @@ func monLetter(i int) string {
 	return strconv.Itoa(i)
 }
 
-type monmap struct{ mons []Mon }
+type monmap struct {
+	mons    []Mon
+	forMkfs bool
+}
 
 func sameAddr(a, b encoding.EntityAddr) bool { return a.Type == b.Type && a.Addr == b.Addr }
 
@@ -230,6 +238,20 @@ func (m *monmap) addAmbiguous(name string, a encoding.EntityAddr, prio, weight u
 			prio = 0
 		}
 		m.addOne(name, a, prio, weight)
+		return
+	}
+	if m.forMkfs {
+		switch port := a.Addr.Port(); port {
+		case MonPortV1:
+			m.addOne(name, withPort(a, encoding.AddrTypeLegacy, port), 0, weight)
+		case 0:
+			vec := encoding.EntityAddrVec{withPort(a, encoding.AddrTypeMsgr2, MonPortV2), withPort(a, encoding.AddrTypeLegacy, MonPortV1)}
+			if !m.contains(vec[0]) && !m.contains(vec[1]) {
+				m.add(Mon{Name: name, Addrs: vec, Weight: weight})
+			}
+		default:
+			m.addOne(name, withPort(a, encoding.AddrTypeMsgr2, port), prio, weight)
+		}
 		return
 	}
 	switch port := a.Addr.Port(); port {

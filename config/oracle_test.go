@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,69 @@ func TestAgainstCephConf(t *testing.T) {
 				}
 			}
 		nextFile:
+		}
+	}
+}
+
+// TestMonHostAgainstMonmaptool parses mon_host values as a monitor
+// building its first monmap does and compares with what the real
+// monmaptool --generate makes of the same value: the address syntax
+// (types, ports, IPv6, nonces, vectors, separators) is shared with the
+// client's reading.
+func TestMonHostAgainstMonmaptool(t *testing.T) {
+	if _, err := exec.LookPath("monmaptool"); err != nil {
+		if os.Getenv("CI") == "true" && os.Getenv("MSGR_TEST_CEPH_NONE") != "" {
+			t.Fatal("monmaptool is missing although Ceph is installed")
+		}
+		t.Skip("monmaptool (ceph-base) not installed")
+	}
+	dir := t.TempDir()
+	for _, mh := range []string{
+		"127.0.0.1", "127.0.0.1:6789", "127.0.0.1:3300", "127.0.0.1:5000",
+		"[v2:127.0.0.1:3300,v1:127.0.0.1:6789]", "10.0.0.1,10.0.0.2 10.0.0.3",
+		"10.0.0.1:3300,10.0.0.2:3300", "[::1]:3300", "::1", "[::1]", "v1:1.2.3.4", "v2:1.2.3.4:3301/7",
+		"[v2:[fe80::1]:3300,v1:[fe80::1]:6789] [v2:10.1.1.1:3300,v1:10.1.1.1:6789]",
+		"v2:1.2.3.4:3300,v1:1.2.3.4:6789", "1.2.3.4:6789/3",
+	} {
+		conf := filepath.Join(dir, "ceph.conf")
+		if err := os.WriteFile(conf, []byte("[global]\nfsid = 11111111-2222-3333-4444-555555555555\nmon host = "+mh+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mmPath := filepath.Join(dir, "monmap")
+		os.Remove(mmPath)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		gen := exec.CommandContext(ctx, "monmaptool", "--create", "--generate", "-c", conf, mmPath)
+		gen.Env = append(os.Environ(), "CEPH_ARGS=")
+		genOut, err := gen.CombinedOutput()
+		if err != nil {
+			cancel()
+			t.Fatalf("monmaptool --generate %q: %v: %s", mh, err, genOut)
+		}
+		out, err := exec.CommandContext(ctx, "monmaptool", "--print", mmPath).Output()
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for _, line := range strings.Split(string(out), "\n") {
+			if line == "" || line[0] < '0' || line[0] > '9' {
+				continue
+			}
+			_, rest, _ := strings.Cut(line, ": ")
+			addrs, name, _ := strings.Cut(rest, " mon.")
+			want[name] = addrs
+		}
+		mons, err := parseMonHost(mh, true)
+		if err != nil {
+			t.Errorf("%q: %v", mh, err)
+			continue
+		}
+		got := map[string]string{}
+		for _, m := range mons {
+			got[m.Name] = m.Addrs.String()
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("mon host %q:\n ours       %v\n monmaptool %v", mh, got, want)
 		}
 	}
 }
