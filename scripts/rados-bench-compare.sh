@@ -3,17 +3,18 @@
 # (`msgr rados bench`) side by side on the same pool of the same running cluster, alternating,
 # and the ratios msgr/librados of IOPS, latency and client CPU seconds per op.
 #
-#   scripts/rados-bench-compare.sh -c CEPH_CONF [-k KEYRING] [-p POOL] [-s SECS] [-r ROUNDS]
+#   scripts/rados-bench-compare.sh -c CEPH_CONF [-k KEYRING] [-p POOL] [-s SECS] [-m SECS] [-r ROUNDS]
 #
 #   -c CEPH_CONF   the cluster's ceph.conf (default $MSGR_TEST_CEPH_RADOS)
 #   -k KEYRING     client.admin's keyring (default: what the conf names)
 #   -p POOL        pool to bench in (default msgr); bench objects are removed afterwards
-#   -s SECS        seconds per bench (default 10)
+#   -s SECS        seconds per 4 KiB bench (default 10)
+#   -m SECS        seconds per 4 MiB bench (default 5: ~1 GB written per client, memstore must hold it)
 #   -r ROUNDS      rounds of the whole series, alternating the tools (default 1)
 #
 # Series per round, each run by librados then by msgr:
 #   4 KiB write t=16 (objects kept), 4 KiB seq read t=16, 4 KiB rand read t=16, cleanup,
-#   4 MiB write t=4 (cleaned up at once: memstore must not fill).
+#   4 MiB write t=4 (each client removes its objects at once: memstore must not fill).
 # CPU is user+system seconds of each client process (/usr/bin/time), divided by its ops.
 # `rados bench` prints no latency percentiles, so p50/p99 are msgr's only; the latency ratio
 # is of the averages both print.
@@ -23,13 +24,15 @@ CONF=${MSGR_TEST_CEPH_RADOS:-}
 KEYRING=
 POOL=msgr
 SECS=10
+SECS4M=5
 ROUNDS=1
-while getopts "c:k:p:s:r:h" opt; do
+while getopts "c:k:p:s:m:r:h" opt; do
 	case $opt in
 	c) CONF=$OPTARG ;;
 	k) KEYRING=$OPTARG ;;
 	p) POOL=$OPTARG ;;
 	s) SECS=$OPTARG ;;
+	m) SECS4M=$OPTARG ;;
 	r) ROUNDS=$OPTARG ;;
 	*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
@@ -45,7 +48,7 @@ go build -o "$WORK/msgr" ./cmd/msgr
 
 common=(-c "$CONF")
 [ -n "$KEYRING" ] && common+=(-k "$KEYRING")
-LIMIT=$((SECS + 120)) # a bench that hangs (a full OSD) must not hang the caller
+LIMIT=$((SECS + SECS4M + 120)) # a bench that hangs (a full OSD) must not hang the caller
 
 # run TOOL NAME ARGS...: one bench, its output in $WORK/TOOL.NAME.out, its CPU in .cpu
 run() {
@@ -53,10 +56,11 @@ run() {
 	shift 2
 	local cmd
 	if [ "$tool" = librados ]; then cmd=(rados); else cmd=("$WORK/msgr" rados); fi
-	if ! timeout "$LIMIT" /usr/bin/time -f '%U %S' -o "$WORK/$tool.$name.cpu" \
+	if ! timeout --kill-after=10 "$LIMIT" /usr/bin/time -f '%U %S' -o "$WORK/$tool.$name.cpu" \
 		"${cmd[@]}" "${common[@]}" -p "$POOL" "$@" >"$WORK/$tool.$name.out" 2>"$WORK/$tool.$name.err"; then
 		echo "rados-bench-compare: $tool $name failed:" >&2
 		tail -n 20 "$WORK/$tool.$name.err" "$WORK/$tool.$name.out" >&2
+		cleanup
 		exit 1
 	fi
 }
@@ -66,8 +70,8 @@ field() { # field FILE LABEL: the value after "LABEL:" (first match), or "-"
 }
 
 cleanup() {
-	rados "${common[@]}" -p "$POOL" cleanup >/dev/null 2>&1 || true
-	"$WORK/msgr" rados "${common[@]}" -p "$POOL" cleanup >/dev/null 2>&1 || true
+	timeout 300 rados "${common[@]}" -p "$POOL" cleanup >/dev/null 2>&1 || true
+	timeout 300 "$WORK/msgr" rados "${common[@]}" -p "$POOL" cleanup >/dev/null 2>&1 || true
 }
 
 declare -A sum
@@ -77,7 +81,7 @@ series() {
 	for tool in librados msgr; do run "$tool" seq4k bench "$SECS" seq -t 16; done
 	for tool in librados msgr; do run "$tool" rand4k bench "$SECS" rand -t 16; done
 	cleanup
-	for tool in librados msgr; do run "$tool" w4m bench "$SECS" write -b 4194304 -t 4; done
+	for tool in librados msgr; do run "$tool" w4m bench "$SECS4M" write -b 4194304 -t 4; done
 	cleanup
 }
 
