@@ -338,7 +338,8 @@ func runBenchMain(args []string, stdout, stderr io.Writer, client bool) int {
 		}
 	}
 	if f.plotPath != "" && len(report.Results) > 0 {
-		title := fmt.Sprintf("msgr bench: %s, %d CPUs, %s", strings.Join(all, " vs "), report.CPUs, report.GoVersion)
+		title := fmt.Sprintf("msgr bench: %s; %d CPUs, %s; load %s", strings.Join(all, " vs "), report.CPUs, report.GoVersion,
+			strings.Fields(report.LoadBefore+" ?")[0])
 		if err := bench.WritePlotFile(f.plotPath, report.Results, title); err != nil {
 			return fail(err)
 		}
