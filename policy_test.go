@@ -232,3 +232,44 @@ func TestPeerRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectionRace: two peers connect to each other at the same moment
+// and send at once; the protocol's race rules (WAIT, the higher address
+// wins) leave one session, and every message arrives once, in order.
+func TestConnectionRace(t *testing.T) {
+	for _, pol := range []Policy{LosslessPeer(0), LosslessPeerReuse(0)} {
+		for round := range 10 {
+			a, b := newRecorder(), newRecorder()
+			ma := newTestMessenger(t, osdName(int64(2*round)), true, Options{}, a)
+			mb := newTestMessenger(t, osdName(int64(2*round+1)), true, Options{}, b)
+			ma.SetDefaultPolicy(pol)
+			mb.SetDefaultPolicy(pol)
+			ca, err := ma.GetConnection(mb.Addrs(), encoding.EntityTypeOSD)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cb, err := mb.GetConnection(ma.Addrs(), encoding.EntityTypeOSD)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := range 100 {
+					if err := cb.Send(&testMsg{From: 2, Seq: uint64(i)}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+			sendRange(t, ca, 1, 0, 100)
+			<-done
+			b.waitFor(t, "a's messages", func() bool { return b.countFrom(1) == 100 })
+			a.waitFor(t, "b's messages", func() bool { return a.countFrom(2) == 100 })
+			checkInOrder(t, b, 1, 0, 100)
+			checkInOrder(t, a, 2, 0, 100)
+			shutdown(t, ma)
+			shutdown(t, mb)
+		}
+	}
+}
