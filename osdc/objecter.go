@@ -179,6 +179,7 @@ type Objecter struct {
 	closed   bool
 	retry    *time.Timer // retries parked ops whose dial failed
 	stats    Stats
+	pgCache  map[osdmap.PG]pgTarget // for osdmap; cleared with each new map
 }
 
 // Stats counts what the Objecter did, for tests and monitoring.
@@ -423,8 +424,8 @@ func (o *Objecter) unlink(p *op) {
 func (o *Objecter) complete(p *op, res *Result, err error) {
 	o.unlink(p)
 	p.res, p.err = res, err
+	p.releaseLocked() // before waking the caller: its budget is back when it returns
 	close(p.done)
-	p.releaseLocked()
 }
 
 // releaseLocked gives back p's budget and context hooks, once, after it
@@ -461,13 +462,33 @@ func (o *Objecter) calcTarget(p *op) bool {
 		raw = pool.HashKey(key, p.loc.Namespace)
 	}
 	pg := pool.RawPGToPG(osdmap.PG{Pool: p.loc.Pool, Seed: raw})
-	acting, primary := m.PGToActing(pg)
+	acting, primary := o.actingLocked(pg)
 	paused := o.pausedLocked(p, pool)
 	changed := primary != p.osd || pg != p.pg || !slices.Equal(acting, p.acting) || paused != p.paused ||
 		pool.LastForceOpResend > p.epoch && p.epoch != 0
-	p.rawHash, p.pg, p.osd, p.acting, p.paused = raw, pg, primary, slices.Clone(acting), paused
+	p.rawHash, p.pg, p.osd, p.acting, p.paused = raw, pg, primary, acting, paused // acting is shared, never modified
 	p.hobj = messages.HObject{Key: p.loc.Key, Oid: p.oid, Snap: messages.SnapHead, Hash: raw, Namespace: p.loc.Namespace, Pool: p.loc.Pool}
 	return changed
+}
+
+// pgTarget is a PG's acting set and primary in the current map.
+type pgTarget struct {
+	acting  []int32
+	primary int32
+}
+
+// actingLocked returns pg's acting set and primary, computing them (CRUSH,
+// temps, upmaps) once per PG per map: ops to a PG reuse the answer.
+func (o *Objecter) actingLocked(pg osdmap.PG) ([]int32, int32) {
+	if t, ok := o.pgCache[pg]; ok {
+		return t.acting, t.primary
+	}
+	acting, primary := o.osdmap.PGToActing(pg)
+	if o.pgCache == nil {
+		o.pgCache = make(map[osdmap.PG]pgTarget)
+	}
+	o.pgCache[pg] = pgTarget{acting: acting, primary: primary}
+	return acting, primary
 }
 
 // OSDMap and pool flags that hold ops (CEPH_OSDMAP_*, pg_pool_t::FLAG_FULL).
@@ -807,6 +828,7 @@ func (o *Objecter) HandleOSDMap(m *osdmap.OSDMap) {
 		return
 	}
 	o.osdmap = m
+	o.pgCache = nil
 	o.stats.Maps++
 	close(o.mapCh)
 	o.mapCh = make(chan struct{})
