@@ -101,6 +101,11 @@ func Ratios(results []Result, stacks []string) []string {
 				if oka && okb && rb.MsgsPerSec > 0 {
 					parts = append(parts, fmt.Sprintf("%s/%s %.2fx", a, b, ra.MsgsPerSec/rb.MsgsPerSec))
 				}
+				// Messages per CPU second: steadier than rates when
+				// others load the machine.
+				if oka && okb && ra.CPUPer1k > 0 && rb.CPUPer1k > 0 {
+					parts = append(parts, fmt.Sprintf("(per CPU-second %.2fx)", rb.CPUPer1k/ra.CPUPer1k))
+				}
 			}
 		}
 		if raw, ok := by["raw"]; ok && raw.MBPerSec > 0 {
