@@ -50,7 +50,6 @@ type Pool struct {
 	workers []*Worker // immutable after NewPool
 	next    atomic.Uint32
 	stop    sync.Once
-	wg      sync.WaitGroup
 	opts    Options
 }
 
@@ -70,14 +69,12 @@ func NewPool(opts Options) (*Pool, error) {
 		}
 		w := &Worker{id: i, center: c, done: make(chan struct{})}
 		p.workers = append(p.workers, w)
-		p.wg.Add(1)
 		go p.run(w)
 	}
 	return p, nil
 }
 
 func (p *Pool) run(w *Worker) {
-	defer p.wg.Done()
 	defer close(w.done)
 	if p.opts.LockOSThread {
 		runtime.LockOSThread()
@@ -113,17 +110,29 @@ func (p *Pool) Pick() *Worker {
 }
 
 // Stop stops every worker and waits for their loops to return; it
-// returns their errors joined. Idempotent.
+// returns their errors joined. Idempotent. Called from one of the pool's
+// own loops (a handler releasing the last lease), it cannot wait for that
+// loop: it waits for the others, and the calling loop finishes once its
+// handler returns (Worker.Done tells when).
 func (p *Pool) Stop() error {
+	var self *Worker
+	for _, w := range p.workers {
+		if w.center.InLoop() {
+			self = w
+		}
+	}
 	p.stop.Do(func() {
 		for _, w := range p.workers {
 			w.center.Stop()
 		}
-		p.wg.Wait()
 	})
 	var errs []error
 	for _, w := range p.workers {
-		errs = append(errs, w.Err())
+		if w == self {
+			continue
+		}
+		<-w.done
+		errs = append(errs, w.err)
 	}
 	return errors.Join(errs...)
 }

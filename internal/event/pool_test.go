@@ -170,3 +170,25 @@ func TestDefaultRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestReleaseFromOwnLoop(t *testing.T) {
+	r := NewRegistry()
+	l, err := r.Acquire("self", Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := l.Pool().Workers()
+	var relErr error
+	// The last release runs on worker 0's loop: it must not wait for
+	// its own loop (deadlock) yet must stop everything.
+	onLoop(t, ws[0].Center(), func() { relErr = l.Release() })
+	if relErr != nil {
+		t.Fatal(relErr)
+	}
+	for _, w := range ws {
+		recv(t, w.Done())
+		if err := w.Err(); err != nil {
+			t.Fatalf("worker %d: %v", w.ID(), err)
+		}
+	}
+}
