@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/internal/stack"
@@ -75,6 +76,9 @@ type Conn struct {
 	handoffTo  *Conn
 	finished   bool
 	policy     Policy
+	// authDone is the auth outcome of the current socket's exchange
+	// (server side), published in info when the session opens.
+	authDone sockAuth
 }
 
 // connInfo is a snapshot of what other goroutines may ask about the peer.
@@ -83,6 +87,9 @@ type connInfo struct {
 	addrs     encoding.EntityAddrVec
 	features  uint64
 	connected bool
+	accepted  bool // the session was accepted (we are the server side)
+	auth      AuthInfo
+	authSrv   auth.ServerHandler // accepted only
 }
 
 // inMsg is a received message waiting for its throttles (or an injected
@@ -129,12 +136,19 @@ func newClientConn(m *Messenger, addrs encoding.EntityAddrVec, peerType uint8) (
 }
 
 func newServerConn(m *Messenger) (*Conn, error) {
-	mach, err := v2.NewServer(m.machineConfig())
+	cfg := m.machineConfig()
+	ce := &connEnv{env: (*env)(m)}
+	cfg.Env = ce
+	mach, err := v2.NewServer(cfg)
 	if err != nil {
 		return nil, err
 	}
 	w, release := m.stack.Pick()
-	return newConn(m, w, release, mach, connInfo{peer: encoding.EntityName{Num: -1}}), nil
+	c := newConn(m, w, release, mach, connInfo{peer: encoding.EntityName{Num: -1}})
+	// The Machine asks for an auth handler only once it runs, on c's
+	// worker, after this (the Exec that attaches the socket orders it).
+	ce.c = c
+	return c, nil
 }
 
 // String names the connection for logs.
@@ -463,7 +477,12 @@ func (c *Conn) apply(acts []v2.Action) {
 
 func (c *Conn) established(a v2.Established) {
 	old := c.info.Load()
-	c.info.Store(&connInfo{peer: a.Peer, addrs: a.PeerAddrs, features: a.Features, connected: true})
+	ni := &connInfo{peer: a.Peer, addrs: a.PeerAddrs, features: a.Features, connected: true, accepted: a.Accepted,
+		auth: AuthInfo{GlobalID: a.AuthGlobalID, ConMode: a.ConMode}}
+	if a.Accepted {
+		ni.auth.Entity, ni.authSrv = c.authDone.entity, c.authDone.handler
+	}
+	c.info.Store(ni)
 	if old.peer.Type != a.Peer.Type || !c.started {
 		c.policy = c.msgr.policies.get(a.Peer.Type)
 		c.inject.setPeer(&c.msgr.opts, a.Peer.Type)
@@ -550,8 +569,11 @@ func (c *Conn) attach(p stack.Pending) {
 
 // adopt takes over the socket of a connection that handed its session to
 // us (ProtocolV2's reuse_connection, seen from the existing connection).
-func (c *Conn) adopt(p stack.Pending, pending []byte) {
+func (c *Conn) adopt(p stack.Pending, pending []byte, ad sockAuth) {
 	c.closeSocket(false)
+	// The session now runs on the socket the other connection
+	// authenticated.
+	c.authDone = ad
 	s, err := p.Attach(c.worker, c.dialConfig(), (*handler)(c))
 	if err != nil {
 		c.socketLost(err)
@@ -574,6 +596,7 @@ func (c *Conn) socketLost(err error) {
 func (c *Conn) handOff(pending []byte) {
 	e := c.handoffTo
 	c.handoffTo = nil
+	ad := c.authDone
 	s := c.sock
 	c.sock, c.sockUp, c.out = nil, false, nil
 	if e == nil {
@@ -595,10 +618,10 @@ func (c *Conn) handOff(pending []byte) {
 		// Widen the window in which the new owner can be marked down or
 		// fault before the socket arrives.
 		err = e.worker.Exec(func() {
-			e.worker.AfterFunc(internal, func() { e.adopt(p, pending) })
+			e.worker.AfterFunc(internal, func() { e.adopt(p, pending, ad) })
 		})
 	} else {
-		err = e.worker.Exec(func() { e.adopt(p, pending) })
+		err = e.worker.Exec(func() { e.adopt(p, pending, ad) })
 	}
 	if err != nil {
 		_ = p.Close()
@@ -864,7 +887,7 @@ func (c *Conn) dispatch(e *inMsg) {
 			return
 		}
 	}
-	c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: msg, release: release})
+	c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: msg, h: h, release: release})
 }
 
 // decode builds the message; a message type whose Decode panics on what
@@ -902,6 +925,10 @@ func (c *Conn) finish(err error) {
 		c.releaser(&c.inq[i])()
 	}
 	c.inq = nil
+	// Ceph's _stop: what was read and not yet dispatched goes too.
+	if n := c.msgr.dq.discard(c); n > 0 {
+		c.log.Debug("dropped undispatched messages", "n", n)
+	}
 	c.mu.Lock()
 	c.qclosed = true
 	q := c.sendq

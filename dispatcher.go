@@ -1,17 +1,18 @@
 package msgr
 
-import (
-	"sync"
-	"sync/atomic"
-
-	"github.com/gomsgr/msgr/message"
-)
+import "github.com/gomsgr/msgr/message"
 
 // Dispatcher receives messages (Ceph's Dispatcher::ms_dispatch). Dispatch
 // runs off the event loops on the messenger's dispatch goroutine, one call
-// at a time, messages of one connection in arrival order. It returns
-// whether it handled the message; an unhandled message goes to the next
-// dispatcher, and is dropped (logged) after the last.
+// at a time. The queue is Ceph's DispatchQueue: higher message priority
+// (header priority, message.PrioDefault unless the sender's Encode set
+// another) first, arrival order within a priority, so messages of one
+// connection keep their order unless a higher-priority one overtakes
+// them. Connection events are queued at message.PrioHighest. When a
+// connection closes (a lossy fault, MarkDown, replaced) its messages not
+// yet dispatched are dropped, as Ceph's AsyncConnection::_stop does. It
+// returns whether it handled the message; an unhandled message goes to
+// the next dispatcher, and is dropped (logged) after the last.
 //
 // Dispatch may Send. It should not wait for room (SendContext) toward a
 // peer whose dispatcher may wait for room toward us: once both dispatch
@@ -22,6 +23,16 @@ import (
 // messenger checks once, when the dispatcher is added.
 type Dispatcher interface {
 	Dispatch(c *Conn, m message.Message) bool
+}
+
+// HeaderDispatcher is a Dispatcher that also wants the received message's
+// header (seq, tid, priority, src, version, segment lengths): the
+// messenger calls DispatchHeader instead of Dispatch. A message sent on the
+// local connection has no wire header: it gets message.NewHeader's (type,
+// versions, PrioDefault) with Src our name and Seq 0.
+type HeaderDispatcher interface {
+	Dispatcher
+	DispatchHeader(c *Conn, h message.Header, m message.Message) bool
 }
 
 // FastDispatcher handles messages on the connection's event loop, with no
@@ -69,6 +80,7 @@ func (f DispatcherFunc) Dispatch(c *Conn, m message.Message) bool { return f(c, 
 // whole so that loops read it without a lock.
 type dispatchers struct {
 	all  []Dispatcher
+	hdr  []HeaderDispatcher // hdr[i] is all[i] as a HeaderDispatcher, or nil
 	fast []FastDispatcher
 }
 
@@ -79,150 +91,12 @@ func (d *dispatchers) with(x Dispatcher, head bool) *dispatchers {
 	} else {
 		n.all = append(append([]Dispatcher(nil), d.all...), x)
 	}
-	for _, y := range n.all {
+	n.hdr = make([]HeaderDispatcher, len(n.all))
+	for i, y := range n.all {
+		n.hdr[i], _ = y.(HeaderDispatcher)
 		if f, ok := y.(FastDispatcher); ok {
 			n.fast = append(n.fast, f)
 		}
 	}
 	return n
-}
-
-// itemKind says what a dispatch queue item delivers.
-type itemKind uint8
-
-const (
-	itemMessage itemKind = iota
-	itemConnect
-	itemAccept
-	itemReset
-	itemRemoteReset
-	itemRefused
-)
-
-// dispatchItem is one queued delivery; release gives back the throttle
-// budget the message held, once dispatched or dropped.
-type dispatchItem struct {
-	kind    itemKind
-	c       *Conn
-	m       message.Message
-	release func()
-}
-
-// dispatchQueue is Ceph's DispatchQueue: connection events and messages
-// in one FIFO, delivered by one goroutine at a time. Producers are loops
-// and must not block, so the queue itself is unbounded; messages are
-// bounded before they get here by the dispatch throttles the connections
-// take. The delivering goroutine runs only while there is work (an idle
-// messenger costs no goroutine): push starts one, and it exits when the
-// queue is empty. mu guards items, running, started and stopped.
-type dispatchQueue struct {
-	deliver func(dispatchItem)
-	mu      sync.Mutex
-	items   []dispatchItem
-	spare   []dispatchItem
-	running bool // a goroutine is delivering
-	started bool // delivery may begin (Messenger.Start)
-	stopped bool
-	gid     atomic.Uint64 // the delivering goroutine's id, 0 when none
-	wg      sync.WaitGroup
-}
-
-func newDispatchQueue(deliver func(dispatchItem)) *dispatchQueue {
-	return &dispatchQueue{deliver: deliver}
-}
-
-// spawnLocked starts a delivering goroutine if there is work and none runs.
-func (q *dispatchQueue) spawnLocked() {
-	if q.started && !q.stopped && !q.running && len(q.items) > 0 {
-		q.running = true
-		q.wg.Add(1)
-		go q.run()
-	}
-}
-
-// start allows delivery.
-func (q *dispatchQueue) start() {
-	q.mu.Lock()
-	q.started = true
-	q.spawnLocked()
-	q.mu.Unlock()
-}
-
-// push queues it; false (and it is released) after stop.
-func (q *dispatchQueue) push(it dispatchItem) bool {
-	q.mu.Lock()
-	if q.stopped {
-		q.mu.Unlock()
-		if it.release != nil {
-			it.release()
-		}
-		return false
-	}
-	q.items = append(q.items, it)
-	q.spawnLocked()
-	q.mu.Unlock()
-	return true
-}
-
-// stop ends delivery after the item in hand; what is still queued is
-// released undelivered (Ceph's DispatchQueue::shutdown discards too). It
-// waits for the delivering goroutine unless called from it.
-func (q *dispatchQueue) stop() {
-	q.mu.Lock()
-	q.stopped = true
-	items := q.items
-	q.items = nil
-	q.mu.Unlock()
-	for _, it := range items {
-		if it.release != nil {
-			it.release()
-		}
-	}
-	if !q.inDelivery() {
-		q.wg.Wait()
-	}
-}
-
-// inDelivery reports whether the caller is the delivering goroutine.
-func (q *dispatchQueue) inDelivery() bool {
-	g := q.gid.Load()
-	return g != 0 && g == curGoroutineID()
-}
-
-func (q *dispatchQueue) run() {
-	defer q.wg.Done()
-	q.gid.Store(curGoroutineID())
-	for {
-		q.mu.Lock()
-		if q.stopped || len(q.items) == 0 {
-			q.gid.Store(0)
-			q.running = false
-			q.mu.Unlock()
-			return
-		}
-		batch := q.items
-		q.items = q.spare[:0]
-		q.mu.Unlock()
-		for i := range batch {
-			if i > 0 && q.isStopped() {
-				for _, it := range batch[i:] {
-					if it.release != nil {
-						it.release()
-					}
-				}
-				break
-			}
-			q.deliver(batch[i])
-		}
-		clear(batch)
-		q.mu.Lock()
-		q.spare = batch[:0]
-		q.mu.Unlock()
-	}
-}
-
-func (q *dispatchQueue) isStopped() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.stopped
 }

@@ -35,7 +35,9 @@ func (c *Conn) sendLocal(m message.Message) error {
 	if closed {
 		return ErrConnClosed
 	}
-	if !c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: m}) {
+	h := message.NewHeader(m)
+	h.Src = c.msgr.Name()
+	if !c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: m, h: h}) {
 		return ErrShutdown
 	}
 	return nil

@@ -37,7 +37,10 @@ type Config struct {
 	// *message.Raw.
 	Registry *message.Registry
 	// AuthClient and AuthServer make the handlers of one authentication
-	// exchange (one per socket); nil means auth method none.
+	// exchange (one per socket); nil means auth method none. The server
+	// handler that authenticated a session stays reachable from its
+	// connection (Conn.AuthServerHandler), e.g. to answer the ticket
+	// renewals a client sends in MAuth.
 	AuthClient func(peerType uint8) (auth.ClientHandler, error)
 	AuthServer func(peerType uint8) (auth.ServerHandler, error)
 	// Features are the feature bits offered (0: encoding.FeaturesAll).
@@ -563,8 +566,12 @@ func (m *Messenger) deliver(it dispatchItem) {
 				return
 			}
 		}
-		for _, x := range d.all {
-			if x.Dispatch(it.c, it.m) {
+		for i, x := range d.all {
+			if h := d.hdr[i]; h != nil {
+				if h.DispatchHeader(it.c, it.h, it.m) {
+					return
+				}
+			} else if x.Dispatch(it.c, it.m) {
 				return
 			}
 		}

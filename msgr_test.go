@@ -128,7 +128,10 @@ func startMessengerAt(t testing.TB, cfg Config, addr netip.AddrPort, opts Option
 	if opts.MaxBackoff == 0 {
 		opts.MaxBackoff = 100 * time.Millisecond
 	}
-	cfg.Registry, cfg.Stack = testRegistry(t), testStack
+	if cfg.Registry == nil {
+		cfg.Registry = testRegistry(t)
+	}
+	cfg.Stack = testStack
 	m, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
