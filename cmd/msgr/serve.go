@@ -38,10 +38,12 @@ clients given -m v2:IP:PORT reach it. It authenticates them as a mon does: auth 
 or cephx with the keys and caps of KEYRING (which plays the mon's auth database), in the
 connection modes allowed. It logs every connection, the entity that authenticated and
 each message dispatched, and prints one line per message on stdout:
-  msg peer=client.? addr=any:127.0.0.1:0/2581 seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0
+  msg peer=client.? addr=any:127.0.0.1:0/2581 entity=client.admin global_id=4096 seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0 tid=0 prio=127
 (peer and addr are what the client sent in CLIENT_IDENT: the ceph CLI is client.? until a
-mon names it; the principal that authenticated, client.admin, and its global id are logged.)
-It answers nothing: a client waiting for a monmap eventually times out.
+mon names it; entity and global_id are who authenticated on the connection; seq, tid and
+prio come from the message header.)
+It answers only cephx ticket renewals (MAuth), through the connection's cephx handler as a
+mon does; a client waiting for a monmap eventually times out.
 Options (a flag beats ceph.conf; without -c, Ceph's defaults apply):
   -c, --conf CONF      read ceph.conf: auth_supported / auth_service_required (clients) and
                        auth_cluster_required (mons, mgrs), ms_mon_service_mode (clients) and
@@ -320,7 +322,12 @@ func startServer(ctx context.Context, sc serveConfig, log *slog.Logger, msgrLog 
 	if sc.name.Type != encoding.EntityTypeMon {
 		nonce = rand.Uint32() | 1
 	}
-	m, err := msgr.New(msgr.Config{Name: sc.name, Nonce: nonce, AuthServer: s.authServer}, msgr.Options{Logger: msgrLog})
+	// MAuth decodes, for ticket renewals; every other type stays raw.
+	reg := message.NewRegistry()
+	if err := reg.Register(messages.TypeAuth, func() message.Message { return &messages.MAuth{} }); err != nil {
+		return nil, err
+	}
+	m, err := msgr.New(msgr.Config{Name: sc.name, Nonce: nonce, AuthServer: s.authServer, Registry: reg}, msgr.Options{Logger: msgrLog})
 	if err != nil {
 		return nil, err
 	}
@@ -448,24 +455,63 @@ func (h *serveAuth) report(rep auth.ServerReply, err error) (auth.ServerReply, e
 // serveDispatcher logs sessions and messages and prints the messages.
 type serveDispatcher struct{ s *server }
 
-// Dispatch implements msgr.Dispatcher. With no registry every message
-// arrives as *message.Raw, header and segments as received.
+// Dispatch implements msgr.Dispatcher; the messenger calls DispatchHeader
+// instead.
 func (d serveDispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
 	h := message.Header{Type: m.Type()}
 	if r, ok := m.(*message.Raw); ok {
 		h = r.Header
 	}
+	return d.DispatchHeader(c, h, m)
+}
+
+// DispatchHeader implements msgr.HeaderDispatcher: the line names the
+// principal the connection authenticated and the header's seq, tid and
+// priority.
+func (d serveDispatcher) DispatchHeader(c *msgr.Conn, h message.Header, m message.Message) bool {
 	size := uint64(h.FrontLen) + uint64(h.MiddleLen) + uint64(h.DataLen)
-	d.s.log.Info("message", "peer", c.PeerName(), "addr", c.PeerAddrs(), "seq", h.Seq, "type", h.Type,
-		"name", msgName(h.Type), "len", size, "version", h.Version)
+	ai := c.AuthInfo()
+	entity := "-"
+	if ai.Entity != (auth.EntityName{}) {
+		entity = ai.Entity.String()
+	}
+	d.s.log.Info("message", "peer", c.PeerName(), "addr", c.PeerAddrs(), "entity", entity, "global_id", c.PeerGlobalID(),
+		"seq", h.Seq, "tid", h.Tid, "prio", h.Priority, "type", h.Type, "name", msgName(h.Type), "len", size, "version", h.Version)
 	d.s.outMu.Lock()
-	fmt.Fprintf(d.s.out, "msg peer=%v addr=%v seq=%d type=%d name=%s len=%d front=%d middle=%d data=%d\n",
-		c.PeerName(), c.PeerAddrs(), h.Seq, h.Type, msgName(h.Type), size, h.FrontLen, h.MiddleLen, h.DataLen)
+	fmt.Fprintf(d.s.out, "msg peer=%v addr=%v entity=%s global_id=%d seq=%d type=%d name=%s len=%d front=%d middle=%d data=%d tid=%d prio=%d\n",
+		c.PeerName(), c.PeerAddrs(), entity, c.PeerGlobalID(), h.Seq, h.Type, msgName(h.Type), size, h.FrontLen, h.MiddleLen, h.DataLen, h.Tid, h.Priority)
 	d.s.outMu.Unlock()
+	if ma, ok := m.(*messages.MAuth); ok {
+		d.s.answerMAuth(c, ma)
+	}
 	if d.s.hooks.onMessage != nil {
 		d.s.hooks.onMessage(c, h)
 	}
 	return true
+}
+
+// answerMAuth answers a ticket request sent on an authenticated session
+// (MonClient::_check_auth_tickets) as AuthMonitor does: the cephx handler
+// that authenticated the connection handles it. Anything else is refused
+// with -EOPNOTSUPP. Runs on the dispatch goroutine, which serialises the
+// calls on the handler.
+func (s *server) answerMAuth(c *msgr.Conn, ma *messages.MAuth) {
+	reply := &messages.MAuthReply{Protocol: ma.Protocol, GlobalID: c.PeerGlobalID()}
+	var cx *cephx.ServerHandler
+	if sa, ok := c.AuthServerHandler().(*serveAuth); ok {
+		cx, _ = sa.cur.(*cephx.ServerHandler)
+	}
+	if ma.Protocol != auth.MethodCephX || cx == nil {
+		reply.Result = -auth.EOPNOTSUPP
+		reply.ResultMsg = "only cephx ticket requests on a cephx session are answered"
+	} else {
+		reply.ResultBL, reply.Result = cx.HandleTicketRequest(ma.Payload)
+	}
+	s.log.Info("ticket request", "entity", c.AuthInfo().Entity, "global_id", c.PeerGlobalID(),
+		"method", methodName(ma.Protocol), "result", reply.Result, "reply_len", len(reply.ResultBL))
+	if err := c.Send(reply); err != nil {
+		s.log.Warn("ticket reply not sent", "peer", c.PeerName(), "err", err)
+	}
 }
 
 // HandleAccept implements msgr.AcceptHandler: a session opened.

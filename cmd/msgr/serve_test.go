@@ -56,6 +56,8 @@ type seenMsg struct {
 	header    message.Header
 	features  uint64
 	connected bool
+	auth      msgr.AuthInfo // the connection's, at dispatch
+	peerGID   uint64
 }
 
 // harness is a msgr serve server started in the test process.
@@ -108,7 +110,7 @@ func startHarness(t *testing.T, f serveFlags) *harness {
 		},
 		onMessage: func(c *msgr.Conn, hd message.Header) {
 			select {
-			case h.msgs <- seenMsg{peer: c.PeerName(), header: hd, features: c.Features(), connected: c.IsConnected()}:
+			case h.msgs <- seenMsg{peer: c.PeerName(), header: hd, features: c.Features(), connected: c.IsConnected(), auth: c.AuthInfo(), peerGID: c.PeerGlobalID()}:
 			default: // the tests read the first few only
 			}
 		},
@@ -295,9 +297,14 @@ func TestServeCephCLI(t *testing.T) {
 			default:
 				t.Errorf("first message is type %d (%s)", hd.Type, msgName(hd.Type))
 			}
+			// The connection knows who authenticated on it.
+			if first.auth.Entity.String() != "client.admin" || first.auth.GlobalID != ev.GlobalID || first.peerGID != ev.GlobalID || first.auth.ConMode != tc.conMode {
+				t.Errorf("connection auth %+v (peer gid %d), want client.admin, global id %d, mode %d", first.auth, first.peerGID, ev.GlobalID, tc.conMode)
+			}
 			// serve printed its line before the hook heard the message.
-			want := fmt.Sprintf(" seq=1 type=%d name=%s len=%d ", hd.Type, msgName(hd.Type), hd.FrontLen+hd.MiddleLen+hd.DataLen)
-			if line := firstLine(h.out.String()); !strings.HasPrefix(line, "msg peer=client.") || !strings.Contains(line, want) {
+			want := fmt.Sprintf(" entity=client.admin global_id=%d seq=1 type=%d name=%s len=%d ", ev.GlobalID, hd.Type, msgName(hd.Type), hd.FrontLen+hd.MiddleLen+hd.DataLen)
+			if line := firstLine(h.out.String()); !strings.HasPrefix(line, "msg peer=client.") || !strings.Contains(line, want) ||
+				!strings.HasSuffix(line, fmt.Sprintf(" tid=%d prio=%d", hd.Tid, hd.Priority)) {
 				t.Errorf("stdout line %q, want one with %q", line, want)
 			}
 			t.Logf("first message %s (seq %d, %d bytes) from %v as %s, global id %d, %s mode",
@@ -426,9 +433,6 @@ func TestServeGoClient(t *testing.T) {
 			if first.header.Type != messages.TypeMonGetMap || first.header.Seq != 1 || first.peer.Type != encoding.EntityTypeClient {
 				t.Errorf("dispatched %+v", first)
 			}
-			if line := firstLine(h.out.String()); !strings.Contains(line, " seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0") {
-				t.Errorf("stdout line %q", line)
-			}
 			evs := h.authEvents()
 			// Auth none names the messenger's entity, client.0 (its
 			// number is not known yet); cephx the principal.
@@ -437,7 +441,19 @@ func TestServeGoClient(t *testing.T) {
 				want = "client.admin"
 			}
 			if len(evs) != 1 || !evs[0].Done || evs[0].Entity != want || evs[0].Mode != tc.mode {
-				t.Errorf("auth outcomes %+v", evs)
+				t.Fatalf("auth outcomes %+v", evs)
+			}
+			gid := evs[0].GlobalID
+			if first.auth.Entity.String() != want || first.auth.GlobalID != gid || first.peerGID != gid || first.auth.ConMode != tc.mode {
+				t.Errorf("connection auth %+v (peer gid %d), want %s, global id %d", first.auth, first.peerGID, want, gid)
+			}
+			// The client learnt the same global id (a mon assigns it).
+			if got := c.AuthInfo(); got.GlobalID != gid || got.ConMode != tc.mode || c.PeerGlobalID() != 0 {
+				t.Errorf("client side auth %+v, peer gid %d", got, c.PeerGlobalID())
+			}
+			wantLine := fmt.Sprintf(" entity=%s global_id=%d seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0 tid=0 prio=%d", want, gid, message.PrioDefault)
+			if line := firstLine(h.out.String()); !strings.Contains(line, wantLine) {
+				t.Errorf("stdout line %q, want one with %q", line, wantLine)
 			}
 		})
 	}
@@ -737,7 +753,8 @@ func TestServeCommand(t *testing.T) {
 	}
 	sendGetMap(t, encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: ap}}, nil)
 	line := stdout.await(t, regexp.MustCompile(`(?m)^(msg .*)$`), deadline, exited)
-	if !strings.HasPrefix(line, "msg peer=client.") || !strings.Contains(line, " seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0") {
+	if !strings.HasPrefix(line, "msg peer=client.") || !strings.Contains(line, " seq=1 type=5 name=MON_GET_MAP len=0 front=0 middle=0 data=0") ||
+		!regexp.MustCompile(` entity=client\.0 global_id=[1-9][0-9]* seq=1 `).MatchString(line) {
 		t.Errorf("stdout line %q", line)
 	}
 	stderr.await(t, regexp.MustCompile(`(msg=authenticated entity=client.0 global_id=[0-9]+ method=none mode=crc)`), deadline, exited)
