@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -772,5 +773,152 @@ func TestServeCommand(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "shutting down") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+// renewClock is a client-side clock the test moves forward.
+type renewClock struct{ ns atomic.Int64 }
+
+func (c *renewClock) now() time.Time { return time.Unix(0, c.ns.Load()) }
+
+// A Go client authenticated with cephx renews its service tickets over
+// MAuth, as a MonClient does when they near expiry: serve answers through
+// the cephx handler that authenticated the connection, and prints the
+// MAuth's line with the principal. A renewal on an auth-none session is
+// refused with -EOPNOTSUPP.
+func TestServeTicketRenewal(t *testing.T) {
+	kr, err := auth.LoadKeyring(serveKeyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
+	adminKey, err := kr.Key(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []uint32{auth.ModeCRC, auth.ModeSecure} {
+		t.Run(modeName(mode), func(t *testing.T) {
+			h := startHarness(t, serveFlags{auth: "cephx", mode: "secure crc", keyring: serveKeyring})
+			clock := &renewClock{}
+			clock.ns.Store(time.Now().UnixNano())
+			sess, err := cephx.NewSession(cephx.Config{Name: admin, Key: adminKey, MonModes: []uint32{mode}, Now: clock.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			replies := make(chan *messages.MAuthReply, 4)
+			c := renewClient(t, h, func(pt uint8) (auth.ClientHandler, error) { return sess.ClientHandler(uint32(pt)) }, replies)
+			var first seenMsg
+			select {
+			case first = <-h.msgs:
+			case <-time.After(20 * time.Second):
+				t.Fatal("no message reached the dispatcher")
+			}
+			gid := sess.GlobalID()
+			if gid == 0 || first.peerGID != gid {
+				t.Fatalf("global id: session %d, server connection %d", gid, first.peerGID)
+			}
+			before, err := sess.Ticket(cephx.ServiceOSD)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Past three quarters of a service ticket's hour.
+			clock.ns.Add(int64(50 * time.Minute))
+			p, ok, err := sess.RenewalRequest()
+			if err != nil || !ok {
+				t.Fatalf("renewal request: ok %v err %v", ok, err)
+			}
+			rounds := 0
+			for ; p != nil; rounds++ {
+				if rounds == 3 {
+					t.Fatal("renewal does not converge")
+				}
+				if err := c.Send(&messages.MAuth{Protocol: auth.MethodCephX, Payload: p}); err != nil {
+					t.Fatal(err)
+				}
+				r := awaitReply(t, replies)
+				if r.Result != 0 || r.GlobalID != gid || r.Protocol != auth.MethodCephX {
+					t.Fatalf("reply: result %d global id %d protocol %d", r.Result, r.GlobalID, r.Protocol)
+				}
+				if p, err = sess.HandleRenewalReply(r.Result, r.ResultBL); err != nil {
+					t.Fatal(err)
+				}
+			}
+			after, err := sess.Ticket(cephx.ServiceOSD)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !after.Expires.After(before.Expires) {
+				t.Errorf("osd ticket not renewed: expires %v, then %v", before.Expires, after.Expires)
+			}
+			want := regexp.MustCompile(fmt.Sprintf(`(?m)^msg peer=client\.\S+ addr=\S+ entity=client\.admin global_id=%d seq=2 type=17 name=AUTH len=[1-9][0-9]* `, gid))
+			if !want.MatchString(h.out.String()) {
+				t.Errorf("no MAuth line matching %v in:\n%s", want, h.out.String())
+			}
+			if !strings.Contains(h.logs.String(), "msg=\"ticket request\" entity=client.admin global_id="+fmt.Sprint(gid)) {
+				t.Errorf("no ticket request logged:\n%s", h.logs.String())
+			}
+		})
+	}
+	t.Run("none", func(t *testing.T) {
+		h := startHarness(t, serveFlags{auth: "none", mode: "crc"})
+		replies := make(chan *messages.MAuthReply, 1)
+		c := renewClient(t, h, nil, replies)
+		if err := c.Send(&messages.MAuth{Protocol: auth.MethodCephX, Payload: []byte{1, 2}}); err != nil {
+			t.Fatal(err)
+		}
+		if r := awaitReply(t, replies); r.Result != -auth.EOPNOTSUPP || len(r.ResultBL) != 0 || r.GlobalID == 0 {
+			t.Errorf("reply %+v, want -EOPNOTSUPP", r)
+		}
+	})
+}
+
+// renewClient starts a Go client messenger that decodes MAuthReply (into
+// replies), opens a lossy connection to h and sends MON_GET_MAP.
+func renewClient(t *testing.T, h *harness, authCli func(uint8) (auth.ClientHandler, error), replies chan<- *messages.MAuthReply) *msgr.Conn {
+	t.Helper()
+	reg := message.NewRegistry()
+	if err := messages.RegisterMon(reg); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := msgr.New(msgr.Config{Name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}, Nonce: 78, AuthClient: authCli, Registry: reg},
+		msgr.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := cm.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	cm.SetDefaultPolicy(msgr.LossyClient(0))
+	if err := cm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cm.AddDispatcherTail(msgr.DispatcherFunc(func(_ *msgr.Conn, m message.Message) bool {
+		if r, ok := m.(*messages.MAuthReply); ok {
+			replies <- r
+		}
+		return true
+	}))
+	c, err := cm.GetConnection(h.s.Addr(), encoding.EntityTypeMon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(&messages.MMonGetMap{}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func awaitReply(t *testing.T, replies <-chan *messages.MAuthReply) *messages.MAuthReply {
+	t.Helper()
+	select {
+	case r := <-replies:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("no MAuthReply")
+		return nil
 	}
 }
