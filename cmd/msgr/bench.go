@@ -42,6 +42,7 @@ type benchFlags struct {
 	depth      int
 	duration   time.Duration
 	count      int64
+	rate       float64
 	reps       int
 	idle       int
 	jsonPath   string
@@ -65,6 +66,7 @@ func newBenchFlags(name string, stderr io.Writer, client bool) *benchFlags {
 	fs.IntVar(&f.depth, "depth", 1, "messages in flight per connection")
 	fs.DurationVar(&f.duration, "duration", time.Second, "length of each run (ignored with --count)")
 	fs.Int64Var(&f.count, "count", 0, "messages per run instead of a duration")
+	fs.Float64Var(&f.rate, "rate", 0, "open loop: offer this many messages per second in all, whatever the answers (--depth ignored); latency counts from when each message was due")
 	fs.IntVar(&f.reps, "reps", 2, "repetitions per case and stack, alternating stacks; figures are medians")
 	fs.IntVar(&f.idle, "idle", -1, "idle sessions to open per stack (in a server process of its own); default 2000 with the default cases, else 0")
 	fs.StringVar(&f.jsonPath, "json", "", "write all results to this JSON file")
@@ -149,7 +151,7 @@ func (f *benchFlags) cases() (cases []bench.Spec, def bool, err error) {
 			return nil, false, err
 		}
 	}
-	base := bench.Spec{Depth: f.depth, Duration: f.duration, Count: f.count}
+	base := bench.Spec{Depth: f.depth, Duration: f.duration, Count: f.count, Rate: f.rate}
 	if f.count > 0 {
 		base.Duration = 0
 	}
@@ -258,7 +260,7 @@ func runBenchMain(args []string, stdout, stderr io.Writer, client bool) int {
 		}
 	}
 	// --idle alone measures idle sessions only.
-	if explicit(f.fs, "idle") && !explicit(f.fs, "size", "conns", "count", "duration", "depth") {
+	if explicit(f.fs, "idle") && !explicit(f.fs, "size", "conns", "count", "duration", "depth", "rate") {
 		cases = nil
 	}
 	if client && f.addr == "" {
@@ -339,7 +341,7 @@ func runBenchMain(args []string, stdout, stderr io.Writer, client bool) int {
 	}
 	if f.plotPath != "" && len(report.Results) > 0 {
 		title := fmt.Sprintf("msgr bench: %s; %d CPUs, %s; load %s", strings.Join(all, " vs "), report.CPUs, report.GoVersion,
-			strings.Fields(report.LoadBefore+" ?")[0])
+			strings.Fields(report.LoadBefore + " ?")[0])
 		if err := bench.WritePlotFile(f.plotPath, report.Results, title); err != nil {
 			return fail(err)
 		}
@@ -367,6 +369,9 @@ func printReport(w io.Writer, r *bench.Report, f *benchFlags, stacks []string, n
 		each := f.duration.String()
 		if f.count > 0 {
 			each = fmt.Sprintf("%d messages", f.count)
+		}
+		if f.rate > 0 {
+			each += fmt.Sprintf(" offered at %.0f msgs/s (open loop)", f.rate)
 		}
 		scope := "the whole process (clients and servers)"
 		if f.addr != "" {
@@ -420,8 +425,8 @@ func targets(r *bench.Report) []string {
 	}
 	var out []string
 	for _, x := range r.Results {
-		if x.Stack != "eventloop" {
-			continue
+		if x.Stack != "eventloop" || x.Rate > 0 {
+			continue // open-loop rates are what was offered
 		}
 		if x.Size == 4<<10 {
 			if g, ok := by[key{"gonet", x.Size, x.Conns, x.Mode}]; ok && g.MsgsPerSec > 0 {

@@ -67,6 +67,8 @@ func TestRawCount(t *testing.T) {
 		{Stack: "raw", Mode: "-", Size: 4096, Conns: 3, Depth: 4, Count: 301},
 		{Stack: "raw", Mode: "-", Size: 1 << 20, Conns: 2, Depth: 2, Count: 10},
 		{Stack: "raw", Mode: "-", Size: 100, Conns: 2, Depth: 1, Duration: 50 * time.Millisecond},
+		{Stack: "raw", Mode: "-", Size: 4096, Conns: 3, Rate: 20000, Count: 500},
+		{Stack: "raw", Mode: "-", Size: 4096, Conns: 2, Rate: 5000, Duration: 50 * time.Millisecond},
 	} {
 		r, err := RunRaw(ctx, srv.Addr(), spec, nil)
 		if err != nil {
@@ -82,7 +84,7 @@ func TestRawCount(t *testing.T) {
 }
 
 func TestSpecValidate(t *testing.T) {
-	for _, s := range []Spec{{Size: 0, Conns: 1, Depth: 1, Count: 1}, {Size: 1, Conns: 0, Depth: 1, Count: 1}, {Size: 1, Conns: 1, Depth: 0, Count: 1}, {Size: 1, Conns: 1, Depth: 1}} {
+	for _, s := range []Spec{{Size: 0, Conns: 1, Depth: 1, Count: 1}, {Size: 1, Conns: 0, Depth: 1, Count: 1}, {Size: 1, Conns: 1, Depth: 0, Count: 1}, {Size: 1, Conns: 1, Depth: 1}, {Size: 1, Conns: 1, Rate: -1, Count: 1}} {
 		if err := s.Validate(); !errors.Is(err, ErrSpec) {
 			t.Errorf("%+v: %v", s, err)
 		}

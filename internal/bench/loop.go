@@ -10,7 +10,9 @@ import (
 
 // closedLoop keeps Depth messages in flight on each of Conns connections:
 // every answer is timed and, while the run lasts, replaced by a new
-// message on the same connection. Transports call start once their
+// message on the same connection. With spec.Rate > 0 it is an open loop
+// instead: one pacer goroutine per connection offers messages on a
+// schedule, and answers only end them. Transports call start once their
 // connections are up, and answered for every reply. Safe for concurrent
 // use.
 type closedLoop struct {
@@ -32,6 +34,7 @@ type closedLoop struct {
 	err     error
 	done    chan struct{}
 	endOnce sync.Once
+	pacers  sync.WaitGroup
 }
 
 func newClosedLoop(spec Spec, send func(conn int, sentAt int64) error) *closedLoop {
@@ -74,9 +77,12 @@ func (l *closedLoop) fail(err error) {
 	l.endOnce.Do(func() { close(l.done) })
 }
 
-func (l *closedLoop) sendOne(conn int) {
+func (l *closedLoop) sendOne(conn int) { l.sendAt(conn, l.now()) }
+
+// sendAt sends one message stamped at (the time it was due).
+func (l *closedLoop) sendAt(conn int, at int64) {
 	l.sent.Add(1)
-	if err := l.send(conn, l.now()); err != nil {
+	if err := l.send(conn, at); err != nil {
 		l.sent.Add(-1)
 		l.fail(fmt.Errorf("bench: send on connection %d: %w", conn, err))
 		l.finishOne()
@@ -95,6 +101,10 @@ func (l *closedLoop) start() {
 	// Count the whole window first, so that early answers cannot drive
 	// inflight to zero while windows are still being filled.
 	l.inflight.Add(1)
+	if l.spec.Rate > 0 {
+		l.startPacers()
+		return
+	}
 	for c := 0; c < l.spec.Conns; c++ {
 		for d := 0; d < l.spec.Depth; d++ {
 			if !l.take(c) {
@@ -107,6 +117,40 @@ func (l *closedLoop) start() {
 	l.finishOne()
 }
 
+// startPacers runs the open loop: connection c offers a message every
+// Conns/Rate seconds, starting at c/Rate; a pacer that falls behind sends
+// what is overdue at once. The guard taken by start is dropped once every
+// pacer has stopped.
+func (l *closedLoop) startPacers() {
+	interval := time.Duration(float64(l.spec.Conns) / l.spec.Rate * float64(time.Second))
+	for c := 0; c < l.spec.Conns; c++ {
+		l.pacers.Add(1)
+		go func() {
+			defer l.pacers.Done()
+			due := int64(time.Duration(float64(c) / l.spec.Rate * float64(time.Second)))
+			t := time.NewTimer(time.Hour)
+			defer t.Stop()
+			for l.take(c) {
+				if d := time.Duration(due - l.now()); d > 0 {
+					t.Reset(d)
+					select {
+					case <-t.C:
+					case <-l.done:
+						return
+					}
+				}
+				l.inflight.Add(1)
+				l.sendAt(c, due)
+				due += int64(interval)
+			}
+		}()
+	}
+	go func() {
+		l.pacers.Wait()
+		l.finishOne()
+	}()
+}
+
 // answered records the reply to a message sent at sentAt on conn, with
 // ok false when the reply does not match what was sent.
 func (l *closedLoop) answered(conn int, sentAt int64, ok bool) {
@@ -117,7 +161,7 @@ func (l *closedLoop) answered(conn int, sentAt int64, ok bool) {
 	if !ok {
 		l.fail(fmt.Errorf("%w: connection %d: reply does not match its request", ErrShort, conn))
 	}
-	if l.take(conn) {
+	if l.spec.Rate <= 0 && l.take(conn) {
 		l.sendOne(conn)
 		return
 	}
@@ -138,6 +182,7 @@ func (l *closedLoop) wait(ctx context.Context) (Result, error) {
 	case <-ctx.Done():
 		l.fail(fmt.Errorf("%w: %d of %d answered: %w", ErrShort, l.answers.Load(), l.sent.Load(), ctx.Err()))
 	}
+	l.pacers.Wait()
 	r := Result{Spec: l.spec, Messages: l.answers.Load(), Sent: l.sent.Load()}
 	r.Bytes = r.Messages * int64(l.spec.Size)
 	r.Elapsed = time.Duration(l.lastAt.Load())

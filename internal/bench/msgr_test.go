@@ -26,6 +26,7 @@ func TestMsgrCount(t *testing.T) {
 				{Stack: st, Mode: "crc", Size: 1 << 20, Conns: 2, Depth: 2, Count: 10},
 				{Stack: st, Mode: "secure", Size: 4096, Conns: 2, Depth: 3, Count: 100},
 				{Stack: st, Mode: "secure", Size: 1 << 20, Conns: 1, Depth: 2, Count: 6},
+				{Stack: st, Mode: "crc", Size: 4096, Conns: 4, Rate: 20000, Count: 400},
 			} {
 				before, secureBefore := srv.Answered(), srv.SecureSessions()
 				r, err := RunMsgr(ctx, srv.Addrs(), spec, nil)

@@ -152,7 +152,11 @@ func RunRaw(ctx context.Context, addr string, spec Spec, probe *Probe) (Result, 
 			c.Close()
 			return Result{}, fmt.Errorf("bench: raw: %w", err)
 		}
-		conns[i] = &rawClientConn{c: c, asks: make(chan int64, spec.Depth+1), fifo: make(chan int64, spec.Depth+1)}
+		window := spec.Depth + 1
+		if spec.Rate > 0 {
+			window = 4096 // open loop: what may be outstanding per connection
+		}
+		conns[i] = &rawClientConn{c: c, asks: make(chan int64, window), fifo: make(chan int64, window)}
 	}
 	loop := newClosedLoop(spec, func(conn int, sentAt int64) error {
 		select {

@@ -20,11 +20,26 @@ type Spec struct {
 	Depth    int           `json:"depth"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
 	Count    int64         `json:"count,omitempty"`
+	// Rate, when > 0, makes the run open-loop: messages are offered at
+	// Rate per second in all (spread evenly over the connections) whatever
+	// the answers, and latency counts from when each message was due, so
+	// that a stalled sender cannot hide its queueing (coordinated
+	// omission). Depth is ignored.
+	Rate float64 `json:"rate,omitempty"`
+}
+
+// Shape names connections and depth (or rate) for tables: "16x1",
+// "16@20000/s".
+func (s Spec) Shape() string {
+	if s.Rate > 0 {
+		return fmt.Sprintf("%d@%.0f/s", s.Conns, s.Rate)
+	}
+	return fmt.Sprintf("%dx%d", s.Conns, s.Depth)
 }
 
 // Key names the case without its stack, so that stacks line up in tables.
 func (s Spec) Key() string {
-	return fmt.Sprintf("%s/%d/%dx%d", s.Mode, s.Size, s.Conns, s.Depth)
+	return fmt.Sprintf("%s/%d/%s", s.Mode, s.Size, s.Shape())
 }
 
 func (s Spec) Validate() error {
@@ -33,8 +48,10 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("%w: size %d", ErrSpec, s.Size)
 	case s.Conns <= 0:
 		return fmt.Errorf("%w: %d connections", ErrSpec, s.Conns)
-	case s.Depth <= 0:
+	case s.Depth <= 0 && s.Rate <= 0:
 		return fmt.Errorf("%w: depth %d", ErrSpec, s.Depth)
+	case s.Rate < 0:
+		return fmt.Errorf("%w: rate %g", ErrSpec, s.Rate)
 	case s.Duration <= 0 && s.Count <= 0:
 		return fmt.Errorf("%w: neither a duration nor a count", ErrSpec)
 	}

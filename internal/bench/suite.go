@@ -55,7 +55,7 @@ func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
 	rawDone := map[string]bool{} // raw TCP has no mode: once per shape
 	for ci, c := range s.Cases {
 		per := map[string][]Result{}
-		shape := fmt.Sprintf("%d/%d/%d", c.Size, c.Conns, c.Depth)
+		shape := fmt.Sprintf("%d/%s", c.Size, c.Shape())
 		for rep := 0; rep < reps; rep++ {
 			order := rotate(s.Stacks, rep+ci)
 			for _, st := range order {
@@ -71,8 +71,8 @@ func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
 				if !ok {
 					return nil, runs, fmt.Errorf("%w: no server for %q", ErrStack, st)
 				}
-				probe := &Probe{Progress: s.Progress, Desc: fmt.Sprintf("[%d/%d] %s %s %d conns x %d (rep %d/%d)",
-					ci+1, len(s.Cases), st, FormatSize(spec.Size), spec.Conns, spec.Depth, rep+1, reps)}
+				probe := &Probe{Progress: s.Progress, Desc: fmt.Sprintf("[%d/%d] %s %s %s (rep %d/%d)",
+					ci+1, len(s.Cases), st, FormatSize(spec.Size), spec.Shape(), rep+1, reps)}
 				if s.ProfilePrefix != "" && rep == reps-1 {
 					probe.Profile = fmt.Sprintf("%s-%s-%s-%d.pprof", s.ProfilePrefix, st, FormatSize(spec.Size), spec.Conns)
 				}

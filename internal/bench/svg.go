@@ -20,13 +20,12 @@ type series struct {
 // combinations measured at two sizes or more (all results when none is).
 func plotSeries(results []Result) []series {
 	type key struct {
-		stack, mode  string
-		conns, depth int
+		stack, mode, shape string
 	}
 	by := map[key][]Result{}
 	var order []key
 	for _, r := range results {
-		k := key{r.Stack, r.Mode, r.Conns, r.Depth}
+		k := key{r.Stack, r.Mode, r.Shape()}
 		if _, ok := by[k]; !ok {
 			order = append(order, k)
 		}
@@ -39,21 +38,21 @@ func plotSeries(results []Result) []series {
 		}
 		pts := append([]Result(nil), by[k]...)
 		sort.Slice(pts, func(i, j int) bool { return pts[i].Size < pts[j].Size })
-		out = append(out, series{label: seriesLabel(k.stack, k.mode, k.conns, k.depth), stack: k.stack, points: pts})
+		out = append(out, series{label: seriesLabel(k.stack, k.mode, k.shape), stack: k.stack, points: pts})
 	}
 	if len(out) == 0 {
 		for _, k := range order {
-			out = append(out, series{label: seriesLabel(k.stack, k.mode, k.conns, k.depth), stack: k.stack, points: by[k]})
+			out = append(out, series{label: seriesLabel(k.stack, k.mode, k.shape), stack: k.stack, points: by[k]})
 		}
 	}
 	return out
 }
 
-func seriesLabel(stack, mode string, conns, depth int) string {
+func seriesLabel(stack, mode, shape string) string {
 	if mode != "" && mode != "-" {
 		stack += " " + mode
 	}
-	return fmt.Sprintf("%s, %d conn x %d", stack, conns, depth)
+	return fmt.Sprintf("%s, %s", stack, shape)
 }
 
 var stackColors = map[string]string{"eventloop": "#1f77b4", "gonet": "#d62728", "raw": "#7f7f7f"}

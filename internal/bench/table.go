@@ -13,15 +13,19 @@ import (
 // (messages/s, and bandwidth against raw TCP).
 func WriteTable(w io.Writer, results []Result, stacks []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stack\tmode\tsize\tconns\tdepth\tmsgs\tmsgs/s\tspread\tMB/s\tp50\tp99\tp999\tCPUs/1k\tallocs/msg\tgoroutines\tRSS\t")
+	fmt.Fprintln(tw, "stack\tmode\tsize\tconns\tdepth/rate\tmsgs\tmsgs/s\tspread\tMB/s\tp50\tp99\tp999\tCPUs/1k\tallocs/msg\tgoroutines\tRSS\t")
 	for _, g := range groupByCase(results) {
 		for _, r := range g {
 			spread := "-"
 			if r.Repetitions > 1 {
 				spread = fmt.Sprintf("%.0f%%", 100*r.Spread())
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.4f\t%.1f\t%d\t%s\t\n",
-				r.Stack, r.Mode, FormatSize(r.Size), r.Conns, r.Depth, r.Messages,
+			depth := fmt.Sprint(r.Depth)
+			if r.Rate > 0 {
+				depth = formatRate(r.Rate) + "/s"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.4f\t%.1f\t%d\t%s\t\n",
+				r.Stack, r.Mode, FormatSize(r.Size), r.Conns, depth, r.Messages,
 				formatRate(r.MsgsPerSec), spread, r.MBPerSec, formatDur(r.P50), formatDur(r.P99), formatDur(r.P999),
 				r.CPUPer1k, r.AllocsPer, r.Goroutines, FormatBytes(float64(r.RSS)))
 		}
@@ -43,7 +47,7 @@ func WriteTable(w io.Writer, results []Result, stacks []string) error {
 // keeping the order stacks first appeared in within a case. Raw TCP has
 // no mode: its result joins every mode's group of the same shape.
 func groupByCase(results []Result) [][]Result {
-	shape := func(r Result) string { return fmt.Sprintf("%d/%d/%d", r.Size, r.Conns, r.Depth) }
+	shape := func(r Result) string { return fmt.Sprintf("%d/%s", r.Size, r.Shape()) }
 	raw := map[string]Result{}
 	hasMsgr := map[string]bool{}
 	for _, r := range results {
@@ -117,7 +121,7 @@ func Ratios(results []Result, stacks []string) []string {
 		}
 		if len(parts) > 0 {
 			r := g[0]
-			out = append(out, fmt.Sprintf("%-6s %-7s %4d conns x %-3d  %s", r.Mode, FormatSize(r.Size), r.Conns, r.Depth, strings.Join(parts, "  ")))
+			out = append(out, fmt.Sprintf("%-6s %-7s %-14s %s", r.Mode, FormatSize(r.Size), r.Shape(), strings.Join(parts, "  ")))
 		}
 	}
 	return out
