@@ -34,6 +34,15 @@
 // the worker. Call from a loop to its own Center runs the function
 // directly; Call from loop A to loop B blocks A until B runs it, so
 // two loops calling each other deadlock (use DispatchTask both ways).
+// InLoop costs a few nanoseconds (amd64, arm64), so "run here if on the
+// loop, else dispatch" is fine on hot paths. A Lease may be released
+// from one of its pool's own handlers: Stop then waits only for the
+// other loops.
+//
+// Stop does not close registered descriptors: their owners remove and
+// close them first (a task queued before Stop still runs). The external
+// queue is unbounded, like Ceph's; backpressure belongs to the caller
+// (throttles).
 //
 // # Events
 //
@@ -60,5 +69,8 @@
 // Go netpoller on the epoll/kqueue descriptor and then polls it without
 // blocking; WaitBlocking blocks the loop's thread in epoll_wait/kevent/
 // poll. On few cores parked wins: a wakeup is a goroutine switch instead
-// of a thread handoff (figures in bench_test.go and the issue notes).
+// of a thread handoff. Measured on 2 shared cores (NOTES.md): an
+// external-event round trip takes about 4 µs parked against 40 µs
+// blocking, and loopback ping-pong never loses to goroutine-per-conn
+// net.Conn from 16 connections on, pulling ahead at 256 and 10k.
 package event
