@@ -70,7 +70,7 @@
 // blocking; WaitBlocking blocks the loop's thread in epoll_wait/kevent/
 // poll. On few cores parked wins: a wakeup is a goroutine switch instead
 // of a thread handoff. Measured on 2 shared cores (NOTES.md): an
-// external-event round trip takes about 4 µs parked against 40 µs
-// blocking, and loopback ping-pong never loses to goroutine-per-conn
-// net.Conn from 16 connections on, pulling ahead at 256 and 10k.
+// external-event round trip takes about 4 µs parked against 45 µs
+// blocking; loopback ping-pong is 0.83-0.85x of goroutine-per-conn
+// net.Conn at 1 and 16 connections and 1.07x at 256.
 package event
