@@ -56,7 +56,7 @@ type prioLevel struct {
 // throttles the connections take. The delivering goroutine runs only
 // while there is work (an idle messenger costs no goroutine): push starts
 // one, and it exits when the queue is empty. mu guards every field but
-// deliver, gid, wg and pushed.
+// deliver, gid and wg.
 type dispatchQueue struct {
 	deliver func(dispatchItem)
 	mu      sync.Mutex
@@ -71,8 +71,8 @@ type dispatchQueue struct {
 	stopped bool
 	gid     atomic.Uint64 // the delivering goroutine's id, 0 when none
 	wg      sync.WaitGroup
-	// pushed, when set (tests, before any push), hears every item queued,
-	// under mu: it must not call back into the queue.
+	// pushed, when set (tests), hears every item queued, under mu: it
+	// must not call back into the queue.
 	pushed func(dispatchItem)
 }
 

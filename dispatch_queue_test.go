@@ -427,3 +427,24 @@ func waitClosed(t *testing.T, ch <-chan struct{}) {
 		t.Fatal("timed out")
 	}
 }
+
+// BenchmarkDispatchQueue: one producer, the delivering goroutine taking
+// items one at a time under the lock.
+func BenchmarkDispatchQueue(b *testing.B) {
+	done := make(chan struct{})
+	var got int
+	q := newDispatchQueue(func(dispatchItem) {
+		if got++; got == b.N {
+			close(done)
+		}
+	})
+	q.start()
+	c := &Conn{}
+	m := &testMsg{}
+	b.ReportAllocs()
+	for i := range b.N {
+		q.push(dispatchItem{kind: itemMessage, c: c, m: m, h: message.Header{Priority: uint16(127 + i%2)}})
+	}
+	<-done
+	q.stop()
+}
