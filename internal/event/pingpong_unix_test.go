@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,8 +279,11 @@ func TestPingPongClientProcess(t *testing.T) {
 	for i := range conns {
 		// Rotate source addresses: TIME_WAIT from earlier runs never
 		// exhausts one address's ephemeral ports.
-		src := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i%200))}
-		d := net.Dialer{LocalAddr: src}
+		// Only Linux routes all of 127/8 to loopback by default.
+		var d net.Dialer
+		if runtime.GOOS == "linux" {
+			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i%200))}
+		}
 		c, err := d.Dial("tcp", addr)
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
