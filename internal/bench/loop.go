@@ -11,8 +11,8 @@ import (
 // closedLoop keeps Depth messages in flight on each of Conns connections:
 // every answer is timed and, while the run lasts, replaced by a new
 // message on the same connection. With spec.Rate > 0 it is an open loop
-// instead: one pacer goroutine per connection offers messages on a
-// schedule, and answers only end them. Transports call start once their
+// instead: a pacer goroutine offers messages on a schedule, round robin
+// over the connections, and answers only end them. Transports call start once their
 // connections are up, and answered for every reply. Safe for concurrent
 // use.
 type closedLoop struct {
@@ -117,37 +117,35 @@ func (l *closedLoop) start() {
 	l.finishOne()
 }
 
-// startPacers runs the open loop: connection c offers a message every
-// Conns/Rate seconds, starting at c/Rate; a pacer that falls behind sends
-// what is overdue at once. The guard taken by start is dropped once every
-// pacer has stopped.
+// startPacers runs the open loop with one pacer goroutine: message j is
+// due at j/Rate seconds and goes to connection j mod Conns (so each
+// connection gets one every Conns/Rate seconds). A pacer that falls behind
+// sends what is overdue at once. The guard taken by start is dropped once
+// the pacer has stopped.
 func (l *closedLoop) startPacers() {
-	interval := time.Duration(float64(l.spec.Conns) / l.spec.Rate * float64(time.Second))
-	for c := 0; c < l.spec.Conns; c++ {
-		l.pacers.Add(1)
-		go func() {
-			defer l.pacers.Done()
-			due := int64(time.Duration(float64(c) / l.spec.Rate * float64(time.Second)))
-			t := time.NewTimer(time.Hour)
-			defer t.Stop()
-			for l.take(c) {
-				if d := time.Duration(due - l.now()); d > 0 {
-					t.Reset(d)
-					select {
-					case <-t.C:
-					case <-l.done:
-						return
-					}
-				}
-				l.inflight.Add(1)
-				l.sendAt(c, due)
-				due += int64(interval)
-			}
-		}()
-	}
+	l.pacers.Add(1)
 	go func() {
-		l.pacers.Wait()
-		l.finishOne()
+		defer l.pacers.Done()
+		defer l.finishOne()
+		t := time.NewTimer(time.Hour)
+		defer t.Stop()
+		for j := int64(0); ; j++ {
+			c := int(j % int64(l.spec.Conns))
+			if !l.take(c) {
+				return
+			}
+			due := int64(float64(j) / l.spec.Rate * float64(time.Second))
+			if d := time.Duration(due - l.now()); d > 0 {
+				t.Reset(d)
+				select {
+				case <-t.C:
+				case <-l.done:
+					return
+				}
+			}
+			l.inflight.Add(1)
+			l.sendAt(c, due)
+		}
 	}()
 }
 
