@@ -348,8 +348,9 @@ func (c *Conn) Connect() error {
 	return c.scheduleLocked()
 }
 
-// MarkDown closes the connection for good: queued messages are dropped,
-// no reset is reported, and Send fails from now on. It returns at once;
+// MarkDown closes the connection for good: queued messages are dropped
+// (outgoing ones, and received ones not yet dispatched), no reset is
+// reported, and Send fails from now on. It returns at once;
 // Done tells when the connection has closed.
 func (c *Conn) MarkDown() {
 	if c.local {
@@ -457,6 +458,9 @@ func (c *Conn) apply(acts []v2.Action) {
 				kind = itemRemoteReset
 			}
 			c.log.Debug("session reset", "remote", a.Remote, "err", a.Err)
+			// The old session's messages not yet dispatched go with it,
+			// as in Ceph's reset_session and _stop.
+			c.dropUndispatched()
 			c.msgr.dq.push(dispatchItem{kind: kind, c: c})
 		case v2.Refused:
 			c.log.Debug("connection refused", "err", a.Err)
@@ -901,16 +905,10 @@ func (c *Conn) decode(h *message.Header, p *message.Payload) (m message.Message,
 	return c.msgr.registry.Decode(h, c.info.Load().features, p)
 }
 
-// finish is the Machine's Closed: the connection is over.
-func (c *Conn) finish(err error) {
-	if c.finished {
-		return
-	}
-	c.finished = true
-	c.closeSocket(true)
-	for t := range c.timers {
-		c.stopTimer(v2.Timer(t))
-	}
+// dropUndispatched drops the received messages not yet dispatched, those
+// waiting for budget or a delay here and those in the dispatch queue, and
+// gives their budgets back.
+func (c *Conn) dropUndispatched() {
 	if c.delayTimer != nil {
 		c.delayTimer.Stop()
 		c.delayTimer = nil
@@ -921,14 +919,29 @@ func (c *Conn) finish(err error) {
 		}
 		c.inWaiting, c.inCancel = false, nil
 	}
+	n := len(c.inq)
 	for i := range c.inq {
 		c.releaser(&c.inq[i])()
 	}
 	c.inq = nil
-	// Ceph's _stop: what was read and not yet dispatched goes too.
-	if n := c.msgr.dq.discard(c); n > 0 {
+	n += c.msgr.dq.discard(c)
+	if n > 0 {
 		c.log.Debug("dropped undispatched messages", "n", n)
 	}
+}
+
+// finish is the Machine's Closed: the connection is over.
+func (c *Conn) finish(err error) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.closeSocket(true)
+	for t := range c.timers {
+		c.stopTimer(v2.Timer(t))
+	}
+	// Ceph's _stop: what was read and not yet dispatched goes too.
+	c.dropUndispatched()
 	c.mu.Lock()
 	c.qclosed = true
 	q := c.sendq

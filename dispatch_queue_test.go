@@ -3,6 +3,7 @@ package msgr
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"testing"
@@ -221,8 +222,11 @@ type headerRecorder struct {
 	gate    chan struct{}
 	entered chan struct{} // closed when the first message waits at gate
 	first   sync.Once
+	opened  sync.Once
 	changed chan struct{}
 }
+
+func (r *headerRecorder) open() { r.opened.Do(func() { close(r.gate) }) }
 
 func (r *headerRecorder) Dispatch(*Conn, message.Message) bool {
 	panic("Dispatch called on a HeaderDispatcher")
@@ -299,6 +303,7 @@ func waitPushes(t *testing.T, ch chan struct{}, n int) {
 func TestDispatchHeaderAndPriority(t *testing.T) {
 	r := &headerRecorder{gate: make(chan struct{}), entered: make(chan struct{}), changed: make(chan struct{}, 1)}
 	srv := newTestMessenger(t, osdName(0), true, Options{}, r)
+	t.Cleanup(r.open) // before the shutdown, which waits for the dispatcher
 	srv.SetDefaultPolicy(StatelessServer(0))
 	pushes := pushWatch(srv.dq)
 	cli := newTestMessenger(t, clientName(9), false, Options{}, newRecorder())
@@ -317,7 +322,7 @@ func TestDispatchHeaderAndPriority(t *testing.T) {
 		}
 	}
 	waitPushes(t, pushes, 5)
-	close(r.gate)
+	r.open()
 	r.waitN(t, 5)
 	r.mu.Lock()
 	seqs, hs := slices.Clone(r.seqs), slices.Clone(r.headers)
@@ -350,9 +355,16 @@ func TestDispatchHeaderAndPriority(t *testing.T) {
 // gatedRecorder is a recorder whose first message waits for gate.
 type gatedRecorder struct {
 	*recorder
-	gate  chan struct{}
-	first sync.Once
+	gate   chan struct{}
+	first  sync.Once
+	opened sync.Once
 }
+
+func newGatedRecorder() *gatedRecorder {
+	return &gatedRecorder{recorder: newRecorder(), gate: make(chan struct{})}
+}
+
+func (g *gatedRecorder) open() { g.opened.Do(func() { close(g.gate) }) }
 
 func (g *gatedRecorder) Dispatch(c *Conn, m message.Message) bool {
 	g.first.Do(func() { <-g.gate })
@@ -364,8 +376,9 @@ func (g *gatedRecorder) Dispatch(c *Conn, m message.Message) bool {
 // the message already in the dispatcher's hands and the reset are
 // delivered.
 func TestLossyResetDiscardsQueued(t *testing.T) {
-	g := &gatedRecorder{recorder: newRecorder(), gate: make(chan struct{})}
+	g := newGatedRecorder()
 	srv := newTestMessenger(t, osdName(0), true, Options{}, g)
+	t.Cleanup(g.open) // before the shutdown, which waits for the dispatcher
 	srv.SetDefaultPolicy(StatelessServer(0))
 	q := srv.dq
 	var srvConn *Conn
@@ -406,7 +419,7 @@ func TestLossyResetDiscardsQueued(t *testing.T) {
 	if got, bytes := srv.dispatchMsgs.Current(), srv.dispatchBytes.Current(); got != 1 || bytes != 16+1 {
 		t.Fatalf("dispatch budget held after the reset: %d messages %d bytes, want 1 and 17", got, bytes)
 	}
-	close(g.gate)
+	g.open()
 	g.waitFor(t, "the reset", func() bool { return g.get(&g.resets) == 1 })
 	q.mu.Lock()
 	left := q.n
@@ -447,4 +460,65 @@ func BenchmarkDispatchQueue(b *testing.B) {
 	}
 	<-done
 	q.stop()
+}
+
+// A lossless connection whose peer restarted (remote reset) drops what the
+// old session delivered and was not yet dispatched, as Ceph's
+// reset_session does, and the new session's messages flow.
+func TestRemoteResetDiscardsQueued(t *testing.T) {
+	srvRec := newRecorder()
+	srvRec.echo = true
+	const nonce = 78
+	srv := startMessenger(t, osdName(1), nonce, netip.AddrPortFrom(loopback, 0), Options{}, srvRec)
+	srv.SetDefaultPolicy(StatefulServer(0))
+	addr := srv.Addrs()[0].Addr
+	g := newGatedRecorder()
+	cli := newTestMessenger(t, osdName(2), false, Options{}, g)
+	t.Cleanup(g.open) // before the shutdown, which waits for the dispatcher
+	cli.SetDefaultPolicy(LosslessClient(0))
+	msgs, resets := make(chan struct{}, 64), make(chan struct{}, 1)
+	cli.dq.mu.Lock()
+	cli.dq.pushed = func(it dispatchItem) {
+		switch it.kind {
+		case itemMessage:
+			msgs <- struct{}{}
+		case itemRemoteReset:
+			select {
+			case resets <- struct{}{}:
+			default:
+			}
+		}
+	}
+	cli.dq.mu.Unlock()
+	c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	sendRange(t, c, 1, 0, n)
+	waitPushes(t, msgs, n) // the echoes: the first in the dispatcher's hands
+
+	shutdown(t, srv)
+	srvRec2 := newRecorder()
+	srvRec2.echo = true
+	srv2 := startMessenger(t, osdName(1), nonce, addr, Options{}, srvRec2)
+	srv2.SetDefaultPolicy(StatefulServer(0))
+	if err := c.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, resets)
+	if got := cli.dispatchMsgs.Current(); got != 1 {
+		t.Fatalf("dispatch budget held after the remote reset: %d, want 1", got)
+	}
+	g.open()
+	g.waitFor(t, "the remote reset", func() bool { return g.get(&g.remote) == 1 })
+	if got := g.count(); got != 1 {
+		t.Fatalf("%d old-session messages dispatched, want 1", got)
+	}
+	sendRange(t, c, 3, 0, 5)
+	g.waitFor(t, "echoes of the new session", func() bool { return g.countFrom(3) == 5 })
+	checkInOrder(t, g.recorder, 3, 0, 5)
+	if got := g.countFrom(1); got != 1 {
+		t.Fatalf("%d old-session messages dispatched in the end, want 1", got)
+	}
 }
