@@ -63,13 +63,21 @@ func readLiveConf(t *testing.T, path string) liveConf {
 	return c
 }
 
-// monMapCatcher takes the first MON_MAP.
-type monMapCatcher struct{ got chan *message.Raw }
+// monMapCatcher takes the first MON_MAP, with its header as dispatched.
+type monMapCatcher struct {
+	got chan *message.Raw
+	hdr chan message.Header
+}
 
-func (d *monMapCatcher) Dispatch(_ *Conn, m message.Message) bool {
+func (d *monMapCatcher) Dispatch(c *Conn, m message.Message) bool {
+	return d.DispatchHeader(c, message.Header{}, m)
+}
+
+func (d *monMapCatcher) DispatchHeader(_ *Conn, h message.Header, m message.Message) bool {
 	if r, ok := m.(*message.Raw); ok && r.Type() == 4 { // CEPH_MSG_MON_MAP
 		select {
 		case d.got <- r:
+			d.hdr <- h
 		default:
 		}
 		return true
@@ -126,7 +134,7 @@ func liveMon(t *testing.T, conf liveConf) {
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
-	catch := &monMapCatcher{got: make(chan *message.Raw, 1)}
+	catch := &monMapCatcher{got: make(chan *message.Raw, 1), hdr: make(chan message.Header, 1)}
 	m.AddDispatcherHead(catch)
 	c, err := m.GetConnection(encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: conf.mon}}, encoding.EntityTypeMon)
 	if err != nil {
@@ -138,7 +146,11 @@ func liveMon(t *testing.T, conf liveConf) {
 	}
 	select {
 	case mm := <-catch.got:
-		t.Logf("monmap: %d bytes from %v (features %#x), we are %v", len(mm.Front), c.PeerName(), c.Features(), m.Addrs())
+		t.Logf("monmap: %d bytes from %v (features %#x), we are %v, global id %d", len(mm.Front), c.PeerName(), c.Features(), m.Addrs(), c.AuthInfo().GlobalID)
+		// The header the dispatcher saw is the one received.
+		if h := <-catch.hdr; h.Seq != mm.Header.Seq || h.Seq == 0 || h.Src != c.PeerName() || h.Priority != mm.Header.Priority || h.FrontLen != uint32(len(mm.Front)) {
+			t.Errorf("dispatched header %+v, received %+v", h, mm.Header)
+		}
 	case <-c.Done():
 		t.Fatalf("connection closed: %v", c.Err())
 	case <-time.After(20 * time.Second):
@@ -146,6 +158,14 @@ func liveMon(t *testing.T, conf liveConf) {
 	}
 	if c.PeerName().Type != encoding.EntityTypeMon {
 		t.Fatalf("peer %v", c.PeerName())
+	}
+	// The mon assigned us a global id in AUTH_DONE, in the cluster's mode.
+	wantMode := auth.ModeCRC
+	if conf.secure {
+		wantMode = auth.ModeSecure
+	}
+	if ai := c.AuthInfo(); ai.GlobalID == 0 || ai.ConMode != wantMode || ai.Entity != (auth.EntityName{}) || c.PeerGlobalID() != 0 || c.AuthServerHandler() != nil {
+		t.Errorf("auth info %+v (peer global id %d)", ai, c.PeerGlobalID())
 	}
 	if len(m.Addrs()) == 0 || !m.Addrs()[0].Addr.Addr().IsValid() {
 		t.Fatalf("did not learn our address: %v", m.Addrs())
