@@ -39,7 +39,8 @@ func (it *dispatchItem) priority() uint16 {
 	return it.h.Priority
 }
 
-// prioLevel holds the queued items of one priority, FIFO from head.
+// prioLevel holds the queued items of one priority, FIFO from head;
+// guarded by its queue's mu.
 type prioLevel struct {
 	prio  uint16
 	items []dispatchItem
