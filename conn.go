@@ -884,12 +884,9 @@ func (c *Conn) dispatch(e *inMsg) {
 		c.sockFail(&v2.ProtocolError{State: "READY", Reason: "undecodable message", Err: err})
 		return
 	}
-	for _, f := range c.msgr.disp.Load().fast {
-		if f.CanFastDispatch(msg) {
-			f.FastDispatch(c, msg)
-			release()
-			return
-		}
+	if c.msgr.disp.Load().fastDispatch(c, &h, msg) {
+		release()
+		return
 	}
 	c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: msg, h: h, release: release})
 }

@@ -522,3 +522,55 @@ func TestRemoteResetDiscardsQueued(t *testing.T) {
 		t.Fatalf("%d old-session messages dispatched in the end, want 1", got)
 	}
 }
+
+// fastHeaders is a FastHeaderDispatcher of testMsg.
+type fastHeaders struct {
+	headers chan message.Header
+}
+
+func (f *fastHeaders) Dispatch(*Conn, message.Message) bool { return false }
+func (f *fastHeaders) CanFastDispatch(m message.Message) bool {
+	_, ok := m.(*testMsg)
+	return ok
+}
+func (f *fastHeaders) FastDispatch(*Conn, message.Message) {
+	panic("FastDispatch called on a FastHeaderDispatcher")
+}
+func (f *fastHeaders) FastDispatchHeader(_ *Conn, h message.Header, _ message.Message) {
+	f.headers <- h
+}
+
+// Fast dispatch sees the header too, on the loop for a peer's messages
+// and from the queue for local ones.
+func TestFastDispatchHeader(t *testing.T) {
+	f := &fastHeaders{headers: make(chan message.Header, 4)}
+	srv := newTestMessenger(t, osdName(0), true, Options{}, f)
+	srv.SetDefaultPolicy(StatelessServer(0))
+	cli := newTestMessenger(t, clientName(5), false, Options{}, newRecorder())
+	cli.SetDefaultPolicy(LossyClient(0))
+	c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(&prioMsg{prio: message.PrioHigh, tid: 42}); err != nil {
+		t.Fatal(err)
+	}
+	next := func() message.Header {
+		select {
+		case h := <-f.headers:
+			return h
+		case <-time.After(20 * time.Second):
+			t.Fatal("nothing fast-dispatched")
+			return message.Header{}
+		}
+	}
+	if h := next(); h.Seq != 1 || h.Tid != 42 || h.Priority != message.PrioHigh || h.Src != clientName(5) {
+		t.Errorf("header %+v", h)
+	}
+	if err := srv.LocalConnection().Send(&testMsg{}); err != nil {
+		t.Fatal(err)
+	}
+	if h := next(); h.Seq != 0 || h.Src != osdName(0) || h.Priority != message.PrioDefault {
+		t.Errorf("local header %+v", h)
+	}
+}

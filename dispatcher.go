@@ -43,6 +43,14 @@ type FastDispatcher interface {
 	FastDispatch(c *Conn, m message.Message)
 }
 
+// FastHeaderDispatcher is a FastDispatcher that also wants the received
+// message's header (see HeaderDispatcher): the messenger calls
+// FastDispatchHeader instead of FastDispatch.
+type FastHeaderDispatcher interface {
+	FastDispatcher
+	FastDispatchHeader(c *Conn, h message.Header, m message.Message)
+}
+
 // ConnectHandler hears that an outgoing session opened or reopened
 // (ms_handle_connect). Queued, like Dispatch.
 type ConnectHandler interface{ HandleConnect(c *Conn) }
@@ -82,6 +90,24 @@ type dispatchers struct {
 	all  []Dispatcher
 	hdr  []HeaderDispatcher // hdr[i] is all[i] as a HeaderDispatcher, or nil
 	fast []FastDispatcher
+	// fastHdr[i] is fast[i] as a FastHeaderDispatcher, or nil.
+	fastHdr []FastHeaderDispatcher
+}
+
+// fastDispatch offers m to the fast dispatchers; false if none took it.
+func (d *dispatchers) fastDispatch(c *Conn, h *message.Header, m message.Message) bool {
+	for i, f := range d.fast {
+		if !f.CanFastDispatch(m) {
+			continue
+		}
+		if fh := d.fastHdr[i]; fh != nil {
+			fh.FastDispatchHeader(c, *h, m)
+		} else {
+			f.FastDispatch(c, m)
+		}
+		return true
+	}
+	return false
 }
 
 func (d *dispatchers) with(x Dispatcher, head bool) *dispatchers {
@@ -96,6 +122,8 @@ func (d *dispatchers) with(x Dispatcher, head bool) *dispatchers {
 		n.hdr[i], _ = y.(HeaderDispatcher)
 		if f, ok := y.(FastDispatcher); ok {
 			n.fast = append(n.fast, f)
+			fh, _ := y.(FastHeaderDispatcher)
+			n.fastHdr = append(n.fastHdr, fh)
 		}
 	}
 	return n

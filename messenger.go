@@ -559,12 +559,9 @@ func (m *Messenger) deliver(it dispatchItem) {
 	d := m.disp.Load()
 	switch it.kind {
 	case itemMessage:
-		for _, f := range d.fast {
-			if f.CanFastDispatch(it.m) {
-				// Local messages reach fast dispatchers from here.
-				f.FastDispatch(it.c, it.m)
-				return
-			}
+		// Local messages reach fast dispatchers from here.
+		if d.fastDispatch(it.c, &it.h, it.m) {
+			return
 		}
 		for i, x := range d.all {
 			if h := d.hdr[i]; h != nil {
