@@ -15,7 +15,7 @@ var (
 	ErrNotFound         error = syscall.ENOENT    // no such object, pool or attribute owner
 	ErrObjectExists     error = syscall.EEXIST    // exclusive create of an existing object
 	ErrPermissionDenied error = syscall.EPERM     // the key's caps forbid the op
-	ErrNoData           error = syscall.ENODATA   // no such extended attribute
+	ErrNoData           error = syscall.Errno(61) // ENODATA as Linux and Ceph's wire number it (no such xattr); BSDs lack the name
 	ErrTimedOut         error = syscall.ETIMEDOUT // rados_osd_op_timeout / rados_mon_op_timeout
 	ErrInvalidInput     error = syscall.EINVAL
 

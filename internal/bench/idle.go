@@ -59,7 +59,7 @@ func RaiseNoFile() (uint64, error) {
 			return 0, err
 		}
 	}
-	return rl.Cur, nil
+	return uint64(rl.Cur), nil // int64 on FreeBSD
 }
 
 // ServeControl runs the control protocol of a child server on in/out:
