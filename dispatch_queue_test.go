@@ -355,19 +355,20 @@ func TestDispatchHeaderAndPriority(t *testing.T) {
 // gatedRecorder is a recorder whose first message waits for gate.
 type gatedRecorder struct {
 	*recorder
-	gate   chan struct{}
-	first  sync.Once
-	opened sync.Once
+	gate    chan struct{}
+	entered chan struct{} // closed when the first message waits at gate
+	first   sync.Once
+	opened  sync.Once
 }
 
 func newGatedRecorder() *gatedRecorder {
-	return &gatedRecorder{recorder: newRecorder(), gate: make(chan struct{})}
+	return &gatedRecorder{recorder: newRecorder(), gate: make(chan struct{}), entered: make(chan struct{})}
 }
 
 func (g *gatedRecorder) open() { g.opened.Do(func() { close(g.gate) }) }
 
 func (g *gatedRecorder) Dispatch(c *Conn, m message.Message) bool {
-	g.first.Do(func() { <-g.gate })
+	g.first.Do(func() { close(g.entered); <-g.gate })
 	return g.recorder.Dispatch(c, m)
 }
 
@@ -400,6 +401,7 @@ func TestLossyResetDiscardsQueued(t *testing.T) {
 	const n = 10
 	sendRange(t, c, 1, 0, n)
 	waitPushes(t, queued, n)
+	waitClosed(t, g.entered)
 	q.mu.Lock()
 	sc := srvConn
 	q.mu.Unlock()
@@ -496,7 +498,8 @@ func TestRemoteResetDiscardsQueued(t *testing.T) {
 	}
 	const n = 10
 	sendRange(t, c, 1, 0, n)
-	waitPushes(t, msgs, n) // the echoes: the first in the dispatcher's hands
+	waitPushes(t, msgs, n) // the echoes
+	waitClosed(t, g.entered)
 
 	shutdown(t, srv)
 	srvRec2 := newRecorder()
