@@ -70,6 +70,9 @@ type Conn struct {
 	inq        []inMsg
 	inWaiting  bool        // the head of inq waits for a throttle
 	inCancel   func() bool // withdraws that wait
+	// inWaitGen numbers the waits, so that the grant of a wait withdrawn
+	// too late (a session reset) is not taken for a later wait's.
+	inWaitGen  uint64
 	delayTimer stack.Timer
 	paused     bool
 	inject     *injector
@@ -805,10 +808,15 @@ func (c *Conn) pumpIn() {
 				e.stage++
 				continue
 			}
-			ok, cancel := t.Acquire(n, c.throttleGranted)
-			if !ok {
-				c.inWaiting, c.inCancel = true, cancel
-				break
+			// TryGet first: the callback costs an allocation.
+			if !t.TryGet(n) {
+				c.inWaitGen++
+				gen := c.inWaitGen
+				ok, cancel := t.Acquire(n, func() { c.throttleGranted(gen) })
+				if !ok {
+					c.inWaiting, c.inCancel = true, cancel
+					break
+				}
 			}
 			e.stage++
 		}
@@ -826,10 +834,12 @@ func (c *Conn) pumpIn() {
 	c.pauseRead(len(c.inq) > 0)
 }
 
-// throttleGranted runs on whichever goroutine released the budget.
-func (c *Conn) throttleGranted() {
+// throttleGranted runs on whichever goroutine released the budget; gen
+// is the wait's. A wait withdrawn meanwhile was accounted for by whoever
+// withdrew it.
+func (c *Conn) throttleGranted(gen uint64) {
 	_ = c.worker.Exec(func() {
-		if !c.inWaiting {
+		if !c.inWaiting || c.inWaitGen != gen {
 			return
 		}
 		c.inWaiting, c.inCancel = false, nil

@@ -9,8 +9,10 @@ import "github.com/gomsgr/msgr/message"
 // another) first, arrival order within a priority, so messages of one
 // connection keep their order unless a higher-priority one overtakes
 // them. Connection events are queued at message.PrioHighest. When a
-// connection closes (a lossy fault, MarkDown, replaced) its messages not
-// yet dispatched are dropped, as Ceph's AsyncConnection::_stop does. It
+// connection closes (a lossy fault, MarkDown, replaced) or its session is
+// reset (the peer lost it), the messages it received and did not yet
+// dispatch are dropped, their budget returned, as Ceph's
+// AsyncConnection::_stop and ProtocolV2::reset_session do. It
 // returns whether it handled the message; an unhandled message goes to
 // the next dispatcher, and is dropped (logged) after the last.
 //
