@@ -374,6 +374,10 @@ func TestPausedAndFull(t *testing.T) {
 	if _, err := do(t, o, "r", messages.NewStatOp()); !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("read during full: %v", err)
 	}
+	// Forced ops (deletes, as librados sends them) go through.
+	if _, err := o.Do(ctxT(t), &Request{Pool: 1, Oid: "r", Flags: messages.FlagFullForce, Ops: []messages.OSDOp{messages.NewDeleteOp()}}); !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("forced delete during full: %v", err)
+	}
 	done := make(chan error, 1)
 	go func() { _, err := do(t, o, "w", messages.NewWriteFullOp([]byte("x"))); done <- err }()
 	select {

@@ -77,5 +77,5 @@ func (io *IOContext) ReadAsync(ctx context.Context, oid string, data []byte, off
 
 // DeleteAsync starts a Delete.
 func (io *IOContext) DeleteAsync(ctx context.Context, oid string) *Completion {
-	return io.start(ctx, oid, messages.FlagReturnVec, messages.NewDeleteOp())
+	return io.start(ctx, oid, deleteFlags, messages.NewDeleteOp())
 }

@@ -88,10 +88,15 @@ func (io *IOContext) Read(ctx context.Context, oid string, data []byte, offset u
 	return copy(data, res.Ops[0].Data), nil
 }
 
-// Delete removes the object.
+// deleteFlags: librados asks for per-op results on remove (as the captured
+// rados rm shows), and forces deletes through a full cluster
+// (OPERATION_FULL_FORCE): removing objects is how one gets out of it.
+const deleteFlags = messages.FlagReturnVec | messages.FlagFullForce
+
+// Delete removes the object. It goes through even when the cluster or
+// pool is full.
 func (io *IOContext) Delete(ctx context.Context, oid string) error {
-	// librados asks for per-op results on remove, as the captured rados rm.
-	_, err := io.do(ctx, oid, messages.FlagReturnVec, messages.NewDeleteOp())
+	_, err := io.do(ctx, oid, deleteFlags, messages.NewDeleteOp())
 	return err
 }
 

@@ -9,7 +9,8 @@
 #   -k KEYRING     client.admin's keyring (default: what the conf names)
 #   -p POOL        pool to bench in (default msgr); bench objects are removed afterwards
 #   -s SECS        seconds per 4 KiB bench (default 10)
-#   -m SECS        seconds per 4 MiB bench (default 5: ~1 GB written per client, memstore must hold it)
+#   -m SECS        seconds per 4 MiB bench (default 5), each at most 250 objects (1 GiB, which
+#                  memstore must hold: a full OSD drops writes and the bench would stall)
 #   -r ROUNDS      rounds of the whole series, alternating the tools (default 1)
 #
 # Series per round, each run by librados then by msgr:
@@ -25,6 +26,7 @@ KEYRING=
 POOL=msgr
 SECS=10
 SECS4M=5
+MAX4M=250 # at most 1 GiB of 4 MiB objects per client at a time
 ROUNDS=1
 while getopts "c:k:p:s:m:r:h" opt; do
 	case $opt in
@@ -81,7 +83,7 @@ series() {
 	for tool in librados msgr; do run "$tool" seq4k bench "$SECS" seq -t 16; done
 	for tool in librados msgr; do run "$tool" rand4k bench "$SECS" rand -t 16; done
 	cleanup
-	for tool in librados msgr; do run "$tool" w4m bench "$SECS4M" write -b 4194304 -t 4; done
+	for tool in librados msgr; do run "$tool" w4m bench "$SECS4M" write -b 4194304 -t 4 --max-objects "$MAX4M"; done
 	cleanup
 }
 

@@ -77,7 +77,7 @@ const radosUsage = `usage: msgr rados [-c CONF] [-k KEYRING] [-n NAME|--id ID] [
   setxattr OBJ NAME [VAL]  set an attribute (VAL from stdin if absent)
   getxattr OBJ NAME      print an attribute
   listxattr OBJ          list attributes
-  bench SECS write|seq|rand [-b SIZE] [-t N] [--no-cleanup] [--run-name NAME]
+  bench SECS write|seq|rand [-b SIZE] [-t N] [--max-objects N] [--no-cleanup] [--run-name NAME]
   cleanup [--run-name NAME]  remove what a bench --no-cleanup left
 options: --cpuprofile FILE writes a Go CPU profile of the command
 `
@@ -93,6 +93,7 @@ type radosOpts struct {
 	noHints   bool
 	timeout   time.Duration
 	cpuProf   string
+	maxObjs   int
 }
 
 // radosOpSize is the rados tool's op_size: 4 MiB per read or write.
@@ -156,6 +157,10 @@ func parseRadosArgs(args []string) (radosOpts, []string, error) {
 				var secs int
 				secs, err = strconv.Atoi(v)
 				o.timeout = time.Duration(secs) * time.Second
+			}
+		case "--max-objects":
+			if v, err = val(); err == nil {
+				o.maxObjs, err = strconv.Atoi(v)
 			}
 		case "--cpuprofile":
 			o.cpuProf, err = val()
@@ -515,6 +520,9 @@ func (s *benchStats) done(lat time.Duration, err error) {
 	s.lastLat = lat
 }
 
+// benchGrace is how long a bench waits for its last ops after its time.
+const benchGrace = 30 * time.Second
+
 func benchObjName(prefix string, i int) string { return fmt.Sprintf("%s_object%d", prefix, i) }
 
 func (r *radosCmd) bench(args []string, o radosOpts) int {
@@ -554,12 +562,14 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 		data[i] = byte('0' + i%10)
 	}
 	if mode == "write" {
-		fmt.Fprintf(r.stdout, "Maintaining %d concurrent writes of %d bytes to objects of size %d for up to %d seconds or 0 objects\n", o.threads, opSize, opSize, secs)
+		fmt.Fprintf(r.stdout, "Maintaining %d concurrent writes of %d bytes to objects of size %d for up to %d seconds or %d objects\n", o.threads, opSize, opSize, secs, o.maxObjs)
 		fmt.Fprintf(r.stdout, "Object prefix: %s\n", prefix)
 	}
 	st := &benchStats{}
 	deadline := time.Now().Add(time.Duration(secs) * time.Second)
-	ctx, cancel := context.WithCancel(r.ctx)
+	// Ops still in flight long after the deadline (a full cluster pauses
+	// writes) are abandoned rather than waited for forever.
+	ctx, cancel := context.WithDeadline(r.ctx, deadline.Add(benchGrace))
 	defer cancel()
 	// The per-second progress lines.
 	start := time.Now()
@@ -615,6 +625,10 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 			return 0, false
 		}
 		switch mode {
+		case "write":
+			if o.maxObjs > 0 && next >= o.maxObjs {
+				return 0, false
+			}
 		case "seq":
 			if next >= objects {
 				return 0, false
@@ -666,6 +680,9 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 	cancel()
 	<-progressDone
 	if firstErr != nil && r.ctx.Err() == nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(r.stderr, "bench: ops still in flight %v after the end (is the cluster full?)\n", benchGrace)
+		}
 		fmt.Fprintf(r.stderr, "bench: %s\n", cppStrerror(firstErr))
 		return 1
 	}

@@ -220,6 +220,11 @@ func TestRadosBench(t *testing.T) {
 	if n := cl.OSDs.NumObjects(); n != objects {
 		t.Fatalf("%d objects after a cleaned-up bench, %d before", n, objects)
 	}
+	// --max-objects bounds a write bench (memstore clusters must not fill).
+	code, o, e = radosRun(t, nil, "-p", "vec", "bench", "5", "write", "-b", "1K", "-t", "2", "--max-objects", "7")
+	if code != 0 || !strings.Contains(o, "Total writes made:      7\n") || !strings.Contains(o, "for up to 5 seconds or 7 objects") {
+		t.Fatalf("bench --max-objects: %d %q\n%s", code, e, o)
+	}
 	if code, _, e := radosRun(t, nil, "-p", "vec", "bench", "1", "seq", "--run-name", "nothing"); code == 0 || !strings.Contains(e, "Must write data") {
 		t.Fatalf("seq without data: %d %q", code, e)
 	}
