@@ -9,14 +9,22 @@ import (
 // split anywhere, and Next yields each frame once all of it is buffered.
 //
 // Use: Banner first (once), then Next until it returns nil, feeding bytes
-// in between with Feed (copying) or ReadBuffer + Commit (reading straight
-// into the Decoder's buffer). SetRev1 after the banners are exchanged,
-// SetSecure when the protocol installs the keys (after AUTH_DONE); both
-// take effect from the next frame.
+// in between with Feed (copying) or ReadBuffer/ReadSpace + Commit (reading
+// straight into the Decoder's buffer). SetRev1 after the banners are
+// exchanged, SetSecure when the protocol installs the keys (after
+// AUTH_DONE); both take effect from the next frame.
 //
 // Buffers: the Frame Next returns, and every slice in it, alias the
 // Decoder's buffer and are valid until the next call to Feed, ReadBuffer,
-// Commit or Next. Copy what must live longer.
+// ReadSpace, Commit, Next or Release, unless Detach hands them over. Copy
+// what must live longer.
+//
+// Memory: the receive buffer comes from a pool shared by all Decoders and
+// goes back to it on Release once everything buffered is consumed, so an
+// idle Decoder holds none. A frame of BigFrame bytes or more that is not
+// all buffered when its preamble is read gets a buffer of its own, of
+// exactly its size, allocated only after its lengths passed the limits;
+// Detach then gives that buffer to the caller instead of a copy.
 //
 // Errors are sticky: once Next or Banner fails the stream is out of sync
 // and every later call returns the same error.
@@ -24,11 +32,20 @@ import (
 // A Decoder is owned by one goroutine (the connection's read side).
 type Decoder struct {
 	buf    []byte
-	r, w   int // buf[r:w] is buffered, unconsumed input
+	bufp   *[]byte // buf's pool handle; nil when buf is not pooled
+	r, w   int     // buf[r:w] is buffered, unconsumed input
 	limits Limits
 	rev1   bool
 	rx     *Cipher // nil: crc mode
 	err    error
+
+	// big: buf is the frame under way's own buffer, exactly frameLen
+	// bytes, the frame from offset 0 (r is 0 until Next returns it, then
+	// len(buf)). Bytes fed beyond the frame wait in tail[:tailW].
+	big   bool
+	tail  []byte
+	tailp *[]byte
+	tailW int
 
 	// The frame under way. In secure mode the first record is decrypted
 	// in place when it arrives, so that progress must be remembered.
@@ -40,6 +57,11 @@ type Decoder struct {
 	frame   Frame
 	aborted uint64
 }
+
+// BigFrame is the on-wire size from which a frame that is still arriving
+// gets a buffer of its own (see Detach). Smaller frames share the pooled
+// receive buffer; copying them is cheaper than a buffer each.
+const BigFrame = 32 << 10
 
 // NewDecoder returns a Decoder for v2.1 framing in crc mode with limits l
 // (DefaultLimits if l is the zero value).
@@ -73,7 +95,11 @@ func (d *Decoder) Aborted() uint64 { return d.aborted }
 func (d *Decoder) Pending() (Preamble, bool) { return d.pre, d.havePre }
 
 // Buffered returns the number of bytes received and not yet consumed.
-func (d *Decoder) Buffered() int { return d.w - d.r }
+func (d *Decoder) Buffered() int { return d.w - d.r + d.tailW }
+
+// Held returns the bytes of receive buffer the Decoder holds (its memory
+// cost; 0 once released).
+func (d *Decoder) Held() int { return len(d.buf) + len(d.tail) }
 
 // Need returns how many more bytes the frame under way needs at least
 // (the preamble's when it has not arrived).
@@ -82,7 +108,7 @@ func (d *Decoder) Need() int {
 	if d.havePre {
 		want = d.frameLen
 	}
-	if n := want - (d.w - d.r); n > 0 {
+	if n := want - d.Buffered(); n > 0 {
 		return n
 	}
 	return 0
@@ -97,6 +123,21 @@ func (d *Decoder) headLen() int {
 
 // Feed appends received bytes.
 func (d *Decoder) Feed(p []byte) {
+	d.settle()
+	if d.big {
+		n := copy(d.buf[d.w:], p)
+		d.w += n
+		if p = p[n:]; len(p) > 0 {
+			if len(d.tail)-d.tailW < len(p) {
+				tp, t := getBuf(max(d.tailW+len(p), 2*len(d.tail)))
+				copy(t, d.tail[:d.tailW])
+				putBuf(d.tailp)
+				d.tail, d.tailp = t, tp
+			}
+			d.tailW += copy(d.tail[d.tailW:], p)
+		}
+		return
+	}
 	copy(d.space(len(p)), p)
 	d.w += len(p)
 }
@@ -105,11 +146,30 @@ func (d *Decoder) Feed(p []byte) {
 // bytes and at least what the frame under way still needs. Commit then
 // reports how much was read.
 func (d *Decoder) ReadBuffer(min int) []byte {
+	d.settle()
+	if d.big {
+		if len(d.buf)-d.w >= max(min, 1) {
+			return d.buf[d.w:]
+		}
+		d.unbig()
+	}
 	d.space(max(min, d.Need()))
 	return d.buf[d.w:]
 }
 
-// Commit adds n bytes just read into ReadBuffer's slice.
+// ReadSpace is ReadBuffer for a socket reader: at least min bytes, except
+// while a frame with a buffer of its own is under way, when it is exactly
+// what that frame still needs (perhaps less than min), so that the frame's
+// buffer holds nothing else and Detach can hand it over.
+func (d *Decoder) ReadSpace(min int) []byte {
+	d.settle()
+	if d.big && d.w < len(d.buf) {
+		return d.buf[d.w:]
+	}
+	return d.ReadBuffer(max(min, 1))
+}
+
+// Commit adds n bytes just read into ReadBuffer's (or ReadSpace's) slice.
 func (d *Decoder) Commit(n int) {
 	if n < 0 || n > len(d.buf)-d.w {
 		if d.err == nil {
@@ -120,6 +180,58 @@ func (d *Decoder) Commit(n int) {
 	d.w += n
 }
 
+// Detach hands over the buffer of the frame Next just returned, when that
+// frame had one of its own (see BigFrame): it returns true, and the
+// Frame's slices then belong to the caller for good (the Decoder never
+// touches that memory again). Otherwise it returns false and changes
+// nothing. Call it after Next and before any other method.
+func (d *Decoder) Detach() bool {
+	if !d.big || d.r != len(d.buf) || d.err != nil {
+		return false
+	}
+	d.settle()
+	return true
+}
+
+// Release gives the receive buffer back to the pool if nothing buffered
+// remains to be decoded; the next Feed or ReadBuffer takes one again. Like
+// Feed, it ends the validity of the last frame returned (unless detached).
+func (d *Decoder) Release() {
+	d.settle()
+	if d.big || d.w != d.r {
+		return
+	}
+	d.frame.Segments = [MaxSegments][]byte{}
+	d.frame.Raw = nil
+	putBuf(d.bufp)
+	d.buf, d.bufp, d.r, d.w = nil, nil, 0, 0
+}
+
+// settle drops a frame buffer of its own once Next has returned its frame
+// (it is the caller's after Detach, garbage otherwise) and goes on with
+// the bytes that followed it.
+func (d *Decoder) settle() {
+	if !d.big || d.r != len(d.buf) {
+		return
+	}
+	d.buf, d.bufp, d.r, d.w = d.tail, d.tailp, 0, d.tailW
+	d.tail, d.tailp, d.tailW = nil, nil, 0
+	d.big = false
+}
+
+// unbig moves the frame under way out of its own buffer into a pooled
+// one, with what followed it: a reader asked for more room than the frame
+// needs (ReadBuffer's min).
+func (d *Decoder) unbig() {
+	n := d.w - d.r + d.tailW
+	p, b := getBuf(max(n, 1<<minBufShift))
+	copy(b[copy(b, d.buf[d.r:d.w]):], d.tail[:d.tailW])
+	putBuf(d.tailp)
+	d.tail, d.tailp, d.tailW = nil, nil, 0
+	d.buf, d.bufp, d.r, d.w = b, p, 0, n
+	d.big = false
+}
+
 // space makes room for n more bytes after d.w and returns it. Consumed
 // bytes are dropped first, so earlier frames' slices become invalid.
 func (d *Decoder) space(n int) []byte {
@@ -128,9 +240,10 @@ func (d *Decoder) space(n int) []byte {
 		d.r = 0
 	}
 	if len(d.buf)-d.w < n {
-		nb := make([]byte, max(d.w+n, 2*len(d.buf), 4096))
+		p, nb := getBuf(max(d.w+n, 2*len(d.buf), 1<<minBufShift))
 		copy(nb, d.buf[:d.w])
-		d.buf = nb
+		putBuf(d.bufp)
+		d.buf, d.bufp = nb, p
 	}
 	return d.buf[d.w : d.w+n]
 }
@@ -176,12 +289,16 @@ func (d *Decoder) Next() (*Frame, error) {
 }
 
 func (d *Decoder) next() (*Frame, bool, error) {
+	d.settle()
 	if !d.havePre {
 		if d.w-d.r < d.headLen() {
 			return nil, false, nil
 		}
 		if err := d.readPreamble(); err != nil {
 			return nil, false, err
+		}
+		if d.w-d.r < d.frameLen && d.frameLen >= BigFrame {
+			d.promote()
 		}
 	}
 	if d.w-d.r < d.frameLen {
@@ -241,6 +358,17 @@ func (d *Decoder) readPreamble() error {
 	d.frameLen = int(n)
 	d.havePre = true
 	return nil
+}
+
+// promote moves the frame under way, which has not all arrived, into a
+// buffer of its own of exactly its size. Its lengths have been checked.
+func (d *Decoder) promote() {
+	b := make([]byte, d.frameLen)
+	d.w = copy(b, d.buf[d.r:d.w])
+	d.r = 0
+	putBuf(d.bufp)
+	d.buf, d.bufp = b, nil
+	d.big = true
 }
 
 func checkCRC(what int, seg []byte, want uint32) error {

@@ -186,7 +186,8 @@ func alignFor(t Tag, i int) uint16 {
 
 // Frame is one decoded frame. A Decoder reuses its Frame: the value and
 // the slices in it are valid until the next call to the Decoder's Feed,
-// ReadBuffer, Commit or Next.
+// ReadBuffer, ReadSpace, Commit, Next or Release (the slices for good
+// after a successful Detach).
 type Frame struct {
 	Preamble
 	// Segments holds the NumSegments segments, unpadded.

@@ -440,6 +440,24 @@ func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) []Action {
 // Received feeds bytes read from the socket. p is not retained.
 func (m *Machine) Received(now time.Time, p []byte) []Action { return m.received(now, p) }
 
+// ReadBuffer returns a buffer for the next socket read, of at least min
+// bytes, or exactly what a big incoming message still needs: the read
+// then lands where it is decoded (no copy), and a big message is read
+// straight into the buffer it is delivered in. Report the bytes read with
+// Commit, at once: no other Machine method may run in between. The buffer
+// must not be used after Commit.
+func (m *Machine) ReadBuffer(min int) []byte { return m.readBuffer(min) }
+
+// Commit reports n > 0 bytes read into the last ReadBuffer; it is
+// Received for those bytes.
+func (m *Machine) Commit(now time.Time, n int) []Action { return m.commit(now, n) }
+
+// Unread ends a ReadBuffer whose read returned nothing (would block, EOF
+// or an error): the buffer goes back to the pool if the Machine has
+// nothing buffered, so that an idle session holds none. It changes no
+// state and has no actions.
+func (m *Machine) Unread() { m.unread() }
+
 // Send queues msg. It is framed at once when the session is open, or when
 // it next opens; on a lossy connection that is closed it is Discarded.
 func (m *Machine) Send(now time.Time, msg *OutMessage) []Action { return m.send(now, msg) }

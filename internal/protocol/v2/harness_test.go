@@ -79,6 +79,10 @@ type net struct {
 	rng   *rand.Rand
 	// maxChunk > 0 delivers bytes in random chunks of at most that many.
 	maxChunk int
+	// readInto: every other delivery goes through ReadBuffer + Commit
+	// (as the Conn reads a socket) instead of Received.
+	readInto bool
+	reads    int
 	nextPort uint16
 	trace    bool
 	verdicts map[verdictKind]int
@@ -375,6 +379,20 @@ func (n *net) step() bool {
 				k := len(s.buf[i])
 				if n.maxChunk > 0 {
 					k = min(k, 1+n.rng.IntN(n.maxChunk))
+				}
+				if n.readInto {
+					if n.reads++; n.reads%2 == 0 {
+						if n.reads%6 == 0 {
+							// A read that would block comes first.
+							to.m.ReadBuffer(k)
+							to.m.Unread()
+						}
+						buf := to.m.ReadBuffer(k)
+						c := copy(buf, s.buf[i][:k])
+						s.buf[i] = s.buf[i][c:]
+						to.apply(to.m.Commit(n.now, c))
+						return true
+					}
 				}
 				p := s.buf[i][:k]
 				s.buf[i] = s.buf[i][k:]

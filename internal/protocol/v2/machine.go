@@ -143,6 +143,12 @@ type Machine struct {
 
 	out  [][]byte // frames to write, flushed into a Write action
 	acts []Action
+
+	// Between ReadBuffer and Commit: the decoder read into, or nil when
+	// the read went to readScratch (no decoder, or a Lookup out).
+	readDec     *wire.Decoder
+	readScratch []byte
+	handedOver  int // messages delivered in their frame's own buffer (tests)
 }
 
 const timerCount = int(TimerIdle) + 1
@@ -329,8 +335,67 @@ func (m *Machine) received(now time.Time, p []byte) []Action {
 		m.lastActive = now
 		m.st.dec.Feed(p)
 		m.process(now)
+		m.releaseRx()
 	}
 	return m.end()
+}
+
+// readBuffer returns where the next socket read goes: into the decoder
+// when the Machine decodes (readDec remembers which), else a scratch
+// buffer whose bytes commit hands to received.
+func (m *Machine) readBuffer(min int) []byte {
+	min = max(min, 1)
+	if m.ph != phLookup && m.st != nil {
+		m.readDec = m.st.dec
+		return m.st.dec.ReadSpace(min)
+	}
+	m.readDec = nil
+	if len(m.readScratch) < min {
+		m.readScratch = make([]byte, min)
+	}
+	return m.readScratch
+}
+
+func (m *Machine) commit(now time.Time, n int) []Action {
+	dec := m.readDec
+	m.readDec = nil
+	if dec == nil {
+		// No decoder to read into (or a Lookup out): the bytes are in
+		// the scratch buffer.
+		p := m.readScratch[:min(max(n, 0), len(m.readScratch))]
+		m.readScratch = nil
+		return m.received(now, p)
+	}
+	m.begin()
+	// The stream cannot change between ReadBuffer and Commit (both run
+	// on the connection's loop, back to back); if it did, the bytes
+	// belonged to a socket no longer ours.
+	if m.st != nil && m.st.dec == dec && n > 0 {
+		m.lastActive = now
+		dec.Commit(n)
+		m.process(now)
+		m.releaseRx()
+	}
+	return m.end()
+}
+
+func (m *Machine) unread() {
+	if m.readDec != nil && m.st != nil && m.st.dec == m.readDec {
+		m.releaseRx()
+	}
+	m.readDec, m.readScratch = nil, nil
+}
+
+// releaseRx gives the decoder's receive buffer back to the shared pool
+// when everything read is decoded, so that an idle session holds none.
+// Only on an open session: there, no frame's bytes outlive its handling
+// (messages are copied or detached, control frames decoded into values),
+// while handshake frames hand auth payloads to handlers that might keep
+// them.
+func (m *Machine) releaseRx() {
+	if m.st != nil && m.ph == phReady {
+		m.st.dec.Release()
+	}
 }
 
 // process handles every whole banner and frame buffered in the stream.
@@ -725,21 +790,31 @@ func (m *Machine) established(reconnected bool) {
 	})
 }
 
-// messageDelivered builds the InMessage for a MESSAGE frame; the frame's
-// buffers belong to the decoder, so the segments are copied (once).
+// inMessage builds the InMessage for a MESSAGE frame from the current
+// stream's decoder. A big frame that arrived in a buffer of its own is
+// taken over (wire.Decoder.Detach): the payload aliases it, no copy.
+// Otherwise the frame's buffers belong to the decoder, so the segments are
+// copied (once).
 func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
 	in := &InMessage{}
 	if err := message.DecodeHeader2(&in.Header, f.Segment(wire.SegHeader)); err != nil {
 		return nil, err
 	}
 	front, middle, data := f.Segment(wire.SegFront), f.Segment(wire.SegMiddle), f.Segment(wire.SegData)
-	buf := make([]byte, len(front)+len(middle)+len(data))
-	n := copy(buf, front)
-	in.Payload.Front = buf[:n:n]
-	n2 := n + copy(buf[n:], middle)
-	in.Payload.Middle = buf[n:n2:n2]
-	copy(buf[n2:], data)
-	in.Payload.Data = buf[n2:]
+	if m.st != nil && m.st.dec.Detach() {
+		// Segments are capped at their lengths (three-index slices), so
+		// an append to one never runs into the next.
+		in.Payload.Front, in.Payload.Middle, in.Payload.Data = front, middle, data
+		m.handedOver++
+	} else {
+		buf := make([]byte, len(front)+len(middle)+len(data))
+		n := copy(buf, front)
+		in.Payload.Front = buf[:n:n]
+		n2 := n + copy(buf[n:], middle)
+		in.Payload.Middle = buf[n:n2:n2]
+		copy(buf[n2:], data)
+		in.Payload.Data = buf[n2:]
+	}
 	in.Header.Src = encoding.EntityName{Type: m.peerType, Num: m.peerGID}
 	in.Header.FrontLen = uint32(len(front))
 	in.Header.MiddleLen = uint32(len(middle))

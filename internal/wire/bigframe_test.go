@@ -1,0 +1,219 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// bigShapes mixes frames with a buffer of their own (BigFrame and over,
+// inline segment 0 or not, one segment or four) with small ones between
+// them, so that small frames follow big ones in the same read.
+var bigShapes = [][]int{
+	{41, 0, 0, BigFrame},
+	{41, 5},
+	{BigFrame + 7},
+	{41, 200, 0, 3 * BigFrame},
+	{0, 1},
+	{41, 0, 0, BigFrame - 100}, // around the threshold with framing
+	{100, 17, 33, 2*BigFrame + 1},
+	{41, 0, 0, 200},
+	{41, 0, 0, BigFrame + 4096},
+}
+
+// TestBigFrameDetach: big and small frames split anywhere, fed with Feed,
+// ReadBuffer and ReadSpace at random, released between reads; every frame
+// decodes whole, and the slices of a detached frame keep their bytes
+// while the Decoder goes on (they are never reused).
+func TestBigFrameDetach(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, m := range modes {
+		for _, maxChunk := range []int{7, 1000, 70000, 1 << 20} {
+			t.Run(fmt.Sprintf("%v/chunk=%d", m, maxChunk), func(t *testing.T) {
+				e, d := pair(t, m)
+				var stream []byte
+				var want [][][]byte
+				for k, shape := range bigShapes {
+					segs := make([][]byte, len(shape))
+					for i, n := range shape {
+						segs[i] = fill(n, byte(k+i))
+					}
+					var err error
+					if stream, err = e.AppendFrame(stream, TagMessage, segs...); err != nil {
+						t.Fatal(err)
+					}
+					want = append(want, segs)
+				}
+				type kept struct {
+					k    int
+					segs [][]byte
+				}
+				var detached []kept
+				got, nDetached := 0, 0
+				for off := 0; off < len(stream); {
+					n := min(len(stream)-off, 1+rng.IntN(maxChunk))
+					switch rng.IntN(3) {
+					case 0:
+						d.Feed(stream[off : off+n])
+					case 1:
+						buf := d.ReadBuffer(n)
+						if len(buf) < n {
+							t.Fatalf("ReadBuffer(%d) gave %d", n, len(buf))
+						}
+						d.Commit(copy(buf, stream[off:off+n]))
+					default:
+						buf := d.ReadSpace(n)
+						if len(buf) == 0 {
+							t.Fatal("ReadSpace gave no room")
+						}
+						n = copy(buf, stream[off:off+n])
+						d.Commit(n)
+					}
+					off += n
+					for {
+						f, err := d.Next()
+						if err != nil {
+							t.Fatal(err)
+						}
+						if f == nil {
+							break
+						}
+						for i, s := range want[got] {
+							if len(s) > 0 && !bytes.Equal(f.Segment(i), s) {
+								t.Fatalf("frame %d segment %d differs", got, i)
+							}
+						}
+						if rng.IntN(4) != 0 {
+							if d.Detach() {
+								nDetached++
+								var segs [][]byte
+								for i := range want[got] {
+									segs = append(segs, f.Segment(i))
+								}
+								detached = append(detached, kept{got, segs})
+							}
+						}
+						got++
+					}
+					if rng.IntN(2) == 0 {
+						d.Release()
+					}
+				}
+				if got != len(want) || d.Buffered() != 0 {
+					t.Fatalf("%d frames of %d, %d bytes left", got, len(want), d.Buffered())
+				}
+				if nDetached == 0 && maxChunk < BigFrame {
+					t.Fatal("no frame was detached")
+				}
+				for _, kp := range detached {
+					if total := frameTotal(want[kp.k]); total < BigFrame-200 {
+						t.Fatalf("frame %d of %d bytes was detached", kp.k, total)
+					}
+					for i, s := range want[kp.k] {
+						if len(s) > 0 && !bytes.Equal(kp.segs[i], s) {
+							t.Fatalf("detached frame %d segment %d overwritten", kp.k, i)
+						}
+					}
+				}
+				d.Release()
+				if d.buf != nil || d.big || d.tail != nil {
+					t.Fatalf("released decoder still holds %d + %d bytes", len(d.buf), len(d.tail))
+				}
+			})
+		}
+	}
+}
+
+func frameTotal(segs [][]byte) int {
+	n := 0
+	for _, s := range segs {
+		n += len(s)
+	}
+	return n
+}
+
+// TestBigFrameWholeIsShared: a big frame that arrives whole in one Feed
+// is decoded in the shared buffer (no allocation of its own), and Detach
+// refuses it.
+func TestBigFrameWholeIsShared(t *testing.T) {
+	e, d := pair(t, mode{true, false})
+	b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(2*BigFrame, 2))
+	d.Feed(b)
+	f, err := d.Next()
+	if err != nil || f == nil || d.Detach() {
+		t.Fatal(f, err)
+	}
+}
+
+// TestBigFrameLimitsFirst: a frame over the limits is refused from its
+// preamble, before any buffer of its size exists.
+func TestBigFrameLimitsFirst(t *testing.T) {
+	e, _ := pair(t, mode{true, false})
+	b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(4*BigFrame, 2))
+	d := NewDecoder(Limits{MaxSegmentLen: 2 * BigFrame})
+	d.Feed(b[:1000])
+	if _, err := d.Next(); !errors.Is(err, ErrTooLarge) {
+		t.Fatal(err)
+	}
+	if d.big || len(d.buf) > 4096 {
+		t.Fatalf("buffer of %d bytes (own: %v)", len(d.buf), d.big)
+	}
+}
+
+// TestReleaseIdle: Release frees the buffer only when nothing is
+// buffered; a partial frame keeps it, and decoding resumes after.
+func TestReleaseIdle(t *testing.T) {
+	for _, m := range modes {
+		e, d := pair(t, m)
+		b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), fill(3000, 2))
+		b, _ = e.AppendControl(b, &Ack{Seq: 9})
+		d.Feed(b[:100])
+		d.Release()
+		if d.buf == nil {
+			t.Fatalf("%v: released with a partial frame", m)
+		}
+		d.Feed(b[100:])
+		for _, want := range []Tag{TagMessage, TagAck} {
+			f, err := d.Next()
+			if err != nil || f == nil || f.Tag != want {
+				t.Fatalf("%v: %v %v", m, f, err)
+			}
+		}
+		d.Release()
+		if d.buf != nil || d.frame.Raw != nil || d.frame.Segments[0] != nil {
+			t.Fatalf("%v: idle decoder keeps its buffer", m)
+		}
+		if f, err := d.Next(); f != nil || err != nil {
+			t.Fatal(f, err)
+		}
+	}
+}
+
+// BenchmarkDecodeBigOwn: a 4 MiB frame read straight into its own buffer
+// (ReadSpace + Commit in 64 KiB reads) and detached, as a connection does.
+func BenchmarkDecodeBigOwn(b *testing.B) {
+	e, _ := pair(b, mode{true, false})
+	size := 4 << 20
+	wire, _ := e.AppendFrame(nil, TagMessage, fill(41, 0), fill(200, 2), nil, fill(size, 1))
+	d := NewDecoder(Limits{})
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for off := 0; off < len(wire); {
+			buf := d.ReadSpace(64 << 10)
+			n := copy(buf[:min(len(buf), 64<<10)], wire[off:])
+			d.Commit(n)
+			off += n
+			f, err := d.Next()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if f != nil && !d.Detach() {
+				b.Fatal("not detached")
+			}
+		}
+		d.Release()
+	}
+}
