@@ -11,7 +11,7 @@
 #   -s SECS        seconds per 4 KiB bench (default 10)
 #   -m SECS        seconds per 4 MiB bench (default 5), each at most 250 objects (1 GiB, which
 #                  memstore must hold: a full OSD drops writes and the bench would stall)
-#   -r ROUNDS      rounds of the whole series, alternating the tools (default 1)
+#   -r ROUNDS      rounds of the whole series (default 1); even rounds run msgr first
 #
 # Series per round, each run by librados then by msgr:
 #   4 KiB write t=16 (objects kept), 4 KiB seq read t=16, 4 KiB rand read t=16, cleanup,
@@ -77,19 +77,22 @@ cleanup() {
 }
 
 declare -A sum
+# series ORDER: one round, the two clients taking turns in ORDER (odd rounds
+# librados first, even rounds msgr first: the cluster's state, e.g. how
+# full memstore is, then favours neither).
 series() {
-	local tool
-	for tool in librados msgr; do run "$tool" w4k bench "$SECS" write -b 4096 -t 16 --no-cleanup; done
-	for tool in librados msgr; do run "$tool" seq4k bench "$SECS" seq -t 16; done
-	for tool in librados msgr; do run "$tool" rand4k bench "$SECS" rand -t 16; done
+	local order=$1 tool
+	for tool in $order; do run "$tool" w4k bench "$SECS" write -b 4096 -t 16 --no-cleanup; done
+	for tool in $order; do run "$tool" seq4k bench "$SECS" seq -t 16; done
+	for tool in $order; do run "$tool" rand4k bench "$SECS" rand -t 16; done
 	cleanup
-	for tool in librados msgr; do run "$tool" w4m bench "$SECS4M" write -b 4194304 -t 4 --max-objects "$MAX4M"; done
+	for tool in $order; do run "$tool" w4m bench "$SECS4M" write -b 4194304 -t 4 --max-objects "$MAX4M"; done
 	cleanup
 }
 
 printf '%-10s %-9s %10s %12s %12s %12s %14s\n' bench client IOPS "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op"
 for round in $(seq 1 "$ROUNDS"); do
-	series
+	if [ $((round % 2)) = 1 ]; then series "librados msgr"; else series "msgr librados"; fi
 	for name in w4k seq4k rand4k w4m; do
 		for tool in librados msgr; do
 			out=$WORK/$tool.$name.out
