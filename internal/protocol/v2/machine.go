@@ -209,9 +209,11 @@ func (m *Machine) limits() wire.Limits {
 // begin starts an event: the action list is reused.
 func (m *Machine) begin() { m.acts = m.acts[:0] }
 
-// end flushes pending writes and returns the event's actions.
+// end flushes pending writes and returns the event's actions. Every
+// frame the event decoded has been handled: the receive buffer can go.
 func (m *Machine) end() []Action {
 	m.flushOut()
+	m.releaseRx()
 	return m.acts
 }
 
@@ -335,7 +337,6 @@ func (m *Machine) received(now time.Time, p []byte) []Action {
 		m.lastActive = now
 		m.st.dec.Feed(p)
 		m.process(now)
-		m.releaseRx()
 	}
 	return m.end()
 }
@@ -374,7 +375,6 @@ func (m *Machine) commit(now time.Time, n int) []Action {
 		m.lastActive = now
 		dec.Commit(n)
 		m.process(now)
-		m.releaseRx()
 	}
 	return m.end()
 }

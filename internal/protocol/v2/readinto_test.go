@@ -131,3 +131,36 @@ func TestReadIntoBigMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleHoldsNoBuffer: right after the handshake (the server side goes
+// through a Lookup) and after traffic, fed with Received, an open session's
+// decoder holds no receive buffer.
+func TestIdleHoldsNoBuffer(t *testing.T) {
+	for _, rev0 := range []bool{false, true} {
+		n, cl, srv := pair(t, 3, losslessClient, statefulServer)
+		n.maxChunk = 100
+		c := cl.connect(srv, func(c *Config) { c.DisableRev1 = rev0 })
+		c.apply(c.m.Start(n.now))
+		n.settle()
+		s := srv.registry[cl.addrs.String()]
+		if s == nil || c.m.State() != StateReady || s.m.State() != StateReady {
+			t.Fatalf("not open: %v", c.log)
+		}
+		held := func(when string) {
+			t.Helper()
+			for _, m := range []*Machine{c.m, s.m} {
+				if got := m.st.dec.Held(); got != 0 {
+					t.Fatalf("rev0 %v %s: idle decoder holds %d bytes", rev0, when, got)
+				}
+			}
+		}
+		held("after the handshake")
+		c.send(msg(1), bigMsg(2, 100000))
+		s.send(msg(3))
+		n.settle()
+		held("after messages")
+		if !slices.Equal(srv.ids(), []uint64{1, 2}) || !slices.Equal(cl.ids(), []uint64{3}) {
+			t.Fatalf("ids %v %v", srv.ids(), cl.ids())
+		}
+	}
+}
