@@ -217,3 +217,75 @@ func BenchmarkDecodeBigOwn(b *testing.B) {
 		d.Release()
 	}
 }
+
+// TestBigFrameCRCAhead: in crc mode the crcs of a big frame are computed
+// as its bytes arrive; a flipped bit anywhere in a segment, or in a crc
+// the frame carries, is still found, whatever the reads' sizes.
+func TestBigFrameCRCAhead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, m := range []mode{{true, false}, {false, false}} {
+		for _, shape := range [][]int{{41, 0, 0, 3 * BigFrame}, {BigFrame + 9}, {100, 17, 0, 2 * BigFrame}, {0, 2 * BigFrame}} {
+			e, _ := pair(t, m)
+			segs := make([][]byte, len(shape))
+			for i, n := range shape {
+				segs[i] = fill(n, byte(i+1))
+			}
+			good, err := e.AppendFrame(nil, TagMessage, segs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Flip a bit at the start, middle and end of every segment,
+			// and in every crc.
+			var flips []int
+			off := PreambleSize
+			for i, n := range shape {
+				if n > 0 {
+					flips = append(flips, off, off+n/2, off+n-1)
+				}
+				off += n
+				if i == 0 && m.rev1 && n > 0 {
+					flips = append(flips, off) // segment 0's crc
+					off += crcSize
+				}
+			}
+			for i := range shape { // the epilogue's crcs
+				switch {
+				case !m.rev1:
+					flips = append(flips, len(good)-16+4*i)
+				case i > 0:
+					flips = append(flips, len(good)-12+4*(i-1))
+				}
+			}
+			for _, pos := range append(flips, -1) {
+				_, d := pair(t, m)
+				b := bytes.Clone(good)
+				if pos >= 0 {
+					b[pos] ^= 0x20
+				}
+				var f *Frame
+				for o := 0; o < len(b) && f == nil && err == nil; {
+					buf := d.ReadSpace(1 + rng.IntN(3*BigFrame/2))
+					n := copy(buf[:min(len(buf), 1+rng.IntN(BigFrame))], b[o:])
+					d.Commit(n)
+					o += n
+					f, err = d.Next()
+				}
+				if pos < 0 {
+					if err != nil || f == nil || !d.Detach() {
+						t.Fatalf("%v %v: frame %v, %v", m, shape, f != nil, err)
+					}
+					for i, s := range segs {
+						if !bytes.Equal(f.Segment(i), s) && len(s) > 0 {
+							t.Fatalf("%v %v: segment %d differs", m, shape, i)
+						}
+					}
+					continue
+				}
+				if !errors.Is(err, ErrBadCRC) {
+					t.Fatalf("%v %v flip at %d of %d: frame %v, %v", m, shape, pos, len(b), f != nil, err)
+				}
+				err = nil
+			}
+		}
+	}
+}

@@ -47,6 +47,16 @@ type Decoder struct {
 	tailp *[]byte
 	tailW int
 
+	// crcOn: in crc mode, the segment crcs of a frame with a buffer of
+	// its own are computed as its bytes arrive (crcAhead), while the peer
+	// is still sending, so that only the last read's bytes are left to
+	// check when the frame completes. crcVal[crcSeg] covers the frame's
+	// bytes up to offset crcAt.
+	crcOn  bool
+	crcSeg int
+	crcAt  int
+	crcVal [MaxSegments]uint32
+
 	// The frame under way. In secure mode the first record is decrypted
 	// in place when it arrives, so that progress must be remembered.
 	havePre  bool
@@ -301,6 +311,9 @@ func (d *Decoder) next() (*Frame, bool, error) {
 			d.promote()
 		}
 	}
+	if d.crcOn {
+		d.crcAhead()
+	}
 	if d.w-d.r < d.frameLen {
 		return nil, false, nil
 	}
@@ -323,6 +336,7 @@ func (d *Decoder) next() (*Frame, bool, error) {
 	default:
 		ok, err = d.secureRev0(f, b)
 	}
+	d.crcOn = false
 	if err != nil {
 		return nil, false, fmt.Errorf("%v frame: %w", d.pre.Tag, err)
 	}
@@ -369,6 +383,56 @@ func (d *Decoder) promote() {
 	putBuf(d.bufp)
 	d.buf, d.bufp = b, nil
 	d.big = true
+	if d.rx == nil {
+		d.crcOn, d.crcSeg, d.crcAt = true, 0, 0
+		for i := range d.crcVal {
+			d.crcVal[i] = 0xffffffff
+		}
+	}
+}
+
+// crcAhead extends the segment crcs over the frame's bytes that have
+// arrived (crc mode, frame under way; see crcOn). The segments are laid
+// out back to back after the preamble, save for segment 0's own crc in
+// v2.1 when it is not empty.
+func (d *Decoder) crcAhead() {
+	avail := min(d.w-d.r, d.frameLen)
+	start := PreambleSize
+	for i := 0; i < d.crcSeg; i++ {
+		start += d.segGap(i)
+	}
+	for d.crcSeg < int(d.pre.NumSegments) {
+		end := start + int(d.pre.Lengths[d.crcSeg])
+		if from, to := max(d.crcAt, start), min(avail, end); to > from {
+			d.crcVal[d.crcSeg] = CRC32C(d.crcVal[d.crcSeg], d.buf[d.r+from:d.r+to])
+			d.crcAt = to
+		}
+		if avail < end {
+			return
+		}
+		start += d.segGap(d.crcSeg)
+		d.crcSeg++
+	}
+}
+
+// segGap is how far segment i's start is from the next one's.
+func (d *Decoder) segGap(i int) int {
+	n := int(d.pre.Lengths[i])
+	if i == 0 && d.rev1 && n > 0 {
+		n += crcSize
+	}
+	return n
+}
+
+// checkSeg checks segment i against the crc the frame carries for it.
+func (d *Decoder) checkSeg(i int, seg []byte, want uint32) error {
+	if d.crcOn {
+		if got := d.crcVal[i]; got != want {
+			return fmt.Errorf("%w: segment %d crc %#08x, computed %#08x", ErrBadCRC, i, want, got)
+		}
+		return nil
+	}
+	return checkCRC(i, seg, want)
 }
 
 func checkCRC(what int, seg []byte, want uint32) error {
@@ -394,7 +458,7 @@ func (d *Decoder) crcRev1(f *Frame, b []byte) (bool, error) {
 	l0 := int(f.Lengths[0])
 	if l0 > 0 {
 		f.Segments[0] = b[off : off+l0 : off+l0]
-		if err := checkCRC(0, f.Segments[0], binary.LittleEndian.Uint32(b[off+l0:])); err != nil {
+		if err := d.checkSeg(0, f.Segments[0], binary.LittleEndian.Uint32(b[off+l0:])); err != nil {
 			return false, err
 		}
 		off += l0 + crcSize
@@ -408,7 +472,7 @@ func (d *Decoder) crcRev1(f *Frame, b []byte) (bool, error) {
 		l := int(f.Lengths[i])
 		f.Segments[i] = b[off : off+l : off+l]
 		off += l
-		if err := checkCRC(i, f.Segments[i], binary.LittleEndian.Uint32(epi[1+4*(i-1):])); err != nil {
+		if err := d.checkSeg(i, f.Segments[i], binary.LittleEndian.Uint32(epi[1+4*(i-1):])); err != nil {
 			return false, err
 		}
 	}
@@ -423,7 +487,7 @@ func (d *Decoder) crcRev0(f *Frame, b []byte) (bool, error) {
 		l := int(f.Lengths[i])
 		f.Segments[i] = b[off : off+l : off+l]
 		off += l
-		if err := checkCRC(i, f.Segments[i], binary.LittleEndian.Uint32(epi[1+4*i:])); err != nil {
+		if err := d.checkSeg(i, f.Segments[i], binary.LittleEndian.Uint32(epi[1+4*i:])); err != nil {
 			return false, err
 		}
 	}
