@@ -32,6 +32,12 @@ type Conn interface {
 	Close()
 }
 
+// Keepaliver is a Conn that can probe its peer (msgr's SendKeepalive); it
+// fails once the connection has closed.
+type Keepaliver interface {
+	SendKeepalive() error
+}
+
 // Dialer opens connections to OSDs. DialOSD must not block on the network:
 // the connection is established in the background.
 type Dialer interface {
@@ -62,7 +68,14 @@ type Config struct {
 	// reset is reopened (100 ms); it doubles on consecutive resets, up to
 	// 3 s, and clears when a reply arrives.
 	ResetBackoff time.Duration
-	Logger       *slog.Logger
+	// Tick is objecter_tick_interval (5 s) and LaggyAfter objecter_timeout
+	// (10 s): every Tick, a session with an op unanswered for LaggyAfter
+	// gets a keepalive (if its Conn is a Keepaliver), so that a dead
+	// connection is noticed; one that refuses the keepalive because it
+	// has closed is treated as reset.
+	Tick       time.Duration
+	LaggyAfter time.Duration
+	Logger     *slog.Logger
 	// Now stamps writes' mtime (time.Now).
 	Now func() time.Time
 }
@@ -79,6 +92,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResetBackoff == 0 {
 		c.ResetBackoff = 100 * time.Millisecond
+	}
+	if c.Tick == 0 {
+		c.Tick = 5 * time.Second
+	}
+	if c.LaggyAfter == 0 {
+		c.LaggyAfter = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -138,7 +157,8 @@ type op struct {
 	redirected  bool
 
 	session  *session
-	epoch    uint32 // map epoch of the last send
+	epoch    uint32    // map epoch of the last send
+	sentAt   time.Time // of the last send
 	attempts int32
 
 	done     chan struct{}
@@ -180,6 +200,8 @@ type Objecter struct {
 	retry    *time.Timer // retries parked ops whose dial failed
 	stats    Stats
 	pgCache  map[osdmap.PG]pgTarget // for osdmap; cleared with each new map
+	tickStop chan struct{}
+	tickDone chan struct{}
 }
 
 // Stats counts what the Objecter did, for tests and monitoring.
@@ -203,7 +225,7 @@ func (o *Objecter) Stats() Stats {
 // HandleOSDMap gives it a map.
 func New(d Dialer, cfg Config) *Objecter {
 	cfg = cfg.withDefaults()
-	return &Objecter{
+	o := &Objecter{
 		cfg:      cfg,
 		dial:     d,
 		budget:   newBudget(cfg.InflightOps, cfg.InflightBytes),
@@ -212,6 +234,57 @@ func New(d Dialer, cfg Config) *Objecter {
 		sessions: make(map[int32]*session),
 		byConn:   make(map[Conn]*session),
 		homeless: make(map[uint64]*op),
+		tickStop: make(chan struct{}),
+		tickDone: make(chan struct{}),
+	}
+	go o.ticker()
+	return o
+}
+
+// ticker runs tick every Config.Tick until Close.
+func (o *Objecter) ticker() {
+	defer close(o.tickDone)
+	t := time.NewTicker(o.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			o.tick()
+		case <-o.tickStop:
+			return
+		}
+	}
+}
+
+// tick probes sessions with laggy ops (Objecter::tick): a keepalive makes
+// a dead connection fault, and a connection that has closed without its
+// reset reaching us is reset here, so no op waits on it forever.
+func (o *Objecter) tick() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.cfg.Now()
+	for _, s := range o.sessions {
+		if s.conn == nil {
+			continue
+		}
+		laggy := false
+		for _, p := range s.ops {
+			if !p.sentAt.IsZero() && now.Sub(p.sentAt) >= o.cfg.LaggyAfter {
+				laggy = true
+				break
+			}
+		}
+		if !laggy {
+			continue
+		}
+		k, ok := s.conn.(Keepaliver)
+		if !ok {
+			continue
+		}
+		if err := k.SendKeepalive(); err != nil {
+			o.log.Debug("osdc: laggy session's connection is gone", "osd", s.osd, "err", err)
+			o.resetLocked(s.conn)
+		}
 	}
 }
 
@@ -657,6 +730,7 @@ func (o *Objecter) sendLocked(s *session, p *op) {
 	o.stats.Sends++
 	p.attempts++
 	p.epoch = o.osdmap.Epoch
+	p.sentAt = o.cfg.Now()
 	if err := s.conn.Send(m); err != nil {
 		// The connection is failing; its reset will resend.
 		o.log.Debug("osdc: send failed", "osd", s.osd, "tid", p.tid, "err", err)
@@ -772,6 +846,10 @@ func sortedOps(m map[uint64]*op) []*op {
 func (o *Objecter) HandleReset(c Conn) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.resetLocked(c)
+}
+
+func (o *Objecter) resetLocked(c Conn) {
 	s := o.byConn[c]
 	if s == nil {
 		return
@@ -854,11 +932,12 @@ func (o *Objecter) HandleOSDMap(m *osdmap.OSDMap) {
 // Close fails every op in flight with ErrClosed and closes all sessions.
 func (o *Objecter) Close() {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.closed {
+		o.mu.Unlock()
 		return
 	}
 	o.closed = true
+	close(o.tickStop)
 	if o.retry != nil {
 		o.retry.Stop()
 	}
@@ -870,4 +949,6 @@ func (o *Objecter) Close() {
 	}
 	close(o.mapCh)
 	o.mapCh = make(chan struct{})
+	o.mu.Unlock()
+	<-o.tickDone
 }

@@ -634,3 +634,44 @@ func TestWorkloadUnderFaults(t *testing.T) {
 	}
 	t.Logf("%d sends were retries", retried)
 }
+
+// A connection that died without its reset reaching the Objecter is found
+// by the tick (the keepalive to a session with laggy ops fails) and its
+// ops are resent.
+func TestTickFindsDeadConnection(t *testing.T) {
+	o, f, _ := setup(t, 1, Config{Tick: 5 * time.Millisecond, LaggyAfter: 20 * time.Millisecond, ResetBackoff: time.Millisecond})
+	f.SetIntercept(func(_ int32, m *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+		return nil, m.RetryAttempt == 0
+	})
+	done := make(chan error, 1)
+	go func() { _, err := do(t, o, "x", messages.NewWriteFullOp([]byte("v"))); done <- err }()
+	waitFor(t, "the first send", func() bool { return len(f.Sent(0)) == 1 })
+	f.LastConn(0).Die()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := o.Stats(); st.Resets != 1 || st.Resends != 1 || f.Dials(0) != 2 {
+		t.Fatalf("stats %+v, %d dials", st, f.Dials(0))
+	}
+}
+
+// A laggy op on a live connection only gets keepalives: nothing is resent.
+func TestTickKeepsLiveConnection(t *testing.T) {
+	o, f, _ := setup(t, 1, Config{Tick: 5 * time.Millisecond, LaggyAfter: 10 * time.Millisecond})
+	release := make(chan struct{})
+	f.SetIntercept(func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+		<-release
+		return nil, false
+	})
+	done := make(chan error, 1)
+	go func() { _, err := do(t, o, "y", messages.NewWriteFullOp([]byte("v"))); done <- err }()
+	waitFor(t, "the first send", func() bool { return len(f.Sent(0)) == 1 })
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := o.Stats(); st.Resets != 0 || st.Resends != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

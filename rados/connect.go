@@ -85,6 +85,8 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	c.dialer = &osdDialer{m: m}
 	c.o = osdc.New(c.dialer, osdc.Config{
 		OpTimeout:     seconds(cfg, "rados_osd_op_timeout"),
+		Tick:          seconds(cfg, "objecter_tick_interval"),
+		LaggyAfter:    seconds(cfg, "objecter_timeout"),
 		InflightOps:   integer(cfg, "objecter_inflight_ops"),
 		InflightBytes: integer(cfg, "objecter_inflight_op_bytes"),
 		RequestMap:    c.WaitForLatestOSDMap,
@@ -177,6 +179,9 @@ type osdConn struct {
 }
 
 func (o osdConn) Send(m message.Message) error { return o.c.Send(m) }
+
+// SendKeepalive lets the Objecter probe a session with laggy ops.
+func (o osdConn) SendKeepalive() error { return o.c.SendKeepalive() }
 
 // Close marks the connection down and remembers it until it has closed:
 // msgr's GetConnection returns a connection to the same address until then,

@@ -167,6 +167,20 @@ func (c *Conn) serve() {
 	}
 }
 
+// SendKeepalive implements osdc.Keepaliver: it fails once c has closed.
+func (c *Conn) SendKeepalive() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("closed")
+	}
+	return nil
+}
+
+// Die closes c without telling the Objecter, as a connection whose reset
+// was lost.
+func (c *Conn) Die() { c.Close() }
+
 // Reset faults c as the messenger would: the Objecter hears HandleReset.
 func (c *Conn) Reset() { c.c.Objecter.HandleReset(c) }
 
