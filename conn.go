@@ -37,8 +37,11 @@ type Conn struct {
 	regKey string
 
 	// Safe from any goroutine.
-	info     atomic.Pointer[connInfo]
-	closed   atomic.Bool
+	info   atomic.Pointer[connInfo]
+	closed atomic.Bool
+	// down is set by MarkDown before the worker closes the connection, so
+	// that no Send or GetConnection slips into a connection on its way out.
+	down     atomic.Bool
 	priv     atomic.Value
 	kaAck    atomic.Int64 // unix nanos of the latest KEEPALIVE2_ACK's stamp
 	doneCh   chan struct{}
@@ -212,7 +215,7 @@ func (c *Conn) Err() error {
 	}
 }
 
-func (c *Conn) isClosed() bool { return c.closed.Load() }
+func (c *Conn) isClosed() bool { return c.closed.Load() || c.down.Load() }
 
 // Send queues m for the peer and returns at once; it is safe from any
 // goroutine. The message is encoded here, for the connection's features
@@ -236,7 +239,7 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 	if c.local {
 		return c.msgr.local.sendLocal(m)
 	}
-	if c.closed.Load() {
+	if c.isClosed() {
 		return ErrConnClosed
 	}
 	var p message.Payload
@@ -253,7 +256,7 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 	maxMsgs, maxBytes := c.msgr.opts.OutboundQueueMessages, c.msgr.opts.OutboundQueueBytes
 	c.mu.Lock()
 	for {
-		if c.qclosed {
+		if c.qclosed || c.downReq || c.down.Load() {
 			c.mu.Unlock()
 			return ErrConnClosed
 		}
@@ -365,6 +368,12 @@ func (c *Conn) MarkDown() {
 		return
 	}
 	c.downReq = true
+	c.down.Store(true)
+	if c.waiters > 0 {
+		// SendContext waiters see the mark down at once.
+		close(c.space)
+		c.space = make(chan struct{})
+	}
 	if err := c.scheduleLocked(); err != nil {
 		c.log.Debug("mark down on a stopped worker", "err", err)
 	}

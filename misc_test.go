@@ -394,3 +394,43 @@ func TestIdleSessionsCostNoGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines with %d open sessions, %d with one", after, n, before)
 	}
 }
+
+// TestMarkDownRefusesAtOnce: from the moment MarkDown returns, the
+// connection takes no more messages and GetConnection makes a new one, so
+// nothing is sent into a connection on its way out and silently dropped.
+func TestMarkDownRefusesAtOnce(t *testing.T) {
+	srvRec := newRecorder()
+	srvRec.echo = true
+	srv := newTestMessenger(t, osdName(1), true, Options{}, srvRec)
+	srv.SetDefaultPolicy(StatelessServer(0))
+	cliRec := newRecorder()
+	cli := newTestMessenger(t, clientName(2), false, Options{}, cliRec)
+	cli.SetDefaultPolicy(LossyClient(0))
+	for round := range 20 {
+		c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sendRange(t, c, uint64(round), 0, 3)
+		c.MarkDown()
+		if err := c.Send(&testMsg{}); !errors.Is(err, ErrConnClosed) {
+			t.Fatalf("round %d: Send after MarkDown = %v", round, err)
+		}
+		if err := c.SendContext(context.Background(), &testMsg{}); !errors.Is(err, ErrConnClosed) {
+			t.Fatalf("round %d: SendContext after MarkDown = %v", round, err)
+		}
+		n, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == c {
+			t.Fatalf("round %d: GetConnection returned the connection being marked down", round)
+		}
+		// The new connection carries messages end to end.
+		sendRange(t, n, uint64(100+round), 0, 2)
+		cliRec.waitFor(t, "echoes on the new connection", func() bool { return cliRec.countFrom(uint64(100+round)) == 2 })
+		n.MarkDown()
+		<-c.Done()
+		<-n.Done()
+	}
+}
