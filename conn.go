@@ -67,10 +67,11 @@ type Conn struct {
 	sockUp     bool // connected: writes may go out
 	sockFailed bool // SocketError already reported for this socket
 	out        [][]byte
-	later      []func(time.Time) []v2.Action
+	later      []stepEvent
 	applying   bool
 	timers     [4]stack.Timer
 	inq        []inMsg
+	inqBuf     []inMsg     // inq's backing array from its start, reused once inq empties
 	inWaiting  bool        // the head of inq waits for a throttle
 	inCancel   func() bool // withdraws that wait
 	// inWaitGen numbers the waits, so that the grant of a wait withdrawn
@@ -96,6 +97,59 @@ type connInfo struct {
 	accepted  bool // the session was accepted (we are the server side)
 	auth      AuthInfo
 	authSrv   auth.ServerHandler // accepted only
+}
+
+// outMsg is a message handed to the Machine with what the connection
+// keeps of it: its outbound budget, and room for a small front so that
+// encoding one costs no allocation of its own. Its OutMessage's Ref
+// points back to it. It is never reused: the Machine holds it until
+// Acked or Discarded, and it is garbage after.
+type outMsg struct {
+	v2.OutMessage
+	size  int64
+	front [outFrontInline]byte
+}
+
+// outFrontInline is the front an outMsg holds inline; a longer one is
+// allocated by append as before.
+const outFrontInline = 64
+
+// stepKind says which Machine call a stepEvent makes.
+type stepKind uint8
+
+const (
+	stepFunc     stepKind = iota // f
+	stepSend                     // Send(om)
+	stepReceived                 // Received(buf)
+	stepStart
+	stepKeepalive
+	stepMarkDown
+)
+
+// stepEvent is one Machine call for step to make. The frequent calls are
+// tagged values rather than closures, which would capture their
+// arguments on the heap on every call; the rest use f.
+type stepEvent struct {
+	kind stepKind
+	om   *v2.OutMessage
+	buf  []byte
+	f    func(time.Time) []v2.Action
+}
+
+func (c *Conn) call(ev *stepEvent, now time.Time) []v2.Action {
+	switch ev.kind {
+	case stepSend:
+		return c.mach.Send(now, ev.om)
+	case stepReceived:
+		return c.mach.Received(now, ev.buf)
+	case stepStart:
+		return c.mach.Start(now)
+	case stepKeepalive:
+		return c.mach.SendKeepalive(now)
+	case stepMarkDown:
+		return c.mach.MarkDown(now)
+	}
+	return ev.f(now)
 }
 
 // inMsg is a received message waiting for its throttles (or an injected
@@ -242,17 +296,20 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 	if c.isClosed() {
 		return ErrConnClosed
 	}
-	var p message.Payload
 	features := c.msgr.features
 	if i := c.info.Load(); i.features != 0 {
 		features = i.features
 	}
-	h, err := message.EncodeMessage(m, features, &p)
-	if err != nil {
+	// One allocation holds the message, its budget and a small front.
+	o := &outMsg{}
+	om := &o.OutMessage
+	om.Payload.Front = o.front[:0]
+	if err := message.EncodeInto(m, features, &om.Header, &om.Payload); err != nil {
 		return fmt.Errorf("msgr: encode message type %d: %w", m.Type(), err)
 	}
-	size := int64(len(p.Front) + len(p.Middle) + len(p.Data))
-	om := &v2.OutMessage{Header: h, Payload: p, Ref: size}
+	size := int64(len(om.Payload.Front) + len(om.Payload.Middle) + len(om.Payload.Data))
+	o.size = size
+	om.Ref = o
 	maxMsgs, maxBytes := c.msgr.opts.OutboundQueueMessages, c.msgr.opts.OutboundQueueBytes
 	c.mu.Lock()
 	for {
@@ -305,8 +362,8 @@ func (c *Conn) scheduleLocked() error {
 func (c *Conn) releaseOut(msgs []*v2.OutMessage) {
 	var bytes int64
 	for _, om := range msgs {
-		if n, ok := om.Ref.(int64); ok {
-			bytes += n
+		if o, ok := om.Ref.(*outMsg); ok {
+			bytes += o.size
 		}
 	}
 	c.mu.Lock()
@@ -397,18 +454,18 @@ func (c *Conn) drain() {
 		return
 	}
 	if down {
-		c.step(func(now time.Time) []v2.Action { return c.mach.MarkDown(now) })
+		c.stepEv(stepEvent{kind: stepMarkDown})
 		c.releaseOut(q)
 	} else {
 		if start || (!c.started && (len(q) > 0 || ka)) {
 			c.started = true
-			c.step(func(now time.Time) []v2.Action { return c.mach.Start(now) })
+			c.stepEv(stepEvent{kind: stepStart})
 		}
 		for _, om := range q {
-			c.step(func(now time.Time) []v2.Action { return c.mach.Send(now, om) })
+			c.stepEv(stepEvent{kind: stepSend, om: om})
 		}
 		if ka {
-			c.step(func(now time.Time) []v2.Action { return c.mach.SendKeepalive(now) })
+			c.stepEv(stepEvent{kind: stepKeepalive})
 		}
 	}
 	clear(q)
@@ -421,19 +478,25 @@ func (c *Conn) drain() {
 // Machine must not be re-entered and its action slice is only valid until
 // its next call.
 func (c *Conn) step(f func(time.Time) []v2.Action) {
+	c.stepEv(stepEvent{f: f})
+}
+
+// stepEv is step for a tagged call.
+func (c *Conn) stepEv(ev stepEvent) {
 	if checkOwnership && !c.worker.InContext() {
 		panic(fmt.Sprintf("msgr: %v stepped outside its worker", c))
 	}
-	c.later = append(c.later, f)
 	if c.applying {
+		c.later = append(c.later, ev)
 		return
 	}
 	c.applying = true
-	for len(c.later) > 0 {
-		f := c.later[0]
-		c.later[0] = nil
-		c.later = c.later[1:]
-		c.apply(f(time.Now()))
+	c.apply(c.call(&ev, time.Now()))
+	// Calls made meanwhile, in order; the slice keeps its capacity.
+	for i := 0; i < len(c.later); i++ {
+		next := c.later[i]
+		c.later[i] = stepEvent{}
+		c.apply(c.call(&next, time.Now()))
 	}
 	c.later = c.later[:0]
 	c.applying = false
@@ -458,7 +521,16 @@ func (c *Conn) apply(acts []v2.Action) {
 		case v2.Established:
 			c.established(a)
 		case v2.Deliver:
+			if len(c.inq) == 0 {
+				// pumpIn pops from the front: start over at the array's
+				// start rather than lose its capacity for good.
+				c.inq = c.inqBuf[:0]
+			}
+			grow := len(c.inq) == cap(c.inq)
 			c.inq = append(c.inq, c.newInMsg(a.Msg))
+			if grow {
+				c.inqBuf = c.inq[:0]
+			}
 		case v2.Acked:
 			c.releaseOut(a.Msgs)
 		case v2.Discarded:
@@ -686,7 +758,7 @@ func (c *Conn) onReadable() {
 		}
 		n, err := s.Read(buf)
 		if n > 0 {
-			c.step(func(now time.Time) []v2.Action { return c.mach.Received(now, buf[:n]) })
+			c.stepEv(stepEvent{kind: stepReceived, buf: buf[:n]})
 		}
 		if err != nil {
 			if !errors.Is(err, stack.ErrWouldBlock) && c.sock == s {
@@ -868,46 +940,55 @@ func (c *Conn) pauseRead(on bool) {
 	c.sock.PauseRead(on)
 }
 
-// releaser gives back the budgets a message took.
-func (c *Conn) releaser(e *inMsg) func() {
-	stage := e.stage
-	pol := c.policy
-	m := c.msgr
-	size := e.size
-	return func() {
-		if stage > 0 {
-			pol.ThrottlerMessages.Put(1)
-		}
-		if stage > 1 {
-			pol.ThrottlerBytes.Put(size)
-		}
-		if stage > 2 {
-			m.dispatchMsgs.Put(1)
-		}
-		if stage > 3 {
-			m.dispatchBytes.Put(size)
-		}
+// inRelease is the budgets a received message took, to give back once
+// it is dispatched or dropped (a value, not a closure: no allocation).
+type inRelease struct {
+	msgs, bytes *Throttle // the policy's, as when taken
+	m           *Messenger
+	stage       int
+	size        int64
+}
+
+// inRelease returns what e holds.
+func (c *Conn) inRelease(e *inMsg) inRelease {
+	return inRelease{msgs: c.policy.ThrottlerMessages, bytes: c.policy.ThrottlerBytes, m: c.msgr, stage: e.stage, size: e.size}
+}
+
+// release gives the budgets back; the zero inRelease holds none.
+func (r *inRelease) release() {
+	if r.stage > 0 {
+		r.msgs.Put(1)
+	}
+	if r.stage > 1 {
+		r.bytes.Put(r.size)
+	}
+	if r.stage > 2 {
+		r.m.dispatchMsgs.Put(1)
+	}
+	if r.stage > 3 {
+		r.m.dispatchBytes.Put(r.size)
 	}
 }
 
 func (c *Conn) dispatch(e *inMsg) {
-	release := c.releaser(e)
-	h := e.im.Header
-	msg, err := c.decode(&h, &e.im.Payload)
+	rel := c.inRelease(e)
+	// The InMessage is ours alone: decode into its header in place.
+	hp := &e.im.Header
+	msg, err := c.decode(hp, &e.im.Payload)
 	if err != nil {
-		release()
+		rel.release()
 		// As Ceph's handle_message: an undecodable message faults the
 		// connection. On a lossless one the peer resends it after the
 		// reconnect and the fault repeats, as in Ceph.
-		c.log.Warn("dropping undecodable message", "type", h.Type, "err", err)
+		c.log.Warn("dropping undecodable message", "type", hp.Type, "err", err)
 		c.sockFail(&v2.ProtocolError{State: "READY", Reason: "undecodable message", Err: err})
 		return
 	}
-	if c.msgr.disp.Load().fastDispatch(c, &h, msg) {
-		release()
+	if c.msgr.disp.Load().fastDispatch(c, hp, msg) {
+		rel.release()
 		return
 	}
-	c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: msg, h: h, release: release})
+	c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: msg, h: *hp, rel: rel})
 }
 
 // decode builds the message; a message type whose Decode panics on what
@@ -937,8 +1018,10 @@ func (c *Conn) dropUndispatched() {
 	}
 	n := len(c.inq)
 	for i := range c.inq {
-		c.releaser(&c.inq[i])()
+		r := c.inRelease(&c.inq[i])
+		r.release()
 	}
+	clear(c.inq)
 	c.inq = nil
 	n += c.msgr.dq.discard(c)
 	if n > 0 {

@@ -19,15 +19,25 @@ const (
 	itemRefused
 )
 
-// dispatchItem is one queued delivery; release gives back the throttle
-// budget the message held, once dispatched or dropped. h is the message's
-// header (zero for events).
+// dispatchItem is one queued delivery; rel and release (either, both or
+// neither) give back the throttle budget the message held, once
+// dispatched or dropped: done runs them. h is the message's header (zero
+// for events).
 type dispatchItem struct {
 	kind    itemKind
 	c       *Conn
 	m       message.Message
 	h       message.Header
+	rel     inRelease
 	release func()
+}
+
+// done gives back what the item holds.
+func (it *dispatchItem) done() {
+	it.rel.release()
+	if it.release != nil {
+		it.release()
+	}
 }
 
 // priority is where the item goes in the queue: connection events at
@@ -103,9 +113,7 @@ func (q *dispatchQueue) push(it dispatchItem) bool {
 	q.mu.Lock()
 	if q.stopped {
 		q.mu.Unlock()
-		if it.release != nil {
-			it.release()
-		}
+		it.done()
 		return false
 	}
 	q.levelLocked(it.priority()).append(it)
@@ -223,9 +231,7 @@ func (q *dispatchQueue) discard(c *Conn) int {
 	delete(q.perConn, c)
 	q.mu.Unlock()
 	for _, it := range dropped {
-		if it.release != nil {
-			it.release()
-		}
+		it.done()
 	}
 	return len(dropped)
 }
@@ -244,9 +250,7 @@ func (q *dispatchQueue) stop() {
 	clear(q.perConn)
 	q.mu.Unlock()
 	for _, it := range items {
-		if it.release != nil {
-			it.release()
-		}
+		it.done()
 	}
 	if !q.inDelivery() {
 		q.wg.Wait()

@@ -553,9 +553,7 @@ func (m *Messenger) shutdown() {
 
 // deliver runs on the dispatch goroutine.
 func (m *Messenger) deliver(it dispatchItem) {
-	if it.release != nil {
-		defer it.release()
-	}
+	defer it.done()
 	d := m.disp.Load()
 	switch it.kind {
 	case itemMessage:

@@ -47,11 +47,22 @@ func NewHeader(m Message) Header {
 // EncodeMessage runs m's Encode into p (whose slices are reused, reset to
 // length 0) and returns the header to send, with the lengths set.
 func EncodeMessage(m Message, features uint64, p *Payload) (Header, error) {
-	h := NewHeader(m)
-	p.Front, p.Middle, p.Data = p.Front[:0], p.Middle[:0], p.Data[:0]
-	if err := m.Encode(&h, features, p); err != nil {
+	var h Header
+	if err := EncodeInto(m, features, &h, p); err != nil {
 		return Header{}, err
 	}
-	h.FrontLen, h.MiddleLen, h.DataLen = uint32(len(p.Front)), uint32(len(p.Middle)), uint32(len(p.Data))
 	return h, nil
+}
+
+// EncodeInto is EncodeMessage writing the header to *h, which the caller
+// may keep in a struct it allocates anyway (EncodeMessage's header escapes
+// to the heap through Encode). *h is undefined when it returns an error.
+func EncodeInto(m Message, features uint64, h *Header, p *Payload) error {
+	*h = NewHeader(m)
+	p.Front, p.Middle, p.Data = p.Front[:0], p.Middle[:0], p.Data[:0]
+	if err := m.Encode(h, features, p); err != nil {
+		return err
+	}
+	h.FrontLen, h.MiddleLen, h.DataLen = uint32(len(p.Front)), uint32(len(p.Middle)), uint32(len(p.Data))
+	return nil
 }
