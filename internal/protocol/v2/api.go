@@ -449,7 +449,8 @@ func (m *Machine) Received(now time.Time, p []byte) []Action { return m.received
 func (m *Machine) ReadBuffer(min int) []byte { return m.readBuffer(min) }
 
 // Commit reports n > 0 bytes read into the last ReadBuffer; it is
-// Received for those bytes.
+// Received for those bytes. A reader goes on until a read returns nothing
+// and then calls Unread, which is when an idle session's buffer goes back.
 func (m *Machine) Commit(now time.Time, n int) []Action { return m.commit(now, n) }
 
 // Unread ends a ReadBuffer whose read returned nothing (would block, EOF

@@ -252,6 +252,7 @@ func (m *Machine) afterLookup(now time.Time) {
 	if m.ph == phReady {
 		m.flush(now)
 	}
+	m.releaseRx()
 }
 
 func (m *Machine) adopted(now time.Time, pending []byte) []Action {
@@ -275,6 +276,7 @@ func (m *Machine) adopted(now time.Time, pending []byte) []Action {
 		m.st.dec.Feed(pending)
 	}
 	m.process(now)
+	m.releaseRx()
 	return m.end()
 }
 

@@ -391,6 +391,11 @@ func (n *net) step() bool {
 						c := copy(buf, s.buf[i][:k])
 						s.buf[i] = s.buf[i][c:]
 						to.apply(to.m.Commit(n.now, c))
+						if len(s.buf[i]) == 0 {
+							// The reader's next read would block.
+							to.m.ReadBuffer(1)
+							to.m.Unread()
+						}
 						return true
 					}
 				}

@@ -209,11 +209,9 @@ func (m *Machine) limits() wire.Limits {
 // begin starts an event: the action list is reused.
 func (m *Machine) begin() { m.acts = m.acts[:0] }
 
-// end flushes pending writes and returns the event's actions. Every
-// frame the event decoded has been handled: the receive buffer can go.
+// end flushes pending writes and returns the event's actions.
 func (m *Machine) end() []Action {
 	m.flushOut()
-	m.releaseRx()
 	return m.acts
 }
 
@@ -337,6 +335,7 @@ func (m *Machine) received(now time.Time, p []byte) []Action {
 		m.lastActive = now
 		m.st.dec.Feed(p)
 		m.process(now)
+		m.releaseRx()
 	}
 	return m.end()
 }
@@ -388,6 +387,10 @@ func (m *Machine) unread() {
 
 // releaseRx gives the decoder's receive buffer back to the shared pool
 // when everything read is decoded, so that an idle session holds none.
+// It runs where bytes were decoded outside a read loop (Received,
+// after a Lookup, Adopted) and where a read loop ends (Unread), not after
+// every Commit: a busy connection keeps its buffer from one read to the
+// next.
 // Only on an open session: there, no frame's bytes outlive its handling
 // (messages are copied or detached, control frames decoded into values),
 // while handshake frames hand auth payloads to handlers that might keep
