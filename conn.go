@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,9 +57,10 @@ type Conn struct {
 	scheduled bool // drainFn is queued on the worker
 	outMsgs   int  // messages sent and not yet acked or discarded
 	outBytes  int64
-	waiters   int           // SendContext calls waiting for room
-	space     chan struct{} // closed when room frees up, then replaced
-	qclosed   bool
+	// waiters are the wake-up channels of the SendContext calls waiting
+	// for room (from spaceChans); wakeLocked signals each.
+	waiters []chan struct{}
+	qclosed bool
 
 	// Owned by the worker's context.
 	mach       *v2.Machine
@@ -170,7 +172,6 @@ func newConn(m *Messenger, w stack.Worker, release func(), mach *v2.Machine, inf
 		worker:  w,
 		release: release,
 		doneCh:  make(chan struct{}),
-		space:   make(chan struct{}),
 		mach:    mach,
 	}
 	c.drainFn = c.drain
@@ -324,19 +325,21 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 			c.mu.Unlock()
 			return ErrQueueFull
 		}
-		space := c.space
-		c.waiters++
+		ch := spaceChans.Get().(chan struct{})
+		c.waiters = append(c.waiters, ch)
 		c.mu.Unlock()
+		var cerr error
 		select {
-		case <-space:
+		case <-ch:
 		case <-ctx.Done():
-			c.mu.Lock()
-			c.waiters--
-			c.mu.Unlock()
-			return fmt.Errorf("msgr: waiting for room to send: %w", ctx.Err())
+			cerr = ctx.Err()
 		}
 		c.mu.Lock()
-		c.waiters--
+		c.unwaitLocked(ch)
+		if cerr != nil {
+			c.mu.Unlock()
+			return fmt.Errorf("msgr: waiting for room to send: %w", cerr)
+		}
 	}
 	c.outMsgs++
 	c.outBytes += size
@@ -374,11 +377,40 @@ func (c *Conn) releaseOut(msgs []*v2.OutMessage) {
 	}
 	c.outMsgs -= len(msgs)
 	c.outBytes -= bytes
-	if c.waiters > 0 {
-		close(c.space)
-		c.space = make(chan struct{})
-	}
+	c.wakeLocked()
 	c.mu.Unlock()
+}
+
+// spaceChans holds wake-up channels (capacity 1) for SendContext calls
+// waiting for room, so that waking one costs no allocation.
+var spaceChans = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
+
+// wakeLocked makes every waiting SendContext call look again. A wake-up
+// is only a hint: each checks for room (or a close) under mu.
+func (c *Conn) wakeLocked() {
+	for _, ch := range c.waiters {
+		select {
+		case ch <- struct{}{}:
+		default: // already signalled
+		}
+	}
+}
+
+// unwaitLocked removes a waiter's channel and gives it back to the pool,
+// emptied: only wakeLocked sends to it, under mu, and only while it is
+// listed.
+func (c *Conn) unwaitLocked(ch chan struct{}) {
+	for i, x := range c.waiters {
+		if x == ch {
+			c.waiters = slices.Delete(c.waiters, i, i+1)
+			break
+		}
+	}
+	select {
+	case <-ch:
+	default:
+	}
+	spaceChans.Put(ch)
 }
 
 // SendKeepalive sends a KEEPALIVE2 (connecting first if needed); the
@@ -426,11 +458,8 @@ func (c *Conn) MarkDown() {
 	}
 	c.downReq = true
 	c.down.Store(true)
-	if c.waiters > 0 {
-		// SendContext waiters see the mark down at once.
-		close(c.space)
-		c.space = make(chan struct{})
-	}
+	// SendContext waiters see the mark down at once.
+	c.wakeLocked()
 	if err := c.scheduleLocked(); err != nil {
 		c.log.Debug("mark down on a stopped worker", "err", err)
 	}
@@ -1046,7 +1075,7 @@ func (c *Conn) finish(err error) {
 	q := c.sendq
 	c.sendq = nil
 	c.outMsgs, c.outBytes = 0, 0
-	close(c.space)
+	c.wakeLocked() // they find qclosed
 	c.mu.Unlock()
 	_ = q // never handed to the Machine: dropped with the connection
 	c.setConnected(false)

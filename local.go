@@ -12,7 +12,7 @@ import (
 // it goes straight to the dispatch queue, as the same Message value
 // (Ceph passes the pointer too), so the sender must not reuse it.
 func newLocalConn(m *Messenger) *Conn {
-	c := &Conn{msgr: m, id: m.connIDs.Add(1), local: true, doneCh: make(chan struct{}), space: make(chan struct{})}
+	c := &Conn{msgr: m, id: m.connIDs.Add(1), local: true, doneCh: make(chan struct{})}
 	c.log = m.log.With("conn", "local")
 	c.info.Store(&connInfo{peer: m.Name(), features: m.features, connected: true})
 	return c
