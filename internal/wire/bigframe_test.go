@@ -289,3 +289,105 @@ func TestBigFrameCRCAhead(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecoderReadSpace decodes arbitrary streams read through ReadSpace,
+// ReadBuffer and Feed at fuzzer-chosen sizes, releasing and detaching
+// along the way; the frames (and the error, if any) must be those of
+// feeding the whole stream at once, and detached frames must keep their
+// bytes to the end.
+func FuzzDecoderReadSpace(f *testing.F) {
+	for _, rev1 := range []bool{true, false} {
+		e := NewEncoder()
+		e.SetRev1(rev1)
+		b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(BigFrame+100, 2))
+		b, _ = e.AppendControl(b, &Ack{Seq: 3})
+		b, _ = e.AppendFrame(b, TagMessage, fill(41, 1), fill(5, 3), nil, fill(2*BigFrame, 4))
+		f.Add(b, uint64(0x0123456789abcdef), rev1)
+	}
+	f.Fuzz(readSpaceCheck)
+}
+
+func readSpaceCheck(t *testing.T, stream []byte, splits uint64, rev1 bool) {
+	{
+		lim := Limits{MaxSegmentLen: 1 << 17, MaxFrameLen: 1 << 18}
+		describe := func(fr *Frame) string {
+			return fmt.Sprintf("%v %d %x|", fr.Tag, fr.NumSegments, fr.Segments)
+		}
+		var want bytes.Buffer
+		d := NewDecoder(lim)
+		d.SetRev1(rev1)
+		d.Feed(stream)
+		for {
+			fr, err := d.Next()
+			if err != nil {
+				fmt.Fprintf(&want, "err %v", err)
+				break
+			}
+			if fr == nil {
+				break
+			}
+			want.WriteString(describe(fr))
+		}
+
+		var got bytes.Buffer
+		type kept struct{ segs, copies [][]byte }
+		var detached []kept
+		d = NewDecoder(lim)
+		d.SetRev1(rev1)
+		s, sp := stream, splits
+		next := func() int { v := int(sp % 97); sp = sp>>7 | sp<<57; return v }
+		for done := false; !done; {
+			for {
+				fr, err := d.Next()
+				if err != nil {
+					fmt.Fprintf(&got, "err %v", err)
+					done = true
+					break
+				}
+				if fr == nil {
+					break
+				}
+				got.WriteString(describe(fr))
+				if next()%2 == 0 && d.Detach() {
+					var k kept
+					for i := range fr.Segments {
+						k.segs = append(k.segs, fr.Segments[i])
+						k.copies = append(k.copies, bytes.Clone(fr.Segments[i]))
+					}
+					detached = append(detached, k)
+				}
+			}
+			if done || len(s) == 0 {
+				break
+			}
+			if next()%3 == 0 {
+				d.Release()
+			}
+			n := 1 + next()*next()*7
+			switch next() % 3 {
+			case 0:
+				n = min(n, len(s))
+				d.Feed(s[:n])
+			case 1:
+				buf := d.ReadBuffer(min(n, len(s)))
+				n = copy(buf, s[:min(n, len(s))])
+				d.Commit(n)
+			default:
+				buf := d.ReadSpace(n)
+				n = copy(buf[:min(len(buf), n)], s)
+				d.Commit(n)
+			}
+			s = s[n:]
+		}
+		if got.String() != want.String() {
+			t.Fatalf("split decoding differs:\n%.300s\n%.300s", got.String(), want.String())
+		}
+		for _, k := range detached {
+			for i := range k.segs {
+				if !bytes.Equal(k.segs[i], k.copies[i]) {
+					t.Fatal("a detached frame was overwritten")
+				}
+			}
+		}
+	}
+}
