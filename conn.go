@@ -120,9 +120,9 @@ const outFrontInline = 64
 type stepKind uint8
 
 const (
-	stepFunc     stepKind = iota // f
-	stepSend                     // Send(om)
-	stepReceived                 // Received(buf)
+	stepFunc   stepKind = iota // f
+	stepSend                   // Send(om)
+	stepCommit                 // Commit(n), after ReadBuffer
 	stepStart
 	stepKeepalive
 	stepMarkDown
@@ -133,8 +133,8 @@ const (
 // arguments on the heap on every call; the rest use f.
 type stepEvent struct {
 	kind stepKind
+	n    int
 	om   *v2.OutMessage
-	buf  []byte
 	f    func(time.Time) []v2.Action
 }
 
@@ -142,8 +142,8 @@ func (c *Conn) call(ev *stepEvent, now time.Time) []v2.Action {
 	switch ev.kind {
 	case stepSend:
 		return c.mach.Send(now, ev.om)
-	case stepReceived:
-		return c.mach.Received(now, ev.buf)
+	case stepCommit:
+		return c.mach.Commit(now, ev.n)
 	case stepStart:
 		return c.mach.Start(now)
 	case stepKeepalive:
@@ -163,7 +163,9 @@ type inMsg struct {
 	notBefore time.Time
 }
 
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+// readSize is the least room a socket read gets; a big incoming message
+// gets what it still needs, in one read, straight into its own buffer.
+const readSize = 64 << 10
 
 func newConn(m *Messenger, w stack.Worker, release func(), mach *v2.Machine, info connInfo) *Conn {
 	c := &Conn{
@@ -777,17 +779,21 @@ const maxReadsPerEvent = 16
 
 func (c *Conn) onReadable() {
 	s := c.sock
-	bp := readBufs.Get().(*[]byte)
-	buf := *bp
 	for i := 0; i < maxReadsPerEvent && c.sock == s && s != nil && !c.paused && !c.sockFailed; i++ {
 		if c.inject.socketFailure() {
 			c.msgr.injected.Add(1)
 			c.sockFail(fmt.Errorf("read: %w", ErrInjected))
 			break
 		}
-		n, err := s.Read(buf)
+		// Straight into the Machine's decoder (no copy); Commit must
+		// follow before any other Machine call, as the read loop never
+		// runs inside apply. A read that returns nothing gives an idle
+		// session's buffer back (Unread).
+		n, err := s.Read(c.mach.ReadBuffer(readSize))
 		if n > 0 {
-			c.stepEv(stepEvent{kind: stepReceived, buf: buf[:n]})
+			c.stepEv(stepEvent{kind: stepCommit, n: n})
+		} else {
+			c.mach.Unread()
 		}
 		if err != nil {
 			if !errors.Is(err, stack.ErrWouldBlock) && c.sock == s {
@@ -796,7 +802,6 @@ func (c *Conn) onReadable() {
 			break
 		}
 	}
-	readBufs.Put(bp)
 	c.flushOut()
 }
 
