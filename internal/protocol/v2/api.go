@@ -187,6 +187,11 @@ type Action interface{ isAction() }
 // buffers are never modified afterwards (they may alias an OutMessage's
 // Data). Writes that follow a CloseSocket belong to the next socket the
 // connection gets (after Dial, or an adopted socket).
+//
+// Bufs itself (the list) belongs to the Machine and is valid only until
+// the next call of any Machine method: copy the list (not the bytes) to
+// keep it. The byte buffers it lists live on as before: they are never
+// reused by the Machine.
 type Write struct{ Bufs [][]byte }
 
 // Dial: open a new socket to Addr and call Connected when it is up, or

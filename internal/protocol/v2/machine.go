@@ -141,8 +141,16 @@ type Machine struct {
 
 	timers [timerCount]time.Time // zero: not armed
 
-	out  [][]byte // frames to write, flushed into a Write action
-	acts []Action
+	// out holds the buffers of the event's frames; out[:outDone] went
+	// into Write actions already. It is reused from one event to the next
+	// (a Write's slice is valid until the next Machine call), and so are
+	// the boxed Write{out[:k]} actions in outBoxes while out keeps its
+	// array (outArr).
+	out      [][]byte
+	outDone  int
+	outArr   *[]byte
+	outBoxes [16]Action
+	acts     []Action
 
 	// Between ReadBuffer and Commit: the decoder read into, or nil when
 	// the read went to readScratch (no decoder, or a Lookup out).
@@ -206,8 +214,28 @@ func (m *Machine) limits() wire.Limits {
 	return wire.Limits{MaxSegmentLen: m.cfg.MaxFrameSize, MaxFrameLen: uint64(m.cfg.MaxFrameSize) + 4096}
 }
 
-// begin starts an event: the action list is reused.
-func (m *Machine) begin() { m.acts = m.acts[:0] }
+// maxKeptOut bounds the buffer list kept from one event to the next.
+const maxKeptOut = 1024
+
+// begin starts an event: the action list and the buffer list of the
+// previous event's Writes are reused.
+func (m *Machine) begin() {
+	m.acts = m.acts[:0]
+	m.resetOut()
+}
+
+// resetOut empties out for a new event. The previous event's Writes are
+// consumed by now (their slices are valid until the next call); clearing
+// the array keeps it from pinning written buffers.
+func (m *Machine) resetOut() {
+	if cap(m.out) > maxKeptOut {
+		m.out, m.outArr, m.outBoxes = nil, nil, [16]Action{}
+	} else {
+		clear(m.out)
+		m.out = m.out[:0]
+	}
+	m.outDone = 0
+}
 
 // end flushes pending writes and returns the event's actions.
 func (m *Machine) end() []Action {
@@ -222,10 +250,29 @@ func (m *Machine) emit(a Action) {
 }
 
 func (m *Machine) flushOut() {
-	if len(m.out) > 0 {
-		m.acts = append(m.acts, Write{Bufs: m.out})
-		m.out = nil
+	if len(m.out) > m.outDone {
+		m.acts = append(m.acts, m.writeAction(m.outDone, len(m.out)))
+		m.outDone = len(m.out)
 	}
+}
+
+// writeAction returns Write{Bufs: out[i:j]}, capped so that an append by
+// the receiver never runs into the Machine's next frames. A Write of
+// out[:j] is boxed once per array of out and length: the box stays right
+// (same array, same bounds) for as long as out keeps that array.
+func (m *Machine) writeAction(i, j int) Action {
+	if i != 0 || j > len(m.outBoxes) {
+		return Write{Bufs: m.out[i:j:j]}
+	}
+	if arr := &m.out[:1][0]; arr != m.outArr {
+		m.outArr, m.outBoxes = arr, [16]Action{}
+	}
+	a := m.outBoxes[j-1]
+	if a == nil {
+		a = Write{Bufs: m.out[:j:j]}
+		m.outBoxes[j-1] = a
+	}
+	return a
 }
 
 func (m *Machine) setTimer(t Timer, at time.Time) {
@@ -383,6 +430,11 @@ func (m *Machine) unread() {
 		m.releaseRx()
 	}
 	m.readDec, m.readScratch = nil, nil
+	// The last event's Writes are consumed: do not pin what they wrote
+	// while the connection idles.
+	if m.outDone == len(m.out) {
+		m.resetOut()
+	}
 }
 
 // releaseRx gives the decoder's receive buffer back to the shared pool
@@ -565,7 +617,9 @@ func (m *Machine) dropSocket(err error) {
 		m.emit(CloseSocket{Err: err})
 		m.hasSocket = false
 	}
-	m.out = nil
+	// Frames not yet in a Write were for this socket: drop them.
+	clear(m.out[m.outDone:])
+	m.out = m.out[:m.outDone]
 	m.st, m.adopt = nil, nil
 	m.authC, m.authS, m.sessKey = nil, nil, nil
 	m.stopTimer(TimerHandshake)
