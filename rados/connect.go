@@ -67,7 +67,12 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	if v, ok := cfg.Get("ms_inject_socket_failures"); ok {
 		opts.InjectSocketFailures, _ = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 	}
-	m, err := mon.NewMessenger(cred, reg, opts)
+	// The hook lets the MonClient hear a monitor refuse our credentials
+	// (a wrong key, an unknown entity): the messenger reports that only by
+	// closing the connection, and without the hook the MonClient would
+	// take it for a lost monitor and hunt until ctx ends.
+	hook := &mon.AuthHook{}
+	m, err := mon.NewMessenger(hook.Wrap(cred), reg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +87,7 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 		m.Shutdown(context.Background())
 		return nil, err
 	}
+	hook.Attach(c.mc)
 	c.dialer = &osdDialer{m: m}
 	c.o = osdc.New(c.dialer, osdc.Config{
 		OpTimeout:     seconds(cfg, "rados_osd_op_timeout"),
@@ -105,6 +111,9 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	m.AddDispatcherHead(&dispatcher{o: c.o, dialer: c.dialer})
 	if err := c.mc.Start(ctx); err != nil {
 		c.Shutdown()
+		if errors.Is(err, mon.ErrAuthFailed) {
+			return nil, &AuthError{Err: err}
+		}
 		return nil, err
 	}
 	// We are client.<global id> from now on, as librados renames its

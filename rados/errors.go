@@ -18,6 +18,7 @@ var (
 	ErrNoData           error = syscall.Errno(61) // ENODATA as Linux and Ceph's wire number it (no such xattr); BSDs lack the name
 	ErrTimedOut         error = syscall.ETIMEDOUT // rados_osd_op_timeout / rados_mon_op_timeout
 	ErrInvalidInput     error = syscall.EINVAL
+	ErrAccessDenied     error = syscall.EACCES // the monitors refused the credentials (see AuthError)
 
 	ErrNotConnected     = errors.New("rados: not connected")
 	ErrAlreadyConnected = errors.New("rados: already connected")
@@ -33,3 +34,16 @@ func Errno(err error) syscall.Errno {
 	}
 	return 0
 }
+
+// AuthError is Connect's error when the monitors refuse the client's
+// credentials (a wrong key, an entity they do not know), as librados'
+// rados_connect returns -EACCES: it matches ErrAccessDenied
+// (syscall.EACCES) and what it wraps, mon.ErrAuthFailed and auth.ErrDenied.
+type AuthError struct {
+	Err error // the MonClient's error
+}
+
+func (e *AuthError) Error() string { return "rados: permission denied: " + e.Err.Error() }
+
+// Unwrap gives the MonClient's error and EACCES.
+func (e *AuthError) Unwrap() []error { return []error{syscall.EACCES, e.Err} }

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomsgr/msgr/auth"
+	"github.com/gomsgr/msgr/mon"
 	. "github.com/gomsgr/msgr/rados"
 )
 
@@ -577,4 +579,60 @@ func TestInteropWrongKey(t *testing.T) {
 		t.Fatalf("after a failed Connect: %v", err)
 	}
 	t.Logf("refused after %v: %v", time.Since(start).Round(time.Millisecond), err)
+}
+
+// wrongKey is a well-formed cephx key that no cluster of the tests holds.
+const wrongKey = "AQBxMyRpAAAAABAAQ0+1fYs8z8Yb0PH5Jc6ZaQ=="
+
+// TestInteropConnectDenied: the monitors refuse a wrong key and an entity
+// they do not know, and Connect says so at once (EACCES, as
+// rados_connect's -EACCES) instead of hunting until its context ends.
+func TestInteropConnectDenied(t *testing.T) {
+	conf := clusterConf(t)
+	for _, tc := range []struct{ name, user string }{
+		{"wrong key", "admin"},
+		{"unknown entity", "msgr-no-such-user"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keyring := filepath.Join(t.TempDir(), "keyring")
+			if err := os.WriteFile(keyring, []byte(fmt.Sprintf("[client.%s]\n\tkey = %s\n", tc.user, wrongKey)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := NewConnWithUser(tc.user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.ReadConfigFile(conf); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.SetConfigOption("keyring", keyring); err != nil {
+				t.Fatal(err)
+			}
+			// The connect timeout; Connect must fail before it ends, on the
+			// monitor's refusal rather than on the context.
+			errDeadline := errors.New("connect timeout reached")
+			ctx, cancel := context.WithTimeoutCause(context.Background(), 30*time.Second, errDeadline)
+			defer cancel()
+			err = c.Connect(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("Connect returned only when its context ended: %v", err)
+			}
+			var ae *AuthError
+			if !errors.Is(err, mon.ErrAuthFailed) || !errors.Is(err, auth.ErrDenied) || !errors.Is(err, ErrAccessDenied) ||
+				!errors.Is(err, syscall.EACCES) || Errno(err) != syscall.EACCES || !errors.As(err, &ae) {
+				t.Fatalf("Connect: %v (errno %d)", err, Errno(err))
+			}
+			if errors.Is(err, mon.ErrNoMonitor) || errors.Is(err, errDeadline) {
+				t.Fatalf("Connect blamed the monitors' reachability: %v", err)
+			}
+			if _, err := c.ListPools(ctx); !errors.Is(err, ErrNotConnected) {
+				t.Fatalf("ListPools after a refused Connect: %v", err)
+			}
+			// The real rados is refused the same way.
+			_, e, code := realRados(t, conf, nil, "--no-mon-config", "--id", tc.user, "--keyring", keyring, "lspools")
+			if code == 0 || !strings.Contains(e, "couldn't connect to cluster: (13) Permission denied") {
+				t.Fatalf("rados with the same keyring: %d %q", code, e)
+			}
+		})
+	}
 }

@@ -293,3 +293,39 @@ func TestRadosCLIInterop(t *testing.T) {
 	same("-p", "no-such-pool", "stat", obj)
 	same("lspools")
 }
+
+// TestRadosCLIDenied: with a key the monitors refuse (a wrong one, or one
+// for an entity they do not know), msgr rados fails at once as the real
+// rados does: "couldn't connect to cluster: (13) Permission denied", exit 1.
+// --timeout bounds the run; failing by it would print another cause.
+func TestRadosCLIDenied(t *testing.T) {
+	conf := os.Getenv("MSGR_TEST_CEPH_RADOS")
+	if conf == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("MSGR_TEST_CEPH_RADOS is not set (CI=true)")
+		}
+		t.Skip("MSGR_TEST_CEPH_RADOS is not set: no cluster for the rados CLI interop test")
+	}
+	const want = "couldn't connect to cluster: (13) Permission denied\n"
+	for _, user := range []string{"admin", "msgr-no-such-user"} {
+		keyring := filepath.Join(t.TempDir(), "keyring")
+		if err := os.WriteFile(keyring, []byte("[client."+user+"]\n\tkey = AQBxMyRpAAAAABAAQ0+1fYs8z8Yb0PH5Jc6ZaQ==\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"-c", conf, "--id", user, "--keyring", keyring}
+		code, o, e := radosRun(t, nil, append(args, "--timeout", "30", "lspools")...)
+		if code != 1 || o != "" || e != want {
+			t.Errorf("msgr rados as client.%s with a wrong key: exit %d stdout %q stderr %q", user, code, o, e)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, "rados", append(args, "--no-mon-config", "lspools")...)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		err := cmd.Run()
+		cancel()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(errb.String(), want) {
+			t.Errorf("real rados as client.%s with a wrong key: %v %q", user, err, errb.String())
+		}
+	}
+}
