@@ -238,6 +238,10 @@ type Deliver struct{ Msg *InMessage }
 // Acked: the peer acknowledged these messages; they left the queue. On a
 // lossy connection Ceph keeps no sent list: messages are reported Acked as
 // soon as they are framed.
+//
+// Msgs (the list) belongs to the Machine and is valid only until the next
+// call of any Machine method, as Write's Bufs; the messages themselves are
+// the caller's again.
 type Acked struct{ Msgs []*OutMessage }
 
 // Discarded: these messages will never be sent (lossy fault, session

@@ -121,6 +121,7 @@ type Machine struct {
 	// Outbound messages: sent and waiting for an ack (lossless only),
 	// requeued after a fault (sent again first, same seqs), and queued.
 	sent     []*OutMessage
+	sentArr  []*OutMessage // sent's whole array (sent drops acked ones from its front)
 	requeued []*OutMessage
 	queue    outQueue
 
@@ -150,7 +151,12 @@ type Machine struct {
 	outDone  int
 	outArr   *[]byte
 	outBoxes [16]Action
-	acts     []Action
+	// acked holds the event's Acked lists, reused like out (valid until
+	// the next call); ackedBoxes are the boxed Acked{acked[:k]}.
+	acked      []*OutMessage
+	ackedArr   **OutMessage
+	ackedBoxes [16]Action
+	acts       []Action
 
 	// Between ReadBuffer and Commit: the decoder read into, or nil when
 	// the read went to readScratch (no decoder, or a Lookup out).
@@ -235,6 +241,12 @@ func (m *Machine) resetOut() {
 		m.out = m.out[:0]
 	}
 	m.outDone = 0
+	if cap(m.acked) > maxKeptOut {
+		m.acked, m.ackedArr, m.ackedBoxes = nil, nil, [16]Action{}
+	} else {
+		clear(m.acked)
+		m.acked = m.acked[:0]
+	}
 }
 
 // end flushes pending writes and returns the event's actions.
@@ -253,6 +265,45 @@ func (m *Machine) flushOut() {
 	if len(m.out) > m.outDone {
 		m.acts = append(m.acts, m.writeAction(m.outDone, len(m.out)))
 		m.outDone = len(m.out)
+	}
+}
+
+// emitAcked reports msgs Acked through the reused acked list (msgs may be
+// cleared by the caller afterwards).
+func (m *Machine) emitAcked(msgs []*OutMessage) {
+	i := len(m.acked)
+	m.acked = append(m.acked, msgs...)
+	j := len(m.acked)
+	if i != 0 || j > len(m.ackedBoxes) {
+		m.emit(Acked{Msgs: m.acked[i:j:j]})
+		return
+	}
+	if arr := &m.acked[0]; arr != m.ackedArr {
+		m.ackedArr, m.ackedBoxes = arr, [16]Action{}
+	}
+	a := m.ackedBoxes[j-1]
+	if a == nil {
+		a = Acked{Msgs: m.acked[:j:j]}
+		m.ackedBoxes[j-1] = a
+	}
+	m.emit(a)
+}
+
+// pushSent appends msg to the sent list. Acks drop messages from the
+// list's front; rather than let append move it to a new array each time
+// it reaches the end of its own, the list moves back to the start of its
+// array while at most half of it is in use.
+func (m *Machine) pushSent(msg *OutMessage) {
+	if len(m.sent) == cap(m.sent) && 2*len(m.sent) <= cap(m.sentArr) {
+		full := m.sentArr[:cap(m.sentArr)]
+		k := copy(full, m.sent)
+		clear(full[k:])
+		m.sent = full[:k]
+	}
+	c := cap(m.sent)
+	m.sent = append(m.sent, msg)
+	if cap(m.sent) != c { // append moved the list to a new array
+		m.sentArr = m.sent[:0]
 	}
 }
 
@@ -714,7 +765,7 @@ func (m *Machine) requeueSent() {
 	}
 	m.outSeq -= uint64(len(m.sent))
 	m.requeued = append(m.sent, m.requeued...)
-	m.sent = nil
+	m.sent, m.sentArr = nil, nil // the array may be requeued's now
 }
 
 // discardRequeuedUpTo drops requeued messages the peer already has.
@@ -730,11 +781,10 @@ func (m *Machine) discardRequeuedUpTo(seq uint64) {
 	if n == 0 {
 		return
 	}
-	acked := append([]*OutMessage(nil), m.requeued[:n]...)
+	m.emitAcked(m.requeued[:n])
 	clear(m.requeued[:n])
 	m.requeued = m.requeued[n:]
 	m.outSeq += uint64(n)
-	m.emit(Acked{Msgs: acked})
 }
 
 func (m *Machine) discardAll() {
@@ -742,7 +792,7 @@ func (m *Machine) discardAll() {
 	all = append(all, m.sent...)
 	all = append(all, m.requeued...)
 	all = m.queue.drain(all)
-	m.sent, m.requeued = nil, nil
+	m.sent, m.sentArr, m.requeued = nil, nil, nil
 	if len(all) > 0 {
 		m.emit(Discarded{Msgs: all})
 	}
@@ -760,7 +810,7 @@ func (m *Machine) flush(now time.Time) {
 			return
 		}
 	}
-	var lossyDone []*OutMessage
+	lossyDone := len(m.acked) // lossy: framed messages go to acked
 	for {
 		var msg *OutMessage
 		if len(m.requeued) > 0 {
@@ -783,14 +833,17 @@ func (m *Machine) flush(now time.Time) {
 			// Put it back so that a lossless session keeps it.
 			m.outSeq--
 			m.requeued = append([]*OutMessage{msg}, m.requeued...)
+			// As before, lossy messages framed so far are not reported.
+			clear(m.acked[lossyDone:])
+			m.acked = m.acked[:lossyDone]
 			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", ErrProtocol, h.Seq, err))
 			return
 		}
 		m.out = out
 		if m.policy.Lossy {
-			lossyDone = append(lossyDone, msg)
+			m.acked = append(m.acked, msg)
 		} else {
-			m.sent = append(m.sent, msg)
+			m.pushSent(msg)
 		}
 	}
 	if m.ackLeft > 0 && !m.policy.Lossy {
@@ -799,8 +852,10 @@ func (m *Machine) flush(now time.Time) {
 			return
 		}
 	}
-	if len(lossyDone) > 0 {
-		m.emit(Acked{Msgs: lossyDone})
+	if len(m.acked) > lossyDone {
+		msgs := m.acked[lossyDone:]
+		m.acked = m.acked[:lossyDone]
+		m.emitAcked(msgs)
 	}
 }
 
@@ -815,10 +870,9 @@ func (m *Machine) handleAck(seq uint64) {
 	if n == 0 {
 		return
 	}
-	acked := append([]*OutMessage(nil), m.sent[:n]...)
+	m.emitAcked(m.sent[:n])
 	clear(m.sent[:n]) // the backing array must not pin acked payloads
 	m.sent = m.sent[n:]
-	m.emit(Acked{Msgs: acked})
 }
 
 // ready is ProtocolV2::ready: the session is open on this socket.
