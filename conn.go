@@ -167,6 +167,10 @@ type inMsg struct {
 // gets what it still needs, in one read, straight into its own buffer.
 const readSize = 64 << 10
 
+// shortReadBreak: a read shorter than its buffer and than this ends the
+// read loop of one readable event.
+const shortReadBreak = 16 << 10
+
 func newConn(m *Messenger, w stack.Worker, release func(), mach *v2.Machine, info connInfo) *Conn {
 	c := &Conn{
 		msgr:    m,
@@ -789,7 +793,8 @@ func (c *Conn) onReadable() {
 		// follow before any other Machine call, as the read loop never
 		// runs inside apply. A read that returns nothing gives an idle
 		// session's buffer back (Unread).
-		n, err := s.Read(c.mach.ReadBuffer(readSize))
+		rb := c.mach.ReadBuffer(readSize)
+		n, err := s.Read(rb)
 		if n > 0 {
 			c.stepEv(stepEvent{kind: stepCommit, n: n})
 		} else {
@@ -799,6 +804,13 @@ func (c *Conn) onReadable() {
 			if !errors.Is(err, stack.ErrWouldBlock) && c.sock == s {
 				c.sockFail(err)
 			}
+			break
+		}
+		// A short, small read found the socket empty: skip the read that
+		// would only say so (a syscall per message in ping-pong). The
+		// stack fires OnReadable again if more arrives. Big frames keep
+		// reading, since their bytes stream in while we read.
+		if n < len(rb) && n < shortReadBreak {
 			break
 		}
 	}
