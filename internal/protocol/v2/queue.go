@@ -4,23 +4,38 @@ import "slices"
 
 // outQueue holds messages not yet framed: highest priority first, FIFO
 // within a priority (ProtocolV2's out_queue map).
+//
+// A priority's FIFO keeps its array when it empties, and stays in the
+// list (up to keptPrios of them), so that a steady flow of messages costs
+// no allocation.
 type outQueue struct {
-	prios []uint16 // descending
-	lists map[uint16][]*OutMessage
+	prios []prioList // descending priority
 	n     int
 }
 
+type prioList struct {
+	prio uint16
+	head int // msgs[:head] are popped (nil)
+	msgs []*OutMessage
+}
+
+// keptPrios is how many priorities may stay listed while empty.
+const keptPrios = 8
+
 func (q *outQueue) push(msg *OutMessage) {
 	p := msg.Header.Priority
-	if q.lists == nil {
-		q.lists = make(map[uint16][]*OutMessage)
+	i, found := slices.BinarySearchFunc(q.prios, p, func(e prioList, p uint16) int { return int(p) - int(e.prio) })
+	if !found {
+		q.prios = slices.Insert(q.prios, i, prioList{prio: p})
 	}
-	l, ok := q.lists[p]
-	if !ok {
-		i, _ := slices.BinarySearchFunc(q.prios, p, func(a, b uint16) int { return int(b) - int(a) })
-		q.prios = slices.Insert(q.prios, i, p)
+	l := &q.prios[i]
+	if len(l.msgs) == cap(l.msgs) && 2*l.head >= len(l.msgs) && l.head > 0 {
+		// Move the live part back to the array's start rather than grow.
+		k := copy(l.msgs, l.msgs[l.head:])
+		clear(l.msgs[k:])
+		l.msgs, l.head = l.msgs[:k], 0
 	}
-	q.lists[p] = append(l, msg)
+	l.msgs = append(l.msgs, msg)
 	q.n++
 }
 
@@ -28,18 +43,24 @@ func (q *outQueue) pop() *OutMessage {
 	if q.n == 0 {
 		return nil
 	}
-	p := q.prios[0]
-	l := q.lists[p]
-	msg := l[0]
-	l[0] = nil
-	if len(l) == 1 {
-		delete(q.lists, p)
-		q.prios = q.prios[1:]
-	} else {
-		q.lists[p] = l[1:]
+	for i := range q.prios {
+		l := &q.prios[i]
+		if l.head == len(l.msgs) {
+			continue
+		}
+		msg := l.msgs[l.head]
+		l.msgs[l.head] = nil
+		l.head++
+		if l.head == len(l.msgs) {
+			l.msgs, l.head = l.msgs[:0], 0
+			if len(q.prios) > keptPrios {
+				q.prios = slices.Delete(q.prios, i, i+1)
+			}
+		}
+		q.n--
+		return msg
 	}
-	q.n--
-	return msg
+	panic("msgr2: outQueue count out of step with its lists")
 }
 
 // drain appends every queued message to all, in send order, and empties q.

@@ -94,3 +94,46 @@ func TestAckedListsOfOneEvent(t *testing.T) {
 		t.Fatalf("first Acked list can grow into the second: cap %d", cap(a))
 	}
 }
+
+// TestOutQueueModel checks outQueue against a plain model: highest
+// priority first, FIFO within one, with many priorities coming and going.
+func TestOutQueueModel(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	var q outQueue
+	model := map[uint16][]*OutMessage{}
+	n := 0
+	for step := 0; step < 50000; step++ {
+		if r.Intn(2) == 0 {
+			msg := &OutMessage{}
+			msg.Header.Priority = uint16(r.Intn(20) * 13)
+			msg.Header.Seq = uint64(step)
+			q.push(msg)
+			model[msg.Header.Priority] = append(model[msg.Header.Priority], msg)
+			n++
+		} else {
+			got := q.pop()
+			var want *OutMessage
+			best := -1
+			for p, l := range model {
+				if len(l) > 0 && int(p) > best {
+					best = int(p)
+				}
+			}
+			if best >= 0 {
+				want = model[uint16(best)][0]
+				model[uint16(best)] = model[uint16(best)][1:]
+				n--
+			}
+			if got != want {
+				t.Fatalf("step %d: popped %v, want %v", step, got, want)
+			}
+		}
+		if q.n != n {
+			t.Fatalf("step %d: n %d, want %d", step, q.n, n)
+		}
+	}
+	all := q.drain(nil)
+	if len(all) != n {
+		t.Fatalf("drained %d, want %d", len(all), n)
+	}
+}
