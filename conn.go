@@ -796,7 +796,14 @@ func (c *Conn) onReadable() {
 		rb := c.mach.ReadBuffer(readSize)
 		n, err := s.Read(rb)
 		if n > 0 {
+			var extra []byte
+			if h := c.msgr.testRecvHook.Load(); h != nil {
+				extra = (*h)(c, rb[:n])
+			}
 			c.stepEv(stepEvent{kind: stepCommit, n: n})
+			if extra != nil {
+				c.step(func(now time.Time) []v2.Action { return c.mach.Received(now, extra) })
+			}
 		} else {
 			c.mach.Unread()
 		}

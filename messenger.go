@@ -69,6 +69,10 @@ type Messenger struct {
 	dispatchBytes *Throttle
 	dispatchMsgs  *Throttle
 	local         *Conn
+	// testRecvHook, set by tests, sees every chunk read from a socket (and
+	// may change it in place); bytes it returns are fed to the Machine
+	// right after, as if read next. Nil outside tests.
+	testRecvHook atomic.Pointer[func(c *Conn, p []byte) (extra []byte)]
 
 	// Safe from any goroutine.
 	// name is ours; SetMyName changes it for connections made afterwards.
