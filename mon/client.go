@@ -92,6 +92,17 @@ type Options struct {
 	// Hostname goes in subscriptions (os.Hostname).
 	Hostname string
 	Logger   *slog.Logger
+
+	// For Dial only, for a client that shares the MonClient's messenger
+	// (librados' RadosClient, whose Objecter talks to the OSDs on it):
+	// Registry is the messenger's (it must hold the mon messages; nil
+	// registers only those), Messenger its options (Logger defaults to
+	// Logger), and Setup, when set, runs once the Client and its started
+	// messenger exist and before the hunt: to add handlers (OnOSDMap),
+	// dispatchers and policies. Its error makes Dial fail.
+	Registry  *message.Registry
+	Messenger msgr.Options
+	Setup     func(*Client) error
 }
 
 // Client is Ceph's MonClient: a session with one monitor at a time,
@@ -346,7 +357,11 @@ func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Client, error
 		return nil, err
 	}
 	hook := &AuthHook{}
-	m, err := NewMessenger(hook.Wrap(cred), nil, msgr.Options{Logger: opts.Logger})
+	mopts := opts.Messenger
+	if mopts.Logger == nil {
+		mopts.Logger = opts.Logger
+	}
+	m, err := NewMessenger(hook.Wrap(cred), opts.Registry, mopts)
 	if err != nil {
 		return nil, err
 	}
@@ -361,6 +376,12 @@ func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Client, error
 	c.ownMsgr = true
 	hook.Attach(c)
 	m.AddDispatcherHead(c)
+	if opts.Setup != nil {
+		if err := opts.Setup(c); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	if err := c.Start(ctx); err != nil {
 		c.Close()
 		return nil, err

@@ -50,12 +50,11 @@ func integer(cfg *config.Config, opt string) int64 {
 	return n
 }
 
-// dial connects to the cluster cfg describes.
+// dial connects to the cluster cfg describes: mon.Dial builds the
+// messenger and the MonClient's session (hearing, through its auth hook, a
+// monitor refuse our credentials), and setup adds the Objecter on the same
+// messenger before the hunt starts.
 func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
-	cred, err := mon.Credentials(cfg)
-	if err != nil {
-		return nil, err
-	}
 	reg := message.NewRegistry()
 	if err := messages.RegisterMon(reg); err != nil {
 		return nil, err
@@ -67,28 +66,47 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	if v, ok := cfg.Get("ms_inject_socket_failures"); ok {
 		opts.InjectSocketFailures, _ = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 	}
-	// The hook lets the MonClient hear a monitor refuse our credentials
-	// (a wrong key, an unknown entity): the messenger reports that only by
-	// closing the connection, and without the hook the MonClient would
-	// take it for a lost monitor and hunt until ctx ends.
-	hook := &mon.AuthHook{}
-	m, err := mon.NewMessenger(hook.Wrap(cred), reg, opts)
+	c := &client{log: slog.Default()}
+	_, err := mon.Dial(ctx, cfg, mon.Options{
+		Registry:  reg,
+		Messenger: opts,
+		Setup:     func(mc *mon.Client) error { c.setup(mc, cfg); return nil },
+	})
 	if err != nil {
+		if c.o != nil {
+			c.o.Close()
+		}
+		if errors.Is(err, mon.ErrAuthFailed) {
+			return nil, &AuthError{Err: err}
+		}
 		return nil, err
 	}
+	// We are client.<global id> from now on, as librados renames its
+	// messenger after authenticating: OSDs learn the id from our
+	// CLIENT_IDENT and build each op's reqid (name, incarnation, tid) from
+	// it. Two clients sharing a name would see their ops taken for
+	// duplicates of each other's.
+	gid := c.mc.GlobalID()
+	if gid == 0 {
+		c.Shutdown()
+		return nil, errors.New("rados: authenticated without a global id")
+	}
+	c.m.SetMyName(encoding.EntityName{Type: encoding.EntityTypeClient, Num: int64(gid)})
+	c.mc.Subscribe(messages.SubOSDMap, 0, false)
+	if _, err := c.o.WaitForMap(ctx, 0); err != nil {
+		c.Shutdown()
+		return nil, fmt.Errorf("rados: waiting for the first OSDMap: %w", err)
+	}
+	return c, nil
+}
+
+// setup readies the Objecter on the MonClient's messenger, before the
+// MonClient hunts: the osdmaps it receives feed the Objecter.
+func (c *client) setup(mc *mon.Client, cfg *config.Config) {
+	c.mc, c.m = mc, mc.Messenger()
 	// Ceph's clients use lossy connections to OSDs (librados' policy).
-	m.SetPolicy(encoding.EntityTypeOSD, msgr.LossyClient(0))
-	if err := m.Start(); err != nil {
-		return nil, err
-	}
-	c := &client{m: m, log: slog.Default()}
-	c.mc, err = mon.NewClient(m, cfg, cred, mon.Options{})
-	if err != nil {
-		m.Shutdown(context.Background())
-		return nil, err
-	}
-	hook.Attach(c.mc)
-	c.dialer = &osdDialer{m: m}
+	c.m.SetPolicy(encoding.EntityTypeOSD, msgr.LossyClient(0))
+	c.dialer = &osdDialer{m: c.m}
 	c.o = osdc.New(c.dialer, osdc.Config{
 		OpTimeout:     seconds(cfg, "rados_osd_op_timeout"),
 		Tick:          seconds(cfg, "objecter_tick_interval"),
@@ -107,32 +125,8 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 			c.o.HandleOSDMap(om)
 		}
 	})
-	m.AddDispatcherHead(c.mc)
-	m.AddDispatcherHead(&dispatcher{o: c.o, dialer: c.dialer})
-	if err := c.mc.Start(ctx); err != nil {
-		c.Shutdown()
-		if errors.Is(err, mon.ErrAuthFailed) {
-			return nil, &AuthError{Err: err}
-		}
-		return nil, err
-	}
-	// We are client.<global id> from now on, as librados renames its
-	// messenger after authenticating: OSDs learn the id from our
-	// CLIENT_IDENT and build each op's reqid (name, incarnation, tid) from
-	// it. Two clients sharing a name would see their ops taken for
-	// duplicates of each other's.
-	gid := c.mc.GlobalID()
-	if gid == 0 {
-		c.Shutdown()
-		return nil, errors.New("rados: authenticated without a global id")
-	}
-	m.SetMyName(encoding.EntityName{Type: encoding.EntityTypeClient, Num: int64(gid)})
-	c.mc.Subscribe(messages.SubOSDMap, 0, false)
-	if _, err := c.o.WaitForMap(ctx, 0); err != nil {
-		c.Shutdown()
-		return nil, fmt.Errorf("rados: waiting for the first OSDMap: %w", err)
-	}
-	return c, nil
+	// In front of the MonClient's dispatcher, which mon.Dial added.
+	c.m.AddDispatcherHead(&dispatcher{o: c.o, dialer: c.dialer})
 }
 
 // Objecter implements Backend.
@@ -173,10 +167,8 @@ func (c *client) Shutdown() {
 	if c.o != nil {
 		c.o.Close()
 	}
-	c.mc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.m.Shutdown(ctx); err != nil {
+	// The MonClient owns the messenger (mon.Dial made it) and shuts it down.
+	if err := c.mc.Close(); err != nil {
 		c.log.Warn("rados: messenger shutdown", "err", err)
 	}
 }
