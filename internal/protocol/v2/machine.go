@@ -481,11 +481,6 @@ func (m *Machine) unread() {
 		m.releaseRx()
 	}
 	m.readDec, m.readScratch = nil, nil
-	// The last event's Writes are consumed: do not pin what they wrote
-	// while the connection idles.
-	if m.outDone == len(m.out) {
-		m.resetOut()
-	}
 }
 
 // releaseRx gives the decoder's receive buffer back to the shared pool
