@@ -1,15 +1,15 @@
 package msgr
 
 import (
-	"bufio"
 	"net/netip"
 	"os"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
+	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/message"
 )
@@ -23,39 +23,30 @@ type liveConf struct {
 }
 
 func readLiveConf(t *testing.T, path string) liveConf {
-	f, err := os.Open(path)
+	f, err := config.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	cfg := config.New(f, "client.admin")
 	var c liveConf
-	sc := bufio.NewScanner(f)
-	section := ""
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "[") {
-			section = line
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if section != "[global]" || !ok {
-			continue
-		}
-		k, v = strings.ReplaceAll(strings.TrimSpace(k), "_", " "), strings.TrimSpace(v)
-		switch k {
-		case "mon host":
-			for _, a := range strings.Split(strings.Trim(v, "[]"), ",") {
-				if s, ok := strings.CutPrefix(a, "v2:"); ok {
-					c.mon = netip.MustParseAddrPort(s)
-				}
+	if mons, err := cfg.Mons(); err == nil {
+		for _, m := range mons {
+			if a := m.Addrs.Msgr2(); a.Addr.IsValid() {
+				c.mon = a.Addr
+				break
 			}
-		case "auth client required":
-			c.cephx = strings.Contains(v, "cephx")
-		case "ms mon client mode":
-			c.secure = strings.HasPrefix(v, "secure")
-		case "keyring":
-			c.keyring = v
 		}
+	}
+	c.cephx = slices.Contains(cfg.AuthClientRequired(), "cephx")
+	modes, err := cfg.Modes("ms_mon_client_mode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.secure = len(modes) > 0 && modes[0] == config.ModeSecure
+	if p, ok := cfg.Keyring(); ok {
+		c.keyring = p
+	} else if ps := cfg.KeyringPaths(); len(ps) > 0 {
+		c.keyring = ps[0]
 	}
 	if !c.mon.IsValid() {
 		t.Fatalf("%s: no v2 mon address", path)
