@@ -106,6 +106,16 @@ func (d *Decoder) Bool() bool { return d.U8() != 0 }
 // Bytes reads exactly n bytes, aliasing the input.
 func (d *Decoder) Bytes(n int) []byte { return d.take(n) }
 
+// Since returns a copy of the bytes read from offset from (an earlier
+// Offset) up to now: for decoders that keep a field they do not model so
+// that re-encoding gives the same bytes.
+func (d *Decoder) Since(from int) []byte {
+	if d.err != nil || from < 0 || from > d.off {
+		return nil
+	}
+	return append([]byte(nil), d.buf[from:d.off]...)
+}
+
 // Skip discards n bytes.
 func (d *Decoder) Skip(n int) { d.take(n) }
 

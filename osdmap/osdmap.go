@@ -109,6 +109,20 @@ type OSDMap struct {
 
 	// CRC is the map's crc32c as encoded (verified on decode when present).
 	CRC uint32
+
+	kept mapKept
+}
+
+// mapKept holds what an OSDMap carries that this package does not model,
+// as decoded, so that Append re-encodes a decoded map byte for byte.
+type mapKept struct {
+	clientV, osdV                   uint8  // struct versions decoded (0: Pacific's)
+	newRemovedSnaps, newPurgedSnaps []byte // map<int64, interval_set<snapid_t>>
+	clientTail                      []byte // client fields newer than this decoder
+	blocklist                       []byte // map<entity_addr_t, utime_t>
+	clusterSnapshotEpoch            uint32
+	xinfo                           [][]byte // osd_xinfo_t per OSD
+	osdTail                         []byte   // removed_snaps_queue and later
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -286,6 +300,7 @@ func (m *OSDMap) decode(b []byte) error {
 
 func (m *OSDMap) decodeClient(d *encoding.Decoder) error {
 	s := d.StructStart("OSDMap client data", 10)
+	m.kept.clientV = s.V
 	m.FSID = d.UUID()
 	m.Epoch = d.U32()
 	m.Created = d.UTime()
@@ -342,8 +357,12 @@ func (m *OSDMap) decodeClient(d *encoding.Decoder) error {
 		m.CrushVersion = d.I32()
 	}
 	if s.V >= 7 {
-		skipSnapsMap(d) // new_removed_snaps
-		skipSnapsMap(d) // new_purged_snaps
+		off := d.Offset()
+		skipSnapsMap(d)
+		m.kept.newRemovedSnaps = d.Since(off)
+		off = d.Offset()
+		skipSnapsMap(d)
+		m.kept.newPurgedSnaps = d.Since(off)
 	}
 	if s.V >= 9 {
 		m.LastUpChange = d.UTime()
@@ -352,12 +371,16 @@ func (m *OSDMap) decodeClient(d *encoding.Decoder) error {
 	if s.V >= 10 {
 		m.PGUpmapPrimaries = decodePGI32Map(d)
 	}
+	off := d.Offset()
+	d.Skip(d.Remaining())
+	m.kept.clientTail = d.Since(off)
 	d.StructEnd(s)
 	return d.Err()
 }
 
 func (m *OSDMap) decodeOSDOnly(d *encoding.Decoder) error {
 	s := d.StructStart("OSDMap osd-only data", 12)
+	m.kept.osdV = s.V
 	m.HBBackAddrs = decodeAddrVecs(d)
 	n := d.Len(25)
 	m.OSDInfo = make([]OSDInfo, n)
@@ -367,13 +390,15 @@ func (m *OSDMap) decodeOSDOnly(d *encoding.Decoder) error {
 			UpThru: d.U32(), DownAt: d.U32(), LostAt: d.U32()}
 	}
 	// blocklist: map<entity_addr_t, utime_t>
+	off := d.Offset()
 	nb := d.Len(8 + 8)
 	for i := 0; i < nb && d.Err() == nil; i++ {
 		d.EntityAddr()
 		d.UTime()
 	}
+	m.kept.blocklist = d.Since(off)
 	m.ClusterAddrs = decodeAddrVecs(d)
-	d.U32() // cluster_snapshot_epoch
+	m.kept.clusterSnapshotEpoch = d.U32()
 	m.ClusterSnapshot = d.String()
 	nu := d.Len(16)
 	m.OSDUUID = make([]encoding.UUID, nu)
@@ -381,8 +406,11 @@ func (m *OSDMap) decodeOSDOnly(d *encoding.Decoder) error {
 		m.OSDUUID[i] = d.UUID()
 	}
 	nx := d.Len(6)
+	m.kept.xinfo = make([][]byte, 0, nx)
 	for i := 0; i < nx && d.Err() == nil; i++ {
+		off := d.Offset()
 		skipStruct(d, "osd_xinfo_t")
+		m.kept.xinfo = append(m.kept.xinfo, d.Since(off))
 	}
 	m.HBFrontAddrs = decodeAddrVecs(d)
 	if s.V >= 2 {
@@ -396,6 +424,9 @@ func (m *OSDMap) decodeOSDOnly(d *encoding.Decoder) error {
 		m.RequireMinCompatClient = d.U8()
 		m.RequireOSDRelease = d.U8()
 	}
+	off = d.Offset()
+	d.Skip(d.Remaining())
+	m.kept.osdTail = d.Since(off)
 	d.StructEnd(s)
 	return d.Err()
 }

@@ -62,6 +62,7 @@ type Pool struct {
 
 	pgNumMask  uint32
 	pgpNumMask uint32
+	kept       poolKept
 }
 
 // calcMask is pg_pool_t::calc_pg_masks for one count.
@@ -129,6 +130,28 @@ func skipStruct(d *encoding.Decoder, name string) {
 	d.StructEnd(s)
 }
 
+// poolKept holds the pg_pool_t fields placement does not use, as decoded,
+// so that Append writes a decoded pool back byte for byte. Containers and
+// nested structs are kept encoded (their encodings are canonical).
+type poolKept struct {
+	v                            uint8  // struct_v decoded (0: a new pool, encoded as v29)
+	snaps, removedSnaps          []byte // map<snapid_t,pool_snap_info_t>, interval_set
+	properties                   []byte // map<string,string>
+	hitSetParams                 []byte // HitSet::Params
+	hitSetPeriod, hitSetCount    uint32
+	cacheTargets                 []byte // target_max_bytes .. cache_min_evict_age
+	lastForceOpResendPreluminous uint32
+	minReadRecency               uint32
+	cacheTargetDirtyHigh         uint32
+	minWriteRecency              uint32
+	useGMTHitset                 uint8
+	hitSetGrade                  []byte // hit_set_grade_decay_rate, hit_set_search_last_n
+	opts                         []byte // pool_opts_t
+	lastForceOpResendPrenautilus uint32
+	lastPGMergeMeta              []byte // pg_merge_meta_t
+	tail                         []byte // fields newer than v29
+}
+
 // decodePool reads a pg_pool_t (pg_pool_t::decode, struct_v 5..29+).
 func decodePool(d *encoding.Decoder, id int64) (*Pool, error) {
 	s := d.StructStart("pg_pool_t", 29)
@@ -140,27 +163,33 @@ func decodePool(d *encoding.Decoder, id int64) (*Pool, error) {
 		return nil, d.Err()
 	}
 	p := &Pool{ID: id, TierOf: -1, ReadTier: -1, WriteTier: -1}
+	k := &p.kept
+	k.v = s.V
 	p.Type = d.U8()
 	p.Size = d.U8()
 	p.CrushRule = d.U8()
 	p.ObjectHash = d.U8()
 	p.PGNum = d.U32()
 	p.PGPNum = d.U32()
-	d.U32() // lpg_num
+	d.U32() // lpg_num (always 0)
 	d.U32() // lpgp_num
 	p.LastChange = d.U32()
 	p.SnapSeq = d.U64()
 	p.SnapEpoch = d.U32()
 	// snaps: map<snapid_t, pool_snap_info_t>
+	off := d.Offset()
 	n := d.Len(14)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		d.U64()
 		skipStruct(d, "pool_snap_info_t")
 	}
+	k.snaps = d.Since(off)
+	off = d.Offset()
 	skipIntervalSet(d) // removed_snaps
+	k.removedSnaps = d.Since(off)
 	p.Auid = d.U64()
 	p.Flags = d.U64()
-	d.U32() // crash_replay_interval
+	d.U32() // crash_replay_interval (always 0)
 	if s.V >= 7 {
 		p.MinSize = d.U8()
 	} else {
@@ -181,52 +210,62 @@ func decodePool(d *encoding.Decoder, id int64) (*Pool, error) {
 		p.WriteTier = d.I64()
 	}
 	if s.V >= 10 {
+		off = d.Offset()
 		skipStringMap(d) // properties
+		k.properties = d.Since(off)
 	}
 	if s.V >= 11 {
+		off = d.Offset()
 		skipStruct(d, "HitSet::Params")
-		d.U32() // hit_set_period
-		d.U32() // hit_set_count
+		k.hitSetParams = d.Since(off)
+		k.hitSetPeriod = d.U32()
+		k.hitSetCount = d.U32()
 	}
 	if s.V >= 12 {
 		p.StripeWidth = d.U32()
 	}
 	if s.V >= 13 {
+		off = d.Offset()
 		d.Skip(8 + 8 + 4 + 4 + 4 + 4) // target_max_*, cache_* ratios and ages
+		k.cacheTargets = d.Since(off)
 	}
 	if s.V >= 14 {
 		p.ErasureCodeProfile = d.String()
 	}
 	if s.V >= 15 {
-		d.U32() // last_force_op_resend_preluminous
+		k.lastForceOpResendPreluminous = d.U32()
 	}
 	if s.V >= 16 {
-		d.U32() // min_read_recency_for_promote
+		k.minReadRecency = d.U32()
 	}
 	if s.V >= 17 {
 		p.ExpectedNumObjects = d.U64()
 	}
 	if s.V >= 19 {
-		d.U32() // cache_target_dirty_high_ratio_micro
+		k.cacheTargetDirtyHigh = d.U32()
 	}
 	if s.V >= 20 {
-		d.U32() // min_write_recency_for_promote
+		k.minWriteRecency = d.U32()
 	}
 	if s.V >= 21 {
-		d.U8() // use_gmt_hitset
+		k.useGMTHitset = d.U8()
 	}
 	if s.V >= 22 {
 		p.FastRead = d.Bool()
 	}
 	if s.V >= 23 {
+		off = d.Offset()
 		d.U32() // hit_set_grade_decay_rate
 		d.U32() // hit_set_search_last_n
+		k.hitSetGrade = d.Since(off)
 	}
 	if s.V >= 24 {
+		off = d.Offset()
 		skipStruct(d, "pool_opts_t")
+		k.opts = d.Since(off)
 	}
 	if s.V >= 25 {
-		d.U32() // last_force_op_resend_prenautilus
+		k.lastForceOpResendPrenautilus = d.U32()
 	}
 	if s.V >= 26 {
 		p.Application = decodeStringMapMap(d)
@@ -239,11 +278,19 @@ func decodePool(d *encoding.Decoder, id int64) (*Pool, error) {
 		p.PGNumTarget = d.U32()
 		p.PGPNumTarget = d.U32()
 		p.PGNumPending = d.U32()
-		d.U32() // old merge last_epoch_started
+		d.U32() // old merge last_epoch_started (written as 0)
 		d.U32() // old merge last_epoch_clean
 		p.LastForceOpResend = d.U32()
 		p.PGAutoscaleMode = d.U8()
 	}
+	if s.V >= 29 {
+		off = d.Offset()
+		skipStruct(d, "pg_merge_meta_t")
+		k.lastPGMergeMeta = d.Since(off)
+	}
+	off = d.Offset()
+	d.Skip(d.Remaining())
+	k.tail = d.Since(off)
 	d.StructEnd(s)
 	if err := d.Err(); err != nil {
 		return nil, fmt.Errorf("pool %d: %w", id, err)
