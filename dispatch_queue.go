@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gomsgr/msgr/internal/goid"
 	"github.com/gomsgr/msgr/message"
 )
 
@@ -80,7 +81,7 @@ type dispatchQueue struct {
 	running bool // a goroutine is delivering
 	started bool // delivery may begin (Messenger.Start)
 	stopped bool
-	gid     atomic.Uint64 // the delivering goroutine's id, 0 when none
+	gid     atomic.Uintptr // the delivering goroutine's id, 0 when none
 	wg      sync.WaitGroup
 	// pushed, when set (tests), hears every item queued, under mu: it
 	// must not call back into the queue.
@@ -260,7 +261,7 @@ func (q *dispatchQueue) stop() {
 // inDelivery reports whether the caller is the delivering goroutine.
 func (q *dispatchQueue) inDelivery() bool {
 	g := q.gid.Load()
-	return g != 0 && g == curGoroutineID()
+	return g != 0 && g == goid.Current()
 }
 
 // run delivers one item at a time, taking each under mu, so that a
@@ -268,7 +269,7 @@ func (q *dispatchQueue) inDelivery() bool {
 // everything not yet in hand.
 func (q *dispatchQueue) run() {
 	defer q.wg.Done()
-	q.gid.Store(curGoroutineID())
+	q.gid.Store(goid.Current())
 	for {
 		q.mu.Lock()
 		if q.stopped || q.n == 0 {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -485,22 +484,6 @@ func (m *Messenger) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// curGoroutineID parses the running goroutine's id from its stack header
-// ("goroutine 123 [running]:"); only Shutdown uses it.
-func curGoroutineID() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = b[len("goroutine "):]
-	var id uint64
-	for _, ch := range b {
-		if ch < '0' || ch > '9' {
-			break
-		}
-		id = id*10 + uint64(ch-'0')
-	}
-	return id
 }
 
 // Stats are counters for tests and monitoring.

@@ -28,10 +28,9 @@ type Policy struct {
 	ThrottlerBytes    *Throttle
 	ThrottlerMessages *Throttle
 
-	// FeaturesSupported and FeaturesRequired are the Ceph feature bits
-	// offered and demanded in the msgr2 handshake.
-	FeaturesSupported uint64
-	FeaturesRequired  uint64
+	// FeaturesRequired are the Ceph feature bits a peer must offer in the
+	// msgr2 handshake.
+	FeaturesRequired uint64
 }
 
 // The named policies of Ceph (src/msg/Policy.h), each with the feature
@@ -104,12 +103,6 @@ func (s *policySet) setDefault(p Policy) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.def = p
-}
-
-func (s *policySet) defaultPolicy() Policy {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.def
 }
 
 // setThrottlers installs throttles on the policy of peerType.

@@ -1,48 +1,18 @@
 package crush
 
+import "github.com/gomsgr/msgr/internal/rjenkins"
+
 // HashRjenkins1 is the only hash CRUSH defines (bucket hash 0).
 const HashRjenkins1 = 0
 
 const hashSeed uint32 = 1315423911
 
-// mix is Robert Jenkins' 96-bit mix as CRUSH uses it (hash.c).
-func mix(a, b, c uint32) (uint32, uint32, uint32) {
-	a -= b
-	a -= c
-	a ^= c >> 13
-	b -= c
-	b -= a
-	b ^= a << 8
-	c -= a
-	c -= b
-	c ^= b >> 13
-	a -= b
-	a -= c
-	a ^= c >> 12
-	b -= c
-	b -= a
-	b ^= a << 16
-	c -= a
-	c -= b
-	c ^= b >> 5
-	a -= b
-	a -= c
-	a ^= c >> 3
-	b -= c
-	b -= a
-	b ^= a << 10
-	c -= a
-	c -= b
-	c ^= b >> 15
-	return a, b, c
-}
-
 // Hash32 is crush_hash32(CRUSH_HASH_RJENKINS1, a).
 func Hash32(a uint32) uint32 {
 	h := hashSeed ^ a
 	b, x, y := a, uint32(231232), uint32(1232)
-	b, x, h = mix(b, x, h)
-	y, a, h = mix(y, a, h)
+	b, x, h = rjenkins.Mix(b, x, h)
+	y, a, h = rjenkins.Mix(y, a, h)
 	return h
 }
 
@@ -50,14 +20,14 @@ func Hash32(a uint32) uint32 {
 func Hash32_5(a, b, c, d, e uint32) uint32 {
 	h := hashSeed ^ a ^ b ^ c ^ d ^ e
 	x, y := uint32(231232), uint32(1232)
-	a, b, h = mix(a, b, h)
-	c, d, h = mix(c, d, h)
-	e, x, h = mix(e, x, h)
-	y, a, h = mix(y, a, h)
-	b, x, h = mix(b, x, h)
-	y, c, h = mix(y, c, h)
-	d, x, h = mix(d, x, h)
-	y, e, h = mix(y, e, h)
+	a, b, h = rjenkins.Mix(a, b, h)
+	c, d, h = rjenkins.Mix(c, d, h)
+	e, x, h = rjenkins.Mix(e, x, h)
+	y, a, h = rjenkins.Mix(y, a, h)
+	b, x, h = rjenkins.Mix(b, x, h)
+	y, c, h = rjenkins.Mix(y, c, h)
+	d, x, h = rjenkins.Mix(d, x, h)
+	y, e, h = rjenkins.Mix(y, e, h)
 	return h
 }
 

@@ -2,6 +2,8 @@ package crush
 
 import (
 	"math/rand/v2"
+
+	"github.com/gomsgr/msgr/internal/rjenkins"
 	"testing"
 )
 
@@ -9,9 +11,9 @@ import (
 func refHash32_2(a, b uint32) uint32 {
 	h := hashSeed ^ a ^ b
 	x, y := uint32(231232), uint32(1232)
-	a, b, h = mix(a, b, h)
-	x, a, h = mix(x, a, h)
-	b, y, h = mix(b, y, h)
+	a, b, h = rjenkins.Mix(a, b, h)
+	x, a, h = rjenkins.Mix(x, a, h)
+	b, y, h = rjenkins.Mix(b, y, h)
 	return h
 }
 
@@ -19,11 +21,11 @@ func refHash32_2(a, b uint32) uint32 {
 func refHash32_3(a, b, c uint32) uint32 {
 	h := hashSeed ^ a ^ b ^ c
 	x, y := uint32(231232), uint32(1232)
-	a, b, h = mix(a, b, h)
-	c, x, h = mix(c, x, h)
-	y, a, h = mix(y, a, h)
-	b, x, h = mix(b, x, h)
-	y, c, h = mix(y, c, h)
+	a, b, h = rjenkins.Mix(a, b, h)
+	c, x, h = rjenkins.Mix(c, x, h)
+	y, a, h = rjenkins.Mix(y, a, h)
+	b, x, h = rjenkins.Mix(b, x, h)
+	y, c, h = rjenkins.Mix(y, c, h)
 	return h
 }
 
@@ -31,12 +33,12 @@ func refHash32_3(a, b, c uint32) uint32 {
 func refHash32_4(a, b, c, d uint32) uint32 {
 	h := hashSeed ^ a ^ b ^ c ^ d
 	x, y := uint32(231232), uint32(1232)
-	a, b, h = mix(a, b, h)
-	c, d, h = mix(c, d, h)
-	a, x, h = mix(a, x, h)
-	y, b, h = mix(y, b, h)
-	c, x, h = mix(c, x, h)
-	y, d, h = mix(y, d, h)
+	a, b, h = rjenkins.Mix(a, b, h)
+	c, d, h = rjenkins.Mix(c, d, h)
+	a, x, h = rjenkins.Mix(a, x, h)
+	y, b, h = rjenkins.Mix(y, b, h)
+	c, x, h = rjenkins.Mix(c, x, h)
+	y, d, h = rjenkins.Mix(y, d, h)
 	return h
 }
 

@@ -1,4 +1,4 @@
-// Code generated from hash.go's mix by hand-unrolling; keep in sync.
+// Code generated from internal/rjenkins.Mix by hand-unrolling; keep in sync.
 
 package crush
 

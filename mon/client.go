@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -194,7 +195,7 @@ func Credentials(cfg *config.Config) (auth.Credentials, error) {
 				// As Ceph's AuthRegistry: without a key cephx is dropped
 				// ("no keyring found ..., disabling cephx") and the next
 				// method, if any, is used.
-				if errors.Is(err, auth.ErrNoKey) && slicesContains(methods, "none") {
+				if errors.Is(err, auth.ErrNoKey) && slices.Contains(methods, "none") {
 					return none, nil
 				}
 				return nil, err
@@ -203,15 +204,6 @@ func Credentials(cfg *config.Config) (auth.Credentials, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: no supported method in auth_client_required %q", ErrAuthFailed, methods)
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func loadKey(cfg *config.Config, name auth.EntityName) (auth.CryptoKey, error) {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gomsgr/msgr/internal/goid"
 )
 
 // FileHandler receives readiness for a registered descriptor, on the loop
@@ -162,14 +164,14 @@ func (c *Center) clock() int64 { return int64(time.Since(c.base)) }
 // A nanosecond on amd64 and arm64, about a microsecond elsewhere.
 func (c *Center) InLoop() bool {
 	id := c.loopG.Load()
-	return id != 0 && id == curG()
+	return id != 0 && id == goid.Current()
 }
 
 // owned checks loop ownership in debug builds; before Run any goroutine
 // may set things up.
 func (c *Center) owned() error {
 	if checkOwner {
-		if id := c.loopG.Load(); id != 0 && id != curG() {
+		if id := c.loopG.Load(); id != 0 && id != goid.Current() {
 			return ErrNotInLoop
 		}
 	}
@@ -410,7 +412,7 @@ func (c *Center) Run() error {
 		}
 		return ErrRunning
 	}
-	c.loopG.Store(curG())
+	c.loopG.Store(goid.Current())
 	c.awake.Store(true)
 	var err error
 	for !c.stopping.Load() {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gomsgr/msgr/internal/goid"
 	"github.com/gomsgr/msgr/internal/sock"
 )
 
@@ -88,7 +88,7 @@ func (s *GoNet) Pick() (Worker, func()) {
 // contexts. It costs a microsecond or so per worker check batch: for slow
 // paths only.
 func (s *GoNet) InContext() bool {
-	g := goid()
+	g := goid.Current()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for w := range s.workers {
@@ -134,31 +134,13 @@ func (s *GoNet) track(c *netSocket, on bool) {
 	s.mu.Unlock()
 }
 
-// goid returns the running goroutine's id, parsed from its stack header.
-func goid() uint64 {
-	var buf [32]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	const prefix = len("goroutine ")
-	if len(b) <= prefix {
-		return 0
-	}
-	var id uint64
-	for _, c := range b[prefix:] {
-		if c < '0' || c > '9' {
-			break
-		}
-		id = id*10 + uint64(c-'0')
-	}
-	return id
-}
-
 // netWorker is one connection's execution context.
 type netWorker struct {
 	s  *GoNet
 	id int
 	mu sync.Mutex // held while anything runs on the context
 	// owner is the goroutine id holding mu, 0 when none (for InContext).
-	owner atomic.Uint64
+	owner atomic.Uintptr
 
 	qmu      sync.Mutex
 	q        []func()
@@ -173,7 +155,7 @@ type netWorker struct {
 func (w *netWorker) ID() int { return w.id }
 
 // enter takes the context for the goroutine whose id is g.
-func (w *netWorker) enter(g uint64) {
+func (w *netWorker) enter(g uintptr) {
 	w.mu.Lock()
 	w.owner.Store(g)
 	w.qmu.Lock()
@@ -210,7 +192,7 @@ func (w *netWorker) leave() {
 
 func (w *netWorker) InContext() bool {
 	o := w.owner.Load()
-	return o != 0 && o == goid()
+	return o != 0 && o == goid.Current()
 }
 
 func (w *netWorker) Exec(f func()) error {
@@ -247,7 +229,7 @@ const executorIdle = time.Second
 // batches, on the context.
 func (w *netWorker) run() {
 	defer w.s.wg.Done()
-	g := goid()
+	g := goid.Current()
 	idle := time.NewTimer(executorIdle)
 	defer idle.Stop()
 	for {
@@ -735,7 +717,7 @@ func (s *netSocket) startReader() {
 // context, inline.
 func (s *netSocket) reader() {
 	defer s.w.s.wg.Done()
-	g := goid()
+	g := goid.Current()
 	c := s.c
 	defer func() {
 		s.w.enter(g)

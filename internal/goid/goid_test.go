@@ -1,4 +1,4 @@
-package event
+package goid
 
 import (
 	"sync"
@@ -6,9 +6,9 @@ import (
 )
 
 func TestCurGIdentifiesGoroutines(t *testing.T) {
-	me := curG()
-	if me == 0 || curG() != me {
-		t.Fatalf("curG unstable on one goroutine: %#x then %#x", me, curG())
+	me := Current()
+	if me == 0 || Current() != me {
+		t.Fatalf("Current unstable on one goroutine: %#x then %#x", me, Current())
 	}
 	const n = 32
 	ids := make([]uintptr, n)
@@ -18,10 +18,10 @@ func TestCurGIdentifiesGoroutines(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[i] = curG()
+			ids[i] = Current()
 			<-start // all alive at once, so none shares a g
-			if curG() != ids[i] {
-				t.Errorf("goroutine %d: curG changed", i)
+			if Current() != ids[i] {
+				t.Errorf("goroutine %d: Current changed", i)
 			}
 		}()
 	}
@@ -36,18 +36,18 @@ func TestCurGIdentifiesGoroutines(t *testing.T) {
 	}
 }
 
-// deep recurses so the goroutine's stack grows (and moves) under curG.
+// deep recurses so the goroutine's stack grows (and moves) under Current.
 func deep(n int) uintptr {
 	var pad [256]byte
 	if n == 0 {
-		return curG() + uintptr(pad[0])
+		return Current() + uintptr(pad[0])
 	}
 	return deep(n-1) + uintptr(pad[n%256]) - uintptr(pad[(n+1)%256])
 }
 
 func TestCurGSurvivesStackGrowth(t *testing.T) {
-	me := curG()
+	me := Current()
 	if got := deep(2000); got != me {
-		t.Fatalf("curG after stack growth %#x, before %#x", got, me)
+		t.Fatalf("Current after stack growth %#x, before %#x", got, me)
 	}
 }
