@@ -677,7 +677,7 @@ func (e *env) NextGlobalSeq(atLeast uint64) uint64 {
 
 func (e *env) Policy(peerType uint8) v2.Policy {
 	p := e.policies.get(peerType)
-	return v2.Policy{Lossy: p.Lossy, Server: p.Server, Standby: p.Standby, Resetcheck: p.ResetCheck, FeaturesRequired: p.FeaturesRequired}
+	return v2.Policy{Lossy: p.Lossy, Server: p.Server, Standby: p.Standby, ResetCheck: p.ResetCheck, FeaturesRequired: p.FeaturesRequired}
 }
 
 func (e *env) AuthClient(peerType uint8) (auth.ClientHandler, error) {

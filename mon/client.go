@@ -21,7 +21,6 @@ import (
 	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
-	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
 	"github.com/gomsgr/msgr/monmap"
@@ -679,7 +678,7 @@ func (c *Client) noteFailureLocked(conn *msgr.Conn, err error) {
 		err = msgr.ErrConnClosed
 	}
 	c.lastErr = fmt.Errorf("%v: %w", conn.PeerAddrs(), err)
-	if errors.Is(err, v2.ErrAuth) || errors.Is(err, auth.ErrDenied) {
+	if errors.Is(err, msgr.ErrAuth) || errors.Is(err, auth.ErrDenied) {
 		c.failLocked(fmt.Errorf("%w (%w): %w", ErrAuthFailed, auth.ErrDenied, c.lastErr))
 	}
 }
@@ -1035,7 +1034,7 @@ func (c *Client) tick() {
 	}
 	if now.Sub(ref) > c.opts.PingTimeout {
 		c.log.Warn("mon: no keepalive answer; hunting", "mon", c.active.PeerAddrs().String(), "silent", now.Sub(ref))
-		c.lastErr = fmt.Errorf("%v: %w: no keepalive answer for %v", c.active.PeerAddrs(), v2.ErrTimeout, now.Sub(ref))
+		c.lastErr = fmt.Errorf("%v: %w: no keepalive answer for %v", c.active.PeerAddrs(), msgr.ErrTimeout, now.Sub(ref))
 		c.renewing = false
 		c.reopenLocked()
 		return

@@ -54,9 +54,9 @@ type Policy struct {
 	// Standby: after a fault with nothing queued, wait instead of
 	// reconnecting; reconnect when a message is sent.
 	Standby bool
-	// Resetcheck: when the peer comes back with a session we do not know
+	// ResetCheck: when the peer comes back with a session we do not know
 	// (or a new incarnation), reset ours and report a remote reset.
-	Resetcheck bool
+	ResetCheck bool
 	// FeaturesRequired are Ceph feature bits the peer must support.
 	FeaturesRequired uint64
 }

@@ -383,7 +383,7 @@ func (m *Machine) handleClientIdent(now time.Time, ci *wire.ClientIdent) {
 		globalSeq:    ci.GlobalSeq,
 		peerGID:      ci.GlobalID,
 		features:     ci.SupportedFeatures & m.supported,
-		resetcheck:   m.policy.Resetcheck,
+		resetcheck:   m.policy.ResetCheck,
 	}})
 }
 
@@ -397,7 +397,7 @@ func (m *Machine) handleReconnect(now time.Time, r *wire.SessionReconnect) {
 		globalSeq:    r.GlobalSeq,
 		connectSeq:   r.ConnectSeq,
 		msgSeq:       r.MsgSeq,
-		resetcheck:   m.policy.Resetcheck,
+		resetcheck:   m.policy.ResetCheck,
 	}})
 }
 

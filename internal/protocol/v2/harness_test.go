@@ -18,10 +18,10 @@ import (
 // The named policies of Ceph's Policy.h.
 var (
 	lossyClient     = Policy{Lossy: true}
-	losslessClient  = Policy{Resetcheck: true}
+	losslessClient  = Policy{ResetCheck: true}
 	losslessPeer    = Policy{Standby: true}
 	statelessServer = Policy{Lossy: true, Server: true}
-	statefulServer  = Policy{Server: true, Standby: true, Resetcheck: true}
+	statefulServer  = Policy{Server: true, Standby: true, ResetCheck: true}
 )
 
 // testEnv is a messenger as the Machine sees it, deterministic.
