@@ -40,7 +40,11 @@ const (
 	OpStat              uint16 = 0x1202
 	OpMapExt            uint16 = 0x1203
 	OpSparseRead        uint16 = 0x1205
+	OpNotify            uint16 = 0x1206
+	OpNotifyAck         uint16 = 0x1207
 	OpAssertVer         uint16 = 0x1208
+	OpListWatchers      uint16 = 0x1209
+	OpListSnaps         uint16 = 0x120a
 	OpChecksum          uint16 = 0x121f
 	OpCmpExt            uint16 = 0x1220
 	OpWrite             uint16 = 0x2201
@@ -50,7 +54,10 @@ const (
 	OpDelete            uint16 = 0x2205
 	OpAppend            uint16 = 0x2206
 	OpCreate            uint16 = 0x220d
+	OpRollback          uint16 = 0x220e
+	OpWatch             uint16 = 0x220f
 	OpSetAllocHint      uint16 = 0x2223
+	OpWriteSame         uint16 = 0x2226
 	OpOmapGetKeys       uint16 = 0x1211
 	OpOmapGetVals       uint16 = 0x1212
 	OpOmapGetHeader     uint16 = 0x1213
@@ -72,6 +79,8 @@ const (
 
 var osdOpNames = map[uint16]string{
 	OpRead: "read", OpStat: "stat", OpMapExt: "mapext", OpSparseRead: "sparse-read",
+	OpNotify: "notify", OpNotifyAck: "notify-ack", OpListWatchers: "list-watchers", OpListSnaps: "list-snaps",
+	OpRollback: "rollback", OpWatch: "watch", OpWriteSame: "write-same",
 	OpAssertVer: "assert-version", OpChecksum: "checksum", OpCmpExt: "cmpext",
 	OpWrite: "write", OpWriteFull: "writefull", OpTruncate: "truncate", OpZero: "zero",
 	OpDelete: "delete", OpAppend: "append", OpCreate: "create", OpSetAllocHint: "set-alloc-hint",

@@ -122,8 +122,17 @@ type Request struct {
 	// Ops run in order, atomically, on the OSD.
 	Ops []messages.OSDOp
 	// Flags are added to the ones the Objecter sets (READ or WRITE,
-	// ONDISK, KNOWN_REDIR), e.g. messages.FlagReturnVec.
+	// ONDISK, KNOWN_REDIR), e.g. messages.FlagReturnVec. FlagWrite makes
+	// a request a write even without a write op code (a class method
+	// that writes).
 	Flags uint32
+	// Mtime stamps a write (zero: Config.Now()).
+	Mtime time.Time
+	// Snap is the snapshot a read reads (0: the head, SnapHead); SnapSeq
+	// and Snaps are a write's snap context (self-managed snapshots).
+	Snap    uint64
+	SnapSeq uint64
+	Snaps   []uint64
 }
 
 // Result is a completed Request: each op with its result (Rval) and output
@@ -421,6 +430,7 @@ func (o *Objecter) Start(ctx context.Context, req *Request) (*Pending, error) {
 func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	p := &op{req: req, oid: req.Oid, done: make(chan struct{}), osd: -1, budget: o.budget}
 	p.loc = messages.ObjectLocator{Pool: req.Pool, Key: req.Key, Namespace: req.Namespace, Hash: -1}
+	p.write = req.Flags&messages.FlagWrite != 0
 	for i := range req.Ops {
 		if messages.OSDOpIsWrite(req.Ops[i].Op) {
 			p.write = true
@@ -429,7 +439,11 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	p.flags = req.Flags | messages.FlagKnownRedir | messages.FlagOnDisk
 	if p.write {
 		p.flags |= messages.FlagWrite
-		p.mtime = encoding.UTimeOf(o.cfg.Now())
+		if req.Mtime.IsZero() {
+			p.mtime = encoding.UTimeOf(o.cfg.Now())
+		} else {
+			p.mtime = encoding.UTimeOf(req.Mtime)
+		}
 	} else {
 		p.flags |= messages.FlagRead
 	}
@@ -720,7 +734,9 @@ func (o *Objecter) sendLocked(s *session, p *op) {
 		Locator:      loc,
 		Oid:          p.oid,
 		Ops:          p.req.Ops,
-		Snap:         messages.SnapHead,
+		Snap:         snapOf(p.req),
+		SnapSeq:      p.req.SnapSeq,
+		Snaps:        p.req.Snaps,
 		RetryAttempt: p.attempts,
 		Features:     o.cfg.Features,
 	}
@@ -735,6 +751,14 @@ func (o *Objecter) sendLocked(s *session, p *op) {
 		// The connection is failing; its reset will resend.
 		o.log.Debug("osdc: send failed", "osd", s.osd, "tid", p.tid, "err", err)
 	}
+}
+
+// snapOf is the snapshot a request reads: the head unless it names one.
+func snapOf(r *Request) uint64 {
+	if r.Snap == 0 {
+		return messages.SnapHead
+	}
+	return r.Snap
 }
 
 // HandleMessage takes the OSD messages the Objecter handles (MOSDOpReply,

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -336,10 +337,19 @@ func (c *Conn) command(ctx context.Context, cmd map[string]any) ([]byte, string,
 }
 
 // MakePool creates a replicated pool with the cluster's defaults and waits
-// until the client's map has it. ErrObjectExists if it exists.
+// until the client's map has it. ErrObjectExists if it exists (the mon
+// command answers 0 then, librados' pool op EEXIST).
 func (c *Conn) MakePool(ctx context.Context, name string) error {
-	if _, _, err := c.command(ctx, map[string]any{"prefix": "osd pool create", "pool": name}); err != nil {
+	if _, err := c.GetPoolByName(ctx, name); err == nil {
+		return fmt.Errorf("rados: create pool %q: %w", name, ErrObjectExists)
+	}
+	_, status, err := c.command(ctx, map[string]any{"prefix": "osd pool create", "pool": name})
+	if err != nil {
 		return fmt.Errorf("rados: create pool %q: %w", name, err)
+	}
+	if strings.Contains(status, "already exists") {
+		// Created by someone else since we looked.
+		return fmt.Errorf("rados: create pool %q: %w", name, ErrObjectExists)
 	}
 	// librados returns once its map has the pool.
 	for {

@@ -3,6 +3,8 @@ package rados
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gomsgr/msgr/encoding"
@@ -24,6 +26,12 @@ type IOContext struct {
 	poolName string
 	ns       string
 	key      string
+	readSnap uint64   // SetReadSnap; 0 is the head
+	snapSeq  uint64   // SetSnapContext (self-managed snapshots)
+	snaps    []uint64 // newest first
+	fullTry  bool     // SetPoolFullTry
+
+	lastVersion atomic.Uint64 // of the last op's object, GetLastVersion
 }
 
 // GetPoolID returns the pool's id.
@@ -38,22 +46,54 @@ func (io *IOContext) SetNamespace(ns string) { io.ns = ns }
 // GetNamespace returns the namespace.
 func (io *IOContext) GetNamespace() string { return io.ns }
 
-// SetLocatorKey makes later ops place objects by key instead of by name.
-func (io *IOContext) SetLocatorKey(key string) { io.key = key }
+// SetLocator makes later ops place objects by key instead of by name
+// ("" places by name again).
+func (io *IOContext) SetLocator(key string) { io.key = key }
+
+// SetPoolFullTry lets later writes go to a full pool or cluster instead of
+// waiting (they fail with EDQUOT or ENOSPC if the OSD cannot take them),
+// as librados' FULL_TRY.
+func (io *IOContext) SetPoolFullTry() error { io.fullTry = true; return nil }
+
+// UnsetPoolFullTry undoes SetPoolFullTry.
+func (io *IOContext) UnsetPoolFullTry() error { io.fullTry = false; return nil }
+
+// GetLastVersion returns the object version the last completed op of this
+// IOContext saw (for WriteOp.AssertVersion: optimistic concurrency).
+func (io *IOContext) GetLastVersion() (uint64, error) { return io.lastVersion.Load(), nil }
 
 // Destroy releases the IOContext (nothing to release; kept for go-ceph
 // users).
 func (io *IOContext) Destroy() {}
 
 func (io *IOContext) req(oid string, flags uint32, ops ...messages.OSDOp) *osdc.Request {
-	return &osdc.Request{Pool: io.pool, Namespace: io.ns, Key: io.key, Oid: oid, Ops: ops, Flags: flags}
+	if io.fullTry {
+		flags |= messages.FlagFullTry
+	}
+	return &osdc.Request{
+		Pool: io.pool, Namespace: io.ns, Key: io.key, Oid: oid, Ops: ops, Flags: flags,
+		Snap: io.readSnap, SnapSeq: io.snapSeq, Snaps: io.snaps,
+	}
 }
 
 func (io *IOContext) do(ctx context.Context, oid string, flags uint32, ops ...messages.OSDOp) (*osdc.Result, error) {
-	if oid == "" {
+	return io.doReq(ctx, io.req(oid, flags, ops...))
+}
+
+// doReq runs r, remembers the object's version (librados keeps the last
+// op's, even a failed one's) and gives a failed cmpext its own error.
+func (io *IOContext) doReq(ctx context.Context, r *osdc.Request) (*osdc.Result, error) {
+	if r.Oid == "" {
 		return nil, fmt.Errorf("%w: empty object name", ErrInvalidInput)
 	}
-	return io.o.Do(ctx, io.req(oid, flags, ops...))
+	res, err := io.o.Do(ctx, r)
+	if res != nil {
+		io.lastVersion.Store(res.Version)
+	}
+	if e := Errno(err); e >= messages.CmpExtMismatch {
+		err = &CmpExtError{Offset: uint64(e) - messages.CmpExtMismatch, Err: err}
+	}
+	return res, err
 }
 
 // Write writes data at offset, extending the object (and creating it) as
@@ -76,11 +116,10 @@ func (io *IOContext) Append(ctx context.Context, oid string, data []byte) error 
 }
 
 // Read reads up to len(data) bytes at offset into data and returns how many
-// it read (0 at or past the end). ErrNotFound if there is no such object.
+// it read (0 at or past the end). ErrNotFound if there is no such object,
+// also for an empty data (the OSD is asked, as librados does: callers use
+// it to probe whether an object exists).
 func (io *IOContext) Read(ctx context.Context, oid string, data []byte, offset uint64) (int, error) {
-	if len(data) == 0 {
-		return 0, nil
-	}
 	res, err := io.do(ctx, oid, 0, messages.NewReadOp(offset, uint64(len(data))))
 	if err != nil {
 		return 0, err
@@ -140,15 +179,19 @@ func (io *IOContext) Stat(ctx context.Context, oid string) (ObjectStat, error) {
 	return ObjectStat{Size: st.Size, ModTime: st.Mtime.Time()}, nil
 }
 
-// GetXattr reads attribute name into data and returns its length (the
-// value is cut at len(data)). ErrNoData if the object has no such
-// attribute.
+// GetXattr reads attribute name into data and returns its length.
+// ErrNoData if the object has no such attribute; ERANGE (and nothing
+// copied) if data is shorter than the value, as librados.
 func (io *IOContext) GetXattr(ctx context.Context, oid, name string, data []byte) (int, error) {
 	res, err := io.do(ctx, oid, 0, messages.NewGetXattrOp(name))
 	if err != nil {
 		return 0, err
 	}
-	return copy(data, res.Ops[0].Data), nil
+	v := res.Ops[0].Data
+	if len(v) > len(data) {
+		return 0, fmt.Errorf("rados: xattr %q of %q is %d bytes, buffer %d: %w", name, oid, len(v), len(data), syscall.ERANGE)
+	}
+	return copy(data, v), nil
 }
 
 // GetXattrValue returns attribute name's whole value.
