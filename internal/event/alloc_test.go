@@ -16,9 +16,10 @@ type echoHandler struct {
 	done chan struct{}
 }
 
-func (h *echoHandler) HandleFileEvent(fd int, _ Mask) {
+func (h *echoHandler) HandleFileEvent(fd int, _ Mask) bool {
 	unix.Read(fd, h.buf[:])
 	h.done <- struct{}{}
+	return false
 }
 
 // TestHotPathsDoNotAllocate: a file event, an external task and a timer

@@ -2,6 +2,7 @@ package event
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,8 +12,16 @@ import (
 
 // FileHandler receives readiness for a registered descriptor, on the loop
 // goroutine. mask is the subset of the registered mask that fired.
+//
+// It returns whether it drained the descriptor: read (or accepted, or
+// wrote) until the kernel said EAGAIN, or a short stream read showed the
+// receive queue empty, so that only new activity can make it ready
+// again. A handler that stops early (a budget, a byte at a time) or
+// cannot tell returns false, and the loop polls once more before it
+// parks: a parked loop hears only of new readiness, not of a descriptor
+// that stayed ready (NOTES.md).
 type FileHandler interface {
-	HandleFileEvent(fd int, mask Mask)
+	HandleFileEvent(fd int, mask Mask) (drained bool)
 }
 
 // Task is an external event: any goroutine queues it with DispatchTask and
@@ -125,6 +134,10 @@ type Center struct {
 	head   int
 	fired  []Fired
 	snap   []uint32 // registration generation of fired[i] at wakeup
+	// repoll: since the last poll a handler left its descriptor ready
+	// (not drained) or a registration changed, so the loop must poll
+	// again before it parks.
+	repoll bool
 }
 
 // NewCenter opens a Center and its driver. Run it on a goroutine of
@@ -205,6 +218,7 @@ func (c *Center) AddFile(fd int, mask Mask, h FileHandler) (FileID, error) {
 	}
 	c.files[fd] = fileEntry{gen: c.gen, mask: mask, h: h}
 	c.nfiles.Add(1)
+	c.repoll = true
 	return makeFileID(fd, c.gen), nil
 }
 
@@ -231,6 +245,11 @@ func (c *Center) SetMask(id FileID, mask Mask) error {
 	}
 	if err := c.drv.Update(id.FD(), e.mask, mask); err != nil {
 		return err
+	}
+	if e.mask != mask {
+		// epoll does not wake a parked waiter for an item modified while
+		// still on its ready list: poll before parking.
+		c.repoll = true
 	}
 	e.mask = mask
 	return nil
@@ -415,9 +434,13 @@ func (c *Center) Run() error {
 	c.loopG.Store(goid.Current())
 	c.awake.Store(true)
 	var err error
-	for !c.stopping.Load() {
-		if err = c.processEvents(); err != nil {
-			break
+	if lp, ok := c.drv.(loopParker); ok && lp.loopParker() != nil {
+		err = lp.loopParker().run(c.step)
+	} else {
+		for !c.stopping.Load() {
+			if err = c.processEvents(); err != nil {
+				break
+			}
 		}
 	}
 	c.shutdown()
@@ -465,7 +488,65 @@ func (c *Center) processEvents() error {
 	if err != nil {
 		return err
 	}
-	now = c.clock()
+	c.handle(n)
+	return nil
+}
+
+// loopParker is a driver whose parked loop may park without polling
+// first (epoll: the runtime's edge-triggered watch of the epoll fd hears
+// of every new readiness, see NOTES.md); nil when it does not park.
+type loopParker interface {
+	loopParker() *parker
+}
+
+// errLoopDone ends a parked run: the loop is stopping.
+var errLoopDone = errors.New("event: loop done")
+
+// step is one iteration of a parked loop: a nonblocking poll, handlers,
+// timers, tasks. It reports whether the loop may park right away, and
+// for how long: only when the poll took less than a full batch, every
+// handler drained its descriptor, no registration changed and no task
+// or timer is due; otherwise the next step polls again (the poll a loop
+// used to make before every park, now only when something may be left).
+func (c *Center) step() (park bool, timeout time.Duration, err error) {
+	c.awake.Store(true)
+	if c.stopping.Load() {
+		return false, 0, errLoopDone
+	}
+	c.repoll = false
+	n, err := c.drv.Wait(c.fired, 0)
+	if err != nil {
+		return false, 0, err
+	}
+	c.handle(n)
+	if c.stopping.Load() {
+		return false, 0, errLoopDone
+	}
+	if n == len(c.fired) || c.repoll || c.head < len(c.local) {
+		return false, 0, nil
+	}
+	timeout = c.opts.MaxWait
+	if when, ok := c.timers.earliest(); ok {
+		d := time.Duration(when - c.clock())
+		if d <= 0 {
+			return false, 0, nil
+		}
+		timeout = min(d, timeout)
+	}
+	// As in processEvents: clear awake, then look at notified; a
+	// producer sets notified, then looks at awake.
+	c.awake.Store(false)
+	if c.notified.Load() {
+		c.awake.Store(true)
+		return false, 0, nil
+	}
+	return true, timeout, nil
+}
+
+// handle runs the handlers of the n events in fired, due timers and a
+// budget of external tasks.
+func (c *Center) handle(n int) {
+	now := c.clock()
 	c.nowNS.Store(now)
 
 	// Snapshot which registration each event belongs to before any
@@ -492,7 +573,9 @@ func (c *Center) processEvents() error {
 		}
 		if m := c.fired[i].Mask & e.mask; m != None {
 			handled++
-			e.h.HandleFileEvent(fd, m)
+			if !e.h.HandleFileEvent(fd, m) {
+				c.repoll = true
+			}
 		}
 	}
 
@@ -536,7 +619,6 @@ func (c *Center) processEvents() error {
 	if c.iterHook != nil {
 		c.iterHook(n)
 	}
-	return nil
 }
 
 // runLocal runs up to budget tasks from local and says how many ran.

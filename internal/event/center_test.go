@@ -63,7 +63,7 @@ type fileRec struct {
 	read bool // drain what is readable
 }
 
-func (r *fileRec) HandleFileEvent(fd int, m Mask) {
+func (r *fileRec) HandleFileEvent(fd int, m Mask) bool {
 	if fd != r.fd {
 		panic(fmt.Sprintf("handler for fd %d called with fd %d", r.fd, fd))
 	}
@@ -75,6 +75,7 @@ func (r *fileRec) HandleFileEvent(fd int, m Mask) {
 	case r.got <- m:
 	default:
 	}
+	return false
 }
 
 func recv[T any](t *testing.T, ch <-chan T) T {
@@ -173,13 +174,13 @@ type reuser struct {
 	t      *testing.T
 }
 
-func (r *reuser) HandleFileEvent(fd int, m Mask) {
+func (r *reuser) HandleFileEvent(fd int, m Mask) bool {
 	if r.killed {
 		r.t.Errorf("stale event delivered to removed registration fd %d", fd)
-		return
+		return false
 	}
 	if r.ran.Add(1) != 1 {
-		return
+		return false
 	}
 	var buf [8]byte
 	unix.Read(fd, buf[:])
@@ -192,7 +193,7 @@ func (r *reuser) HandleFileEvent(fd int, m Mask) {
 	nfds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		r.t.Error(err)
-		return
+		return false
 	}
 	r.newFD = nfds[0]
 	r.fresh = &fileRec{fd: nfds[0], got: make(chan Mask, 4)}
@@ -200,6 +201,7 @@ func (r *reuser) HandleFileEvent(fd int, m Mask) {
 		r.t.Error(err)
 	}
 	r.t.Cleanup(func() { unix.Close(nfds[0]); unix.Close(nfds[1]) })
+	return false
 }
 
 func TestCenterFDReuse(t *testing.T) {

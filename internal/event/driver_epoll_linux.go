@@ -53,6 +53,9 @@ func newEpoll(mode WaitMode, nevents int) (*epollDriver, error) {
 func (d *epollDriver) Name() string { return "epoll" }
 func (d *epollDriver) Parked() bool { return d.park != nil }
 
+// loopParker: a parked epoll loop parks without polling first (Center.step).
+func (d *epollDriver) loopParker() *parker { return d.park }
+
 func epollMask(m Mask) uint32 {
 	var e uint32
 	if m&Readable != 0 {

@@ -79,15 +79,15 @@ func (s *echoServer) notify() {
 
 // HandleFileEvent accepts what is pending (bounded, so other events on
 // this loop keep their turn; level-triggering brings us back).
-func (s *echoServer) HandleFileEvent(fd int, _ Mask) {
+func (s *echoServer) HandleFileEvent(fd int, _ Mask) bool {
 	for range 256 {
 		cfd, _, err := sock.Accept(fd)
 		if errors.Is(err, sock.ErrWouldBlock) {
-			return
+			return false
 		}
 		if err != nil {
 			s.fail(err)
-			return
+			return false
 		}
 		sock.SetNoDelay(cfd, true)
 		w := s.pool.Pick()
@@ -100,6 +100,7 @@ func (s *echoServer) HandleFileEvent(fd int, _ Mask) {
 			s.live.Add(-1)
 		}
 	}
+	return false
 }
 
 // echoConn is one server connection; every field is owned by its
@@ -124,45 +125,48 @@ func (e *echoConn) RunTask() {
 	e.id = id
 }
 
-func (e *echoConn) HandleFileEvent(fd int, m Mask) {
+// HandleFileEvent reports drained after EAGAIN or a short read (the
+// receive queue was empty), and after a short write or a mask change.
+func (e *echoConn) HandleFileEvent(fd int, m Mask) bool {
 	if len(e.pend) > 0 {
 		if m&Writable == 0 {
-			return
+			return false
 		}
 		n, err := sock.Write(fd, e.pend)
 		if err != nil && !errors.Is(err, sock.ErrWouldBlock) {
 			e.close()
-			return
+			return true
 		}
 		e.pend = e.pend[n:]
 		if len(e.pend) > 0 {
-			return
+			return true
 		}
 		e.pend = nil
 		e.c.SetMask(e.id, Readable)
-		return
+		return true
 	}
 	if m&Readable == 0 {
-		return
+		return false
 	}
 	n, err := sock.Read(fd, e.scr.buf)
 	if errors.Is(err, sock.ErrWouldBlock) {
-		return
+		return true
 	}
 	if err != nil {
 		e.close()
-		return
+		return true
 	}
 	w, err := sock.Write(fd, e.scr.buf[:n])
 	if err != nil && !errors.Is(err, sock.ErrWouldBlock) {
 		e.close()
-		return
+		return true
 	}
 	if w < n {
 		// Stop reading until the peer takes what it sent.
 		e.pend = append([]byte(nil), e.scr.buf[w:n]...)
 		e.c.SetMask(e.id, Writable)
 	}
+	return n < len(e.scr.buf)
 }
 
 func (e *echoConn) close() {
@@ -256,20 +260,20 @@ func (cl *echoClient) send() {
 	cl.got = 0
 }
 
-func (cl *echoClient) HandleFileEvent(fd int, m Mask) {
+func (cl *echoClient) HandleFileEvent(fd int, m Mask) bool {
 	if m&Writable != 0 {
 		if err := sock.ConnectResult(fd); err != nil {
 			cl.cs.fail(err)
 			cl.c.RemoveFile(cl.id)
-			return
+			return false
 		}
 		cl.c.SetMask(cl.id, Readable)
 		cl.send()
-		return
+		return false
 	}
 	n, err := sock.Read(fd, cl.buf[cl.got:])
 	if errors.Is(err, sock.ErrWouldBlock) {
-		return
+		return true
 	}
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -277,23 +281,24 @@ func (cl *echoClient) HandleFileEvent(fd int, m Mask) {
 	if err != nil {
 		cl.cs.fail(err)
 		cl.c.RemoveFile(cl.id)
-		return
+		return false
 	}
 	cl.got += n
 	if cl.got < len(cl.buf) {
-		return
+		return true // a short read: the receive queue is empty
 	}
 	if string(cl.buf) != string(cl.cs.msg) {
 		cl.cs.fail(errors.New("echo differs from the message"))
-		return
+		return false
 	}
 	cl.left--
 	if cl.left > 0 {
 		cl.send()
-		return
+		return false
 	}
 	cl.cs.done.Add(1)
 	cl.cs.notify()
+	return false
 }
 
 // waitUntil waits for cond, re-checking after each notification on ch;

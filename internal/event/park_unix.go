@@ -89,6 +89,57 @@ func (p *parker) wait(ev []Fired, timeout time.Duration) (int, error) {
 	return p.n, p.err
 }
 
+// run runs a parked loop: step polls without blocking and runs what is
+// ready; when it says the loop may park, the goroutine parks in the
+// netpoller right away, without the empty poll wait would make first.
+// That is safe only because the whole loop runs inside one
+// RawConn.Read: the runtime resets the descriptor's readiness when a
+// Read starts, not between the callback's calls, so an edge that came
+// after step's last poll (new readiness on the epoll fd wakes its
+// watchers) makes the park return at once. run returns step's error,
+// or nil once step reports errLoopDone.
+func (p *parker) run(step func() (park bool, timeout time.Duration, err error)) error {
+	var serr error
+	f := func(uintptr) bool {
+		for {
+			park, timeout, err := step()
+			if err != nil {
+				serr = err
+				return true
+			}
+			if !park {
+				continue
+			}
+			if err := p.arm(timeout); err != nil {
+				serr = err
+				return true
+			}
+			return false
+		}
+	}
+	for {
+		rerr := p.rc.Read(f)
+		if serr != nil {
+			if serr == errLoopDone {
+				return nil
+			}
+			return serr
+		}
+		if rerr == nil {
+			continue
+		}
+		if !errors.Is(rerr, os.ErrDeadlineExceeded) {
+			return rerr
+		}
+		// The deadline ended the park. A new Read must not start with it
+		// expired (it would fail at once); the loop's first step polls.
+		p.deadline = time.Time{}
+		if err := p.f.SetReadDeadline(p.deadline); err != nil {
+			return err
+		}
+	}
+}
+
 // arm makes sure the file's read deadline ends the park no later than
 // timeout from now. An earlier deadline already set is kept: waking early
 // is harmless (the loop recomputes), and not resetting it saves a runtime

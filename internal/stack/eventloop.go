@@ -127,10 +127,13 @@ type loopListener struct {
 	closed       bool
 }
 
-func (l *loopListener) HandleFileEvent(int, event.Mask) {
+// HandleFileEvent reports not drained: how far onAcceptable got is not
+// known here, and accepting is rare enough for one more poll.
+func (l *loopListener) HandleFileEvent(int, event.Mask) bool {
 	if !l.closed && l.id != 0 {
 		l.onAcceptable()
 	}
+	return false
 }
 
 func (l *loopListener) Watch(onAcceptable func()) error {
@@ -278,6 +281,9 @@ type loopSocket struct {
 	wantWrite  bool
 	paused     bool
 	closed     bool
+	// drained: the latest Read found the receive queue empty (EAGAIN,
+	// or a short read), so the loop need not poll for this socket again.
+	drained bool
 }
 
 func newLoopSocket(c *event.Center, fd int, h Handler) *loopSocket {
@@ -318,37 +324,45 @@ func (s *loopSocket) mask() event.Mask {
 	return m
 }
 
-func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) {
+// HandleFileEvent reports drained when the socket is closed or its
+// handler's last Read found nothing more; writes need no report: a
+// flush stops at EAGAIN or disarms writability (SetMask, which the
+// Center notices).
+func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 	if s.closed {
-		return
+		return true
 	}
 	if s.connecting {
 		if m&event.Writable == 0 {
-			return
+			return false
 		}
 		s.connecting = false
 		err := sock.ConnectResult(s.fd)
 		if err != nil {
 			s.Close()
 			s.h.OnConnected(err)
-			return
+			return true
 		}
 		if la, err := sock.LocalAddr(s.fd); err == nil {
 			s.local = la
 		}
 		_ = s.c.SetMask(s.id, s.mask())
 		s.h.OnConnected(nil)
-		return
+		return false
 	}
+	drained := true
 	if m&event.Readable != 0 && !s.paused {
+		s.drained = false
 		s.h.OnReadable()
+		drained = s.drained
 	}
 	if s.closed {
-		return
+		return true
 	}
 	if m&event.Writable != 0 && s.wantWrite {
 		s.h.OnWritable()
 	}
+	return drained || s.closed
 }
 
 func (s *loopSocket) Read(p []byte) (int, error) {
@@ -357,8 +371,12 @@ func (s *loopSocket) Read(p []byte) (int, error) {
 	}
 	n, err := sock.Read(s.fd, p)
 	if err != nil && errors.Is(err, sock.ErrWouldBlock) {
+		s.drained = true
 		return 0, ErrWouldBlock
 	}
+	// A stream read shorter than asked took all the kernel held; EOF
+	// and errors stay reported, so they are not "drained".
+	s.drained = err == nil && n < len(p)
 	return n, err
 }
 
