@@ -112,6 +112,51 @@ func (d *dispatchers) fastDispatch(c *Conn, h *message.Header, m message.Message
 	return false
 }
 
+// deliver offers a queued item to the chain in order; true when a
+// dispatcher took it (for the kinds a dispatcher can take).
+func (d *dispatchers) deliver(it dispatchItem) bool {
+	c := it.c
+	switch it.kind {
+	case itemMessage:
+		// Local messages reach fast dispatchers from here.
+		if d.fastDispatch(c, &it.h, it.m) {
+			return true
+		}
+		for i, x := range d.all {
+			if h := d.hdr[i]; h != nil {
+				if h.DispatchHeader(c, it.h, it.m) {
+					return true
+				}
+			} else if x.Dispatch(c, it.m) {
+				return true
+			}
+		}
+		return false
+	case itemConnect:
+		return offer(d, func(h ConnectHandler) bool { h.HandleConnect(c); return false })
+	case itemAccept:
+		return offer(d, func(h AcceptHandler) bool { h.HandleAccept(c); return false })
+	case itemReset:
+		return offer(d, func(h ResetHandler) bool { return h.HandleReset(c) })
+	case itemRemoteReset:
+		return offer(d, func(h RemoteResetHandler) bool { h.HandleRemoteReset(c); return false })
+	case itemRefused:
+		return offer(d, func(h RefusedHandler) bool { return h.HandleRefused(c) })
+	}
+	return false
+}
+
+// offer calls f on each dispatcher that implements H, in chain order,
+// until f reports the event taken.
+func offer[H any](d *dispatchers, f func(H) bool) bool {
+	for _, x := range d.all {
+		if h, ok := x.(H); ok && f(h) {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *dispatchers) with(x Dispatcher, head bool) *dispatchers {
 	n := &dispatchers{}
 	if head {

@@ -538,56 +538,12 @@ func (m *Messenger) shutdown() {
 	m.log.Debug("shut down")
 }
 
-// deliver runs on the dispatch goroutine.
+// deliver hands a dispatch queue item to the dispatcher chain (slow
+// dispatch: on the dispatch goroutine, off the loops).
 func (m *Messenger) deliver(it dispatchItem) {
 	defer it.done()
-	d := m.disp.Load()
-	switch it.kind {
-	case itemMessage:
-		// Local messages reach fast dispatchers from here.
-		if d.fastDispatch(it.c, &it.h, it.m) {
-			return
-		}
-		for i, x := range d.all {
-			if h := d.hdr[i]; h != nil {
-				if h.DispatchHeader(it.c, it.h, it.m) {
-					return
-				}
-			} else if x.Dispatch(it.c, it.m) {
-				return
-			}
-		}
+	if !m.disp.Load().deliver(it) && it.kind == itemMessage {
 		m.log.Debug("unhandled message", "type", it.m.Type(), "conn", it.c)
-	case itemConnect:
-		for _, x := range d.all {
-			if h, ok := x.(ConnectHandler); ok {
-				h.HandleConnect(it.c)
-			}
-		}
-	case itemAccept:
-		for _, x := range d.all {
-			if h, ok := x.(AcceptHandler); ok {
-				h.HandleAccept(it.c)
-			}
-		}
-	case itemReset:
-		for _, x := range d.all {
-			if h, ok := x.(ResetHandler); ok && h.HandleReset(it.c) {
-				return
-			}
-		}
-	case itemRemoteReset:
-		for _, x := range d.all {
-			if h, ok := x.(RemoteResetHandler); ok {
-				h.HandleRemoteReset(it.c)
-			}
-		}
-	case itemRefused:
-		for _, x := range d.all {
-			if h, ok := x.(RefusedHandler); ok && h.HandleRefused(it.c) {
-				return
-			}
-		}
 	}
 }
 
