@@ -1,0 +1,56 @@
+package asok
+
+import (
+	"context"
+	"encoding/json"
+	"syscall"
+
+	"github.com/gomsgr/msgr/config"
+)
+
+// ConfigCommands are `config show` and `config get` over c, read at the
+// time of each request. c must not be modified while the server runs.
+func ConfigCommands(c *config.Config) []Command {
+	return []Command{
+		{Prefix: "config show", Help: "dump current config settings", Hook: func(context.Context, Request) ([]byte, error) {
+			return json.Marshal(configValues(c)) // sorted keys
+		}},
+		{Prefix: "config get", Help: "config get <field>: get the config value",
+			Args: []Arg{{Name: "var", Type: "CephString"}},
+			Hook: func(_ context.Context, r Request) ([]byte, error) {
+				k, _ := r.String("var")
+				v, ok := configValues(c)[config.OptionKey(k)]
+				if !ok {
+					return nil, Errorf(syscall.ENOENT, "error getting '%s': (2) No such file or directory", k)
+				}
+				return json.Marshal(map[string]string{k: v})
+			}},
+	}
+}
+
+// configValues are the options that have a value for c's entity: set on
+// the command line or in the file's sections for it, or a default this
+// module knows; $meta expanded.
+func configValues(c *config.Config) map[string]string {
+	keys := map[string]bool{}
+	for k := range config.Defaults {
+		keys[k] = true
+	}
+	for k := range c.Overrides {
+		keys[k] = true
+	}
+	if c.File != nil {
+		for _, s := range c.Sections() {
+			for _, k := range c.File.Keys(s) {
+				keys[config.OptionKey(k)] = true
+			}
+		}
+	}
+	m := map[string]string{"name": c.Name, "cluster": c.Cluster}
+	for k := range keys {
+		if v, ok := c.Get(k); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
