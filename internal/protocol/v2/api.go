@@ -321,7 +321,10 @@ type Query struct {
 	PeerAddrs encoding.EntityAddrVec
 	PeerType  uint8
 	Reconnect bool // SESSION_RECONNECT rather than CLIENT_IDENT
-	q         query
+	// V1 is set instead of the rest when the Query comes from a msgr1
+	// Machine (internal/protocol/v1): its own state, for its Arbitrate.
+	V1 any
+	q  query
 }
 
 // Verdict is the existing connection's answer to a Query.
@@ -329,7 +332,9 @@ type Verdict struct {
 	// Register: the new connection proceeds with a new session and
 	// replaces the existing one in the messenger's registry.
 	Register bool
-	v        verdict
+	// V1 is a msgr1 Machine's answer (see Query.V1).
+	V1 any
+	v  verdict
 }
 
 // State is a Machine's coarse state, for logs and tests.

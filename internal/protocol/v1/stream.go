@@ -1,0 +1,343 @@
+package v1
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gomsgr/msgr/auth/cephx"
+	"github.com/gomsgr/msgr/encoding"
+	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
+	"github.com/gomsgr/msgr/message"
+)
+
+// rxSize is the receive buffer a socket read gets; an idle open session
+// gives it back to rxPool.
+const rxSize = 64 << 10
+
+var rxPool = sync.Pool{New: func() any { b := make([]byte, rxSize); return &b }}
+
+// rxBuf holds bytes read and not yet consumed: buf[r:w].
+type rxBuf struct {
+	p    *[]byte // pooled buffer, nil when buf is not from rxPool
+	buf  []byte
+	r, w int
+}
+
+func (b *rxBuf) len() int       { return b.w - b.r }
+func (b *rxBuf) unread() []byte { return b.buf[b.r:b.w] }
+func (b *rxBuf) consume(n int)  { b.r += n }
+func (b *rxBuf) peek(n int) []byte {
+	if b.w-b.r < n {
+		return nil
+	}
+	return b.buf[b.r : b.r+n]
+}
+
+// take consumes and returns n bytes, or nil if fewer are buffered.
+func (b *rxBuf) take(n int) []byte {
+	p := b.peek(n)
+	if p != nil {
+		b.r += n
+	}
+	return p
+}
+
+// space returns room for at least min more bytes after the unread ones.
+func (b *rxBuf) space(min int) []byte {
+	if b.buf == nil {
+		if min <= rxSize {
+			b.p = rxPool.Get().(*[]byte)
+			b.buf = *b.p
+		} else {
+			b.buf = make([]byte, min)
+		}
+	}
+	if len(b.buf)-b.w < min {
+		n := copy(b.buf, b.buf[b.r:b.w])
+		b.r, b.w = 0, n
+		if len(b.buf)-b.w < min {
+			nb := make([]byte, b.w+max(min, rxSize))
+			copy(nb, b.buf[:b.w])
+			b.putBack()
+			b.buf = nb
+		}
+	}
+	return b.buf[b.w:]
+}
+
+func (b *rxBuf) commit(n int) { b.w += n }
+
+func (b *rxBuf) append(p []byte) { n := copy(b.space(len(p)), p); b.commit(n) }
+
+func (b *rxBuf) putBack() {
+	if b.p != nil {
+		rxPool.Put(b.p)
+	}
+	b.p = nil
+}
+
+// release gives the buffer back; unread bytes are dropped.
+func (b *rxBuf) release() {
+	b.putBack()
+	*b = rxBuf{}
+}
+
+// reset empties the buffer for a new socket.
+func (b *rxBuf) reset() { b.release() }
+
+// process handles everything whole in the receive buffer.
+func (m *Machine) process(now time.Time) {
+	for m.hasSocket {
+		var ok bool
+		switch m.ph {
+		case phConnected:
+			ok = m.handleServerBanner(now)
+		case phConnReply:
+			ok = m.handleConnectReply(now)
+		case phAccBanner:
+			ok = m.handleClientBanner(now)
+		case phAccConnect:
+			ok = m.handleConnect(now)
+		case phAccSeq:
+			ok = m.handleSeq(now)
+		case phReady:
+			ok = m.handleItem(now)
+		default:
+			// phLookup buffers until Resolve; others have no socket.
+			return
+		}
+		if !ok {
+			break
+		}
+	}
+	if m.ph == phReady {
+		m.flush(now)
+	}
+}
+
+// handleItem reads one item of an open session: a tag and what follows.
+// It returns false when it needs more bytes or the session ended.
+func (m *Machine) handleItem(now time.Time) bool {
+	if m.inMsg {
+		return m.readMessage(now)
+	}
+	p := m.rx.peek(1)
+	if p == nil {
+		return false
+	}
+	switch tag := Tag(p[0]); tag {
+	case TagMsg:
+		h := m.rx.peek(1 + HeaderLen)
+		if h == nil {
+			return false
+		}
+		crc, err := DecodeHeader(&m.inHdr, h[1:])
+		if err != nil {
+			m.fault(now, m.protoErr("message header", err))
+			return false
+		}
+		total := uint64(m.inHdr.FrontLen) + uint64(m.inHdr.MiddleLen) + uint64(m.inHdr.DataLen)
+		if total > uint64(m.cfg.MaxFrameSize) {
+			m.fault(now, m.protoErr("message header", fmt.Errorf("%w: message of %d bytes, limit %d", ErrTooBig, total, m.cfg.MaxFrameSize)))
+			return false
+		}
+		m.rx.consume(1 + HeaderLen)
+		m.inHdrCRC = crc
+		m.body = make([]byte, int(total)+FooterSize(m.msgAuth))
+		m.bodyN = 0
+		m.inMsg = true
+		return m.readMessage(now)
+	case TagAck:
+		b := m.rx.peek(9)
+		if b == nil {
+			return false
+		}
+		m.rx.consume(9)
+		if !m.policy.Lossy {
+			m.handleAck(binary.LittleEndian.Uint64(b[1:]))
+		}
+	case TagKeepalive:
+		m.rx.consume(1)
+	case TagKeepalive2:
+		b := m.rx.peek(1 + timespecLen)
+		if b == nil {
+			return false
+		}
+		out := make([]byte, 0, 1+timespecLen)
+		out = append(out, byte(TagKeepalive2Ack))
+		out = append(out, b[1:1+timespecLen]...)
+		m.rx.consume(1 + timespecLen)
+		m.write(out)
+	case TagKeepalive2Ack:
+		b := m.rx.peek(1 + timespecLen)
+		if b == nil {
+			return false
+		}
+		t := decodeTimespec(b[1:])
+		m.rx.consume(1 + timespecLen)
+		m.emit(v2.KeepaliveAck{Stamp: t.Time()})
+	case TagClose:
+		m.rx.consume(1)
+		m.stop(now, fmt.Errorf("%w: peer sent CLOSE", v2.ErrSocket), false)
+		return false
+	default:
+		m.fault(now, m.protoErr("open session", fmt.Errorf("%w: %v", ErrBadTag, tag)))
+		return false
+	}
+	return true
+}
+
+// readMessage fills the message body from the receive buffer and, once
+// whole, checks and delivers it.
+func (m *Machine) readMessage(now time.Time) bool {
+	if m.bodyN < len(m.body) {
+		n := copy(m.body[m.bodyN:], m.rx.unread())
+		m.rx.consume(n)
+		m.bodyN += n
+		if m.bodyN < len(m.body) {
+			return false
+		}
+	}
+	h := &m.inHdr
+	body := m.body
+	m.body, m.bodyN, m.inMsg = nil, 0, false
+	fl, ml, dl := int(h.FrontLen), int(h.MiddleLen), int(h.DataLen)
+	var f Footer
+	if err := DecodeFooter(&f, body[fl+ml+dl:], m.msgAuth); err != nil {
+		m.fault(now, m.protoErr("message footer", err))
+		return false
+	}
+	if f.Flags&message.FooterComplete == 0 {
+		m.fault(now, m.protoErr("message footer", fmt.Errorf("%w: seq %d", ErrAborted, h.Seq)))
+		return false
+	}
+	in := &v2.InMessage{Header: *h}
+	in.Payload.Front = body[:fl:fl]
+	in.Payload.Middle = body[fl : fl+ml : fl+ml]
+	in.Payload.Data = body[fl+ml : fl+ml+dl : fl+ml+dl]
+	if err := CheckCRCs(&f, &in.Payload); err != nil {
+		m.fault(now, m.protoErr(fmt.Sprintf("message seq %d", h.Seq), err))
+		return false
+	}
+	if m.sessKey != nil && m.msgAuth {
+		sig, err := cephx.MessageSignature(m.sessKey, sigFields(h, m.inHdrCRC, &f))
+		if err != nil || sig != f.Sig {
+			m.fault(now, m.protoErr(fmt.Sprintf("message seq %d", h.Seq), fmt.Errorf("%w: got %#x", ErrBadSignature, f.Sig)))
+			return false
+		}
+	}
+	in.Header.Flags = f.Flags
+	if h.Seq <= m.inSeq {
+		// An old message (sent again after a reconnect): drop it.
+		return true
+	}
+	if h.Seq > m.inSeq+1 && m.cfg.FaultOnSeqGap {
+		m.fault(now, fmt.Errorf("%w: got seq %d, expected %d", v2.ErrSeqGap, h.Seq, m.inSeq+1))
+		return false
+	}
+	m.inSeq = h.Seq
+	if !m.policy.Lossy {
+		m.ackLeft++
+	}
+	m.emit(v2.Deliver{Msg: in})
+	return true
+}
+
+func sigFields(h *message.Header, hdrCRC uint32, f *Footer) cephx.SigFields {
+	return cephx.SigFields{
+		HeaderCRC: hdrCRC, FrontCRC: f.FrontCRC, FrontLen: h.FrontLen,
+		MiddleCRC: f.MiddleCRC, MiddleLen: h.MiddleLen,
+		DataCRC: f.DataCRC, DataLen: h.DataLen, Seq: h.Seq,
+	}
+}
+
+// flush writes what is due on an open session: a keepalive, the requeued
+// messages, the queue by priority, then an ACK if one is owed
+// (ProtocolV1::write_event).
+func (m *Machine) flush(now time.Time) {
+	if m.ph != phReady || !m.hasSocket {
+		return
+	}
+	if m.keepalive {
+		m.keepalive = false
+		if encoding.HasFeatures(m.features, encoding.FeatureMsgrKeepalive2) {
+			b := make([]byte, 0, 1+timespecLen)
+			b = append(b, byte(TagKeepalive2))
+			m.write(AppendTimespec(b, encoding.UTimeOf(now)))
+		} else {
+			m.write([]byte{byte(TagKeepalive)})
+		}
+	}
+	var lossyDone []*v2.OutMessage
+	for {
+		var msg *v2.OutMessage
+		if len(m.requeued) > 0 {
+			msg = m.requeued[0]
+			m.requeued[0] = nil
+			m.requeued = m.requeued[1:]
+		} else if msg = m.queue.Pop(); msg == nil {
+			break
+		}
+		m.outSeq++
+		if err := m.writeMessage(msg); err != nil {
+			m.outSeq--
+			m.requeued = append([]*v2.OutMessage{msg}, m.requeued...)
+			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", v2.ErrProtocol, m.outSeq+1, err))
+			return
+		}
+		if m.policy.Lossy {
+			lossyDone = append(lossyDone, msg)
+		} else {
+			m.sent = append(m.sent, msg)
+		}
+	}
+	if m.ackLeft > 0 && !m.policy.Lossy {
+		m.ackLeft = 0
+		b := make([]byte, 9)
+		b[0] = byte(TagAck)
+		binary.LittleEndian.PutUint64(b[1:], m.inSeq)
+		m.write(b)
+	}
+	if len(lossyDone) > 0 {
+		m.emit(v2.Acked{Msgs: lossyDone})
+	}
+}
+
+// writeMessage queues msg as tag, header, sections and footer
+// (ProtocolV1::write_message); the sections are written as they are.
+func (m *Machine) writeMessage(msg *v2.OutMessage) error {
+	h := &msg.Header
+	h.Seq = m.outSeq
+	h.AckSeq = 0
+	h.Src = m.cfg.Me
+	h.FrontLen = uint32(len(msg.Payload.Front))
+	h.MiddleLen = uint32(len(msg.Payload.Middle))
+	h.DataLen = uint32(len(msg.Payload.Data))
+	fsz := FooterSize(m.msgAuth)
+	b := make([]byte, 0, 1+HeaderLen+fsz)
+	b = append(b, byte(TagMsg))
+	b = AppendHeader(b, h)
+	hdrCRC := binary.LittleEndian.Uint32(b[1+headerCRCLen:])
+	f := Footer{Flags: message.FooterComplete}
+	f.FrontCRC, f.MiddleCRC, f.DataCRC = SectionCRCs(&msg.Payload)
+	if m.sessKey != nil && m.msgAuth {
+		sig, err := cephx.MessageSignature(m.sessKey, sigFields(h, hdrCRC, &f))
+		if err != nil {
+			return err
+		}
+		f.Sig = sig
+		f.Flags |= message.FooterSigned
+	}
+	hdr := b[:1+HeaderLen]
+	foot := AppendFooter(b[1+HeaderLen:], &f, m.msgAuth)
+	m.write(hdr)
+	for _, s := range [][]byte{msg.Payload.Front, msg.Payload.Middle, msg.Payload.Data} {
+		if len(s) > 0 {
+			m.write(s)
+		}
+	}
+	m.write(foot)
+	return nil
+}
