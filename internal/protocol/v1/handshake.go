@@ -320,7 +320,7 @@ func (m *Machine) handleConnect(now time.Time) bool {
 	m.ph = phLookup
 	m.query = &v2.Query{PeerAddrs: m.peerAddrs, PeerType: m.peerType, V1: &query{
 		globalSeq: c.GlobalSeq, connectSeq: c.ConnectSeq, features: c.Features,
-		peerAddr: m.peerAddrs[0], resetcheck: m.policy.Resetcheck,
+		peerAddr: m.peerAddrs[0], resetcheck: m.policy.ResetCheck,
 	}}
 	m.emit(v2.Lookup{Query: m.query})
 	return false
