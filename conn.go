@@ -240,7 +240,8 @@ func (c *Conn) PeerAddrs() encoding.EntityAddrVec { return c.info.Load().addrs }
 // Features returns the features in use with the peer, once connected.
 func (c *Conn) Features() uint64 { return c.info.Load().features }
 
-// IsConnected reports whether a session is open right now.
+// IsConnected reports whether a session is ready right now: false from
+// the moment its socket fails until a reconnect has opened it again.
 func (c *Conn) IsConnected() bool { return c.info.Load().connected }
 
 // IsLocal reports whether this is the messenger's connection to itself.
@@ -546,6 +547,11 @@ func (c *Conn) apply(acts []v2.Action) {
 		case v2.Dial:
 			c.dial(a.Addr)
 		case v2.CloseSocket:
+			c.setConnected(false)
+			if a.Handshake && !errors.Is(a.Err, v2.ErrReplaced) && !errors.Is(a.Err, v2.ErrMarkedDown) {
+				c.msgr.handshakeFails.Add(1)
+				c.log.Debug("handshake failed", "peer", a.Peer, "phase", a.Phase, "err", a.Err)
+			}
 			c.closeSocket(true)
 		case v2.SetTimer:
 			c.setTimer(a.Timer, a.At)

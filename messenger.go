@@ -82,7 +82,11 @@ type Messenger struct {
 	injected  atomic.Uint64 // socket failures injected
 	delayed   atomic.Uint64 // messages delayed by injection
 	handoffs  atomic.Uint64 // sockets moved to an existing session
-	done      chan struct{} // closed when shutdown completes
+	// handshakeFails counts sockets dropped before their session opened.
+	handshakeFails atomic.Uint64
+	// acceptFails counts failed accepts (the listener backs off and retries).
+	acceptFails atomic.Uint64
+	done        chan struct{} // closed when shutdown completes
 
 	mu sync.Mutex // guards everything below
 	// addrs are ours; needAddr while the IP is not known (Ceph's
@@ -495,13 +499,20 @@ type Stats struct {
 	// HandOffs counts accepted sockets moved into the connection that
 	// already had the peer's session (Ceph's reuse_connection).
 	HandOffs uint64
+	// HandshakeFailures counts sockets closed before a session opened on
+	// them (each is logged at debug level with the peer, phase and reason).
+	HandshakeFailures uint64
+	// AcceptFailures counts failed accept calls (EMFILE and the like); the
+	// listener backs off and keeps accepting.
+	AcceptFailures uint64
 }
 
 // Stats returns the current counters.
 func (m *Messenger) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Stats{Conns: len(m.all), Accepting: len(m.accepting), InjectedFailures: m.injected.Load(), InjectedDelays: m.delayed.Load(), HandOffs: m.handoffs.Load()}
+	return Stats{Conns: len(m.all), Accepting: len(m.accepting), InjectedFailures: m.injected.Load(), InjectedDelays: m.delayed.Load(), HandOffs: m.handoffs.Load(),
+		HandshakeFailures: m.handshakeFails.Load(), AcceptFailures: m.acceptFails.Load()}
 }
 
 func (m *Messenger) inDispatch() bool {

@@ -26,10 +26,6 @@ type Options struct {
 	TCPRcvBuf int
 	// TCPListenBacklog is ms_tcp_listen_backlog (512).
 	TCPListenBacklog int
-	// MaxAcceptFailures is ms_max_accept_failures (4): consecutive accept
-	// errors after which the listener gives up (it logs and stops
-	// accepting; Ceph aborts the daemon).
-	MaxAcceptFailures int
 
 	// BindPortMin and BindPortMax are ms_bind_port_min (6800) and
 	// ms_bind_port_max (7300), the range BindPortRange tries.
@@ -108,7 +104,6 @@ func (o Options) withDefaults() Options {
 	setDur(&o.InitialBackoff, 200*time.Millisecond)
 	setDur(&o.MaxBackoff, 15*time.Second)
 	setInt(&o.TCPListenBacklog, 512)
-	setInt(&o.MaxAcceptFailures, 4)
 	setInt(&o.BindPortMin, 6800)
 	setInt(&o.BindPortMax, 7300)
 	setInt(&o.BindRetryCount, 3)

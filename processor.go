@@ -2,6 +2,7 @@ package msgr
 
 import (
 	"errors"
+	"time"
 
 	"github.com/gomsgr/msgr/internal/stack"
 )
@@ -13,15 +14,28 @@ type processor struct {
 	m       *Messenger
 	w       stack.Worker
 	release func()
+	now     func() time.Time // the clock of the log rate limit (tests replace it)
 
 	l        stack.Listener
-	failures int // consecutive accept errors
+	failures int           // consecutive accept errors
+	backoff  time.Duration // the current pause after an accept error
+	lastLog  time.Time     // when an accept error was last logged
+	unlogged int           // accept errors since then, not logged
 	retry    stack.Timer
 	stopped  bool
 }
 
+// The pause after a failed accept doubles from acceptBackoffMin to
+// acceptBackoffMax; an accept error is logged at most once per
+// acceptLogEvery (with the count of those not logged).
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+	acceptLogEvery   = 5 * time.Second
+)
+
 func newProcessor(m *Messenger, w stack.Worker, release func(), l stack.Listener) *processor {
-	return &processor{m: m, w: w, release: release, l: l}
+	return &processor{m: m, w: w, release: release, l: l, now: time.Now}
 }
 
 // start begins accepting (Ceph's Processor::start, from ready()).
@@ -36,9 +50,12 @@ func (p *processor) start() {
 	})
 }
 
-// accept takes every pending connection. An error pauses accepting for
-// ms_initial_backoff (an fd shortage passes); ms_max_accept_failures in a
-// row close the listener (Ceph aborts the daemon there).
+// accept takes every pending connection. An error (EMFILE, ENFILE,
+// ENOBUFS, ENOMEM: a shortage that passes once connections close) pauses
+// accepting, from a few milliseconds doubling to a second, and accepting
+// resumes for as long as the messenger runs. Ceph aborts the daemon after
+// ms_max_accept_failures; a library must not, and a listener that gives
+// up leaves a process that looks healthy and serves nobody.
 func (p *processor) accept() {
 	for !p.stopped {
 		pend, err := p.l.Accept()
@@ -46,26 +63,38 @@ func (p *processor) accept() {
 			return
 		}
 		if err != nil {
-			p.failures++
-			if p.failures > p.m.opts.MaxAcceptFailures {
-				p.m.log.Error("too many accept failures; no longer accepting", "err", err, "failures", p.failures)
-				p.stopped = true
-				_ = p.l.Close()
-				return
-			}
-			p.m.log.Warn("accept failed", "err", err, "failures", p.failures)
-			p.l.Unwatch()
-			p.retry = p.w.AfterFunc(p.m.opts.InitialBackoff, func() {
-				p.retry = nil
-				if !p.stopped {
-					_ = p.l.Watch(p.accept)
-				}
-			})
+			p.failed(err)
 			return
 		}
-		p.failures = 0
+		if p.failures > 0 {
+			p.m.log.Info("accepting again", "failures", p.failures)
+			p.failures, p.backoff, p.unlogged = 0, 0, 0
+		}
 		p.m.addAccept(pend)
 	}
+}
+
+// failed pauses accepting after err and schedules the retry.
+func (p *processor) failed(err error) {
+	p.failures++
+	p.m.acceptFails.Add(1)
+	p.backoff = min(max(2*p.backoff, acceptBackoffMin), acceptBackoffMax)
+	if now := p.now(); p.lastLog.IsZero() || now.Sub(p.lastLog) >= acceptLogEvery {
+		p.m.log.Warn("accept failed; retrying", "err", err, "failures", p.failures, "not_logged", p.unlogged, "backoff", p.backoff)
+		p.lastLog, p.unlogged = now, 0
+	} else {
+		p.unlogged++
+	}
+	p.l.Unwatch()
+	p.retry = p.w.AfterFunc(p.backoff, func() {
+		p.retry = nil
+		if p.stopped {
+			return
+		}
+		if err := p.l.Watch(p.accept); err != nil {
+			p.m.log.Error("listener", "err", err)
+		}
+	})
 }
 
 // stop closes the listener and waits until that is done.

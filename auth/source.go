@@ -141,6 +141,27 @@ func isWordByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
+// textSafeName reports whether n is a name the text format can hold: a
+// type Ceph names, and an id without control bytes, the bytes that end a
+// section header or start a comment, or edge spaces.
+func textSafeName(n EntityName) bool {
+	if n.Type > 0xff {
+		return false
+	}
+	if _, ok := entityTypeByName(encoding.EntityTypeName(uint8(n.Type))); !ok {
+		return false
+	}
+	if strings.TrimSpace(n.ID) != n.ID {
+		return false
+	}
+	for _, c := range []byte(n.ID) {
+		if c < 0x20 || c == 0x7f || strings.IndexByte("[]#;\\", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // parseBinaryKeyring decodes the binary keyring format (keyring.bin: u8
 // struct_v, then map<EntityName, EntityAuth>). It fails unless the whole
 // input decodes, so that plain text never passes for it.
@@ -151,6 +172,11 @@ func parseBinaryKeyring(data []byte) (*Keyring, error) {
 	kr := NewKeyring()
 	for i := 0; i < n && d.Err() == nil; i++ {
 		name := DecodeEntityName(d)
+		if !textSafeName(name) {
+			// Marshal writes the text format, which could not name it.
+			d.Fail(fmt.Errorf("%w: %q", ErrBadName, name.String()))
+			break
+		}
 		v := d.U8()
 		if v >= 2 {
 			d.U64() // auid

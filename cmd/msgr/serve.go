@@ -23,6 +23,7 @@ import (
 	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/bench"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
 )
@@ -553,6 +554,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		msgrLevel = slog.LevelDebug
 	}
 	msgrLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: msgrLevel})).With("component", "msgr")
+	// As servers do: every connection costs a descriptor, and a soft
+	// limit of 1024 is soon reached (the listener then backs off).
+	if limit, err := bench.RaiseNoFile(); err != nil {
+		log.Warn("cannot raise the open-file limit", "err", err)
+	} else {
+		log.Info("open-file limit", "nofile", limit)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

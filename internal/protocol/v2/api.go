@@ -200,8 +200,16 @@ type Dial struct{ Addr encoding.EntityAddr }
 
 // CloseSocket: close the current socket and drop what it still had to
 // write; feed no more of its events. The Machine may go on (reconnect,
-// standby) unless a Closed action follows.
-type CloseSocket struct{ Err error }
+// standby) unless a Closed action follows. Phase and Peer say where the
+// socket was (ProtocolV2's state name; the address dialled, or the
+// accepted socket's remote address); Handshake is set when it never
+// carried an open session: a failed handshake, worth a log line.
+type CloseSocket struct {
+	Err       error
+	Phase     string
+	Peer      encoding.EntityAddr
+	Handshake bool
+}
 
 // SetTimer: (re)arm Timer to fire at At; call TimerFired then.
 type SetTimer struct {

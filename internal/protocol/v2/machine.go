@@ -660,7 +660,8 @@ func (m *Machine) queued() int { return len(m.sent) + len(m.requeued) + m.queue.
 // dropSocket forgets the current socket (and its codec and auth state).
 func (m *Machine) dropSocket(err error) {
 	if m.hasSocket {
-		m.emit(CloseSocket{Err: err})
+		hs := m.ph.connecting() || m.ph.accepting() || m.ph == phReplacing
+		m.emit(CloseSocket{Err: err, Phase: m.ph.String(), Peer: m.target, Handshake: hs})
 		m.hasSocket = false
 	}
 	// Frames not yet in a Write were for this socket: drop them.
