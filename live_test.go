@@ -1,58 +1,15 @@
 package msgr
 
 import (
-	"net/netip"
-	"os"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
-	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	"github.com/gomsgr/msgr/message"
 )
-
-// liveConf is what the live test needs from a test cluster's ceph.conf.
-type liveConf struct {
-	mon     netip.AddrPort
-	cephx   bool
-	secure  bool
-	keyring string
-}
-
-func readLiveConf(t *testing.T, path string) liveConf {
-	f, err := config.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.New(f, "client.admin")
-	var c liveConf
-	if mons, err := cfg.Mons(); err == nil {
-		for _, m := range mons {
-			if a := m.Addrs.Msgr2(); a.Addr.IsValid() {
-				c.mon = a.Addr
-				break
-			}
-		}
-	}
-	c.cephx = slices.Contains(cfg.AuthClientRequired(), "cephx")
-	modes, err := cfg.Modes("ms_mon_client_mode")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.secure = len(modes) > 0 && modes[0] == config.ModeSecure
-	if p, ok := cfg.Keyring(); ok {
-		c.keyring = p
-	} else if ps := cfg.KeyringPaths(); len(ps) > 0 {
-		c.keyring = ps[0]
-	}
-	if !c.mon.IsValid() {
-		t.Fatalf("%s: no v2 mon address", path)
-	}
-	return c
-}
 
 // monMapCatcher takes the first MON_MAP, with its header as dispatched.
 type monMapCatcher struct {
@@ -80,25 +37,18 @@ func (d *monMapCatcher) DispatchHeader(_ *Conn, h message.Header, m message.Mess
 // test clusters (scripts/ci-ceph.sh): handshake in the cluster's auth and
 // connection mode, MON_GET_MAP answered by the monmap, a keepalive.
 func TestLiveMon(t *testing.T) {
-	for _, env := range []string{"MSGR_TEST_CEPH_NONE", "MSGR_TEST_CEPH_CEPHX", "MSGR_TEST_CEPH_SECURE"} {
+	for _, env := range []string{cephtest.None, cephtest.CephX, cephtest.Secure} {
 		t.Run(env, func(t *testing.T) {
-			path := os.Getenv(env)
-			if path == "" {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("%s is not set", env)
-				}
-				t.Skipf("%s not set (see scripts/ci-ceph.sh)", env)
-			}
-			liveMon(t, readLiveConf(t, path))
+			liveMon(t, cephtest.Open(t, env))
 		})
 	}
 }
 
-func liveMon(t *testing.T, conf liveConf) {
+func liveMon(t *testing.T, conf cephtest.Cluster) {
 	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
 	cfg := Config{Name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1}, Nonce: uint32(time.Now().UnixNano())}
-	if conf.cephx {
-		kr, err := auth.LoadKeyring(conf.keyring)
+	if conf.CephX {
+		kr, err := auth.LoadKeyring(conf.Keyring)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +57,7 @@ func liveMon(t *testing.T, conf liveConf) {
 			t.Fatal(err)
 		}
 		mode := []uint32{auth.ModeCRC}
-		if conf.secure {
+		if conf.Secure {
 			mode = []uint32{auth.ModeSecure}
 		}
 		sess, err := cephx.NewSession(cephx.Config{Name: admin, Key: key, MonModes: mode, Modes: mode})
@@ -127,7 +77,7 @@ func liveMon(t *testing.T, conf liveConf) {
 	}
 	catch := &monMapCatcher{got: make(chan *message.Raw, 1), hdr: make(chan message.Header, 1)}
 	m.AddDispatcherHead(catch)
-	c, err := m.GetConnection(encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: conf.mon}}, encoding.EntityTypeMon)
+	c, err := m.GetConnection(encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: conf.Mon}}, encoding.EntityTypeMon)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +102,7 @@ func liveMon(t *testing.T, conf liveConf) {
 	}
 	// The mon assigned us a global id in AUTH_DONE, in the cluster's mode.
 	wantMode := auth.ModeCRC
-	if conf.secure {
+	if conf.Secure {
 		wantMode = auth.ModeSecure
 	}
 	if ai := c.AuthInfo(); ai.GlobalID == 0 || ai.ConMode != wantMode || ai.Entity != (auth.EntityName{}) || c.PeerGlobalID() != 0 || c.AuthServerHandler() != nil {

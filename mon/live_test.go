@@ -18,34 +18,11 @@ import (
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/config"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	"github.com/gomsgr/msgr/messages"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// liveConf loads the ceph.conf a test cluster env var names
-// (scripts/ci-ceph.sh). Locally an unset variable skips the test; under
-// CI=true it fails it.
-func liveConf(t *testing.T, env string) *config.Config {
-	t.Helper()
-	path := os.Getenv(env)
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set under CI=true: scripts/ci-ceph.sh must start the clusters", env)
-		}
-		t.Skipf("%s not set: no Ceph cluster to talk to (see scripts/ci-ceph.sh, scripts/ceph-cluster.sh)", env)
-	}
-	c, err := config.Load(config.Args{Conf: path}, func(k string) string {
-		if k == "CEPH_ARGS" {
-			return ""
-		}
-		return os.Getenv(k)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 func dialLive(t *testing.T, cfg *config.Config) *Client {
 	t.Helper()
@@ -131,7 +108,7 @@ func checkAgainstCLI(t *testing.T, cfg *config.Config, c *Client) {
 func TestLiveConnect(t *testing.T) {
 	for _, env := range []string{"MSGR_TEST_CEPH_NONE", "MSGR_TEST_CEPH_CEPHX", "MSGR_TEST_CEPH_SECURE"} {
 		t.Run(env, func(t *testing.T) {
-			cfg := liveConf(t, env)
+			cfg := cephtest.Load(t, env)
 			start := time.Now()
 			c := dialLive(t, cfg)
 			t.Logf("session with %v in %v, global id %d", must(c.ActiveMon()), time.Since(start), c.GlobalID())
@@ -148,7 +125,7 @@ func TestLiveConnect(t *testing.T) {
 func must[T any](v T, _ bool) T { return v }
 
 func TestLiveSubscribeAndVersion(t *testing.T) {
-	cfg := liveConf(t, "MSGR_TEST_CEPH_NONE")
+	cfg := cephtest.Load(t, "MSGR_TEST_CEPH_NONE")
 	c := dialLive(t, cfg)
 	maps := make(chan *messages.MOSDMap, 4)
 	c.OnOSDMap(func(m *messages.MOSDMap) {
@@ -178,7 +155,7 @@ func TestLiveSubscribeAndVersion(t *testing.T) {
 // TestLiveCommandChangesState creates a pool through the client and sees
 // it with the real ceph CLI, then removes it.
 func TestLiveCommandChangesState(t *testing.T) {
-	cfg := liveConf(t, "MSGR_TEST_CEPH_NONE")
+	cfg := cephtest.Load(t, "MSGR_TEST_CEPH_NONE")
 	c := dialLive(t, cfg)
 	pool := fmt.Sprintf("msgr-mon-%d", time.Now().UnixNano()%1e9)
 	command(t, c, fmt.Sprintf(`{"prefix": "osd pool create", "pool": %q, "pg_num": 8}`, pool))
@@ -199,7 +176,7 @@ func TestLiveCommandChangesState(t *testing.T) {
 // TestLiveTwoMessengers runs two clients, each on its own messenger, at
 // once against the same mon.
 func TestLiveTwoMessengers(t *testing.T) {
-	cfg := liveConf(t, "MSGR_TEST_CEPH_NONE")
+	cfg := cephtest.Load(t, "MSGR_TEST_CEPH_NONE")
 	a, b := dialLive(t, cfg), dialLive(t, cfg)
 	if a.GlobalID() == b.GlobalID() {
 		t.Errorf("both clients have global id %d", a.GlobalID())
@@ -231,7 +208,7 @@ func TestLiveTwoMessengers(t *testing.T) {
 }
 
 func TestLiveErrors(t *testing.T) {
-	cfg := liveConf(t, "MSGR_TEST_CEPH_NONE")
+	cfg := cephtest.Load(t, "MSGR_TEST_CEPH_NONE")
 	c := dialLive(t, cfg)
 
 	// A command the mon rejects.
@@ -293,7 +270,7 @@ func New(f *config.File, name string) *config.Config {
 func TestLiveWrongKey(t *testing.T) {
 	for _, env := range []string{"MSGR_TEST_CEPH_CEPHX", "MSGR_TEST_CEPH_SECURE"} {
 		t.Run(env, func(t *testing.T) {
-			cfg := liveConf(t, env)
+			cfg := cephtest.Load(t, env)
 			bad := New(cfg.File, cfg.Name)
 			bad.Set("key", "AQBZRwhrJG/nBhAArkdPoFC1NFqwmTW5zLu/1A==")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -316,7 +293,7 @@ func TestLiveWrongKey(t *testing.T) {
 // TestLiveTicketRenewal keeps one client busy for several ticket
 // lifetimes on the cluster with short tickets (MSGR_TEST_CEPH_TTL).
 func TestLiveTicketRenewal(t *testing.T) {
-	cfg := liveConf(t, "MSGR_TEST_CEPH_TTL")
+	cfg := cephtest.Load(t, "MSGR_TEST_CEPH_TTL")
 	ttl, err := cfg.Duration("auth_mon_ticket_ttl")
 	if err != nil || ttl > time.Minute {
 		t.Skipf("the cluster's ticket ttl is %v (%v): too long to test renewal", ttl, err)

@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/gomsgr/msgr/auth"
+	"github.com/gomsgr/msgr/internal/cephtest"
 )
 
 // osdAddr asks the cluster (with the ceph CLI) for osd.0's msgr2 address.
 func osdAddr(t *testing.T, env string) netip.AddrPort {
 	t.Helper()
-	out, err := exec.Command("ceph", "-c", envConf(env), "osd", "dump", "-f", "json").Output()
+	out, err := exec.Command("ceph", "-c", cephtest.ConfPath(t, env), "osd", "dump", "-f", "json").Output()
 	if err != nil {
 		t.Skipf("ceph osd dump: %v", err)
 	}

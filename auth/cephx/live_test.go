@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	"github.com/gomsgr/msgr/internal/wire"
 	"github.com/gomsgr/msgr/message"
 )
@@ -27,34 +25,10 @@ type liveCluster struct {
 	keyring string
 }
 
-func envConf(env string) string { return os.Getenv(env) }
-
 func cluster(t *testing.T, env string) liveCluster {
 	t.Helper()
-	conf := envConf(env)
-	if conf == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not set under CI", env)
-		}
-		t.Skipf("%s not set (see scripts/ci-ceph.sh)", env)
-	}
-	data, err := os.ReadFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`v2:([0-9.]+:[0-9]+)`).FindSubmatch(data)
-	if m == nil {
-		t.Fatalf("%s: no v2 mon address", conf)
-	}
-	ap, err := netip.ParseAddrPort(string(m[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr := filepath.Join(filepath.Dir(conf), "keyring")
-	if k := regexp.MustCompile(`(?m)^\s*keyring\s*=\s*(\S+)`).FindSubmatch(data); k != nil {
-		kr = string(k[1])
-	}
-	return liveCluster{mon: ap, keyring: kr}
+	c := cephtest.Open(t, env)
+	return liveCluster{mon: c.Mon, keyring: c.Keyring}
 }
 
 // liveConn is the client end of one msgr2 connection in its auth phase.

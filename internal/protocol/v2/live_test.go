@@ -4,57 +4,15 @@ import (
 	"errors"
 	gonet "net"
 	"net/netip"
-	"os"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
-	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	"github.com/gomsgr/msgr/message"
 )
-
-// cephConf is what the live tests need from a test cluster's ceph.conf.
-type cephConf struct {
-	mon     netip.AddrPort
-	cephx   bool
-	secure  bool
-	keyring string
-}
-
-func readCephConf(t *testing.T, path string) cephConf {
-	f, err := config.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.New(f, "client.admin")
-	var c cephConf
-	if mons, err := cfg.Mons(); err == nil {
-		for _, m := range mons {
-			if a := m.Addrs.Msgr2(); a.Addr.IsValid() {
-				c.mon = a.Addr
-				break
-			}
-		}
-	}
-	c.cephx = slices.Contains(cfg.AuthClientRequired(), "cephx")
-	modes, err := cfg.Modes("ms_mon_client_mode")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.secure = len(modes) > 0 && modes[0] == config.ModeSecure
-	if p, ok := cfg.Keyring(); ok {
-		c.keyring = p
-	} else if ps := cfg.KeyringPaths(); len(ps) > 0 {
-		c.keyring = ps[0]
-	}
-	if !c.mon.IsValid() {
-		t.Fatalf("%s: no v2 mon address", path)
-	}
-	return c
-}
 
 // liveEnv is a client messenger that learns its address from the mon.
 type liveEnv struct {
@@ -77,29 +35,22 @@ func (e *liveEnv) Cookie() uint64 { return 0x1234 }
 // cluster's auth and mode, a keepalive round trip, and MON_GET_MAP
 // answered with the monmap.
 func TestLiveMon(t *testing.T) {
-	for _, env := range []string{"MSGR_TEST_CEPH_NONE", "MSGR_TEST_CEPH_CEPHX", "MSGR_TEST_CEPH_SECURE"} {
+	for _, env := range []string{cephtest.None, cephtest.CephX, cephtest.Secure} {
 		t.Run(env, func(t *testing.T) {
-			path := os.Getenv(env)
-			if path == "" {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("%s is not set", env)
-				}
-				t.Skipf("%s not set (see scripts/ci-ceph.sh)", env)
-			}
-			liveMon(t, readCephConf(t, path))
+			liveMon(t, cephtest.Open(t, env))
 		})
 	}
 }
 
-func liveMon(t *testing.T, conf cephConf) {
+func liveMon(t *testing.T, conf cephtest.Cluster) {
 	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
 	env := &liveEnv{addrs: encoding.EntityAddrVec{{Type: encoding.AddrTypeAny, Nonce: uint32(time.Now().UnixNano())}}}
 	mode := uint32(auth.ModeCRC)
-	if conf.secure {
+	if conf.Secure {
 		mode = auth.ModeSecure
 	}
-	if conf.cephx {
-		kr, err := auth.LoadKeyring(conf.keyring)
+	if conf.CephX {
+		kr, err := auth.LoadKeyring(conf.Keyring)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,13 +68,13 @@ func liveMon(t *testing.T, conf cephConf) {
 	} else {
 		env.authC = &auth.NoneClient{Name: admin, Mon: true}
 	}
-	monAddr := encoding.EntityAddr{Type: encoding.AddrTypeMsgr2, Addr: conf.mon}
+	monAddr := encoding.EntityAddr{Type: encoding.AddrTypeMsgr2, Addr: conf.Mon}
 	m, err := NewClient(Config{Env: env, Me: encoding.EntityName{Type: encoding.EntityTypeClient, Num: -1},
 		PeerType: encoding.EntityTypeMon, PeerAddrs: encoding.EntityAddrVec{monAddr}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock, err := gonet.DialTimeout("tcp", conf.mon.String(), 5*time.Second)
+	sock, err := gonet.DialTimeout("tcp", conf.Mon.String(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,10 +122,10 @@ func liveMon(t *testing.T, conf cephConf) {
 		}
 	}
 	readUntil("session", func() bool { return established != nil })
-	if established.ConMode != mode || established.Peer.Type != encoding.EntityTypeMon || (conf.cephx && established.AuthGlobalID == 0) {
+	if established.ConMode != mode || established.Peer.Type != encoding.EntityTypeMon || (conf.CephX && established.AuthGlobalID == 0) {
 		t.Fatalf("established %+v", established)
 	}
-	if m.st.enc.Secure() != conf.secure {
+	if m.st.enc.Secure() != conf.Secure {
 		t.Fatalf("secure mode %v", m.st.enc.Secure())
 	}
 	apply(m.SendKeepalive(time.Now()))
@@ -190,6 +141,6 @@ func liveMon(t *testing.T, conf cephConf) {
 		}
 		return false
 	})
-	t.Logf("mon %v: %v mode %d, global id %d, features %#x, %d messages", conf.mon, established.Peer, established.ConMode,
+	t.Logf("mon %v: %v mode %d, global id %d, features %#x, %d messages", conf.Mon, established.Peer, established.ConMode,
 		established.AuthGlobalID, established.Features, len(delivered))
 }
