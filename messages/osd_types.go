@@ -759,7 +759,7 @@ func AppendPGNLSResponse(b []byte, r PGNLSResponse) []byte {
 }
 
 // RegisterOSD registers the OSD client path's message types (MOSDOp,
-// MOSDOpReply, MOSDBackoff) in r.
+// MOSDOpReply, MOSDBackoff, MWatchNotify) in r.
 func RegisterOSD(r *message.Registry) error {
 	for _, e := range []struct {
 		t uint16
@@ -768,6 +768,7 @@ func RegisterOSD(r *message.Registry) error {
 		{TypeOSDOp, func() message.Message { return &MOSDOp{} }},
 		{TypeOSDOpReply, func() message.Message { return &MOSDOpReply{} }},
 		{TypeOSDBackoff, func() message.Message { return &MOSDBackoff{} }},
+		{TypeWatchNotify, func() message.Message { return &MWatchNotify{} }},
 	} {
 		if err := r.Register(e.t, e.f); err != nil {
 			return err

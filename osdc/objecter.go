@@ -211,6 +211,7 @@ type Objecter struct {
 	pgCache  map[osdmap.PG]pgTarget // for osdmap; cleared with each new map
 	tickStop chan struct{}
 	tickDone chan struct{}
+	lingers  lingerSet // watches and notifies (linger.go)
 }
 
 // Stats counts what the Objecter did, for tests and monitoring.
@@ -769,6 +770,8 @@ func (o *Objecter) HandleMessage(c Conn, m message.Message) bool {
 		o.handleReply(c, m)
 	case *messages.MOSDBackoff:
 		o.handleBackoff(c, m)
+	case *messages.MWatchNotify:
+		o.handleWatchNotify(m)
 	default:
 		return false
 	}
@@ -878,6 +881,7 @@ func (o *Objecter) resetLocked(c Conn) {
 	if s == nil {
 		return
 	}
+	o.lingers.kick(s.osd) // its watches re-register
 	delete(o.byConn, c)
 	c.Close()
 	s.conn = nil
@@ -951,6 +955,7 @@ func (o *Objecter) HandleOSDMap(m *osdmap.OSDMap) {
 			o.sendOrPark(p)
 		}
 	}
+	o.lingers.kick(-1) // watches whose target moved re-register
 }
 
 // Close fails every op in flight with ErrClosed and closes all sessions.
@@ -968,6 +973,7 @@ func (o *Objecter) Close() {
 	for _, s := range o.sessions {
 		o.closeSession(s)
 	}
+	o.lingers.closeAll()
 	for _, p := range o.parkedLocked() {
 		o.complete(p, nil, ErrClosed)
 	}
