@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gomsgr/msgr/internal/fifo"
 	"github.com/gomsgr/msgr/internal/goid"
 	"github.com/gomsgr/msgr/message"
 )
@@ -50,12 +51,11 @@ func (it *dispatchItem) priority() uint16 {
 	return it.h.Priority
 }
 
-// prioLevel holds the queued items of one priority, FIFO from head;
-// guarded by its queue's mu.
+// prioLevel holds the queued items of one priority; guarded by its
+// queue's mu.
 type prioLevel struct {
 	prio  uint16
-	items []dispatchItem
-	head  int
+	items fifo.Queue[dispatchItem]
 }
 
 // dispatchQueue is Ceph's DispatchQueue: connection events and messages,
@@ -117,7 +117,7 @@ func (q *dispatchQueue) push(it dispatchItem) bool {
 		it.done()
 		return false
 	}
-	q.levelLocked(it.priority()).append(it)
+	q.levelLocked(it.priority()).items.Push(it)
 	q.n++
 	if it.kind == itemMessage {
 		q.perConn[it.c]++
@@ -156,23 +156,11 @@ func (q *dispatchQueue) levelLocked(p uint16) *prioLevel {
 	return l
 }
 
-func (l *prioLevel) append(it dispatchItem) {
-	if len(l.items) == cap(l.items) && l.head > 0 {
-		// Reuse the delivered prefix rather than grow.
-		n := copy(l.items, l.items[l.head:])
-		clear(l.items[n:])
-		l.items, l.head = l.items[:n], 0
-	}
-	l.items = append(l.items, it)
-}
-
 // popLocked takes the next item; the queue must not be empty.
 func (q *dispatchQueue) popLocked() dispatchItem {
 	l := q.levels[0]
-	it := l.items[l.head]
-	l.items[l.head] = dispatchItem{}
-	l.head++
-	if l.head == len(l.items) {
+	it, _ := l.items.Pop()
+	if l.items.Len() == 0 {
 		q.dropLevelLocked(0)
 	}
 	q.n--
@@ -185,7 +173,7 @@ func (q *dispatchQueue) popLocked() dispatchItem {
 // dropLevelLocked removes the (emptied) level at index i.
 func (q *dispatchQueue) dropLevelLocked(i int) {
 	l := q.levels[i]
-	l.items, l.head = l.items[:0], 0
+	l.items.Clear()
 	copy(q.levels[i:], q.levels[i+1:])
 	q.levels[len(q.levels)-1] = nil
 	q.levels = q.levels[:len(q.levels)-1]
@@ -212,17 +200,14 @@ func (q *dispatchQueue) discard(c *Conn) int {
 	var dropped []dispatchItem
 	for i := 0; i < len(q.levels); {
 		l := q.levels[i]
-		kept := l.items[:l.head]
-		for _, it := range l.items[l.head:] {
+		l.items.Filter(func(it dispatchItem) bool {
 			if it.kind == itemMessage && it.c == c {
 				dropped = append(dropped, it)
-			} else {
-				kept = append(kept, it)
+				return false
 			}
-		}
-		clear(l.items[len(kept):])
-		l.items = kept
-		if l.head == len(l.items) {
+			return true
+		})
+		if l.items.Len() == 0 {
 			q.dropLevelLocked(i)
 			continue
 		}
@@ -245,7 +230,7 @@ func (q *dispatchQueue) stop() {
 	q.stopped = true
 	var items []dispatchItem
 	for _, l := range q.levels {
-		items = append(items, l.items[l.head:]...)
+		items = append(items, l.items.Items()...)
 	}
 	q.levels, q.free, q.n = nil, nil, 0
 	clear(q.perConn)

@@ -1,6 +1,10 @@
 package v2
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/gomsgr/msgr/internal/fifo"
+)
 
 // outQueue holds messages not yet framed: highest priority first, FIFO
 // within a priority (ProtocolV2's out_queue map).
@@ -15,8 +19,7 @@ type outQueue struct {
 
 type prioList struct {
 	prio uint16
-	head int // msgs[:head] are popped (nil)
-	msgs []*OutMessage
+	msgs fifo.Queue[*OutMessage]
 }
 
 // keptPrios is how many priorities may stay listed while empty.
@@ -28,14 +31,7 @@ func (q *outQueue) push(msg *OutMessage) {
 	if !found {
 		q.prios = slices.Insert(q.prios, i, prioList{prio: p})
 	}
-	l := &q.prios[i]
-	if len(l.msgs) == cap(l.msgs) && 2*l.head >= len(l.msgs) && l.head > 0 {
-		// Move the live part back to the array's start rather than grow.
-		k := copy(l.msgs, l.msgs[l.head:])
-		clear(l.msgs[k:])
-		l.msgs, l.head = l.msgs[:k], 0
-	}
-	l.msgs = append(l.msgs, msg)
+	q.prios[i].msgs.Push(msg)
 	q.n++
 }
 
@@ -44,18 +40,12 @@ func (q *outQueue) pop() *OutMessage {
 		return nil
 	}
 	for i := range q.prios {
-		l := &q.prios[i]
-		if l.head == len(l.msgs) {
+		msg, ok := q.prios[i].msgs.Pop()
+		if !ok {
 			continue
 		}
-		msg := l.msgs[l.head]
-		l.msgs[l.head] = nil
-		l.head++
-		if l.head == len(l.msgs) {
-			l.msgs, l.head = l.msgs[:0], 0
-			if len(q.prios) > keptPrios {
-				q.prios = slices.Delete(q.prios, i, i+1)
-			}
+		if q.prios[i].msgs.Len() == 0 && len(q.prios) > keptPrios {
+			q.prios = slices.Delete(q.prios, i, i+1)
 		}
 		q.n--
 		return msg
