@@ -15,6 +15,7 @@ import (
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/internal/stack"
 	"github.com/gomsgr/msgr/message"
+	"github.com/gomsgr/msgr/perf"
 )
 
 // Conn is one session with a peer (Ceph's AsyncConnection driving
@@ -31,7 +32,8 @@ type Conn struct {
 	worker  stack.Worker
 	release func() // the worker's load count
 	log     *slog.Logger
-	drainFn func() // c.drain, allocated once
+	drainFn func()       // c.drain, allocated once
+	perf    *perf.Logger // the worker's counters; nil when off
 
 	// regKey is the key this connection is registered under in
 	// msgr.conns; guarded by msgr.mu.
@@ -184,6 +186,9 @@ func newConn(m *Messenger, w stack.Worker, release func(), mach *v2.Machine, inf
 	c.log = m.log.With("conn", c.id)
 	c.info.Store(&info)
 	c.inject = newInjector(&m.opts, c.id)
+	c.perf = m.perfFor(w)
+	c.perf.Inc(lMsgrCreatedConnections, 1)
+	c.perf.Inc(lMsgrActiveConnections, 1)
 	return c
 }
 
@@ -497,6 +502,7 @@ func (c *Conn) drain() {
 			c.started = true
 			c.stepEv(stepEvent{kind: stepStart})
 		}
+		c.perf.Inc(lMsgrSendMessages, uint64(len(q)))
 		for _, om := range q {
 			c.stepEv(stepEvent{kind: stepSend, om: om})
 		}
@@ -562,6 +568,7 @@ func (c *Conn) apply(acts []v2.Action) {
 		case v2.Established:
 			c.established(a)
 		case v2.Deliver:
+			c.perf.Inc(lMsgrRecvMessages, 1)
 			if len(c.inq) == 0 {
 				// pumpIn pops from the front: start over at the array's
 				// start rather than lose its capacity for good.
@@ -802,6 +809,7 @@ func (c *Conn) onReadable() {
 		rb := c.mach.ReadBuffer(readSize)
 		n, err := s.Read(rb)
 		if n > 0 {
+			c.perf.Inc(lMsgrRecvBytes, uint64(n))
 			var extra []byte
 			if h := c.msgr.testRecvHook.Load(); h != nil {
 				extra = (*h)(c, rb[:n])
@@ -840,6 +848,7 @@ func (c *Conn) flushOut() {
 			return
 		}
 		n, err := c.sock.Writev(c.out)
+		c.perf.Inc(lMsgrSendBytes, uint64(max(n, 0)))
 		c.consumeOut(n)
 		if err != nil {
 			if errors.Is(err, stack.ErrWouldBlock) {
@@ -1094,6 +1103,7 @@ func (c *Conn) finish(err error) {
 		return
 	}
 	c.finished = true
+	c.perf.Dec(lMsgrActiveConnections, 1)
 	c.closeSocket(true)
 	for t := range c.timers {
 		c.stopTimer(v2.Timer(t))

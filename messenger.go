@@ -20,6 +20,7 @@ import (
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/internal/stack"
 	"github.com/gomsgr/msgr/message"
+	"github.com/gomsgr/msgr/perf"
 )
 
 // Config is what a Messenger is made with besides Options.
@@ -68,6 +69,7 @@ type Messenger struct {
 	dispatchBytes *Throttle
 	dispatchMsgs  *Throttle
 	local         *Conn
+	perfSections  []perf.Section // registered in opts.Perf
 	// testRecvHook, set by tests, sees every chunk read from a socket (and
 	// may change it in place); bytes it returns are fed to the Machine
 	// right after, as if read next. Nil outside tests.
@@ -151,6 +153,7 @@ func New(cfg Config, opts Options) (*Messenger, error) {
 		m.stack, m.ownStack = s, true
 	}
 	m.local = newLocalConn(m)
+	m.addPerf()
 	return m, nil
 }
 
@@ -521,6 +524,7 @@ func (m *Messenger) inDispatch() bool {
 
 func (m *Messenger) shutdown() {
 	defer close(m.done)
+	defer m.removePerf()
 	m.mu.Lock()
 	p := m.proc
 	m.proc = nil

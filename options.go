@@ -3,6 +3,8 @@ package msgr
 import (
 	"log/slog"
 	"time"
+
+	"github.com/gomsgr/msgr/perf"
 )
 
 // Options configures a Messenger. Fields are named after Ceph's ms_*
@@ -11,6 +13,9 @@ import (
 type Options struct {
 	// Logger receives the messenger's logs; nil uses slog.Default().
 	Logger *slog.Logger
+	// Perf receives the perf counters (Ceph's AsyncMessenger::Worker-N
+	// sections and the messenger's own); nil counts nothing.
+	Perf *perf.Collection
 
 	// InitialBackoff is ms_initial_backoff (0.2 s): the first wait before a
 	// lossless connection reconnects after a fault; it doubles per failed
