@@ -22,6 +22,7 @@ import (
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
 	"github.com/gomsgr/msgr/osdmap"
+	"github.com/gomsgr/msgr/perf"
 )
 
 // Conn is one connection to an OSD: a lossy client connection. Send must
@@ -197,6 +198,7 @@ type Objecter struct {
 	dial   Dialer
 	budget *budget
 	log    *slog.Logger
+	perf   *perf.Logger // the "objecter" section
 
 	mu       sync.Mutex
 	osdmap   *osdmap.OSDMap
@@ -247,6 +249,7 @@ func New(d Dialer, cfg Config) *Objecter {
 		tickStop: make(chan struct{}),
 		tickDone: make(chan struct{}),
 	}
+	o.perf = o.newPerf()
 	go o.ticker()
 	return o
 }
@@ -279,7 +282,7 @@ func (o *Objecter) tick() {
 		}
 		laggy := false
 		for _, p := range s.ops {
-			if !p.sentAt.IsZero() && now.Sub(p.sentAt) >= o.cfg.LaggyAfter {
+			if o.laggy(p, now) {
 				laggy = true
 				break
 			}
@@ -481,6 +484,7 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	o.lastTid++
 	p.tid = o.lastTid
 	o.stats.Ops++
+	o.countOp(p)
 	o.sendOrPark(p)
 	o.mu.Unlock()
 	return p, nil
@@ -674,6 +678,7 @@ func (o *Objecter) sessionLocked(osd int32) *session {
 	s := &session{osd: osd, addrs: addrs, conn: c, ops: make(map[uint64]*op)}
 	o.sessions[osd] = s
 	o.byConn[c] = s
+	o.perf.Inc(lOSDSessionOpen, 1)
 	return s
 }
 
@@ -690,6 +695,7 @@ func (o *Objecter) closeSession(s *session) {
 		s.conn = nil
 	}
 	if o.sessions[s.osd] == s {
+		o.perf.Inc(lOSDSessionClose, 1)
 		delete(o.sessions, s.osd)
 	}
 	for _, p := range s.ops {
@@ -745,6 +751,7 @@ func (o *Objecter) sendLocked(s *session, p *op) {
 		o.stats.Resends++
 	}
 	o.stats.Sends++
+	o.perf.Inc(lOpSendBytes, outBytes(p.req.Ops))
 	p.attempts++
 	p.epoch = o.osdmap.Epoch
 	p.sentAt = o.cfg.Now()
@@ -786,6 +793,7 @@ func (o *Objecter) handleReply(c Conn, m *messages.MOSDOpReply) {
 		return
 	}
 	s.resets = 0
+	o.perf.Inc(lOpReply, 1)
 	p := s.ops[m.Tid]
 	if p == nil {
 		return // cancelled, or answered by another OSD after a resend
