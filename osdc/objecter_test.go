@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -279,7 +280,11 @@ func TestStaleReplyIgnored(t *testing.T) {
 	mu.Unlock()
 }
 
-func TestBackoff(t *testing.T) {
+// TestBackoff runs in a synctest bubble: "nothing else was sent" is
+// checked once every goroutine is idle, not after a sleep.
+func TestBackoff(t *testing.T) { synctest.Test(t, testBackoff) }
+
+func testBackoff(t *testing.T) {
 	o, f, m := setup(t, 1, Config{})
 	// Open the session with a first op.
 	if _, err := do(t, o, "warm", messages.NewWriteFullOp([]byte("w"))); err != nil {
@@ -303,7 +308,7 @@ func TestBackoff(t *testing.T) {
 	if _, err := do(t, o, "free", messages.NewWriteFullOp([]byte("f"))); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	synctest.Wait()
 	if got := f.Sent(0); len(got) != before+1 || got[before].Oid != "free" {
 		t.Fatalf("sent during the block: %v", got[before:])
 	}
@@ -332,7 +337,11 @@ func TestTimeoutAndCancel(t *testing.T) {
 	}
 }
 
-func TestThrottle(t *testing.T) {
+// TestThrottle runs in a synctest bubble, so that "the third op waits" is
+// checked with every goroutine idle.
+func TestThrottle(t *testing.T) { synctest.Test(t, testThrottle) }
+
+func testThrottle(t *testing.T) {
 	o, f, _ := setup(t, 1, Config{InflightOps: 2})
 	release := make(chan struct{})
 	f.SetIntercept(func(int32, *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
@@ -347,7 +356,7 @@ func TestThrottle(t *testing.T) {
 		}()
 	}
 	waitFor(t, "two ops in flight", func() bool { ops, _ := o.InFlight(); return ops == 2 })
-	time.Sleep(20 * time.Millisecond)
+	synctest.Wait()
 	if ops, b := o.InFlight(); ops != 2 || b != 2 || len(f.Sent(0)) > 1 {
 		t.Fatalf("in flight %d ops %d bytes, %d sent", ops, b, len(f.Sent(0)))
 	}
