@@ -64,8 +64,11 @@ type Conn struct {
 	waiters []chan struct{}
 	qclosed bool
 
+	// proto is the protocol mach speaks; immutable.
+	proto proto
+
 	// Owned by the worker's context.
-	mach       *v2.Machine
+	mach       machine
 	started    bool
 	sock       stack.Socket
 	sockUp     bool // connected: writes may go out
@@ -173,7 +176,7 @@ const readSize = 64 << 10
 // read loop of one readable event.
 const shortReadBreak = 16 << 10
 
-func newConn(m *Messenger, w stack.Worker, release func(), mach *v2.Machine, info connInfo) *Conn {
+func newConn(m *Messenger, w stack.Worker, release func(), mach machine, p proto, info connInfo) *Conn {
 	c := &Conn{
 		msgr:    m,
 		id:      m.connIDs.Add(1),
@@ -181,6 +184,7 @@ func newConn(m *Messenger, w stack.Worker, release func(), mach *v2.Machine, inf
 		release: release,
 		doneCh:  make(chan struct{}),
 		mach:    mach,
+		proto:   p,
 	}
 	c.drainFn = c.drain
 	c.log = m.log.With("conn", c.id)
@@ -193,30 +197,34 @@ func newConn(m *Messenger, w stack.Worker, release func(), mach *v2.Machine, inf
 }
 
 func newClientConn(m *Messenger, addrs encoding.EntityAddrVec, peerType uint8) (*Conn, error) {
+	p, err := m.pickProto(addrs)
+	if err != nil {
+		return nil, err
+	}
 	cfg := m.machineConfig()
 	cfg.PeerType = peerType
 	cfg.PeerAddrs = addrs
-	mach, err := v2.NewClient(cfg)
+	mach, err := m.newMachine(p, cfg, true)
 	if err != nil {
 		return nil, err
 	}
 	w, release := m.stack.Pick()
-	c := newConn(m, w, release, mach, connInfo{peer: encoding.EntityName{Type: peerType, Num: -1}, addrs: addrs})
+	c := newConn(m, w, release, mach, p, connInfo{peer: encoding.EntityName{Type: peerType, Num: -1}, addrs: addrs})
 	c.policy = m.policies.get(peerType)
 	c.inject.setPeer(&m.opts, peerType)
 	return c, nil
 }
 
-func newServerConn(m *Messenger) (*Conn, error) {
+func newServerConn(m *Messenger, p proto) (*Conn, error) {
 	cfg := m.machineConfig()
 	ce := &connEnv{env: (*env)(m)}
 	cfg.Env = ce
-	mach, err := v2.NewServer(cfg)
+	mach, err := m.newMachine(p, cfg, false)
 	if err != nil {
 		return nil, err
 	}
 	w, release := m.stack.Pick()
-	c := newConn(m, w, release, mach, connInfo{peer: encoding.EntityName{Num: -1}})
+	c := newConn(m, w, release, mach, p, connInfo{peer: encoding.EntityName{Num: -1}})
 	// The Machine asks for an auth handler only once it runs, on c's
 	// worker, after this (the Exec that attaches the socket orders it).
 	ce.c = c

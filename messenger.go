@@ -99,7 +99,7 @@ type Messenger struct {
 	started   bool
 	ready     bool
 	stopping  bool
-	proc      *processor
+	procs     []*processor     // one per bound address
 	conns     map[string]*Conn // registered sessions by peer addresses
 	accepting map[*Conn]struct{}
 	all       map[*Conn]struct{}  // every live connection
@@ -233,8 +233,70 @@ func (m *Messenger) bind(ctx context.Context, ip netip.Addr, ports []uint16) err
 		return ErrShutdown
 	}
 	m.mu.Unlock()
-	w, release := m.stack.Pick()
-	var l stack.Listener
+	// msgr2 first, on the ports asked for; msgr1 beside it (Ceph's
+	// Processor per address of the vector).
+	var protos []proto
+	if !m.opts.NoMsgr2 {
+		protos = append(protos, protoV2)
+	}
+	if m.opts.BindMsgr1 || m.opts.NoMsgr2 {
+		protos = append(protos, protoV1)
+	}
+	var procs []*processor
+	var addrs encoding.EntityAddrVec
+	fail := func(err error) error {
+		for _, p := range procs {
+			p.stop()
+		}
+		return err
+	}
+	for i, pr := range protos {
+		try := ports
+		if i > 0 {
+			// The second address: the rest of a range, or any port.
+			try = nil
+			for _, p := range ports {
+				if p != 0 && p != addrs[0].Addr.Port() {
+					try = append(try, p)
+				}
+			}
+			if len(try) == 0 {
+				try = []uint16{0}
+			}
+		}
+		w, release := m.stack.Pick()
+		l, err := m.listen(ctx, w, ip, try)
+		if err != nil {
+			release()
+			return fail(err)
+		}
+		procs = append(procs, newProcessor(m, w, release, l, pr))
+		bound := l.Addr()
+		t := encoding.AddrTypeMsgr2
+		if pr == protoV1 {
+			t = encoding.AddrTypeLegacy
+		}
+		a := encoding.EntityAddr{Type: t, Nonce: m.nonce, Addr: bound}
+		if ip.IsUnspecified() {
+			// Keep the port; the IP comes from the first peer (learned_addr).
+			a.Addr = netip.AddrPortFrom(netip.Addr{}, bound.Port())
+		}
+		addrs = append(addrs, a)
+		m.log.Debug("bound", "addr", a)
+	}
+	m.mu.Lock()
+	m.bound = true
+	m.procs = procs
+	m.needAddr = ip.IsUnspecified()
+	m.addrs = addrs
+	m.mu.Unlock()
+	m.local.setLocalAddrs(m.Addrs())
+	return nil
+}
+
+// listen binds the first free port of ports on ip, retrying busy ones
+// ms_bind_retry_count times.
+func (m *Messenger) listen(ctx context.Context, w stack.Worker, ip netip.Addr, ports []uint16) (stack.Listener, error) {
 	var lastErr error
 	for attempt := 0; attempt <= m.opts.BindRetryCount; attempt++ {
 		if attempt > 0 {
@@ -243,51 +305,24 @@ func (m *Messenger) bind(ctx context.Context, ip netip.Addr, ports []uint16) err
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				release()
-				return ctx.Err()
+				return nil, ctx.Err()
 			case <-t.C:
 			}
 		}
 		for _, p := range ports {
-			var err error
-			l, err = callOn(ctx, w, func() (stack.Listener, error) {
+			l, err := callOn(ctx, w, func() (stack.Listener, error) {
 				return w.Listen(netip.AddrPortFrom(ip, p), stack.ListenConfig{Backlog: m.opts.TCPListenBacklog, RecvBuf: m.opts.TCPRcvBuf})
 			})
 			if err == nil {
-				break
+				return l, nil
 			}
 			lastErr = err
 			if !errors.Is(err, syscall.EADDRINUSE) {
-				release()
-				return fmt.Errorf("msgr: bind %v: %w", netip.AddrPortFrom(ip, p), err)
+				return nil, fmt.Errorf("msgr: bind %v: %w", netip.AddrPortFrom(ip, p), err)
 			}
 		}
-		if l != nil {
-			break
-		}
 	}
-	if l == nil {
-		release()
-		return fmt.Errorf("%w: %w", ErrNoPort, lastErr)
-	}
-	bound := l.Addr()
-	m.mu.Lock()
-	m.bound = true
-	m.proc = newProcessor(m, w, release, l)
-	a := encoding.EntityAddr{Type: encoding.AddrTypeMsgr2, Nonce: m.nonce, Addr: bound}
-	if ip.IsUnspecified() {
-		// Keep the port; the IP comes from the first peer (learned_addr).
-		a.Addr = netip.AddrPortFrom(netip.Addr{}, bound.Port())
-		m.needAddr = true
-		m.addrs = encoding.EntityAddrVec{a}
-	} else {
-		m.needAddr = false
-		m.addrs = encoding.EntityAddrVec{a}
-	}
-	m.mu.Unlock()
-	m.local.setLocalAddrs(m.Addrs())
-	m.log.Debug("bound", "addr", bound)
-	return nil
+	return nil, fmt.Errorf("%w: %w", ErrNoPort, lastErr)
 }
 
 // callOn runs f on w and waits for its result.
@@ -374,9 +409,9 @@ func (m *Messenger) becomeReady() {
 		return
 	}
 	m.ready = true
-	p := m.proc
+	procs := m.procs
 	m.mu.Unlock()
-	if p != nil {
+	for _, p := range procs {
 		p.start()
 	}
 }
@@ -386,8 +421,8 @@ func (m *Messenger) becomeReady() {
 // connects in the background when the first message (or keepalive) is
 // sent. Our own addresses give the local connection.
 func (m *Messenger) GetConnection(addrs encoding.EntityAddrVec, peerType uint8) (*Conn, error) {
-	if len(addrs) == 0 || !addrs.Msgr2().Addr.IsValid() {
-		return nil, fmt.Errorf("%w: no msgr2 address in %v", ErrBadAddr, addrs)
+	if _, err := m.pickProto(addrs); err != nil {
+		return nil, err
 	}
 	key := addrs.String()
 	m.mu.Lock()
@@ -526,10 +561,10 @@ func (m *Messenger) shutdown() {
 	defer close(m.done)
 	defer m.removePerf()
 	m.mu.Lock()
-	p := m.proc
-	m.proc = nil
+	procs := m.procs
+	m.procs = nil
 	m.mu.Unlock()
-	if p != nil {
+	for _, p := range procs {
 		p.stop()
 	}
 	m.MarkDownAll()
@@ -697,7 +732,8 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 		return
 	}
 	e := m.conns[key]
-	if e == nil || e == c || e.isClosed() {
+	if e == nil || e == c || e.isClosed() || e.proto != c.proto {
+		// (Sessions of different protocols are never shared.)
 		if !q.Reconnect {
 			m.conns[key] = c
 			c.regKey = key

@@ -42,6 +42,18 @@ type Options struct {
 	BindRetryCount int
 	BindRetryDelay time.Duration
 
+	// BindMsgr1 is ms_bind_msgr1: Bind also listens for msgr1 ("ceph
+	// v027") on a second port (the next free one of the range with
+	// BindPortRange, else one the kernel picks), and the messenger
+	// advertises [v2:IP:P1,v1:IP:P2] as Ceph daemons do. Ceph's default is
+	// true; here it is false, so that a messenger binds one port unless
+	// asked.
+	BindMsgr1 bool
+	// NoMsgr2 is ms_bind_msgr2 = false (Ceph's default, true, is the zero
+	// value): Bind listens for msgr1 only, and connections dial a peer's
+	// v1 address even when it offers a v2 one.
+	NoMsgr2 bool
+
 	// ConnectionReadyTimeout is ms_connection_ready_timeout (10 s): a
 	// connection still handshaking after this long is faulted.
 	ConnectionReadyTimeout time.Duration

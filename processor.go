@@ -15,6 +15,7 @@ type processor struct {
 	w       stack.Worker
 	release func()
 	now     func() time.Time // the clock of the log rate limit (tests replace it)
+	proto   proto            // what the listener's address speaks
 
 	l        stack.Listener
 	failures int           // consecutive accept errors
@@ -34,8 +35,8 @@ const (
 	acceptLogEvery   = 5 * time.Second
 )
 
-func newProcessor(m *Messenger, w stack.Worker, release func(), l stack.Listener) *processor {
-	return &processor{m: m, w: w, release: release, l: l, now: time.Now}
+func newProcessor(m *Messenger, w stack.Worker, release func(), l stack.Listener, p proto) *processor {
+	return &processor{m: m, w: w, release: release, l: l, now: time.Now, proto: p}
 }
 
 // start begins accepting (Ceph's Processor::start, from ready()).
@@ -70,7 +71,7 @@ func (p *processor) accept() {
 			p.m.log.Info("accepting again", "failures", p.failures)
 			p.failures, p.backoff, p.unlogged = 0, 0, 0
 		}
-		p.m.addAccept(pend)
+		p.m.addAccept(pend, p.proto)
 	}
 }
 
@@ -117,8 +118,8 @@ func (p *processor) stop() {
 // addAccept places a newly accepted socket on the least-loaded worker as
 // a server connection, tracked as accepting until its session opens
 // (Ceph's AsyncMessenger::add_accept).
-func (m *Messenger) addAccept(pend stack.Pending) {
-	c, err := newServerConn(m)
+func (m *Messenger) addAccept(pend stack.Pending, p proto) {
+	c, err := newServerConn(m, p)
 	if err != nil {
 		m.log.Error("new server connection", "err", err)
 		_ = pend.Close()

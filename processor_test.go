@@ -117,7 +117,7 @@ func TestProcessorAcceptRecovers(t *testing.T) {
 			m := newTestMessenger(t, osdName(1), false, Options{Logger: slog.New(rec)}, newRecorder())
 			l := &fakeListener{}
 			w := &fakeWorker{}
-			p := newProcessor(m, w, func() {}, l)
+			p := newProcessor(m, w, func() {}, l, protoV2)
 			clock := time.Unix(1e9, 0)
 			p.now = func() time.Time { return clock }
 			p.start()

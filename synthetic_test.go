@@ -157,6 +157,7 @@ type synthConfig struct {
 	failEvery      uint64
 	markDownEvery  int // lossy: each sender marks its connection down every n messages (0: never)
 	internalDelays time.Duration
+	v1             bool // every messenger speaks msgr1 only (NoMsgr2)
 }
 
 // TestSyntheticInject is in the spirit of Ceph's SyntheticInjectTest:
@@ -192,7 +193,7 @@ func runSynthetic(t *testing.T, tc synthConfig) {
 	lossless := !tc.cli.Lossy
 	// A short outbound queue paces the senders to the network, so that
 	// the lossy runs' mark downs do not discard most of what was sent.
-	opts := Options{InjectSocketFailures: tc.failEvery, InjectInternalDelays: tc.internalDelays, InjectSeed: 1, OutboundQueueMessages: 256}
+	opts := Options{InjectSocketFailures: tc.failEvery, InjectInternalDelays: tc.internalDelays, InjectSeed: 1, OutboundQueueMessages: 256, NoMsgr2: tc.v1}
 	var servers, clients []*Messenger
 	changed := make(chan struct{}, 1)
 	srvCheck := newSynthChecker(t, true, lossless, changed)

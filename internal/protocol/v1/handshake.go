@@ -271,6 +271,10 @@ func (m *Machine) handleClientBanner(now time.Time) bool {
 	}
 	a.Type = encoding.AddrTypeLegacy
 	m.peerAddrs = encoding.EntityAddrVec{a}
+	if a.Addr.Port() != 0 {
+		// A bound peer: where we reconnect to if our policy does.
+		m.target = a
+	}
 	m.ph = phAccConnect
 	return true
 }

@@ -251,7 +251,7 @@ func (m *Machine) start(now time.Time) []v2.Action {
 }
 
 func (m *Machine) startConnect(now time.Time) {
-	if m.target.Type != encoding.AddrTypeLegacy {
+	if m.target.Type != encoding.AddrTypeLegacy || m.target.Addr.Port() == 0 {
 		m.stop(now, fmt.Errorf("%w: no v1 address to reconnect to %v", v2.ErrSocket, m.peerAddrs), true)
 		return
 	}
