@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"fmt"
@@ -49,6 +50,7 @@ type Mon struct {
 	monmap   *monmap.MonMap
 	osdmap   *osdmap.OSDMap    // the newest, as decoded from full[epoch]
 	full     map[uint32][]byte // every epoch's encoded full map
+	incs     map[uint32][]byte // the incremental to each epoch from the one before
 	sessions map[*msgr.Conn]*monSession
 	started  time.Time
 	cfg      *monConfig
@@ -84,7 +86,7 @@ func newMon(ctx context.Context, ip netip.Addr, port uint16, fsid encoding.UUID,
 		return nil, err
 	}
 	mon := &Mon{m: m, log: log.With("daemon", "mon.a"), fsid: fsid, authp: ap, cfg: cfg,
-		full: map[uint32][]byte{}, sessions: map[*msgr.Conn]*monSession{}, started: time.Now()}
+		full: map[uint32][]byte{}, incs: map[uint32][]byte{}, sessions: map[*msgr.Conn]*monSession{}, started: time.Now()}
 	return mon, nil
 }
 
@@ -122,6 +124,15 @@ func (mon *Mon) commitLocked(m *osdmap.OSDMap) error {
 	dm, err := osdmap.Decode(bl)
 	if err != nil {
 		return fmt.Errorf("cluster: osdmap e%d does not decode: %w", m.Epoch, err)
+	}
+	if prev := mon.osdmap; prev != nil {
+		inc, err := checkedIncremental(prev, dm, bl)
+		if err != nil {
+			// Clients still get full maps for this epoch.
+			mon.log.Error("no incremental", "epoch", dm.Epoch, "err", err)
+		} else {
+			mon.incs[dm.Epoch] = inc
+		}
 	}
 	mon.full[dm.Epoch] = bl
 	mon.osdmap = dm
@@ -168,18 +179,46 @@ func (mon *Mon) sendMonMapLocked(c *msgr.Conn) {
 	mon.send(c, mm)
 }
 
-// osdMapsLocked is an MOSDMap with the full maps from epoch from to the
-// newest (at most maxMapsPerMessage of the newest).
+// osdMapsLocked is an MOSDMap taking a client from epoch from-1 to the
+// newest, as OSDMonitor::send_incremental does: incrementals where the
+// mon has them, a full map where not, at most maxMapsPerMessage epochs
+// (a client further behind gets the newest full map and jumps to it).
+// from 0: the newest full map alone.
 func (mon *Mon) osdMapsLocked(from uint32) *messages.MOSDMap {
 	last := mon.osdmap.Epoch
+	msg := &messages.MOSDMap{FSID: mon.fsid, Maps: map[uint32][]byte{}, IncrementalMaps: map[uint32][]byte{}, OldestMap: 1, NewestMap: last}
 	if from == 0 || from > last || last-from >= maxMapsPerMessage {
-		from = last - min(last-1, maxMapsPerMessage-1)
+		msg.Maps[last] = mon.full[last]
+		msg.OldestMap = last
+		return msg
 	}
-	msg := &messages.MOSDMap{FSID: mon.fsid, Maps: map[uint32][]byte{}, OldestMap: from, NewestMap: last}
 	for e := from; e <= last; e++ {
-		msg.Maps[e] = mon.full[e]
+		if inc, ok := mon.incs[e]; ok && (e > from || from > 1) {
+			msg.IncrementalMaps[e] = inc
+		} else {
+			msg.Maps[e] = mon.full[e]
+		}
 	}
 	return msg
+}
+
+// checkedIncremental encodes the incremental from prev to next and checks
+// that applying it to prev gives exactly next's encoding (bl), as an OSD
+// checks an incremental's full crc.
+func checkedIncremental(prev, next *osdmap.OSDMap, bl []byte) ([]byte, error) {
+	ib := osdmap.Diff(prev, next).Append(nil)
+	inc, err := osdmap.DecodeIncremental(ib)
+	if err != nil {
+		return nil, err
+	}
+	m := prev.Clone()
+	if err := m.Apply(inc); err != nil {
+		return nil, err
+	}
+	if got := m.Append(nil); !bytes.Equal(got, bl) {
+		return nil, fmt.Errorf("applying the incremental to e%d does not give e%d (crc %#x, want %#x)", prev.Epoch, next.Epoch, m.CRC, inc.FullCRC)
+	}
+	return ib, nil
 }
 
 // checkOSDMapSubLocked is OSDMonitor::check_osdmap_sub: maps from the

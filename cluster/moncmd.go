@@ -172,8 +172,12 @@ func (mon *Mon) runCommand(c *msgr.Conn, cmd []string) cmdResult {
 }
 
 // allowed checks the caps of cephx principals: reads need "allow r" or
-// more, anything else "allow *" or rw (a simplified MonCap).
+// more, anything else "allow *" or rw (a simplified MonCap). A nil c is
+// the process itself.
 func (mon *Mon) allowed(c *msgr.Conn, prefix string) bool {
+	if c == nil {
+		return true
+	}
 	h, ok := c.AuthServerHandler().(*authHandler)
 	if !ok || mon.authp.cx == nil {
 		return true

@@ -44,3 +44,33 @@ func TestAppendReencodesCaptures(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAppendRoundTrip: whatever decodes re-encodes to bytes that decode
+// and re-encode to themselves.
+func FuzzAppendRoundTrip(f *testing.F) {
+	for _, b := range loadTestMaps(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			return
+		}
+		out := m.Append(nil)
+		m2, err := Decode(out)
+		if err != nil {
+			t.Fatalf("re-encoded map does not decode: %v", err)
+		}
+		if out2 := m2.Append(nil); !bytes.Equal(out, out2) {
+			t.Fatalf("re-encoding not stable at byte %d", firstDiff(out, out2))
+		}
+	})
+}
+
+func firstDiff(a, b []byte) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}

@@ -105,3 +105,88 @@ func TestNewMapEncodesLikeMon(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalAppendReencodesCaptures: every incremental a Pacific mon
+// stored re-encodes byte for byte (crc and full crc included).
+func TestIncrementalAppendReencodesCaptures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/mon*/inc.*")
+	if len(files) < 20 {
+		t.Fatalf("only %d incrementals", len(files))
+	}
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc, err := DecodeIncremental(in)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if out := inc.Append(nil); !bytes.Equal(in, out) {
+			t.Errorf("%s: re-encoding differs at byte %d (in %d bytes, out %d)", f, firstDiff(in, out), len(in), len(out))
+		}
+	}
+}
+
+// TestDiffMatchesMon: the incremental Diff builds between two of the mon's
+// full maps (a pool creation) is the mon's own, and applying it gives the
+// later map.
+func TestDiffMatchesMon(t *testing.T) {
+	prev, err := Decode(readMon(t, "mon/full.34"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := Decode(readMon(t, "mon/full.35"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readMon(t, "mon/inc.35")
+	got := Diff(prev, next).Append(nil)
+	if !bytes.Equal(got, want) {
+		t.Errorf("differs at byte %d (mon %d bytes, here %d)\n mon  %x\n here %x", firstDiff(want, got), len(want), len(got), want, got)
+	}
+	inc, err := DecodeIncremental(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prev.Apply(inc); err != nil {
+		t.Fatal(err)
+	}
+	sameMap(t, 35, prev, next)
+}
+
+// FuzzAppendRoundTrip: whatever decodes re-encodes to bytes that decode
+// and re-encode to themselves.
+func FuzzAppendRoundTrip(f *testing.F) {
+	for _, b := range testMaps(f) {
+		f.Add(b)
+	}
+	incs, _ := filepath.Glob("testdata/mon*/inc.*")
+	for _, fn := range incs {
+		if b, err := os.ReadFile(fn); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if m, err := Decode(b); err == nil {
+			out := m.Append(nil)
+			m2, err := Decode(out)
+			if err != nil {
+				t.Fatalf("re-encoded map does not decode: %v", err)
+			}
+			if out2 := m2.Append(nil); !bytes.Equal(out, out2) {
+				t.Fatalf("map re-encoding not stable at byte %d", firstDiff(out, out2))
+			}
+		}
+		if inc, err := DecodeIncremental(b); err == nil {
+			out := inc.Append(nil)
+			inc2, err := DecodeIncremental(out)
+			if err != nil {
+				t.Fatalf("re-encoded incremental does not decode: %v", err)
+			}
+			if out2 := inc2.Append(nil); !bytes.Equal(out, out2) {
+				t.Fatalf("incremental re-encoding not stable at byte %d", firstDiff(out, out2))
+			}
+		}
+	})
+}

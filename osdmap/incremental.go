@@ -57,6 +57,23 @@ type Incremental struct {
 	NewBackfillfullRatio float32
 	NewRequireMinCompat  uint8
 	NewRequireOSDRelease int8
+
+	// FullCRC is the crc of the full map this incremental makes.
+	FullCRC uint32
+
+	kept incKept
+}
+
+// incKept holds what an Incremental carries that this package does not
+// model, as decoded, so that Append re-encodes a decoded one byte for byte.
+type incKept struct {
+	clientV, osdV                   uint8  // struct versions (0: Pacific's)
+	newRemovedSnaps, newPurgedSnaps []byte // map<int64, interval_set<snapid_t>>
+	clientTail                      []byte
+	newBlocklist, oldBlocklist      []byte
+	newXInfo                        []byte // map<int32, osd_xinfo_t>
+	encodeFeatures                  uint64
+	osdTail                         []byte // new_crush_node_flags and later
 }
 
 func decodeAddrVecMap(d *encoding.Decoder) map[int32]encoding.EntityAddrVec {
@@ -83,6 +100,13 @@ func decodeI32U32Map(d *encoding.Decoder) map[int32]uint32 {
 	return m
 }
 
+// NewIncremental is an incremental that changes nothing: the "no
+// change" values Ceph's Incremental constructor sets.
+func NewIncremental() *Incremental {
+	return &Incremental{NewPoolMax: -1, NewFlags: -1, NewMaxOSD: -1, NewNearfullRatio: -1, NewFullRatio: -1,
+		NewBackfillfullRatio: -1, NewRequireMinCompat: 0xff, NewRequireOSDRelease: -1}
+}
+
 // DecodeIncremental parses an encoded OSDMap::Incremental.
 func DecodeIncremental(b []byte) (*Incremental, error) {
 	d := encoding.NewDecoder(b)
@@ -93,7 +117,7 @@ func DecodeIncremental(b []byte) (*Incremental, error) {
 	if wrap.V < 7 {
 		return nil, fmt.Errorf("osdmap incremental: %w: classic encoding v%d is not supported", encoding.ErrMalformed, wrap.V)
 	}
-	inc := &Incremental{NewNearfullRatio: -1, NewFullRatio: -1, NewBackfillfullRatio: -1, NewRequireOSDRelease: -1}
+	inc := NewIncremental()
 	if err := inc.decodeClient(d); err != nil {
 		return nil, fmt.Errorf("osdmap incremental: %w", err)
 	}
@@ -104,7 +128,7 @@ func DecodeIncremental(b []byte) (*Incremental, error) {
 		crcOff := d.Offset()
 		incCRC := d.U32()
 		tailOff := d.Offset()
-		d.U32() // full_crc
+		inc.FullCRC = d.U32()
 		d.StructEnd(wrap)
 		if err := d.Err(); err != nil {
 			return nil, fmt.Errorf("osdmap incremental: %w", err)
@@ -125,6 +149,7 @@ func DecodeIncremental(b []byte) (*Incremental, error) {
 
 func (inc *Incremental) decodeClient(d *encoding.Decoder) error {
 	s := d.StructStart("Incremental client data", 9)
+	inc.kept.clientV = s.V
 	inc.FSID = d.UUID()
 	inc.Epoch = d.U32()
 	inc.Modified = d.UTime()
@@ -175,8 +200,12 @@ func (inc *Incremental) decodeClient(d *encoding.Decoder) error {
 		inc.OldPGUpmapItems = decodePGSet(d)
 	}
 	if s.V >= 6 {
-		skipSnapsMap(d) // new_removed_snaps
-		skipSnapsMap(d) // new_purged_snaps
+		off := d.Offset()
+		skipSnapsMap(d)
+		inc.kept.newRemovedSnaps = d.Since(off)
+		off = d.Offset()
+		skipSnapsMap(d)
+		inc.kept.newPurgedSnaps = d.Since(off)
 	}
 	if s.V >= 8 {
 		inc.NewLastUpChange = d.UTime()
@@ -186,12 +215,16 @@ func (inc *Incremental) decodeClient(d *encoding.Decoder) error {
 		inc.NewPGUpmapPrimaries = decodePGI32Map(d)
 		inc.OldPGUpmapPrimaries = decodePGSet(d)
 	}
+	off := d.Offset()
+	d.Skip(d.Remaining())
+	inc.kept.clientTail = d.Since(off)
 	d.StructEnd(s)
 	return d.Err()
 }
 
 func (inc *Incremental) decodeOSDOnly(d *encoding.Decoder) error {
 	s := d.StructStart("Incremental osd-only data", 12)
+	inc.kept.osdV = s.V
 	inc.NewHBBackUp = decodeAddrVecMap(d)
 	inc.NewUpThru = decodeI32U32Map(d)
 	n := d.Len(12)
@@ -201,15 +234,19 @@ func (inc *Incremental) decodeOSDOnly(d *encoding.Decoder) error {
 		inc.NewLastCleanInterval[k] = [2]uint32{d.U32(), d.U32()}
 	}
 	inc.NewLost = decodeI32U32Map(d)
+	off := d.Offset()
 	nb := d.Len(8 + 8)
 	for i := 0; i < nb && d.Err() == nil; i++ { // new_blocklist
 		d.EntityAddr()
 		d.UTime()
 	}
+	inc.kept.newBlocklist = d.Since(off)
+	off = d.Offset()
 	nb = d.Len(8)
 	for i := 0; i < nb && d.Err() == nil; i++ { // old_blocklist
 		d.EntityAddr()
 	}
+	inc.kept.oldBlocklist = d.Since(off)
 	inc.NewUpCluster = decodeAddrVecMap(d)
 	inc.ClusterSnapshot = d.String()
 	nu := d.Len(20)
@@ -218,14 +255,16 @@ func (inc *Incremental) decodeOSDOnly(d *encoding.Decoder) error {
 		k := d.I32()
 		inc.NewUUID[k] = d.UUID()
 	}
+	off = d.Offset()
 	nx := d.Len(10)
 	for i := 0; i < nx && d.Err() == nil; i++ { // new_xinfo
 		d.I32()
 		skipStruct(d, "osd_xinfo_t")
 	}
+	inc.kept.newXInfo = d.Since(off)
 	inc.NewHBFrontUp = decodeAddrVecMap(d)
 	if s.V >= 2 {
-		d.U64() // encode_features
+		inc.kept.encodeFeatures = d.U64()
 	}
 	if s.V >= 3 {
 		inc.NewNearfullRatio = f32(d)
@@ -238,6 +277,9 @@ func (inc *Incremental) decodeOSDOnly(d *encoding.Decoder) error {
 		inc.NewRequireMinCompat = d.U8()
 		inc.NewRequireOSDRelease = int8(d.U8())
 	}
+	off = d.Offset()
+	d.Skip(d.Remaining())
+	inc.kept.osdTail = d.Since(off)
 	d.StructEnd(s)
 	return d.Err()
 }
