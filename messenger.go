@@ -30,9 +30,10 @@ type Config struct {
 	// Nonce tells apart incarnations of the same address (Ceph uses a
 	// random number or the pid); it goes in every address of ours.
 	Nonce uint32
-	// Stack is the transport; nil leases the process-wide event-loop
-	// pool "msgr" (GOMAXPROCS loops), shared with every other messenger.
-	Stack stack.Stack
+	// Stack is the transport (NewEventLoopStack, NewGoNetStack); nil
+	// leases the process-wide event-loop pool "msgr" (GOMAXPROCS loops),
+	// shared with every other messenger.
+	Stack Stack
 	// Registry decodes received messages; nil decodes every type as
 	// *message.Raw.
 	Registry *message.Registry

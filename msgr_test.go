@@ -15,7 +15,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gomsgr/msgr/encoding"
-	"github.com/gomsgr/msgr/internal/stack"
 	"github.com/gomsgr/msgr/message"
 )
 
@@ -67,12 +66,12 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // testStack, when set, is the transport of the messengers tests make
 // (nil: the shared event-loop pool). Tests in this package do not run in
 // parallel, so a test may set it for its duration with useGoNet.
-var testStack stack.Stack
+var testStack Stack
 
 // useGoNet runs the rest of t's messengers on a goroutine-per-connection
 // stack, closed after them.
 func useGoNet(t *testing.T) {
-	s := stack.NewGoNet()
+	s := NewGoNetStack()
 	testStack = s
 	t.Cleanup(func() {
 		testStack = nil
