@@ -197,8 +197,16 @@ func runSynthetic(t *testing.T, tc synthConfig) {
 	var servers, clients []*Messenger
 	changed := make(chan struct{}, 1)
 	srvCheck := newSynthChecker(t, true, lossless, changed)
+	// The servers echo from their dispatcher with SendContext: their
+	// queues are unbounded in effect, as Ceph's are. A bounded one can
+	// deadlock: the dispatcher waits for room, room waits for the
+	// client's ACK, the ACK waits behind the client's messages, which
+	// the server no longer reads once its dispatch throttle is full.
+	srvOpts := opts
+	srvOpts.OutboundQueueMessages = 1 << 30
+	srvOpts.OutboundQueueBytes = 1 << 40
 	for i := range tc.servers {
-		m := newTestMessenger(t, osdName(int64(100+i)), true, opts, srvCheck)
+		m := newTestMessenger(t, osdName(int64(100+i)), true, srvOpts, srvCheck)
 		m.SetDefaultPolicy(tc.srv)
 		servers = append(servers, m)
 	}
