@@ -1051,6 +1051,8 @@ func (c *Conn) dispatch(e *inMsg) {
 	// The InMessage is ours alone: decode into its header in place.
 	hp := &e.im.Header
 	msg, err := c.decode(hp, &e.im.Payload)
+	// The payload was valid for Decode only, unless Decode took it.
+	releasePayload(&e.im.Payload)
 	if err != nil {
 		rel.release()
 		// As Ceph's handle_message: an undecodable message faults the
@@ -1065,6 +1067,13 @@ func (c *Conn) dispatch(e *inMsg) {
 		return
 	}
 	c.msgr.dq.push(dispatchItem{kind: itemMessage, c: c, m: msg, h: *hp, rel: rel})
+}
+
+// releasePayload gives a received payload's pooled buffer back.
+func releasePayload(p *message.Payload) {
+	if r := p.Take(); r != nil {
+		r.Release()
+	}
 }
 
 // decode builds the message; a message type whose Decode panics on what
@@ -1096,6 +1105,7 @@ func (c *Conn) dropUndispatched() {
 	for i := range c.inq {
 		r := c.inRelease(&c.inq[i])
 		r.release()
+		releasePayload(&c.inq[i].im.Payload)
 	}
 	clear(c.inq)
 	c.inq = nil

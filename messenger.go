@@ -19,6 +19,7 @@ import (
 	"github.com/gomsgr/msgr/internal/event"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/internal/stack"
+	"github.com/gomsgr/msgr/internal/wire"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/perf"
 )
@@ -69,6 +70,7 @@ type Messenger struct {
 	// Dispatch budget for messages read and not yet dispatched.
 	dispatchBytes *Throttle
 	dispatchMsgs  *Throttle
+	preSession    *wire.Budget // receive memory of connections not yet established
 	local         *Conn
 	perfSections  []perf.Section // registered in opts.Perf
 	// testRecvHook, set by tests, sees every chunk read from a socket (and
@@ -143,6 +145,7 @@ func New(cfg Config, opts Options) (*Messenger, error) {
 	}
 	m.dispatchBytes = NewThrottle("dispatch_throttle_bytes", opts.DispatchThrottleBytes)
 	m.dispatchMsgs = NewThrottle("dispatch_queue_len", int64(opts.DispatchQueueLen))
+	m.preSession = wire.NewBudget(opts.PreSessionMemory)
 	m.disp.Store(&dispatchers{})
 	if cfg.Stack != nil {
 		m.stack = cfg.Stack
@@ -659,6 +662,7 @@ func (m *Messenger) machineConfig() v2.Config {
 		MaxBackoff:        m.opts.MaxBackoff,
 		HandshakeTimeout:  m.opts.ConnectionReadyTimeout,
 		IdleTimeout:       m.opts.ConnectionIdleTimeout,
+		PreSessionBudget:  m.preSession,
 	}
 }
 

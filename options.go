@@ -69,6 +69,14 @@ type Options struct {
 	// a Ceph option; Ceph bounds only bytes). Default 65536.
 	DispatchQueueLen int
 
+	// PreSessionMemory bounds the receive buffers held, together, by the
+	// connections whose session is not established yet (their peers have
+	// not authenticated; not a Ceph option). Each such connection's
+	// frames are also capped at wire.PreSessionLimits (64 KiB), and an
+	// idle one holds no buffer. A connection that would go over the bound
+	// is closed. Default 64 MiB.
+	PreSessionMemory int64
+
 	// OutboundQueueMessages and OutboundQueueBytes bound what one Conn
 	// holds for sending (queued plus sent and unacknowledged on lossless
 	// connections). Not Ceph options: Ceph's queue is unbounded. Defaults
@@ -131,6 +139,9 @@ func (o Options) withDefaults() Options {
 		o.DispatchThrottleBytes = 100 << 20
 	}
 	setInt(&o.DispatchQueueLen, 65536)
+	if o.PreSessionMemory == 0 {
+		o.PreSessionMemory = 64 << 20
+	}
 	setInt(&o.OutboundQueueMessages, 4096)
 	if o.OutboundQueueBytes == 0 {
 		o.OutboundQueueBytes = 256 << 20

@@ -4,13 +4,37 @@ package message
 // (rarely used) and the data (bulk bytes, e.g. an object's contents), each
 // one frame segment on the msgr2 wire.
 //
-// On receive the slices alias the frame buffer they arrived in, valid for
-// the duration of Decode only; a Message that keeps bytes must copy them.
+// On receive the slices alias the buffer they arrived in, valid for the
+// duration of Decode only: the messenger gives that buffer back to its
+// pool once Decode returns. A Message that keeps bytes copies them, or
+// takes the buffer with Take (as Ceph's messages keep a bufferlist's
+// reference) and then calls Release on what Take returned once done with
+// the bytes, never touching them after.
+//
 // On send, Data is referenced, not copied, until the frame is written.
 type Payload struct {
 	Front  []byte
 	Middle []byte
 	Data   []byte
+	// Owner, on receive, is the pooled buffer Front, Middle and Data
+	// alias, or nil when they are the receiver's for good (small messages
+	// are copied out of the receive buffer). Unused on send.
+	Owner Releaser
+}
+
+// Releaser is received memory that goes back to a pool on Release. Its
+// holder calls Release once, after its last use of the memory; not
+// calling it is safe (the garbage collector takes the memory instead).
+type Releaser interface{ Release() }
+
+// Take hands the received buffer to the caller (typically a Message's
+// Decode that keeps Data without copying): the segments stay valid until
+// the caller calls Release on the result. It returns nil when there is
+// no pooled buffer: the segments are then the caller's for good.
+func (p *Payload) Take() Releaser {
+	r := p.Owner
+	p.Owner = nil
+	return r
 }
 
 // Message is one Ceph message type. Ceph's own messages and users' types
@@ -59,7 +83,7 @@ func EncodeMessage(m Message, features uint64, p *Payload) (Header, error) {
 // to the heap through Encode). *h is undefined when it returns an error.
 func EncodeInto(m Message, features uint64, h *Header, p *Payload) error {
 	*h = NewHeader(m)
-	p.Front, p.Middle, p.Data = p.Front[:0], p.Middle[:0], p.Data[:0]
+	p.Front, p.Middle, p.Data, p.Owner = p.Front[:0], p.Middle[:0], p.Data[:0], nil
 	if err := m.Encode(h, features, p); err != nil {
 		return err
 	}

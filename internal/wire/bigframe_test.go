@@ -86,7 +86,7 @@ func TestBigFrameDetach(t *testing.T) {
 							}
 						}
 						if rng.IntN(4) != 0 {
-							if d.Detach() {
+							if d.Detach() != nil {
 								nDetached++
 								var segs [][]byte
 								for i := range want[got] {
@@ -142,7 +142,7 @@ func TestBigFrameWholeIsShared(t *testing.T) {
 	b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(2*BigFrame, 2))
 	d.Feed(b)
 	f, err := d.Next()
-	if err != nil || f == nil || d.Detach() {
+	if err != nil || f == nil || d.Detach() != nil {
 		t.Fatal(f, err)
 	}
 }
@@ -153,6 +153,7 @@ func TestBigFrameLimitsFirst(t *testing.T) {
 	e, _ := pair(t, mode{true, false})
 	b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(4*BigFrame, 2))
 	d := NewDecoder(Limits{MaxSegmentLen: 2 * BigFrame})
+	d.Establish()
 	d.Feed(b[:1000])
 	if _, err := d.Next(); !errors.Is(err, ErrTooLarge) {
 		t.Fatal(err)
@@ -198,6 +199,7 @@ func BenchmarkDecodeBigOwn(b *testing.B) {
 	size := 4 << 20
 	wire, _ := e.AppendFrame(nil, TagMessage, fill(41, 0), fill(200, 2), nil, fill(size, 1))
 	d := NewDecoder(Limits{})
+	d.Establish()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -210,7 +212,7 @@ func BenchmarkDecodeBigOwn(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if f != nil && !d.Detach() {
+			if f != nil && d.Detach() == nil {
 				b.Fatal("not detached")
 			}
 		}
@@ -271,7 +273,7 @@ func TestBigFrameCRCAhead(t *testing.T) {
 					f, err = d.Next()
 				}
 				if pos < 0 {
-					if err != nil || f == nil || !d.Detach() {
+					if err != nil || f == nil || d.Detach() == nil {
 						t.Fatalf("%v %v: frame %v, %v", m, shape, f != nil, err)
 					}
 					for i, s := range segs {
@@ -315,6 +317,7 @@ func readSpaceCheck(t *testing.T, stream []byte, splits uint64, rev1 bool) {
 		}
 		var want bytes.Buffer
 		d := NewDecoder(lim)
+		d.Establish()
 		d.SetRev1(rev1)
 		d.Feed(stream)
 		for {
@@ -333,6 +336,7 @@ func readSpaceCheck(t *testing.T, stream []byte, splits uint64, rev1 bool) {
 		type kept struct{ segs, copies [][]byte }
 		var detached []kept
 		d = NewDecoder(lim)
+		d.Establish()
 		d.SetRev1(rev1)
 		s, sp := stream, splits
 		next := func() int { v := int(sp % 97); sp = sp>>7 | sp<<57; return v }
@@ -348,7 +352,7 @@ func readSpaceCheck(t *testing.T, stream []byte, splits uint64, rev1 bool) {
 					break
 				}
 				got.WriteString(describe(fr))
-				if next()%2 == 0 && d.Detach() {
+				if next()%2 == 0 && d.Detach() != nil {
 					var k kept
 					for i := range fr.Segments {
 						k.segs = append(k.segs, fr.Segments[i])

@@ -5,16 +5,29 @@ import (
 	"sync"
 )
 
-// Receive buffers are pooled by size class (4 KiB doubling to 256 KiB), so
-// that a Decoder holds one only while it has unconsumed bytes (Release):
-// an idle connection then costs no buffer at all. Bigger buffers are
-// plain allocations, left to the garbage collector.
+// Receive buffers are pooled by size class, shared by all Decoders: powers
+// of two from 4 KiB to 256 KiB (the buffers frames are decoded from, held
+// only while a Decoder has unconsumed bytes), then eight classes per
+// doubling up to 64 MiB (a big frame's buffer of its own, handed over with
+// Detach and given back with Buf.Release), so that a 4 MiB message wastes
+// at most an eighth and steady traffic neither zeroes nor faults in fresh
+// pages. Bigger buffers are plain allocations, left to the garbage
+// collector. Pooled contents are never cleared: whoever gets a buffer
+// overwrites before reading.
 const (
-	minBufShift = 12 // 4 KiB
-	maxBufShift = 18 // 256 KiB
+	minBufShift   = 12 // 4 KiB
+	smallBufShift = 18 // 256 KiB: the last power-of-two class
+	maxBufShift   = 26 // 64 MiB: the largest pooled buffer
+	stepsShift    = 3  // 8 classes per doubling above smallBufShift
+
+	smallClasses = smallBufShift - minBufShift + 1
+	numClasses   = smallClasses + (maxBufShift-smallBufShift)<<stepsShift
+
+	// MaxPooledBuf is the largest buffer the pool keeps.
+	MaxPooledBuf = 1 << maxBufShift
 )
 
-var bufPools [maxBufShift - minBufShift + 1]sync.Pool
+var bufPools [numClasses]sync.Pool
 
 // bufClass returns the size class index for n bytes, or -1 if n is beyond
 // the largest class.
@@ -23,35 +36,79 @@ func bufClass(n int) int {
 		return 0
 	}
 	s := bits.Len(uint(n - 1)) // 1<<s >= n
+	if s <= smallBufShift {
+		return s - minBufShift
+	}
 	if s > maxBufShift {
 		return -1
 	}
-	return s - minBufShift
+	k := s - 1 // 1<<k < n <= 1<<(k+1)
+	q := 1 << (k - stepsShift)
+	step := (n - 1<<k + q - 1) / q // 1..8
+	return smallClasses + (k-smallBufShift)<<stepsShift + step - 1
+}
+
+// classSize is the size of class c's buffers.
+func classSize(c int) int {
+	if c < smallClasses {
+		return 1 << (c + minBufShift)
+	}
+	c -= smallClasses
+	k := smallBufShift + c>>stepsShift
+	step := c&(1<<stepsShift-1) + 1
+	return 1<<k + step<<(k-stepsShift)
 }
 
 // getBuf returns a buffer of at least n bytes (its whole capacity in use
 // as length): a pooled one when n fits a class, else a new one of exactly
-// n. The pointer is what putBuf wants back (nil when not pooled), kept so
-// that returning a buffer allocates nothing.
+// n. The pointer is what putBuf wants back, kept so that returning a
+// buffer allocates nothing.
 func getBuf(n int) (*[]byte, []byte) {
 	c := bufClass(n)
 	if c < 0 {
-		return nil, make([]byte, n)
+		b := make([]byte, n)
+		return &b, b
 	}
 	if p, _ := bufPools[c].Get().(*[]byte); p != nil {
 		return p, *p
 	}
-	b := make([]byte, 1<<(c+minBufShift))
+	b := make([]byte, classSize(c))
 	return &b, b
 }
 
-// putBuf gives a pooled buffer back; nil is ignored. Its contents are
-// not cleared: whoever gets it next overwrites before reading.
+// putBuf gives a buffer back; nil, and buffers of no class size, are
+// ignored (left to the garbage collector).
 func putBuf(p *[]byte) {
 	if p == nil {
 		return
 	}
-	if c := bufClass(len(*p)); c >= 0 && len(*p) == 1<<(c+minBufShift) {
+	if c := bufClass(len(*p)); c >= 0 && len(*p) == classSize(c) {
 		bufPools[c].Put(p)
 	}
+}
+
+// Buf is the buffer of a frame handed over by Decoder.Detach: the frame's
+// segments alias it. Release gives it back to the pool the Decoders share;
+// the segments must not be touched after that (in race-detector builds
+// Release overwrites the buffer from another goroutine, so that a use
+// after release is reported as a data race). Not releasing is safe: the
+// garbage collector takes the buffer instead. Release is for one owner:
+// whoever holds the Buf calls it once (later calls do nothing).
+type Buf struct{ p *[]byte }
+
+// Release gives the buffer back. It is a no-op on a nil or released Buf.
+func (b *Buf) Release() {
+	if b == nil || b.p == nil {
+		return
+	}
+	p := b.p
+	b.p = nil
+	if poisonReleased {
+		go func() {
+			clear(*p)
+			putBuf(p)
+		}()
+		return
+	}
+	putBuf(p)
 }

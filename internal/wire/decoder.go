@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 )
 
 // Decoder turns a byte stream into frames, resumably: bytes may arrive
@@ -21,10 +22,15 @@ import (
 //
 // Memory: the receive buffer comes from a pool shared by all Decoders and
 // goes back to it on Release once everything buffered is consumed, so an
-// idle Decoder holds none. A frame of BigFrame bytes or more that is not
-// all buffered when its preamble is read gets a buffer of its own, of
-// exactly its size, allocated only after its lengths passed the limits;
-// Detach then gives that buffer to the caller instead of a copy.
+// idle Decoder holds none. No buffer is sized from a length the peer
+// claims before its bytes arrive: the buffer grows (doubling) as bytes
+// come. Until Establish, frames are bounded by PreSessionLimits (a peer
+// that has not authenticated gets a few KiB) and, with a Budget, charged
+// to it. After Establish, a frame of BigFrame bytes or more that is not
+// all buffered when its preamble is read gets a pooled buffer of its own
+// of its size class (frames over MaxPooledBuf grow into theirs as they
+// arrive); Detach then gives that buffer to the caller as a Buf instead of
+// a copy.
 //
 // Errors are sticky: once Next or Banner fails the stream is out of sync
 // and every later call returns the same error.
@@ -39,13 +45,23 @@ type Decoder struct {
 	rx     *Cipher // nil: crc mode
 	err    error
 
-	// big: buf is the frame under way's own buffer, exactly frameLen
-	// bytes, the frame from offset 0 (r is 0 until Next returns it, then
-	// len(buf)). Bytes fed beyond the frame wait in tail[:tailW].
-	big   bool
-	tail  []byte
-	tailp *[]byte
-	tailW int
+	// established: the session is open (Establish); big frames get
+	// buffers of their own. Before, limits are PreSessionLimits.
+	established bool
+	sessLimits  Limits // the limits Establish applies
+	charge      *charge
+	cleanup     runtime.Cleanup
+
+	// big: buf is the frame under way's own buffer, the frame from
+	// offset 0, in buf[:frameLen] (r is 0 until Next returns it, then
+	// frameLen); buf may be shorter while a frame over MaxPooledBuf grows,
+	// and longer (its size class), the excess never used. Bytes fed
+	// beyond the frame wait in tail[:tailW]. detached: Detach took buf.
+	big      bool
+	detached bool
+	tail     []byte
+	tailp    *[]byte
+	tailW    int
 
 	// crcOn: in crc mode, the segment crcs of a frame with a buffer of
 	// its own are computed as its bytes arrive (crcAhead), while the peer
@@ -73,8 +89,24 @@ type Decoder struct {
 // receive buffer; copying them is cheaper than a buffer each.
 const BigFrame = 32 << 10
 
-// NewDecoder returns a Decoder for v2.1 framing in crc mode with limits l
-// (DefaultLimits if l is the zero value).
+// bigRead bounds one read into a big frame's buffer, so that the crc of
+// what was just read is computed while it is still in cache.
+const bigRead = 512 << 10
+
+// PreSessionLimits bound every frame before the session is established
+// (banner exchange, HELLO, AUTH_*, idents, session frames): real peers
+// send at most a few hundred bytes there (the largest seen from Ceph
+// 16.2.15 is a cephx AUTH_DONE of 840 bytes), so a peer that has not
+// authenticated cannot make a connection hold more than this.
+var PreSessionLimits = Limits{MaxSegmentLen: 64 << 10, MaxFrameLen: 64 << 10}
+
+// preSessionRead bounds the room a read gets before Establish, so that a
+// connection that has not authenticated holds a small buffer.
+const preSessionRead = 4 << 10
+
+// NewDecoder returns a Decoder for v2.1 framing in crc mode, before its
+// session is established: its frames are bounded by PreSessionLimits
+// until Establish applies l (DefaultLimits if l is the zero value).
 func NewDecoder(l Limits) *Decoder {
 	if l.MaxSegmentLen == 0 {
 		l.MaxSegmentLen = DefaultLimits.MaxSegmentLen
@@ -82,7 +114,30 @@ func NewDecoder(l Limits) *Decoder {
 	if l.MaxFrameLen == 0 {
 		l.MaxFrameLen = DefaultLimits.MaxFrameLen
 	}
-	return &Decoder{limits: l, rev1: true}
+	return &Decoder{limits: tighter(l, PreSessionLimits), sessLimits: l, rev1: true}
+}
+
+func tighter(a, b Limits) Limits {
+	return Limits{MaxSegmentLen: min(a.MaxSegmentLen, b.MaxSegmentLen), MaxFrameLen: min(a.MaxFrameLen, b.MaxFrameLen)}
+}
+
+// Establish is called once the session is open (the peer authenticated):
+// frames from the next one on are bounded by the Decoder's own limits,
+// big ones get buffers of their own, and the Budget (if any) is given
+// back and no longer charged.
+func (d *Decoder) Establish() {
+	d.established = true
+	d.limits = d.sessLimits
+	d.SetBudget(nil)
+}
+
+// Err returns the Decoder's sticky error, if any.
+func (d *Decoder) Err() error { return d.err }
+
+func (d *Decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
 }
 
 // SetRev1 selects v2.1 (true) or v2.0 framing for the frames that follow.
@@ -124,6 +179,21 @@ func (d *Decoder) Need() int {
 	return 0
 }
 
+// bigEnd is where the writable part of a big frame's buffer ends.
+func (d *Decoder) bigEnd() int { return min(len(d.buf), d.frameLen) }
+
+// growBig makes room after d.w in a big frame's buffer that is shorter
+// than its frame (over MaxPooledBuf): it doubles, up to the frame.
+func (d *Decoder) growBig() {
+	if d.w < len(d.buf) || len(d.buf) >= d.frameLen {
+		return
+	}
+	n := min(d.frameLen, 2*len(d.buf))
+	nb := make([]byte, n)
+	copy(nb, d.buf[:d.w])
+	d.buf, d.bufp = nb, &nb
+}
+
 func (d *Decoder) headLen() int {
 	if d.rx != nil && d.rev1 {
 		return firstSecureRecord
@@ -135,9 +205,13 @@ func (d *Decoder) headLen() int {
 func (d *Decoder) Feed(p []byte) {
 	d.settle()
 	if d.big {
-		n := copy(d.buf[d.w:], p)
-		d.w += n
-		if p = p[n:]; len(p) > 0 {
+		for len(p) > 0 && d.w < d.frameLen {
+			d.growBig()
+			n := copy(d.buf[d.w:d.bigEnd()], p)
+			d.w += n
+			p = p[n:]
+		}
+		if len(p) > 0 {
 			if len(d.tail)-d.tailW < len(p) {
 				tp, t := getBuf(max(d.tailW+len(p), 2*len(d.tail)))
 				copy(t, d.tail[:d.tailW])
@@ -148,59 +222,86 @@ func (d *Decoder) Feed(p []byte) {
 		}
 		return
 	}
-	copy(d.space(len(p)), p)
-	d.w += len(p)
+	b := d.space(len(p))
+	n := copy(b, p)
+	d.w += n
+	if n < len(p) {
+		d.fail(ErrMemory)
+	}
 }
 
-// ReadBuffer returns all the free buffer space to read into: at least min
-// bytes and at least what the frame under way still needs. Commit then
-// reports how much was read.
-func (d *Decoder) ReadBuffer(min int) []byte {
+// ReadBuffer returns all the free buffer space to read into: at least
+// least bytes (before Establish, at most preSessionRead of them) and at
+// least what the frame under way still needs. Commit then reports how much
+// was read.
+//
+// The room is min at least, or what the frame under way still needs, but
+// never more than twice what is buffered beyond min: a frame's buffer
+// grows as its bytes arrive, whatever its preamble claims. With a Budget
+// that refuses the growth the Decoder fails (ErrMemory, sticky) and the
+// slice returned is what room is left, perhaps none.
+func (d *Decoder) ReadBuffer(least int) []byte {
 	d.settle()
 	if d.big {
-		if len(d.buf)-d.w >= max(min, 1) {
-			return d.buf[d.w:]
+		if d.frameLen-d.w >= max(least, 1) {
+			d.growBig()
+			return d.buf[d.w:d.bigEnd()]
 		}
 		d.unbig()
 	}
-	d.space(max(min, d.Need()))
+	if !d.established {
+		least = min(least, preSessionRead)
+	}
+	d.space(max(least, d.grow()))
 	return d.buf[d.w:]
 }
 
-// ReadSpace is ReadBuffer for a socket reader: at least min bytes, except
-// while a frame with a buffer of its own is under way, when it is exactly
-// what that frame still needs (perhaps less than min), so that the frame's
-// buffer holds nothing else and Detach can hand it over.
-func (d *Decoder) ReadSpace(min int) []byte {
+// grow is how much room the frame under way may have beyond what is
+// buffered: what it still needs, at most as much as is buffered (so the
+// buffer at most doubles per read).
+func (d *Decoder) grow() int {
+	return min(d.Need(), max(d.w-d.r, 1<<minBufShift))
+}
+
+// ReadSpace is ReadBuffer for a socket reader: at least least bytes,
+// except while a frame with a buffer of its own is under way, when it is
+// what that frame still needs (perhaps less than least; at most bigRead), so
+// that the frame's buffer holds nothing else and Detach can hand it over.
+func (d *Decoder) ReadSpace(least int) []byte {
 	d.settle()
-	if d.big && d.w < len(d.buf) {
-		return d.buf[d.w:]
+	if d.big && d.w < d.frameLen {
+		d.growBig()
+		return d.buf[d.w:min(d.bigEnd(), d.w+bigRead)]
 	}
-	return d.ReadBuffer(max(min, 1))
+	return d.ReadBuffer(max(least, 1))
 }
 
 // Commit adds n bytes just read into ReadBuffer's (or ReadSpace's) slice.
 func (d *Decoder) Commit(n int) {
-	if n < 0 || n > len(d.buf)-d.w {
-		if d.err == nil {
-			d.err = fmt.Errorf("%w: commit of %d bytes beyond the read buffer", ErrMalformed, n)
-		}
+	end := len(d.buf)
+	if d.big {
+		end = d.bigEnd()
+	}
+	if n < 0 || n > end-d.w {
+		d.fail(fmt.Errorf("%w: commit of %d bytes beyond the read buffer", ErrMalformed, n))
 		return
 	}
 	d.w += n
 }
 
 // Detach hands over the buffer of the frame Next just returned, when that
-// frame had one of its own (see BigFrame): it returns true, and the
-// Frame's slices then belong to the caller for good (the Decoder never
-// touches that memory again). Otherwise it returns false and changes
+// frame had one of its own (see BigFrame): it returns the Buf, and the
+// Frame's slices then belong to its holder until Buf.Release (the Decoder
+// never touches that memory again). Otherwise it returns nil and changes
 // nothing. Call it after Next and before any other method.
-func (d *Decoder) Detach() bool {
-	if !d.big || d.r != len(d.buf) || d.err != nil {
-		return false
+func (d *Decoder) Detach() *Buf {
+	if !d.big || d.r != d.frameLen || d.err != nil || d.detached {
+		return nil
 	}
+	b := &Buf{p: d.bufp}
+	d.detached = true
 	d.settle()
-	return true
+	return b
 }
 
 // Release gives the receive buffer back to the pool if nothing buffered
@@ -213,20 +314,30 @@ func (d *Decoder) Release() {
 	}
 	d.frame.Segments = [MaxSegments][]byte{}
 	d.frame.Raw = nil
+	d.account(-len(d.buf))
 	putBuf(d.bufp)
 	d.buf, d.bufp, d.r, d.w = nil, nil, 0, 0
 }
 
-// settle drops a frame buffer of its own once Next has returned its frame
-// (it is the caller's after Detach, garbage otherwise) and goes on with
-// the bytes that followed it.
+// account adds n bytes to the Budget's charge (n < 0 gives back); false
+// when the Budget refuses.
+func (d *Decoder) account(n int) bool {
+	return d.charge == nil || d.charge.add(n)
+}
+
+// settle ends a frame buffer of its own once Next has returned its frame
+// (the caller's after Detach, back to the pool otherwise) and goes on
+// with the bytes that followed it.
 func (d *Decoder) settle() {
-	if !d.big || d.r != len(d.buf) {
+	if !d.big || d.r != d.frameLen {
 		return
+	}
+	if !d.detached {
+		putBuf(d.bufp)
 	}
 	d.buf, d.bufp, d.r, d.w = d.tail, d.tailp, 0, d.tailW
 	d.tail, d.tailp, d.tailW = nil, nil, 0
-	d.big = false
+	d.big, d.detached = false, false
 }
 
 // unbig moves the frame under way out of its own buffer into a pooled
@@ -237,20 +348,31 @@ func (d *Decoder) unbig() {
 	p, b := getBuf(max(n, 1<<minBufShift))
 	copy(b[copy(b, d.buf[d.r:d.w]):], d.tail[:d.tailW])
 	putBuf(d.tailp)
+	putBuf(d.bufp)
 	d.tail, d.tailp, d.tailW = nil, nil, 0
 	d.buf, d.bufp, d.r, d.w = b, p, 0, n
 	d.big = false
 }
 
 // space makes room for n more bytes after d.w and returns it. Consumed
-// bytes are dropped first, so earlier frames' slices become invalid.
+// bytes are dropped first, so earlier frames' slices become invalid. When
+// the Budget refuses a bigger buffer, it returns the room there is.
 func (d *Decoder) space(n int) []byte {
 	if d.r > 0 {
 		d.w = copy(d.buf, d.buf[d.r:d.w])
 		d.r = 0
 	}
 	if len(d.buf)-d.w < n {
-		p, nb := getBuf(max(d.w+n, 2*len(d.buf), 1<<minBufShift))
+		c := bufClass(max(d.w+n, 2*len(d.buf), 1<<minBufShift))
+		size := d.w + n
+		if c >= 0 {
+			size = classSize(c)
+		}
+		if !d.account(size - len(d.buf)) {
+			d.fail(ErrMemory)
+			return d.buf[d.w:]
+		}
+		p, nb := getBuf(size)
 		copy(nb, d.buf[:d.w])
 		putBuf(d.bufp)
 		d.buf, d.bufp = nb, p
@@ -307,7 +429,7 @@ func (d *Decoder) next() (*Frame, bool, error) {
 		if err := d.readPreamble(); err != nil {
 			return nil, false, err
 		}
-		if d.w-d.r < d.frameLen && d.frameLen >= BigFrame {
+		if d.w-d.r < d.frameLen && d.frameLen >= BigFrame && d.established {
 			d.promote()
 		}
 	}
@@ -375,14 +497,20 @@ func (d *Decoder) readPreamble() error {
 }
 
 // promote moves the frame under way, which has not all arrived, into a
-// buffer of its own of exactly its size. Its lengths have been checked.
+// buffer of its own: a pooled one of its size class, or for a frame over
+// MaxPooledBuf one that grows as it arrives. Its lengths have been checked.
 func (d *Decoder) promote() {
-	b := make([]byte, d.frameLen)
+	n := d.frameLen
+	if n > MaxPooledBuf {
+		n = max(d.w-d.r, 1<<minBufShift) * 2
+	}
+	p, b := getBuf(n)
 	d.w = copy(b, d.buf[d.r:d.w])
 	d.r = 0
+	d.account(-len(d.buf))
 	putBuf(d.bufp)
-	d.buf, d.bufp = b, nil
-	d.big = true
+	d.buf, d.bufp = b, p
+	d.big, d.detached = true, false
 	if d.rx == nil {
 		d.crcOn, d.crcSeg, d.crcAt = true, 0, 0
 		for i := range d.crcVal {

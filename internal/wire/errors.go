@@ -27,6 +27,9 @@ var (
 	ErrMalformed = errors.New("wire: malformed frame")
 	// ErrNonceExhausted: a secure stream used every nonce it has.
 	ErrNonceExhausted = errors.New("wire: secure nonces exhausted")
+	// ErrMemory: a Decoder before its session is established needed more
+	// receive memory than its Budget had left.
+	ErrMemory = errors.New("wire: receive memory budget exhausted")
 )
 
 // FeatureError reports a banner negotiation that failed: one side requires

@@ -39,6 +39,7 @@ var testSecret = func() []byte {
 func pair(t testing.TB, m mode) (*Encoder, *Decoder) {
 	t.Helper()
 	e, d := NewEncoder(), NewDecoder(Limits{})
+	d.Establish()
 	e.SetRev1(m.rev1)
 	d.SetRev1(m.rev1)
 	if m.secure {

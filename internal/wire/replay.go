@@ -27,6 +27,7 @@ const conModeSecure = 2
 // partway through a frame.
 func ReplayCapture(stream, secret []byte, receiver Role, fn func(*Frame) error) (int, error) {
 	d := NewDecoder(Limits{})
+	d.Establish() // a capture is trusted input, handshake or not
 	d.Feed(stream)
 	bn, raw, err := d.Banner()
 	if err != nil {

@@ -86,6 +86,12 @@ func walk(t testing.TB, stream []byte, chunk func() int) walked {
 			continue
 		}
 		w.frames++
+		switch f.Tag {
+		case TagClientIdent, TagServerIdent, TagSessionReconnect, TagSessionReconnectOK:
+			// The session is open after these: the handshake itself
+			// fits PreSessionLimits.
+			d.Establish()
+		}
 		segs := make([]string, f.NumSegments)
 		for i := range segs {
 			segs[i] = fmt.Sprint(f.Lengths[i])

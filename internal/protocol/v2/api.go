@@ -38,6 +38,7 @@ import (
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/wire"
 	"github.com/gomsgr/msgr/message"
 )
 
@@ -118,7 +119,14 @@ type Config struct {
 	// MaxFrameSize bounds a received frame: its segments together, framing
 	// aside. Zero means wire.DefaultLimits (512 MiB). A frame over it is a
 	// protocol error, found from its preamble before its bytes are read.
+	// Until the session is established frames are bounded by
+	// wire.PreSessionLimits instead.
 	MaxFrameSize uint32
+	// PreSessionBudget, if set, is charged with the receive buffers of
+	// this Machine's sockets until their session is established (shared
+	// by a messenger's connections); a socket that would go over it is
+	// faulted with a protocol error wrapping wire.ErrMemory.
+	PreSessionBudget *wire.Budget
 	// FaultOnSeqGap faults a connection on which a message arrives with
 	// a seq beyond the next one expected. Ceph accepts such gaps (only
 	// ms_die_on_skipped_message objects), and so does the default.
@@ -148,7 +156,9 @@ type OutMessage struct {
 
 // InMessage is a message received from the peer: header2's fields, Src
 // (the peer's entity name) and the segment lengths filled in. Its buffers
-// belong to the receiver (the Machine never reuses them).
+// belong to the receiver (the Machine never reuses them); a big message's
+// arrive in a pooled buffer, Payload.Owner, which the receiver gives back
+// once done (see message.Payload).
 type InMessage struct {
 	Header  message.Header
 	Payload message.Payload

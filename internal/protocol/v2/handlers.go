@@ -410,6 +410,9 @@ func (m *Machine) handleMessage(now time.Time, f *wire.Frame) {
 	seq := in.Header.Seq
 	if seq <= m.inSeq {
 		// A duplicate from before a reconnect: Ceph drops it quietly.
+		if r := in.Payload.Owner; r != nil {
+			r.Release()
+		}
 		return
 	}
 	if seq > m.inSeq+1 && m.cfg.FaultOnSeqGap {

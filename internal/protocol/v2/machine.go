@@ -388,7 +388,7 @@ func (m *Machine) connected(now time.Time) []Action {
 	if m.ph != phDialing {
 		return m.end()
 	}
-	m.st = newStream(m.limits())
+	m.st = newStream(m.limits(), m.cfg.PreSessionBudget)
 	m.globalSeq = m.env.NextGlobalSeq(0)
 	m.ph = phBannerConnecting
 	m.lastActive = now
@@ -404,7 +404,7 @@ func (m *Machine) accepted(now time.Time, remote netip.AddrPort) []Action {
 	m.hasSocket = true
 	m.isClient = false
 	m.target = encoding.EntityAddr{Type: encoding.AddrTypeMsgr2, Addr: remote}
-	m.st = newStream(m.limits())
+	m.st = newStream(m.limits(), m.cfg.PreSessionBudget)
 	m.ph = phBannerAccepting
 	m.lastActive = now
 	if m.cfg.HandshakeTimeout > 0 {
@@ -444,8 +444,13 @@ func (m *Machine) received(now time.Time, p []byte) []Action {
 func (m *Machine) readBuffer(min int) []byte {
 	min = max(min, 1)
 	if m.ph != phLookup && m.st != nil {
-		m.readDec = m.st.dec
-		return m.st.dec.ReadSpace(min)
+		if b := m.st.dec.ReadSpace(min); len(b) > 0 {
+			m.readDec = m.st.dec
+			return b
+		}
+		// The decoder failed (its budget refused more room): a read
+		// into the scratch buffer makes the failure come out of
+		// received.
 	}
 	m.readDec = nil
 	if len(m.readScratch) < min {
@@ -484,17 +489,16 @@ func (m *Machine) unread() {
 }
 
 // releaseRx gives the decoder's receive buffer back to the shared pool
-// when everything read is decoded, so that an idle session holds none.
-// It runs where bytes were decoded outside a read loop (Received,
-// after a Lookup, Adopted) and where a read loop ends (Unread), not after
-// every Commit: a busy connection keeps its buffer from one read to the
-// next.
-// Only on an open session: there, no frame's bytes outlive its handling
-// (messages are copied or detached, control frames decoded into values),
-// while handshake frames hand auth payloads to handlers that might keep
-// them.
+// when everything read is decoded, so that an idle session (or a
+// half-open connection) holds none. It runs where bytes were decoded
+// outside a read loop (Received, after a Lookup, Adopted) and where a read
+// loop ends (Unread), not after every Commit: a busy connection keeps its
+// buffer from one read to the next. No frame's bytes outlive their
+// handling: messages are copied or detached, control frames decoded into
+// values, and the handlers of handshake frames keep no payload (the next
+// read would overwrite it as well).
 func (m *Machine) releaseRx() {
-	if m.st != nil && m.ph == phReady {
+	if m.st != nil {
 		m.st.dec.Release()
 	}
 }
@@ -667,6 +671,11 @@ func (m *Machine) dropSocket(err error) {
 	// Frames not yet in a Write were for this socket: drop them.
 	clear(m.out[m.outDone:])
 	m.out = m.out[:m.outDone]
+	for _, st := range [...]*stream{m.st, m.adopt} {
+		if st != nil {
+			st.dec.SetBudget(nil)
+		}
+	}
 	m.st, m.adopt = nil, nil
 	m.authC, m.authS, m.sessKey = nil, nil, nil
 	m.stopTimer(TimerHandshake)
@@ -871,11 +880,23 @@ func (m *Machine) handleAck(seq uint64) {
 	m.sent = m.sent[n:]
 }
 
+// detach takes over the buffer of the frame just decoded, if it has one
+// of its own.
+func (m *Machine) detach() *wire.Buf {
+	if m.st == nil {
+		return nil
+	}
+	return m.st.dec.Detach()
+}
+
 // ready is ProtocolV2::ready: the session is open on this socket.
 func (m *Machine) ready(now time.Time) {
 	m.reconnecting = false
 	m.replacing = false
 	m.ph = phReady
+	if m.st != nil {
+		m.st.dec.Establish()
+	}
 	m.announced = true
 	m.lastActive = now
 	m.stopTimer(TimerHandshake)
@@ -908,10 +929,11 @@ func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
 		return nil, err
 	}
 	front, middle, data := f.Segment(wire.SegFront), f.Segment(wire.SegMiddle), f.Segment(wire.SegData)
-	if m.st != nil && m.st.dec.Detach() {
+	if b := m.detach(); b != nil {
 		// Segments are capped at their lengths (three-index slices), so
 		// an append to one never runs into the next.
 		in.Payload.Front, in.Payload.Middle, in.Payload.Data = front, middle, data
+		in.Payload.Owner = b
 		m.handedOver++
 	} else {
 		buf := make([]byte, len(front)+len(middle)+len(data))

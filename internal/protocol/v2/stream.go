@@ -28,8 +28,13 @@ type stream struct {
 	txLog   []byte
 }
 
-func newStream(l wire.Limits) *stream {
-	return &stream{dec: wire.NewDecoder(l), enc: wire.NewEncoder(), preAuth: true, rev1: true}
+// newStream starts a socket's codec: frames bounded by
+// wire.PreSessionLimits, and buffers charged to budget (if any), until
+// established; l after.
+func newStream(l wire.Limits, budget *wire.Budget) *stream {
+	s := &stream{dec: wire.NewDecoder(l), enc: wire.NewEncoder(), preAuth: true, rev1: true}
+	s.dec.SetBudget(budget)
+	return s
 }
 
 // vecFrames frames of at most ~140 bytes of headers each fit in the
