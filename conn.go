@@ -257,6 +257,11 @@ func (c *Conn) Features() uint64 { return c.info.Load().features }
 // the moment its socket fails until a reconnect has opened it again.
 func (c *Conn) IsConnected() bool { return c.info.Load().connected }
 
+// IsMsgr1 reports whether the connection speaks msgr1 ("ceph v027")
+// rather than msgr2. Over msgr1 a mon session is authenticated in MAuth
+// messages, not in the handshake.
+func (c *Conn) IsMsgr1() bool { return c.proto == protoV1 }
+
 // IsLocal reports whether this is the messenger's connection to itself.
 func (c *Conn) IsLocal() bool { return c.local }
 

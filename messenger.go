@@ -547,14 +547,22 @@ type Stats struct {
 	// AcceptFailures counts failed accept calls (EMFILE and the like); the
 	// listener backs off and keeps accepting.
 	AcceptFailures uint64
+	// Msgr1Conns counts the live connections that speak msgr1.
+	Msgr1Conns int
 }
 
 // Stats returns the current counters.
 func (m *Messenger) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	v1 := 0
+	for c := range m.all {
+		if c.proto == protoV1 {
+			v1++
+		}
+	}
 	return Stats{Conns: len(m.all), Accepting: len(m.accepting), InjectedFailures: m.injected.Load(), InjectedDelays: m.delayed.Load(), HandOffs: m.handoffs.Load(),
-		HandshakeFailures: m.handshakeFails.Load(), AcceptFailures: m.acceptFails.Load()}
+		HandshakeFailures: m.handshakeFails.Load(), AcceptFailures: m.acceptFails.Load(), Msgr1Conns: v1}
 }
 
 func (m *Messenger) inDispatch() bool {

@@ -89,9 +89,10 @@ type Client struct {
 	onOSDMap  func(*messages.MOSDMap)
 	onConfig  func(map[string]string)
 	renewing  bool
-	renewals  int       // completed ticket renewals, for tests
-	sessionAt time.Time // when the active session opened
-	lastPing  time.Time // last keepalive sent
+	auth1     map[*msgr.Conn]*auth1 // msgr1 mon connections authenticating
+	renewals  int                   // completed ticket renewals, for tests
+	sessionAt time.Time             // when the active session opened
+	lastPing  time.Time             // last keepalive sent
 	started   bool
 	tickStop  chan struct{}
 	tickDone  chan struct{}
@@ -103,6 +104,11 @@ func (c *Client) Dispatch(conn *msgr.Conn, m message.Message) bool {
 		return false
 	}
 	c.mu.Lock()
+	if a, ok := m.(*messages.MAuthReply); ok && c.hunting[conn] && conn.IsMsgr1() {
+		c.handleAuth1Locked(conn, a)
+		c.mu.Unlock()
+		return true
+	}
 	if conn != c.active {
 		c.mu.Unlock()
 		// A hunting loser's late message, or one from before a reset.

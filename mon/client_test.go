@@ -354,11 +354,6 @@ func TestClientFailures(t *testing.T) {
 		t.Errorf("command after Close: %v", err)
 	}
 
-	v1only := config.New(config.NewFile(), config.DefaultName)
-	v1only.Set("mon_host", "v1:127.0.0.1:6789")
-	if _, err := Dial(ctx, v1only, Options{}); !errors.Is(err, config.ErrNoMonHost) {
-		t.Errorf("msgr1-only monitors: %v", err)
-	}
 }
 
 // TestClientCommandBeforeSession: a command issued before the session and

@@ -58,6 +58,9 @@ func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Client, error
 	if mopts.Logger == nil {
 		mopts.Logger = opts.Logger
 	}
+	if on, err := cfg.Bool("ms_bind_msgr2"); err == nil && !on {
+		mopts.NoMsgr2 = true // speak msgr1 to every peer that offers it
+	}
 	m, err := NewMessenger(hook.Wrap(cred), opts.Registry, mopts)
 	if err != nil {
 		return nil, err
@@ -93,15 +96,15 @@ func NewClient(m *msgr.Messenger, cfg *config.Config, cred auth.Credentials, opt
 	if err != nil {
 		return nil, err
 	}
-	// Only msgr2 addresses can be dialed (msgr1 is not implemented).
+	// Monitors with a v2 or a v1 address (the messenger picks which).
 	var mons []config.Mon
 	for _, m := range all {
-		if m.Addrs.Msgr2().Addr.IsValid() {
+		if m.Addrs.Msgr2().Addr.IsValid() || m.Addrs.Legacy().Addr.IsValid() {
 			mons = append(mons, m)
 		}
 	}
 	if len(mons) == 0 {
-		return nil, fmt.Errorf("%w: no msgr2 (v2) address among %d configured monitors", config.ErrNoMonHost, len(all))
+		return nil, fmt.Errorf("%w: no v2 or v1 address among %d configured monitors", config.ErrNoMonHost, len(all))
 	}
 	if opts.HuntInterval <= 0 {
 		if d, err := cfg.Duration("mon_client_hunt_interval"); err == nil && d > 0 {

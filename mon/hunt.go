@@ -112,6 +112,14 @@ func (c *Client) reopenLocked() {
 		}
 		c.hunting[conn] = true
 		go c.watch(conn)
+		if conn.IsMsgr1() {
+			// msgr1: authenticate in MAuth messages first.
+			if err := c.startAuth1Locked(conn); err != nil {
+				c.lastErr = err
+				delete(c.hunting, conn)
+			}
+			continue
+		}
 		// MonClient asks for the monmap first; sending it also starts the
 		// connection (and its authentication).
 		if err := conn.Send(&messages.MMonGetMap{}); err != nil {
@@ -135,6 +143,7 @@ func (c *Client) stopHuntingLocked() {
 	for conn := range c.hunting {
 		conn.MarkDown()
 		delete(c.hunting, conn)
+		delete(c.auth1, conn)
 	}
 	if c.huntTimer != nil {
 		c.huntTimer.Stop()
@@ -155,9 +164,15 @@ func (c *Client) huntTimeout() {
 func (c *Client) HandleConnect(conn *msgr.Conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.hunting[conn] || c.closed || c.fatal != nil {
+	if !c.hunting[conn] || c.closed || c.fatal != nil || conn.IsMsgr1() {
+		// (A msgr1 session opens once MAuth succeeds: auth1Done.)
 		return
 	}
+	c.sessionOpenLocked(conn)
+}
+
+// sessionOpenLocked makes conn, authenticated, the active session.
+func (c *Client) sessionOpenLocked(conn *msgr.Conn) {
 	delete(c.hunting, conn)
 	c.stopHuntingLocked()
 	c.active = conn
@@ -204,6 +219,7 @@ func (c *Client) lost(conn *msgr.Conn) bool {
 	err := conn.Err()
 	if c.hunting[conn] {
 		delete(c.hunting, conn)
+		delete(c.auth1, conn)
 		c.noteFailureLocked(conn, err)
 		if len(c.hunting) == 0 && c.active == nil && c.fatal == nil && !c.closed {
 			// Every candidate failed: try the next ones soon, backing off.
