@@ -34,7 +34,7 @@ func init() {
 
 const serveUsage = `usage: msgr serve [-c CONF] [--addr IP:PORT] [--auth none|cephx|"cephx none"] [-k KEYRING]
                   [--mode crc|secure|"secure crc"] [--name mon.a] [-v]
-Listens (msgr2 only) as entity NAME, a mon by default, so that the ceph CLI and librados
+Listens (msgr2, or msgr1 with --addr v1:...) as entity NAME, a mon by default, so that the ceph CLI and librados
 clients given -m v2:IP:PORT reach it. It authenticates them as a mon does: auth none,
 or cephx with the keys and caps of KEYRING (which plays the mon's auth database), in the
 connection modes allowed. It logs every connection, the entity that authenticated and
@@ -49,7 +49,9 @@ Options (a flag beats ceph.conf; without -c, Ceph's defaults apply):
   -c, --conf CONF      read ceph.conf: auth_supported / auth_service_required (clients) and
                        auth_cluster_required (mons, mgrs), ms_mon_service_mode (clients) and
                        ms_mon_cluster_mode (mons, mgrs), keyring, from NAME's sections
-  --addr [v2:]IP:PORT  the address to listen on (default 127.0.0.1:3300; port 0: any)
+  --addr [v2:|v1:]IP:PORT  the address to listen on (default 127.0.0.1:3300; port 0: any);
+                       v1: speaks msgr1 ("ceph v027"), over which clients authenticate to
+                       a mon in MAuth messages, answered here as a mon does
   --auth METHODS       the auth methods allowed, in order, for every peer
   -k, --keyring PATH   the keyring (cephx); default: the keyring option
   --mode MODES         the connection modes allowed, for every peer (auth none: crc only)
@@ -60,8 +62,9 @@ Stops on SIGINT or SIGTERM.`
 // serveConfig is what a server is made from: the flags and ceph.conf,
 // resolved.
 type serveConfig struct {
-	name encoding.EntityName // ourselves
-	addr netip.AddrPort
+	name  encoding.EntityName // ourselves
+	addr  netip.AddrPort
+	msgr1 bool // listen for msgr1 ("ceph v027") instead of msgr2
 	// Methods and modes allowed for client-like peers (Ceph's "service"
 	// lists) and for mons and mgrs (the "cluster" lists).
 	serviceMethods, clusterMethods []uint32
@@ -136,8 +139,12 @@ func resolveServe(f serveFlags) (serveConfig, error) {
 	if addr == "" {
 		addr = "127.0.0.1:3300"
 	}
-	// The form -m takes is accepted too; msgr serve speaks msgr2 only.
-	if sc.addr, err = netip.ParseAddrPort(strings.TrimPrefix(addr, "v2:")); err != nil {
+	// The form -m takes is accepted too: v2: (the default) or v1:, the
+	// protocol the server speaks.
+	if strings.HasPrefix(addr, "v1:") {
+		sc.msgr1 = true
+	}
+	if sc.addr, err = netip.ParseAddrPort(strings.TrimPrefix(strings.TrimPrefix(addr, "v1:"), "v2:")); err != nil {
 		return sc, fmt.Errorf("--addr %q: %w", addr, err)
 	}
 
@@ -328,7 +335,7 @@ func startServer(ctx context.Context, sc serveConfig, log *slog.Logger, msgrLog 
 	if err := reg.Register(messages.TypeAuth, func() message.Message { return &messages.MAuth{} }); err != nil {
 		return nil, err
 	}
-	m, err := msgr.New(msgr.Config{Name: sc.name, Nonce: nonce, AuthServer: s.authServer, Registry: reg}, msgr.Options{Logger: msgrLog})
+	m, err := msgr.New(msgr.Config{Name: sc.name, Nonce: nonce, AuthServer: s.authServer, Registry: reg}, msgr.Options{Logger: msgrLog, NoMsgr2: sc.msgr1})
 	if err != nil {
 		return nil, err
 	}
@@ -476,11 +483,15 @@ func (d serveDispatcher) DispatchHeader(c *msgr.Conn, h message.Header, m messag
 	if ai.Entity != (auth.EntityName{}) {
 		entity = ai.Entity.String()
 	}
-	d.s.log.Info("message", "peer", c.PeerName(), "addr", c.PeerAddrs(), "entity", entity, "global_id", c.PeerGlobalID(),
+	gid := c.PeerGlobalID()
+	if st, ok := c.Priv().(*mauth1); ok && st.done {
+		entity, gid = st.entity, st.gid
+	}
+	d.s.log.Info("message", "peer", c.PeerName(), "addr", c.PeerAddrs(), "entity", entity, "global_id", gid,
 		"seq", h.Seq, "tid", h.Tid, "prio", h.Priority, "type", h.Type, "name", msgName(h.Type), "len", size, "version", h.Version)
 	d.s.outMu.Lock()
 	fmt.Fprintf(d.s.out, "msg peer=%v addr=%v entity=%s global_id=%d seq=%d type=%d name=%s len=%d front=%d middle=%d data=%d tid=%d prio=%d\n",
-		c.PeerName(), c.PeerAddrs(), entity, c.PeerGlobalID(), h.Seq, h.Type, msgName(h.Type), size, h.FrontLen, h.MiddleLen, h.DataLen, h.Tid, h.Priority)
+		c.PeerName(), c.PeerAddrs(), entity, gid, h.Seq, h.Type, msgName(h.Type), size, h.FrontLen, h.MiddleLen, h.DataLen, h.Tid, h.Priority)
 	d.s.outMu.Unlock()
 	if ma, ok := m.(*messages.MAuth); ok {
 		d.s.answerMAuth(c, ma)
@@ -497,10 +508,19 @@ func (d serveDispatcher) DispatchHeader(c *msgr.Conn, h message.Header, m messag
 // with -EOPNOTSUPP. Runs on the dispatch goroutine, which serialises the
 // calls on the handler.
 func (s *server) answerMAuth(c *msgr.Conn, ma *messages.MAuth) {
+	st, _ := c.Priv().(*mauth1)
+	if c.IsMsgr1() && (st == nil || !st.done) {
+		s.answerMAuth1(c, ma, st)
+		return
+	}
 	reply := &messages.MAuthReply{Protocol: ma.Protocol, GlobalID: c.PeerGlobalID()}
 	var cx *cephx.ServerHandler
 	if sa, ok := c.AuthServerHandler().(*serveAuth); ok {
 		cx, _ = sa.cur.(*cephx.ServerHandler)
+	}
+	if st != nil {
+		cx, _ = st.h.cur.(*cephx.ServerHandler)
+		reply.GlobalID = st.gid
 	}
 	if ma.Protocol != auth.MethodCephX || cx == nil {
 		reply.Result = -auth.EOPNOTSUPP
@@ -512,6 +532,77 @@ func (s *server) answerMAuth(c *msgr.Conn, ma *messages.MAuth) {
 		"method", methodName(ma.Protocol), "result", reply.Result, "reply_len", len(reply.ResultBL))
 	if err := c.Send(reply); err != nil {
 		s.log.Warn("ticket reply not sent", "peer", c.PeerName(), "err", err)
+	}
+}
+
+// mauth1 is a msgr1 session's authentication (its Conn's Priv): over
+// msgr1 a client presents no authorizer to a mon, and authenticates in
+// MAuth messages instead.
+type mauth1 struct {
+	h      *serveAuth
+	method uint32
+	done   bool
+	entity string
+	gid    uint64
+}
+
+// answerMAuth1 is AuthMonitor's answer to MAuth on a msgr1 session not yet
+// authenticated: the first (protocol 0) lists the client's methods and
+// names it, and the exchange then runs as msgr2's AUTH_REQUEST(_MORE),
+// through the same handlers; the replies carry what AUTH_REPLY_MORE and
+// AUTH_DONE would, or the refusal's errno.
+func (s *server) answerMAuth1(c *msgr.Conn, ma *messages.MAuth, st *mauth1) {
+	var rep auth.ServerReply
+	var err error
+	if ma.Protocol == 0 {
+		d := encoding.NewDecoder(ma.Payload)
+		d.U8()
+		n := d.U32()
+		var offered []uint32
+		for i := uint32(0); i < n && d.Err() == nil && i < 16; i++ {
+			offered = append(offered, d.U32())
+		}
+		name := auth.DecodeEntityName(d)
+		gid := d.U64()
+		h, _ := s.authServer(c.PeerType())
+		sa := h.(*serveAuth)
+		st = &mauth1{h: sa}
+		c.SetPriv(st)
+		if derr := d.Err(); derr != nil {
+			err = fmt.Errorf("%w: initial MAuth: %v", auth.ErrDenied, derr)
+		} else {
+			// The first of our methods the client offers.
+			st.method = sa.methods[0]
+			for _, m := range sa.methods {
+				if slices.Contains(offered, m) {
+					st.method = m
+					break
+				}
+			}
+			rep, err = sa.HandleRequest(st.method, []uint32{auth.ModeCRC}, auth.AppendMonRequest(nil, auth.MonRequest{Name: name, GlobalID: gid}))
+		}
+	} else if st == nil || ma.Protocol != st.method {
+		err = fmt.Errorf("%w: MAuth with protocol %d before the exchange began", auth.ErrUnexpected, ma.Protocol)
+	} else {
+		rep, err = st.h.HandleRequestMore(ma.Payload)
+	}
+	reply := &messages.MAuthReply{GlobalID: rep.Result.GlobalID, ResultBL: rep.Payload}
+	if st != nil {
+		reply.Protocol = st.method
+	}
+	if err != nil {
+		reply.Result = -auth.EACCES
+		var bm *auth.BadMethodError
+		if errors.As(err, &bm) && bm.Result < 0 {
+			reply.Result = bm.Result
+		}
+		reply.ResultMsg = err.Error()
+		reply.ResultBL = nil
+	} else if rep.Done {
+		st.done, st.entity, st.gid = true, rep.PeerName, rep.Result.GlobalID
+	}
+	if err := c.Send(reply); err != nil {
+		s.log.Warn("MAuthReply not sent", "peer", c.PeerName(), "err", err)
 	}
 }
 
