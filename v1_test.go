@@ -1,10 +1,13 @@
 package msgr
 
 import (
+	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/gomsgr/msgr/auth"
+	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/encoding"
 )
 
@@ -104,5 +107,86 @@ func TestSyntheticInjectV1(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { runSynthetic(t, tc) })
+	}
+}
+
+// TestV1CephxGoGo: cephx over msgr1 between Go messengers: a client gets
+// its tickets from a Go mon (msgr2), then presents the OSD ticket to a Go
+// OSD bound on msgr1 only: authorizer, CEPHX_V2 challenge, and every
+// message signed and checked both ways.
+func TestV1CephxGoGo(t *testing.T) {
+	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
+	key, err := auth.NewAESKey(rand.Reader, encoding.UTimeOf(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := auth.NewKeyring()
+	kr.Add(admin, key)
+	kr.SetCaps(admin, "mon", "allow *")
+	kr.SetCaps(admin, "osd", "allow *")
+	monAuth, err := cephx.NewServer(cephx.ServerConfig{Keyring: kr, Modes: []uint32{auth.ModeCRC}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	osdAuth, err := cephx.NewAuthorizerServer(cephx.AuthorizerServerConfig{Service: cephx.ServiceOSD, Secrets: monAuth.Secrets()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := cephx.NewSession(cephx.Config{Name: admin, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := startMessengerCfg(t, Config{Name: encoding.EntityName{Type: encoding.EntityTypeMon}, Nonce: 1,
+		AuthServer: func(uint8) (auth.ServerHandler, error) { return monAuth.Handler(), nil }}, true, Options{}, newRecorder())
+	mon.SetDefaultPolicy(StatelessServer(0))
+	osdRec := newRecorder()
+	osdRec.echo = true
+	osd := startMessengerCfg(t, Config{Name: osdName(3), Nonce: 3,
+		AuthServer: func(uint8) (auth.ServerHandler, error) { return osdAuth.Handler(), nil }}, true, Options{NoMsgr2: true}, osdRec)
+	osd.SetDefaultPolicy(StatelessServer(0))
+	cliRec := newRecorder()
+	cli := startMessengerCfg(t, Config{Name: clientName(-1), Nonce: 2,
+		AuthClient: func(pt uint8) (auth.ClientHandler, error) { return sess.ClientHandler(uint32(pt)) }}, false, Options{}, cliRec)
+	cli.SetDefaultPolicy(LossyClient(0))
+
+	mc, err := cli.GetConnection(mon.Addrs(), encoding.EntityTypeMon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	cliRec.waitFor(t, "mon session", func() bool { return cliRec.get(&cliRec.connects) == 1 })
+	if _, err := sess.Ticket(cephx.ServiceOSD); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cli.GetConnection(osd.Addrs(), encoding.EntityTypeOSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.IsMsgr1() {
+		t.Fatal("not msgr1")
+	}
+	sizes := []int{0, 1, 4095, 65537, 1 << 20}
+	for i, n := range sizes {
+		data := make([]byte, n)
+		for j := range data {
+			data[j] = byte(i + j)
+		}
+		if err := c.Send(&testMsg{From: 1, Seq: uint64(i), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cliRec.waitFor(t, "echoes", func() bool { return cliRec.countFrom(1) == len(sizes) })
+	for i, m := range cliRec.msgs {
+		if len(m.Data) != sizes[i] || (len(m.Data) > 0 && m.Data[len(m.Data)-1] != byte(i+len(m.Data)-1)) {
+			t.Fatalf("message %d corrupted", i)
+		}
+	}
+	osdRec.mu.Lock()
+	sc := osdRec.conns[0]
+	osdRec.mu.Unlock()
+	if ai := sc.AuthInfo(); ai.Entity != admin {
+		t.Fatalf("the OSD sees %+v", ai)
 	}
 }
