@@ -85,6 +85,9 @@ func TestGoClient(t *testing.T) {
 			if err != nil || !slices.Equal(pools, []string{"p"}) {
 				t.Fatalf("pools %v, %v", pools, err)
 			}
+			// A client connecting now starts from the newest full map
+			// (the mon has incrementals too).
+			rc = connect(t, c.ConfPath)
 			io, err := rc.OpenIOContext(ctx, "p")
 			if err != nil {
 				t.Fatal(err)

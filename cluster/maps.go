@@ -27,7 +27,11 @@ const monFeaturesPacific = 0x7f
 const poolFlagHashPSPool = 1
 
 // pg_autoscale_mode_t
-const autoscaleOff = 1
+const (
+	autoscaleOff  = 1
+	autoscaleWarn = 2
+	autoscaleOn   = 3
+)
 
 func utimeOf(t time.Time) encoding.UTime {
 	return encoding.UTime{Sec: uint32(t.Unix()), Nsec: uint32(t.Nanosecond())}

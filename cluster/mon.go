@@ -228,11 +228,7 @@ func (mon *Mon) checkOSDMapSubLocked(c *msgr.Conn, s *monSession) {
 	if !ok || sub.Start > uint64(mon.osdmap.Epoch) {
 		return
 	}
-	from := uint32(sub.Start)
-	if from == 0 {
-		from = mon.osdmap.Epoch // the latest full map
-	}
-	mon.send(c, mon.osdMapsLocked(from))
+	mon.send(c, mon.osdMapsLocked(uint32(sub.Start))) // 0: the newest full map
 	if sub.Flags&messages.SubscribeOnetime != 0 {
 		delete(s.subs, messages.SubOSDMap)
 	} else {

@@ -476,7 +476,7 @@ func poolJSON(p *osdmap.Pool) map[string]any {
 	}
 	return map[string]any{"pool": p.ID, "pool_name": p.Name, "create_time": stamp(p.CreateTime), "flags": p.Flags,
 		"flags_names": "hashpspool", "type": p.Type, "size": p.Size, "min_size": p.MinSize, "crush_rule": p.CrushRule,
-		"object_hash": p.ObjectHash, "pg_autoscale_mode": "off", "pg_num": p.PGNum, "pg_placement_num": p.PGPNum,
+		"object_hash": p.ObjectHash, "pg_autoscale_mode": autoscaleName(p.PGAutoscaleMode), "pg_num": p.PGNum, "pg_placement_num": p.PGPNum,
 		"pg_placement_num_target": p.PGPNumTarget, "pg_num_target": p.PGNumTarget, "pg_num_pending": p.PGNumPending,
 		"last_change": strconv.FormatUint(uint64(p.LastChange), 10), "auid": p.Auid, "snap_mode": "selfmanaged",
 		"snap_seq": p.SnapSeq, "snap_epoch": p.SnapEpoch, "pool_snaps": []any{}, "removed_snaps": "[]",
@@ -486,9 +486,21 @@ func poolJSON(p *osdmap.Pool) map[string]any {
 		"options": map[string]any{}, "application_metadata": app}
 }
 
+func autoscaleName(m uint8) string {
+	switch m {
+	case autoscaleOff:
+		return "off"
+	case autoscaleWarn:
+		return "warn"
+	case autoscaleOn:
+		return "on"
+	}
+	return "unknown"
+}
+
 func poolLine(p *osdmap.Pool) string {
-	s := fmt.Sprintf("pool %d '%s' replicated size %d min_size %d crush_rule %d object_hash rjenkins pg_num %d pgp_num %d autoscale_mode off last_change %d flags hashpspool stripe_width %d",
-		p.ID, p.Name, p.Size, p.MinSize, p.CrushRule, p.PGNum, p.PGPNum, p.LastChange, p.StripeWidth)
+	s := fmt.Sprintf("pool %d '%s' replicated size %d min_size %d crush_rule %d object_hash rjenkins pg_num %d pgp_num %d autoscale_mode %s last_change %d flags hashpspool stripe_width %d",
+		p.ID, p.Name, p.Size, p.MinSize, p.CrushRule, p.PGNum, p.PGPNum, autoscaleName(p.PGAutoscaleMode), p.LastChange, p.StripeWidth)
 	if len(p.Application) > 0 {
 		var apps []string
 		for a := range p.Application {
@@ -654,7 +666,7 @@ func (mon *Mon) poolRmLocked(args cmdArgs) cmdResult {
 	if p == nil {
 		return cmdResult{rs: fmt.Sprintf("pool '%s' does not exist", name)}
 	}
-	if name2 != name || !args.bool("yes_i_really_really_mean_it") {
+	if name2 != name || !args.bool("yes_i_really_really_mean_it") && !args.bool("yes_i_really_really_mean_it_not_faking") {
 		return cmdErr(ePERM, "WARNING: this will *PERMANENTLY DESTROY* all data stored in pool %s.  If you are *ABSOLUTELY CERTAIN* that is what you want, pass the pool name *twice*, followed by --yes-i-really-really-mean-it.", name)
 	}
 	if !mon.cfg.allowPoolDelete {
@@ -710,6 +722,19 @@ func (mon *Mon) poolSetLocked(args cmdArgs) cmdResult {
 	case "pg_num", "pgp_num":
 		if err != nil || uint32(n) != p.PGNum {
 			return cmdErr(eNOTSUP, "changing %s is not supported by this cluster (no PG splitting)", v)
+		}
+	case "pg_autoscale_mode":
+		mode, ok := map[string]uint8{"off": autoscaleOff, "warn": autoscaleWarn, "on": autoscaleOn}[val]
+		if !ok {
+			return cmdErr(eINVAL, "specify one of 'on', 'off', or 'warn'")
+		}
+		if mode != p.PGAutoscaleMode {
+			nm := mon.nextMapLocked()
+			np := nm.Pools[p.ID]
+			np.PGAutoscaleMode, np.LastChange = mode, nm.Epoch
+			if err := mon.commitLocked(nm); err != nil {
+				return cmdErr(eINVAL, "%v", err)
+			}
 		}
 	default:
 		return cmdErr(eNOTSUP, "set %s is not supported by this cluster", v)

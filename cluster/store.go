@@ -176,7 +176,7 @@ func (c *opCtx) do(op *messages.OSDOp) int32 {
 		if !exists {
 			return -eNOENT
 		}
-		ver := op.Offset()
+		ver := op.Length() // assert_ver.ver follows an unused u64
 		switch {
 		case ver == 0:
 			return -eINVAL
@@ -207,6 +207,23 @@ func (c *opCtx) do(op *messages.OSDOp) int32 {
 		nd := make([]byte, end)
 		copy(nd, o.data)
 		copy(nd[off:], op.Data)
+		o.data = nd
+		op.Data = nil
+		return 0
+	case messages.OpWriteSame:
+		off, n, dlen := op.Offset(), op.Length(), le64(op.Args[16:])
+		if dlen == 0 || dlen != uint64(len(op.Data)) || n%dlen != 0 {
+			return -eINVAL
+		}
+		if off+n > maxObjectSize {
+			return -eFBIG
+		}
+		o := c.writable(true)
+		nd := make([]byte, max(uint64(len(o.data)), off+n))
+		copy(nd, o.data)
+		for p := off; p < off+n; p += dlen {
+			copy(nd[p:], op.Data)
+		}
 		o.data = nd
 		op.Data = nil
 		return 0
@@ -424,6 +441,11 @@ func (c *opCtx) do(op *messages.OSDOp) int32 {
 	}
 	// call (object classes), watch/notify, snapshots, copy-from...
 	return -eOPNOTSUPP
+}
+
+func le64(p []byte) uint64 {
+	return uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
+		uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
 }
 
 func putU32(p []byte, v uint32) {
