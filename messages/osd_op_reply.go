@@ -32,6 +32,18 @@ type MOSDOpReply struct {
 	UserVersion      uint64
 	Redirect         *RequestRedirect // set when the OSD redirects the op
 	Trace            TraceInfo
+
+	buf message.Releaser // the received buffer Ops' Data alias (Decode)
+}
+
+// TakeData hands over the received buffer the ops' Data alias: Release on
+// it gives the buffer back to the messenger's pool, after which no op's
+// Data may be touched. Nil when there is none (a small reply, or one not
+// received); not calling Release is safe.
+func (r *MOSDOpReply) TakeData() message.Releaser {
+	b := r.buf
+	r.buf = nil
+	return b
 }
 
 // AppendFront appends the v8 payload; ops' output goes to the data segment.
@@ -123,14 +135,15 @@ func (r *MOSDOpReply) Encode(h *message.Header, _ uint64, p *message.Payload) er
 	return nil
 }
 
-// Decode implements message.Message. The data segment is copied once and
-// the ops' Data alias that copy.
+// Decode implements message.Message. The ops' Data alias the received
+// data segment, not copied: Decode takes its buffer (see TakeData).
 func (r *MOSDOpReply) Decode(h *message.Header, _ uint64, p *message.Payload) error {
-	d, err := DecodeMOSDOpReply(h.Version, p.Front, bytes.Clone(p.Data))
+	d, err := DecodeMOSDOpReply(h.Version, p.Front, p.Data)
 	if err != nil {
 		return err
 	}
 	d.Tid = h.Tid
+	d.buf = p.Take()
 	*r = *d
 	return nil
 }

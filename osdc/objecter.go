@@ -143,6 +143,19 @@ type Result struct {
 	Version uint64
 	Epoch   uint32
 	Result  int32
+
+	buf message.Releaser // the received buffer the ops' Data alias
+}
+
+// Release gives the buffer the ops' Data alias back to the messenger's
+// pool (a big read's data arrives in a pooled buffer, not copied). Call it
+// once done with the Data, which must not be touched after; not calling
+// it is safe (the garbage collector takes the buffer).
+func (r *Result) Release() {
+	if b := r.buf; b != nil {
+		r.buf = nil
+		b.Release()
+	}
 }
 
 // op is a Request in flight.
@@ -826,7 +839,7 @@ func (o *Objecter) handleReply(c Conn, m *messages.MOSDOpReply) {
 		o.sendOrPark(p)
 		return
 	}
-	res := &Result{Ops: m.Ops, Version: m.UserVersion, Epoch: m.Epoch, Result: m.Result}
+	res := &Result{Ops: m.Ops, Version: m.UserVersion, Epoch: m.Epoch, Result: m.Result, buf: m.TakeData()}
 	o.complete(p, res, errnoOf(p.loc.Pool, p.oid, m.Result))
 }
 

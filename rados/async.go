@@ -14,6 +14,9 @@ type Completion struct {
 	err  error // the op could not be started
 	read []byte
 	n    int
+	// copied: the data was copied into read and its buffer released
+	// (once: a second Wait must not read it again).
+	copied bool
 }
 
 // Done is closed when the op has completed.
@@ -36,8 +39,10 @@ func (c *Completion) Wait(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.read != nil && len(res.Ops) > 0 {
+	if c.read != nil && !c.copied && len(res.Ops) > 0 {
 		c.n = copy(c.read, res.Ops[0].Data)
+		c.copied = true
+		res.Release()
 	}
 	return nil
 }

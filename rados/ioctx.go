@@ -97,7 +97,11 @@ func (io *IOContext) doReq(ctx context.Context, r *osdc.Request) (*osdc.Result, 
 }
 
 // Write writes data at offset, extending the object (and creating it) as
-// needed.
+// needed. The data is sent from the caller's slice, not copied (so are
+// WriteFull's, Append's and the async writes'): once the call has returned
+// without error the slice is the caller's again, untouched by msgr; after
+// an error (the context ended, a timeout) the op may still be on its way
+// to the OSD, reading the slice, which must then not change.
 func (io *IOContext) Write(ctx context.Context, oid string, data []byte, offset uint64) error {
 	_, err := io.do(ctx, oid, 0, messages.NewWriteOp(offset, data))
 	return err
@@ -116,7 +120,8 @@ func (io *IOContext) Append(ctx context.Context, oid string, data []byte) error 
 }
 
 // Read reads up to len(data) bytes at offset into data and returns how many
-// it read (0 at or past the end). ErrNotFound if there is no such object,
+// it read (0 at or past the end). The reply's data arrives in a pooled
+// receive buffer, is copied into data once and the buffer given back. ErrNotFound if there is no such object,
 // also for an empty data (the OSD is asked, as librados does: callers use
 // it to probe whether an object exists).
 func (io *IOContext) Read(ctx context.Context, oid string, data []byte, offset uint64) (int, error) {
@@ -124,7 +129,9 @@ func (io *IOContext) Read(ctx context.Context, oid string, data []byte, offset u
 	if err != nil {
 		return 0, err
 	}
-	return copy(data, res.Ops[0].Data), nil
+	n := copy(data, res.Ops[0].Data)
+	res.Release()
+	return n, nil
 }
 
 // deleteFlags: librados asks for per-op results on remove (as the captured
