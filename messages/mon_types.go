@@ -77,6 +77,12 @@ func RegisterMon(r *message.Registry) error {
 		{TypeMonCommand, func() message.Message { return &MMonCommand{} }},
 		{TypeMonCommandAck, func() message.Message { return &MMonCommandAck{} }},
 		{TypeConfig, func() message.Message { return &MConfig{} }},
+		{TypeStatfs, func() message.Message { return &MStatfs{} }},
+		{TypeStatfsReply, func() message.Message { return &MStatfsReply{} }},
+		{TypeGetPoolStats, func() message.Message { return &MGetPoolStats{} }},
+		{TypeGetPoolStatsReply, func() message.Message { return &MGetPoolStatsReply{} }},
+		{TypePoolOp, func() message.Message { return &MPoolOp{} }},
+		{TypePoolOpReply, func() message.Message { return &MPoolOpReply{} }},
 	} {
 		if err := r.Register(e.t, e.f); err != nil {
 			return err

@@ -85,6 +85,7 @@ type Client struct {
 	tid       uint64
 	cmds      map[uint64]*pendingCmd
 	versions  map[uint64]*pendingVersion
+	reqs      map[uint64]*pendingReq // request.go
 	config    map[string]string
 	onOSDMap  func(*messages.MOSDMap)
 	onConfig  func(map[string]string)
@@ -114,7 +115,7 @@ func (c *Client) Dispatch(conn *msgr.Conn, m message.Message) bool {
 		// A hunting loser's late message, or one from before a reset.
 		switch m.(type) {
 		case *messages.MMonMap, *messages.MOSDMap, *messages.MConfig, *messages.MMonCommandAck,
-			*messages.MMonGetVersionReply, *messages.MAuthReply, *messages.MMonSubscribeAck:
+			*messages.MMonGetVersionReply, *messages.MAuthReply, *messages.MMonSubscribeAck, messages.MonReply:
 			return true
 		}
 		return false
@@ -163,6 +164,8 @@ func (c *Client) Dispatch(conn *msgr.Conn, m message.Message) bool {
 		c.mu.Unlock()
 	case *messages.MMonSubscribeAck:
 		c.mu.Unlock()
+	case messages.MonReply:
+		c.handleReplyLocked(m)
 	default:
 		c.mu.Unlock()
 		return false
@@ -248,6 +251,7 @@ func (c *Client) Close() error {
 		delete(c.versions, h)
 		close(p.done)
 	}
+	c.closeReqsLocked()
 	closeOnce(c.mapCh)
 	closeOnce(c.sessionCh)
 	started := c.started

@@ -194,6 +194,7 @@ func (c *Client) sessionOpenLocked(conn *msgr.Conn) {
 	for h, p := range c.versions {
 		conn.Send(&messages.MMonGetVersion{Handle: h, What: p.what})
 	}
+	c.resendReqsLocked()
 	closeOnce(c.sessionCh)
 }
 

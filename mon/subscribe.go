@@ -56,6 +56,7 @@ func (c *Client) handleMonMapLocked(m *messages.MMonMap) {
 		for tid, p := range c.cmds {
 			c.sendCmdLocked(tid, p)
 		}
+		c.resendReqsLocked()
 	}
 	closeOnce(c.mapCh)
 }

@@ -39,6 +39,7 @@ type Pool struct {
 	LastChange         uint32
 	SnapSeq            uint64
 	SnapEpoch          uint32
+	Snaps              map[uint64]PoolSnap // pool snapshots by id
 	Auid               uint64
 	Flags              uint64
 	QuotaMaxBytes      uint64
@@ -63,6 +64,13 @@ type Pool struct {
 	pgNumMask  uint32
 	pgpNumMask uint32
 	kept       poolKept
+}
+
+// PoolSnap is a pool snapshot (pool_snap_info_t).
+type PoolSnap struct {
+	ID    uint64
+	Stamp encoding.UTime
+	Name  string
 }
 
 // calcMask is pg_pool_t::calc_pg_masks for one count.
@@ -181,7 +189,15 @@ func decodePool(d *encoding.Decoder, id int64) (*Pool, error) {
 	n := d.Len(14)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		d.U64()
-		skipStruct(d, "pool_snap_info_t")
+		st := d.StructStart("pool_snap_info_t", 2)
+		ps := PoolSnap{ID: d.U64(), Stamp: d.UTime(), Name: d.String()}
+		d.StructEnd(st)
+		if d.Err() == nil {
+			if p.Snaps == nil {
+				p.Snaps = make(map[uint64]PoolSnap)
+			}
+			p.Snaps[ps.ID] = ps
+		}
 	}
 	k.snaps = d.Since(off)
 	off = d.Offset()

@@ -145,6 +145,12 @@ func (c *client) MonCommand(ctx context.Context, cmd, inbuf []byte) ([]byte, str
 	return r.Data, r.Status, nil
 }
 
+// MonRequest sends the mons a request answered by tid (statfs, pool
+// stats, pool ops).
+func (c *client) MonRequest(ctx context.Context, build func(tid uint64, fsid encoding.UUID) message.Message) (messages.MonReply, error) {
+	return c.mc.Request(ctx, build)
+}
+
 // WaitForLatestOSDMap implements Backend: it asks the monitors for the
 // newest osdmap epoch and waits until the Objecter has it.
 func (c *client) WaitForLatestOSDMap(ctx context.Context) error {

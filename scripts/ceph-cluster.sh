@@ -4,7 +4,7 @@
 #   scripts/ceph-cluster.sh up DIR [options]   create a fresh cluster under DIR and start it
 #   scripts/ceph-cluster.sh down DIR           stop exactly the daemons started under DIR
 #   scripts/ceph-cluster.sh status DIR         show the daemons and `ceph -s`; exit 1 if any is down
-#   scripts/ceph-cluster.sh install            only install the packages (before parallel `up`s)
+#   scripts/ceph-cluster.sh install [--mgr]    only install the packages (before parallel `up`s)
 #
 # Options for `up`:
 #   --auth none|cephx       auth_{cluster,service,client}_required (default none)
@@ -18,6 +18,7 @@
 #   --ticket-ttl SECS       auth_mon_ticket_ttl and auth_service_ticket_ttl (short = renewal tests)
 #   --pool NAME             create pool NAME (size 1, 8 PGs) and prove it takes a write; repeatable
 #   --timeout SECS          bound on the wait for the mon and the OSDs (default 90)
+#   --mgr                   also run a ceph-mgr (mgr.x; for mgr commands and pool statistics)
 #
 # Everything lives under DIR: ceph.conf, keyring (client.admin, named in ceph.conf), mon.keyring,
 # mon/, osd/, run/ (pid files, admin sockets), log/. `up` on a DIR whose daemons run is a no-op;
@@ -29,11 +30,15 @@ set -euo pipefail
 die() { echo "ceph-cluster: $*" >&2; exit 1; }
 log() { echo "ceph-cluster: $*" >&2; }
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 ensure_packages() {
-	local missing=0 t
-	for t in ceph-mon ceph-osd ceph ceph-authtool monmaptool rados; do
+	local missing=0 t tools=(ceph-mon ceph-osd ceph ceph-authtool monmaptool rados) pkgs=(ceph-mon ceph-osd ceph-common ceph-base)
+	if [ "${MGR:-0}" = 1 ]; then
+		tools+=(ceph-mgr)
+		pkgs+=(ceph-mgr)
+	fi
+	for t in "${tools[@]}"; do
 		command -v "$t" >/dev/null 2>&1 || missing=1
 	done
 	[ "$missing" = 0 ] && return 0
@@ -41,8 +46,8 @@ ensure_packages() {
 	[ "$(id -u)" = 0 ] || die "ceph packages are missing and installing them needs root"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null
-	apt-get install -y -q --no-install-recommends ceph-mon ceph-osd ceph-common ceph-base >/dev/null
-	for t in ceph-mon ceph-osd ceph ceph-authtool monmaptool rados; do
+	apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
+	for t in "${tools[@]}"; do
 		command -v "$t" >/dev/null 2>&1 || die "apt-get did not provide $t"
 	done
 }
@@ -210,6 +215,12 @@ EOF
 mon initial members = a
 keyring = \$mon_data/keyring
 
+[mgr]
+mgr data = $dir/mgr
+keyring = $dir/mgr/keyring
+ms bind port min = $OSD_PORT_MIN
+ms bind port max = $OSD_PORT_MAX
+
 [osd]
 keyring = \$osd_data/keyring
 ms bind port min = $OSD_PORT_MIN
@@ -249,9 +260,9 @@ cmd_up() {
 	if [ -d "$DIR" ] && [ -n "$(ls -A "$DIR")" ]; then
 		[ -f "$DIR/.ceph-cluster" ] || die "$DIR is not empty and was not made by this script; refusing to wipe it"
 		cmd_down >/dev/null 2>&1
-		rm -rf "${DIR:?}"/{mon,osd,run,log,crash,ceph.conf,keyring,mon.keyring,monmap}
+		rm -rf "${DIR:?}"/{mon,osd,mgr,run,log,crash,ceph.conf,keyring,mon.keyring,monmap}
 	fi
-	mkdir -p "$DIR"/{mon,osd,run,log,crash}
+	mkdir -p "$DIR"/{mon,osd,mgr,run,log,crash}
 	touch "$DIR/.ceph-cluster"
 	local t0=$SECONDS
 
@@ -267,6 +278,13 @@ cmd_up() {
 		>"$DIR/log/mon.a.mkfs.out" 2>&1 || fail_up "ceph-mon --mkfs failed"
 	ceph-mon -c "$DIR/ceph.conf" -i a >"$DIR/log/mon.a.out" 2>&1 || fail_up "ceph-mon did not start"
 	wait_pidfile "$DIR/run/mon.a.pid" 20 || fail_up "ceph-mon wrote no pid file"
+
+	if [ "$MGR" = 1 ]; then
+		ceph_cli auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' mds 'allow *' \
+			-o "$DIR/mgr/keyring" 2>"$DIR/log/mgr.x.auth.out" || fail_up "mgr key creation failed"
+		ceph-mgr -c "$DIR/ceph.conf" -i x >"$DIR/log/mgr.x.out" 2>&1 || fail_up "ceph-mgr did not start"
+		wait_pidfile "$DIR/run/mgr.x.pid" 20 || fail_up "ceph-mgr wrote no pid file"
+	fi
 
 	local i pids=() failed=0
 	for ((i = 0; i < OSDS; i++)); do
@@ -290,6 +308,14 @@ cmd_up() {
 		sleep 0.5
 	done
 
+	while [ "$MGR" = 1 ]; do
+		out=$(ceph_cli mgr stat -f json 2>/dev/null) || out=
+		case "$out" in *'"available":true'* | *'"available": true'*) break ;; esac
+		[ $SECONDS -lt $deadline ] || fail_up "timed out after ${TIMEOUT}s: the mgr is not available"
+		cluster_running "$DIR" || fail_up "a daemon exited during start-up"
+		sleep 0.5
+	done
+
 	local pool
 	for pool in "${POOLS[@]+"${POOLS[@]}"}"; do
 		ceph_cli osd pool create "$pool" 8 8 >/dev/null 2>&1 || fail_up "pool create $pool failed"
@@ -298,11 +324,12 @@ cmd_up() {
 			fail_up "pool $pool did not take a write within ${TIMEOUT}s"
 		rados -c "$DIR/ceph.conf" -p "$pool" rm .ceph-cluster-probe || true
 	done
-	log "up in $((SECONDS - t0))s: $DIR/ceph.conf (auth $AUTH, mode $MODE, $OSDS osd, mon v2 $PORT_V2 v1 $PORT_V1)"
+	log "up in $((SECONDS - t0))s: $DIR/ceph.conf (auth $AUTH, mode $MODE, $OSDS osd, mgr $MGR, mon v2 $PORT_V2 v1 $PORT_V1)"
 	echo "$DIR/ceph.conf"
 }
 
 if [ "${1:-}" = install ]; then
+	[ "${2:-}" = --mgr ] && MGR=1
 	ensure_packages
 	exit 0
 fi
@@ -313,7 +340,7 @@ shift 2
 case "$DIR" in /*) ;; *) DIR="$(pwd)/$DIR" ;; esac
 DIR=${DIR%/}
 
-AUTH=none MODE=crc OSDS=1 MEMSTORE_MB=1024 TICKET_TTL="" TIMEOUT=90
+AUTH=none MODE=crc OSDS=1 MEMSTORE_MB=1024 TICKET_TTL="" TIMEOUT=90 MGR=0
 PORT_V2="" PORT_V1="" PORT_BASE="" OSD_PORTS=""
 POOLS=()
 while [ $# -gt 0 ]; do
@@ -329,6 +356,7 @@ while [ $# -gt 0 ]; do
 	--ticket-ttl) TICKET_TTL=${2:?}; shift 2 ;;
 	--pool) POOLS+=("${2:?}"); shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
+	--mgr) MGR=1; shift ;;
 	-h | --help) usage ;;
 	*) die "unknown option $1" ;;
 	esac

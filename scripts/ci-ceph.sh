@@ -10,6 +10,8 @@
 #   MSGR_TEST_CEPH_SECURE  cephx, secure (all ms_*_mode = secure), 1 OSD, mon v2 20400 / v1 20401
 #   MSGR_TEST_CEPH_RADOS   cephx, crc, 3 OSDs with 3 GiB memstore each, mon v2 20600 / v1 20601,
 #                          pool `msgr` (size 1, 8 PGs) ready; tests make their other pools
+#   MSGR_TEST_CEPH_MGR     cephx, crc, 1 OSD and a ceph-mgr (pool statistics, mgr commands),
+#                          mon v2 21000 / v1 21001, pool `msgr`
 #   MSGR_TEST_CEPH_TTL     cephx, crc, mon only (no OSD), auth_mon_ticket_ttl and
 #                          auth_service_ticket_ttl = 10 s: for ticket-renewal tests, kept apart so
 #                          short tickets never disturb the other clusters' tests
@@ -38,7 +40,7 @@ _msgr_ceph_down() {
 }
 trap _msgr_ceph_down EXIT
 
-"$_msgr_ceph_script" install
+"$_msgr_ceph_script" install --mgr
 
 _msgr_ceph_start() {
 	local start=$SECONDS
@@ -48,6 +50,7 @@ _msgr_ceph_start() {
 		[secure]="--auth cephx --mode secure --osds 1 --port-base 20400"
 		[rados]="--auth cephx --mode crc --osds 3 --memstore-mb 3072 --port-base 20600 --pool msgr"
 		[ttl]="--auth cephx --mode crc --osds 0 --port-base 20800 --ticket-ttl 10"
+		[mgr]="--auth cephx --mode crc --osds 1 --port-base 21000 --mgr --pool msgr"
 	)
 	local -A pids=()
 	local name failed=0
@@ -65,7 +68,7 @@ _msgr_ceph_start() {
 		fi
 	done
 	[ $failed = 0 ] || return 1
-	echo "ci-ceph: 5 clusters up in $((SECONDS - start))s under $MSGR_TEST_CEPH_DIR"
+	echo "ci-ceph: ${#args[@]} clusters up in $((SECONDS - start))s under $MSGR_TEST_CEPH_DIR"
 }
 _msgr_ceph_ok=0
 _msgr_ceph_start
@@ -76,3 +79,4 @@ export MSGR_TEST_CEPH_CEPHX="$MSGR_TEST_CEPH_DIR/cephx/ceph.conf"
 export MSGR_TEST_CEPH_SECURE="$MSGR_TEST_CEPH_DIR/secure/ceph.conf"
 export MSGR_TEST_CEPH_RADOS="$MSGR_TEST_CEPH_DIR/rados/ceph.conf"
 export MSGR_TEST_CEPH_TTL="$MSGR_TEST_CEPH_DIR/ttl/ceph.conf"
+export MSGR_TEST_CEPH_MGR="$MSGR_TEST_CEPH_DIR/mgr/ceph.conf"

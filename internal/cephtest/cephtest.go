@@ -20,6 +20,7 @@ const (
 	Secure = "MSGR_TEST_CEPH_SECURE" // cephx, secure, 1 OSD
 	Rados  = "MSGR_TEST_CEPH_RADOS"  // cephx, crc, 3 OSDs, pool msgr
 	TTL    = "MSGR_TEST_CEPH_TTL"    // cephx, mon only, 10 s tickets
+	Mgr    = "MSGR_TEST_CEPH_MGR"    // cephx, crc, 1 OSD and a ceph-mgr, pool msgr
 )
 
 // ConfPath returns the ceph.conf path env names, or skips (fails under
