@@ -60,7 +60,7 @@ func newBenchFlags(name string, stderr io.Writer, client bool) *benchFlags {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.stacks, "stack", "eventloop,gonet", "messenger stacks to compare, comma separated (eventloop, gonet)")
 	fs.BoolVar(&f.raw, "raw", true, "also measure the raw-TCP ceiling (same payload bytes, no protocol)")
-	fs.StringVar(&f.modes, "mode", "crc", "connection modes, comma separated (crc: auth none; secure: cephx and AES-GCM)")
+	fs.StringVar(&f.modes, "mode", "crc", "connection modes, comma separated (crc: msgr2, auth none; secure: msgr2, cephx and AES-GCM; v1: msgr1, auth none)")
 	fs.StringVar(&f.sizes, "size", "", "message sizes, comma separated (4K, 64K, 4M, or bytes)")
 	fs.StringVar(&f.conns, "conns", "", "connection counts, comma separated")
 	fs.IntVar(&f.depth, "depth", 1, "messages in flight per connection")

@@ -115,13 +115,15 @@ func NewStack(name string) (stack.Stack, error) {
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// CheckMode reports whether the bench can run connection mode mode.
+// CheckMode reports whether the bench can run connection mode mode: crc
+// and secure are msgr2's; v1 is msgr1 ("ceph v027", crc, auth none), run
+// against the server's v1 address.
 func CheckMode(mode string) error {
 	switch mode {
-	case "crc", "secure":
+	case "crc", "secure", "v1":
 		return nil
 	}
-	return fmt.Errorf("%w: mode %q (have crc, secure)", ErrSpec, mode)
+	return fmt.Errorf("%w: mode %q (have crc, secure, v1)", ErrSpec, mode)
 }
 
 // Authentication. The server is a mon-type entity that takes both auth
@@ -227,7 +229,8 @@ func (d serverDispatcher) FastDispatch(c *msgr.Conn, m message.Message) {
 }
 
 // StartMsgrServer starts a server messenger on stackName, listening on
-// addr (port 0: the kernel picks).
+// addr (port 0: the kernel picks) for msgr2, and on a second port for
+// msgr1.
 func StartMsgrServer(ctx context.Context, stackName string, addr netip.AddrPort) (*MsgrServer, error) {
 	st, err := NewStack(stackName)
 	if err != nil {
@@ -249,7 +252,7 @@ func StartMsgrServer(ctx context.Context, stackName string, addr netip.AddrPort)
 		Stack:      st,
 		Registry:   benchRegistry(),
 		AuthServer: authSrv,
-	}, msgr.Options{Logger: quietLog})
+	}, msgr.Options{Logger: quietLog, BindMsgr1: true})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -339,7 +342,7 @@ func newMsgrClients(ctx context.Context, stackName, mode string, n int, d msgr.D
 			Stack:      st,
 			Registry:   benchRegistry(),
 			AuthClient: authCli,
-		}, msgr.Options{Logger: quietLog})
+		}, msgr.Options{Logger: quietLog, NoMsgr2: mode == "v1"})
 		if err != nil {
 			cl.close(ctx)
 			return nil, err
@@ -390,6 +393,9 @@ func RunMsgr(ctx context.Context, server encoding.EntityAddrVec, spec Spec, prob
 	}
 	if err := CheckMode(spec.Mode); err != nil {
 		return Result{}, err
+	}
+	if spec.Mode == "v1" && !server.Legacy().Addr.IsValid() {
+		return Result{}, fmt.Errorf("%w: mode v1 needs the server's msgr1 address (a server in this process)", ErrSpec)
 	}
 	payload := make([]byte, spec.Size)
 	for i := range payload {

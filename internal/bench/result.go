@@ -14,7 +14,7 @@ import (
 // perf_msgr_client), for Duration or until Count messages were answered.
 type Spec struct {
 	Stack    string        `json:"stack"` // "eventloop", "gonet" or "raw"
-	Mode     string        `json:"mode"`  // "crc", "secure"; "-" for raw TCP
+	Mode     string        `json:"mode"`  // "crc", "secure" (msgr2), "v1" (msgr1); "-" for raw TCP
 	Size     int           `json:"size"`
 	Conns    int           `json:"conns"`
 	Depth    int           `json:"depth"`

@@ -25,6 +25,19 @@ func ServerAddrs(ap netip.AddrPort) encoding.EntityAddrVec {
 type Target struct {
 	Stack string
 	Addr  netip.AddrPort
+	// V1 is the messenger server's msgr1 address, known when it runs in
+	// this process (mode v1 needs it).
+	V1 netip.AddrPort
+}
+
+// msgrAddrs is where a messenger run goes: the server's v2 address, and
+// its v1 one when known.
+func (t Target) msgrAddrs() encoding.EntityAddrVec {
+	v := ServerAddrs(t.Addr)
+	if t.V1.IsValid() {
+		v = append(v, encoding.EntityAddr{Type: encoding.AddrTypeLegacy, Nonce: Nonce, Addr: t.V1})
+	}
+	return v
 }
 
 // Suite is a list of cases run on several stacks, alternating.
@@ -82,7 +95,7 @@ func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
 				if st == "raw" {
 					r, rerr = RunRaw(rctx, tgt.Addr.String(), spec, probe)
 				} else {
-					r, rerr = RunMsgr(rctx, ServerAddrs(tgt.Addr), spec, probe)
+					r, rerr = RunMsgr(rctx, tgt.msgrAddrs(), spec, probe)
 				}
 				cancel()
 				if rerr == nil && probe.ProfileErr != nil {
@@ -154,7 +167,7 @@ func LocalServers(ctx context.Context, stacks []string) (map[string]Target, func
 			defer cancel()
 			return ms.Close(cctx)
 		})
-		tg[st] = Target{Stack: st, Addr: ms.Addrs().Msgr2().Addr}
+		tg[st] = Target{Stack: st, Addr: ms.Addrs().Msgr2().Addr, V1: ms.Addrs().Legacy().Addr}
 	}
 	return tg, closeAll, nil
 }
