@@ -469,8 +469,9 @@ func (c *Conn) Connect() error {
 }
 
 // MarkDown closes the connection for good: queued messages are dropped
-// (outgoing ones, and received ones not yet dispatched), no reset is
-// reported, and Send fails from now on. It returns at once;
+// (outgoing ones, and received ones not yet dispatched: none is
+// dispatched after MarkDown returns, but one already in a dispatcher),
+// no reset is reported, and Send fails from now on. It returns at once;
 // Done tells when the connection has closed.
 func (c *Conn) MarkDown() {
 	if c.local {
@@ -488,6 +489,11 @@ func (c *Conn) MarkDown() {
 	if err := c.scheduleLocked(); err != nil {
 		c.log.Debug("mark down on a stopped worker", "err", err)
 	}
+	// As Ceph's mark_down stops the connection on the caller's thread:
+	// nothing it received is dispatched once this returns (dispatch
+	// checks down), so a lossy peer's old and new connections cannot
+	// deliver side by side.
+	c.msgr.dq.discard(c)
 }
 
 // ---- everything below runs on the worker's context ----
@@ -1053,6 +1059,10 @@ func (r *inRelease) release() {
 
 func (c *Conn) dispatch(e *inMsg) {
 	rel := c.inRelease(e)
+	if c.down.Load() {
+		rel.release() // marked down: dropped, as MarkDown says
+		return
+	}
 	// The InMessage is ours alone: decode into its header in place.
 	hp := &e.im.Header
 	msg, err := c.decode(hp, &e.im.Payload)

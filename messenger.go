@@ -604,6 +604,9 @@ func (m *Messenger) shutdown() {
 // dispatch: on the dispatch goroutine, off the loops).
 func (m *Messenger) deliver(it dispatchItem) {
 	defer it.done()
+	if it.kind == itemMessage && it.c.down.Load() {
+		return // marked down after it was queued (Conn.MarkDown)
+	}
 	if !m.disp.Load().deliver(it) && it.kind == itemMessage {
 		m.log.Debug("unhandled message", "type", it.m.Type(), "conn", it.c)
 	}

@@ -143,16 +143,25 @@ var expandable = map[string]bool{
 	"key": true, "keyfile": true, "osd_journal": true, "bluestore_block_path": true,
 }
 
-// maxExpandDepth bounds $option references that refer to each other.
-const maxExpandDepth = 8
+// maxExpandDepth bounds $option references that refer to each other;
+// maxExpandWork bounds the bytes one Expand writes, nested expansions
+// included, so that options referring to each other many times over
+// cannot make it exponential (names past the budget stay as written).
+const (
+	maxExpandDepth = 8
+	maxExpandWork  = 1 << 16
+)
 
 // Expand replaces $var and ${var} as Ceph's md_config_t does: $cluster,
 // $type, $id, $name, $host, $pid, $cctid, $home, and the options in
 // expandable or Defaults. Other names stay as written, as Ceph leaves
 // names that are not options (checked with ceph-conf).
-func (c *Config) Expand(v string) string { return c.expand(v, 0) }
+func (c *Config) Expand(v string) string {
+	work := maxExpandWork
+	return c.expand(v, 0, &work)
+}
 
-func (c *Config) expand(v string, depth int) string {
+func (c *Config) expand(v string, depth int, work *int) string {
 	if !strings.Contains(v, "$") {
 		return v
 	}
@@ -169,7 +178,11 @@ func (c *Config) expand(v string, depth int) string {
 			i++
 			continue
 		}
-		rep, ok := c.meta(name, depth)
+		rep, ok := "", false
+		if *work > 0 {
+			rep, ok = c.meta(name, depth, work)
+		}
+		*work -= len(rep) + 1
 		if !ok {
 			b.WriteString(v[i:end])
 		} else {
@@ -202,7 +215,7 @@ func metaName(v string, i int) (string, int) {
 	return name, j
 }
 
-func (c *Config) meta(name string, depth int) (string, bool) {
+func (c *Config) meta(name string, depth int, work *int) (string, bool) {
 	switch name {
 	case "cluster":
 		if c.Cluster == "" {
@@ -238,7 +251,7 @@ func (c *Config) meta(name string, depth int) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return c.expand(v, depth+1), true
+	return c.expand(v, depth+1, work), true
 }
 
 // FSID returns the fsid option. ok is false when it is not set.

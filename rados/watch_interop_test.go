@@ -344,21 +344,9 @@ func TestInteropWatchSurvivesOSDRestart(t *testing.T) {
 }
 
 func osdUp(t *testing.T, c *Conn, id int) bool {
-	out, _, err := c.MonCommand(context.Background(), mustJSON(map[string]any{"prefix": "osd dump", "format": "json"}))
+	up, err := osdUpIn(context.Background(), c, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d struct {
-		OSDs []struct {
-			OSD int `json:"osd"`
-			Up  int `json:"up"`
-		} `json:"osds"`
-	}
-	json.Unmarshal(out, &d)
-	for _, o := range d.OSDs {
-		if o.OSD == id {
-			return o.Up == 1
-		}
-	}
-	return false
+	return up
 }

@@ -21,6 +21,7 @@ const (
 	Rados  = "MSGR_TEST_CEPH_RADOS"  // cephx, crc, 3 OSDs, pool msgr
 	TTL    = "MSGR_TEST_CEPH_TTL"    // cephx, mon only, 10 s tickets
 	Mgr    = "MSGR_TEST_CEPH_MGR"    // cephx, crc, 1 OSD and a ceph-mgr, pool msgr
+	Fault  = "MSGR_TEST_CEPH_FAULT"  // cephx, crc, 3 OSDs: the fault tests alone (they kill and restart its daemons)
 )
 
 // ConfPath returns the ceph.conf path env names, or skips (fails under
