@@ -15,6 +15,8 @@
 #   MSGR_TEST_CEPH_TTL     cephx, crc, mon only (no OSD), auth_mon_ticket_ttl and
 #                          auth_service_ticket_ttl = 10 s: for ticket-renewal tests, kept apart so
 #                          short tickets never disturb the other clusters' tests
+#   MSGR_TEST_CEPH_FAULT   cephx, crc, 3 OSDs, mon v2 21500 / v1 21501: the fault tests' own cluster
+#                          (they SIGKILL, SIGSTOP and restart its daemons; no other test uses it)
 #   MSGR_TEST_CEPH_DIR     the parent dir (daemon logs in */log/); removed on exit unless the
 #                          shell exits non-zero (a failed start or failed tests) or MSGR_TEST_CEPH_KEEP=1
 # Tests read these and skip when unset, but fail when CI=true.
@@ -51,6 +53,7 @@ _msgr_ceph_start() {
 		[rados]="--auth cephx --mode crc --osds 3 --memstore-mb 3072 --port-base 20600 --pool msgr"
 		[ttl]="--auth cephx --mode crc --osds 0 --port-base 20800 --ticket-ttl 10"
 		[mgr]="--auth cephx --mode crc --osds 1 --port-base 21000 --mgr --pool msgr"
+		[fault]="--auth cephx --mode crc --osds 3 --port-base 21500"
 	)
 	local -A pids=()
 	local name failed=0
@@ -80,3 +83,4 @@ export MSGR_TEST_CEPH_SECURE="$MSGR_TEST_CEPH_DIR/secure/ceph.conf"
 export MSGR_TEST_CEPH_RADOS="$MSGR_TEST_CEPH_DIR/rados/ceph.conf"
 export MSGR_TEST_CEPH_TTL="$MSGR_TEST_CEPH_DIR/ttl/ceph.conf"
 export MSGR_TEST_CEPH_MGR="$MSGR_TEST_CEPH_DIR/mgr/ceph.conf"
+export MSGR_TEST_CEPH_FAULT="$MSGR_TEST_CEPH_DIR/fault/ceph.conf"
