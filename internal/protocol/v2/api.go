@@ -33,7 +33,6 @@ package v2
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/gomsgr/msgr/auth"
@@ -446,8 +445,9 @@ func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
 // Unwrap returns the codec's error.
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
-// Constructors and events. Each event method returns the actions to carry
-// out, in order; the returned slice is valid until the next call.
+// Constructors. Each event method of a Machine (Start, Received, Send,
+// TimerFired, ...) returns the actions to carry out, in order; the
+// returned slice is valid until the next call.
 
 // NewClient returns a Machine that will connect to cfg.PeerAddrs. Call
 // Start to begin.
@@ -457,87 +457,6 @@ func NewClient(cfg Config) (*Machine, error) { return newMachine(cfg, true) }
 // begin.
 func NewServer(cfg Config) (*Machine, error) { return newMachine(cfg, false) }
 
-// Start begins a client connection: it returns a Dial. Calling it on a
-// Machine in standby (or with a lazy connection) starts connecting.
-func (m *Machine) Start(now time.Time) []Action { return m.start(now) }
-
-// Connected reports that the socket from Dial is up.
-func (m *Machine) Connected(now time.Time) []Action { return m.connected(now) }
-
-// Accepted begins a server connection on a socket accepted from remote.
-func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) []Action {
-	return m.accepted(now, remote)
-}
-
-// Received feeds bytes read from the socket. p is not retained.
-func (m *Machine) Received(now time.Time, p []byte) []Action { return m.received(now, p) }
-
-// ReadBuffer returns a buffer for the next socket read, of at least min
-// bytes, or exactly what a big incoming message still needs: the read
-// then lands where it is decoded (no copy), and a big message is read
-// straight into the buffer it is delivered in. Report the bytes read with
-// Commit, at once: no other Machine method may run in between. The buffer
-// must not be used after Commit.
-func (m *Machine) ReadBuffer(min int) []byte { return m.readBuffer(min) }
-
-// Commit reports n > 0 bytes read into the last ReadBuffer; it is
-// Received for those bytes. A reader goes on until a read returns nothing
-// and then calls Unread, which is when an idle session's buffer goes back.
-func (m *Machine) Commit(now time.Time, n int) []Action { return m.commit(now, n) }
-
-// Unread ends a ReadBuffer whose read returned nothing (would block, EOF
-// or an error): the buffer goes back to the pool if the Machine has
-// nothing buffered, so that an idle session holds none. It changes no
-// state and has no actions.
-func (m *Machine) Unread() { m.unread() }
-
-// Send queues msg. It is framed at once when the session is open, or when
-// it next opens; on a lossy connection that is closed it is Discarded.
-func (m *Machine) Send(now time.Time, msg *OutMessage) []Action { return m.send(now, msg) }
-
-// SendKeepalive sends a KEEPALIVE2 stamped now (or when the session next
-// opens); its answer comes back as a KeepaliveAck.
-func (m *Machine) SendKeepalive(now time.Time) []Action { return m.sendKeepalive(now) }
-
-// TimerFired reports that t expired. Stale firings are ignored.
-func (m *Machine) TimerFired(now time.Time, t Timer) []Action { return m.timerFired(now, t) }
-
-// SocketError reports that the socket failed (read/write error, EOF, or
-// a failed dial). It is a fault: what follows depends on the policy.
-func (m *Machine) SocketError(now time.Time, err error) []Action { return m.socketError(now, err) }
-
-// MarkDown closes the connection for good: queued messages are Discarded,
-// and the Machine ends with Closed (no Reset callback: the caller asked).
-func (m *Machine) MarkDown(now time.Time) []Action { return m.markDown(now) }
-
-// Arbitrate is called on the existing connection's Machine (on its loop)
-// with the Query of a new server connection from the same peer. It decides,
-// as Ceph's handle_existing_connection / handle_reconnect do, whether the
-// new connection waits, retries, is reset, replaces this one, or hands its
-// socket over; the returned actions are this Machine's.
-func (m *Machine) Arbitrate(now time.Time, q *Query) (*Verdict, []Action) {
-	return m.arbitrate(now, q)
-}
-
-// Resolve answers this Machine's Lookup: v is nil when the messenger found
-// no existing connection.
-func (m *Machine) Resolve(now time.Time, v *Verdict) []Action { return m.resolve(now, v) }
-
-// Adopted reports that the socket of the connection whose Query this
-// Machine took over (see HandOff) is now this connection's; pending are
-// bytes that connection had read and not processed.
-func (m *Machine) Adopted(now time.Time, pending []byte) []Action { return m.adopted(now, pending) }
-
-// State returns the Machine's coarse state.
-func (m *Machine) State() State { return m.state() }
-
-// Peer returns the peer's entity name (type known after HELLO, number
-// after ident) and addresses.
-func (m *Machine) Peer() (encoding.EntityName, encoding.EntityAddrVec) { return m.peer() }
-
 // Features returns the features in use with the peer (valid once
 // Established).
 func (m *Machine) Features() uint64 { return m.features }
-
-// Queued returns how many messages are queued or sent but not acked.
-func (m *Machine) Queued() int { return m.queued() }

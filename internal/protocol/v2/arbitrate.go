@@ -84,7 +84,12 @@ func addrKey(a encoding.EntityAddr) []byte {
 
 func addrLess(a, b encoding.EntityAddr) bool { return bytes.Compare(addrKey(a), addrKey(b)) < 0 }
 
-func (m *Machine) arbitrate(now time.Time, q *Query) (*Verdict, []Action) {
+// Arbitrate is called on the existing connection's Machine (on its loop)
+// with the Query of a new server connection from the same peer. It decides,
+// as Ceph's handle_existing_connection / handle_reconnect do, whether the
+// new connection waits, retries, is reset, replaces this one, or hands its
+// socket over; the returned actions are this Machine's.
+func (m *Machine) Arbitrate(now time.Time, q *Query) (*Verdict, []Action) {
 	m.begin()
 	v := m.judge(now, q)
 	return &Verdict{Register: v.kind == vProceed, v: v}, m.end()
@@ -182,7 +187,9 @@ func (m *Machine) takeOver(now time.Time, q *Query, reconnecting bool) {
 	}
 }
 
-func (m *Machine) resolve(now time.Time, v *Verdict) []Action {
+// Resolve answers this Machine's Lookup: v is nil when the messenger found
+// no existing connection.
+func (m *Machine) Resolve(now time.Time, v *Verdict) []Action {
 	m.begin()
 	if m.ph != phLookup {
 		return m.end()
@@ -255,7 +262,10 @@ func (m *Machine) afterLookup(now time.Time) {
 	m.releaseRx()
 }
 
-func (m *Machine) adopted(now time.Time, pending []byte) []Action {
+// Adopted reports that the socket of the connection whose Query this
+// Machine took over (see HandOff) is now this connection's; pending are
+// bytes that connection had read and not processed.
+func (m *Machine) Adopted(now time.Time, pending []byte) []Action {
 	m.begin()
 	if m.ph != phReplacing || m.adopt == nil {
 		// Marked down (or stopped) while the socket was on its way.

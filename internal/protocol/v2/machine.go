@@ -355,7 +355,9 @@ func (m *Machine) writeFrame(now time.Time, f wire.ControlFrame) bool {
 
 // ---- events ----
 
-func (m *Machine) start(now time.Time) []Action {
+// Start begins a client connection: it returns a Dial. Calling it on a
+// Machine in standby (or with a lazy connection) starts connecting.
+func (m *Machine) Start(now time.Time) []Action {
 	m.begin()
 	switch {
 	case m.ph == phNone && m.target.Type != encoding.AddrTypeNone && !m.hasSocket:
@@ -383,7 +385,8 @@ func (m *Machine) startConnect(now time.Time) {
 	}
 }
 
-func (m *Machine) connected(now time.Time) []Action {
+// Connected reports that the socket from Dial is up.
+func (m *Machine) Connected(now time.Time) []Action {
 	m.begin()
 	if m.ph != phDialing {
 		return m.end()
@@ -396,7 +399,8 @@ func (m *Machine) connected(now time.Time) []Action {
 	return m.end()
 }
 
-func (m *Machine) accepted(now time.Time, remote netip.AddrPort) []Action {
+// Accepted begins a server connection on a socket accepted from remote.
+func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) []Action {
 	m.begin()
 	if m.ph != phNone || m.hasSocket {
 		return m.end()
@@ -424,7 +428,8 @@ func (m *Machine) writeBanner() {
 	m.out = append(m.out, b)
 }
 
-func (m *Machine) received(now time.Time, p []byte) []Action {
+// Received feeds bytes read from the socket. p is not retained.
+func (m *Machine) Received(now time.Time, p []byte) []Action {
 	m.begin()
 	switch {
 	case m.ph == phLookup:
@@ -438,10 +443,17 @@ func (m *Machine) received(now time.Time, p []byte) []Action {
 	return m.end()
 }
 
-// readBuffer returns where the next socket read goes: into the decoder
+// ReadBuffer returns a buffer for the next socket read, of at least min
+// bytes, or exactly what a big incoming message still needs: the read
+// then lands where it is decoded (no copy), and a big message is read
+// straight into the buffer it is delivered in. Report the bytes read with
+// Commit, at once: no other Machine method may run in between. The buffer
+// must not be used after Commit.
+//
+// The read goes into the decoder
 // when the Machine decodes (readDec remembers which), else a scratch
 // buffer whose bytes commit hands to received.
-func (m *Machine) readBuffer(min int) []byte {
+func (m *Machine) ReadBuffer(min int) []byte {
 	min = max(min, 1)
 	if m.ph != phLookup && m.st != nil {
 		if b := m.st.dec.ReadSpace(min); len(b) > 0 {
@@ -459,7 +471,10 @@ func (m *Machine) readBuffer(min int) []byte {
 	return m.readScratch
 }
 
-func (m *Machine) commit(now time.Time, n int) []Action {
+// Commit reports n > 0 bytes read into the last ReadBuffer; it is
+// Received for those bytes. A reader goes on until a read returns nothing
+// and then calls Unread, which is when an idle session's buffer goes back.
+func (m *Machine) Commit(now time.Time, n int) []Action {
 	dec := m.readDec
 	m.readDec = nil
 	if dec == nil {
@@ -467,7 +482,7 @@ func (m *Machine) commit(now time.Time, n int) []Action {
 		// the scratch buffer.
 		p := m.readScratch[:min(max(n, 0), len(m.readScratch))]
 		m.readScratch = nil
-		return m.received(now, p)
+		return m.Received(now, p)
 	}
 	m.begin()
 	// The stream cannot change between ReadBuffer and Commit (both run
@@ -481,7 +496,11 @@ func (m *Machine) commit(now time.Time, n int) []Action {
 	return m.end()
 }
 
-func (m *Machine) unread() {
+// Unread ends a ReadBuffer whose read returned nothing (would block, EOF
+// or an error): the buffer goes back to the pool if the Machine has
+// nothing buffered, so that an idle session holds none. It changes no
+// state and has no actions.
+func (m *Machine) Unread() {
 	if m.readDec != nil && m.st != nil && m.st.dec == m.readDec {
 		m.releaseRx()
 	}
@@ -538,7 +557,9 @@ func (m *Machine) process(now time.Time) {
 	}
 }
 
-func (m *Machine) send(now time.Time, msg *OutMessage) []Action {
+// Send queues msg. It is framed at once when the session is open, or when
+// it next opens; on a lossy connection that is closed it is Discarded.
+func (m *Machine) Send(now time.Time, msg *OutMessage) []Action {
 	m.begin()
 	if m.ph == phClosed {
 		m.emit(Discarded{Msgs: []*OutMessage{msg}})
@@ -557,7 +578,9 @@ func (m *Machine) send(now time.Time, msg *OutMessage) []Action {
 	return m.end()
 }
 
-func (m *Machine) sendKeepalive(now time.Time) []Action {
+// SendKeepalive sends a KEEPALIVE2 stamped now (or when the session next
+// opens); its answer comes back as a KeepaliveAck.
+func (m *Machine) SendKeepalive(now time.Time) []Action {
 	m.begin()
 	if m.ph != phClosed {
 		m.keepalive = true
@@ -568,7 +591,8 @@ func (m *Machine) sendKeepalive(now time.Time) []Action {
 	return m.end()
 }
 
-func (m *Machine) timerFired(now time.Time, t Timer) []Action {
+// TimerFired reports that t expired. Stale firings are ignored.
+func (m *Machine) TimerFired(now time.Time, t Timer) []Action {
 	m.begin()
 	if int(t) >= timerCount || m.timers[t].IsZero() {
 		return m.end()
@@ -596,7 +620,9 @@ func (m *Machine) timerFired(now time.Time, t Timer) []Action {
 	return m.end()
 }
 
-func (m *Machine) socketError(now time.Time, err error) []Action {
+// SocketError reports that the socket failed (read/write error, EOF, or
+// a failed dial). It is a fault: what follows depends on the policy.
+func (m *Machine) SocketError(now time.Time, err error) []Action {
 	m.begin()
 	switch m.ph {
 	case phLookup:
@@ -621,7 +647,9 @@ func (m *Machine) onSocketError(now time.Time, err error) {
 	m.fault(now, fmt.Errorf("%w: %w", ErrSocket, err))
 }
 
-func (m *Machine) markDown(now time.Time) []Action {
+// MarkDown closes the connection for good: queued messages are Discarded,
+// and the Machine ends with Closed (no Reset callback: the caller asked).
+func (m *Machine) MarkDown(now time.Time) []Action {
 	m.begin()
 	if m.ph == phLookup {
 		m.deferredDown = true
@@ -631,7 +659,8 @@ func (m *Machine) markDown(now time.Time) []Action {
 	return m.end()
 }
 
-func (m *Machine) state() State {
+// State returns the Machine's coarse state.
+func (m *Machine) State() State {
 	switch {
 	case m.ph == phNone:
 		return StateNone
@@ -653,11 +682,14 @@ func (m *Machine) state() State {
 	return StateClosed
 }
 
-func (m *Machine) peer() (encoding.EntityName, encoding.EntityAddrVec) {
+// Peer returns the peer's entity name (type known after HELLO, number
+// after ident) and addresses.
+func (m *Machine) Peer() (encoding.EntityName, encoding.EntityAddrVec) {
 	return encoding.EntityName{Type: m.peerType, Num: m.peerGID}, m.peerAddrs
 }
 
-func (m *Machine) queued() int { return len(m.sent) + len(m.requeued) + m.queue.n }
+// Queued returns how many messages are queued or sent but not acked.
+func (m *Machine) Queued() int { return len(m.sent) + len(m.requeued) + m.queue.n }
 
 // ---- faults ----
 
