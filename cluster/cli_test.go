@@ -121,6 +121,12 @@ func TestRealClients(t *testing.T) {
 			if v := cli(t, conf, nil, "rados", "-p", "p", "ls"); sortedLines(v) != "o0\no1048583\no16777216" {
 				t.Fatalf("ls: %q", v)
 			}
+			if df := cli(t, conf, nil, "rados", "df"); !regexp.MustCompile(`(?m)^p\s+16 MiB\s+3\s`).MatchString(df) {
+				t.Fatalf("rados df:\n%s", df)
+			}
+			if out := cli(t, conf, nil, "rados", "lspools"); out != "p\n" {
+				t.Fatalf("lspools: %q", out)
+			}
 			cli(t, conf, nil, "rados", "-p", "p", "rm", "o1048583")
 			if _, errb, err := runCLI(conf, nil, "rados", "-p", "p", "stat", "o1048583"); err == nil || !strings.Contains(errb, "No such file or directory") {
 				t.Fatalf("stat after rm: %v %q", err, errb)

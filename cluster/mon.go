@@ -302,6 +302,38 @@ func (mon *Mon) handleAuth(c *msgr.Conn, ma *messages.MAuth) {
 	mon.send(c, reply)
 }
 
+// handleGetPoolStats answers rados df's per-pool query (Ceph's
+// MgrStatMonitor, from the PG stats OSDs report; here the OSDs' stores are
+// summed when asked). Unknown pools are left out, as in Ceph.
+func (mon *Mon) handleGetPoolStats(c *msgr.Conn, m *messages.MGetPoolStats) {
+	mon.mu.Lock()
+	reply := &messages.MGetPoolStatsReply{Tid: m.Tid, FSID: mon.fsid, Stats: map[string]messages.PoolStat{}, PerPool: true}
+	var st map[int64]poolStats
+	if mon.stats != nil {
+		st = mon.stats()
+	}
+	for _, name := range m.Pools {
+		if p := mon.osdmap.PoolByName(name); p != nil {
+			s := st[p.ID]
+			reply.Stats[name] = messages.PoolStat{NumBytes: int64(s.bytes), NumObjects: int64(s.objects),
+				NumObjectCopies: int64(s.objects) * int64(p.Size), StoreAllocated: int64(s.bytes), StoreDataStored: int64(s.bytes)}
+		}
+	}
+	mon.mu.Unlock()
+	mon.send(c, reply)
+}
+
+// handleStatfs answers the cluster totals query. The OSDs keep objects in
+// memory: no fixed capacity, so the total is what is used.
+func (mon *Mon) handleStatfs(c *msgr.Conn, m *messages.MStatfs) {
+	mon.mu.Lock()
+	objects, used := mon.totals()
+	epoch := mon.osdmap.Epoch
+	mon.mu.Unlock()
+	kb := (used + 1023) / 1024
+	mon.send(c, &messages.MStatfsReply{Tid: m.Tid, FSID: mon.fsid, MapVersion: uint64(epoch), KB: kb, KBUsed: kb, NumObjects: objects})
+}
+
 func (mon *Mon) shutdown(ctx context.Context) error { return mon.m.Shutdown(ctx) }
 
 // monDispatcher is the mon's messenger dispatcher.
@@ -324,6 +356,10 @@ func (d monDispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
 		mon.handleAuth(c, m)
 	case *messages.MMonCommand:
 		mon.handleCommand(c, m)
+	case *messages.MGetPoolStats:
+		mon.handleGetPoolStats(c, m)
+	case *messages.MStatfs:
+		mon.handleStatfs(c, m)
 	default:
 		mon.log.Debug("message ignored", "peer", c.PeerName(), "type", m.Type())
 	}

@@ -246,6 +246,10 @@ func appendPoolStat(b []byte, s PoolStat) []byte {
 		s.NumRd, s.NumRdKB, s.NumWr, s.NumWrKB, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, s.NumObjectsMisplaced, s.NumBytesHitSetArchive} {
 		b = encoding.AppendI64(b, v)
 	}
+	// The rest of object_stat_sum_t as Ceph lays the struct out (a v20
+	// decoder copies it whole): num_flush .. num_promote, the four int32
+	// flush/evict mode counts, num_objects_pinned .. num_objects_repaired.
+	b = append(b, make([]byte, 5*8+4*4+8*8)...)
 	b = encoding.StructEnd(b, sum)
 	b = encoding.AppendU32(b, 0) // cat_sum
 	b = encoding.StructEnd(b, coll)
