@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/perf"
 )
 
@@ -126,15 +127,15 @@ func (o Options) withDefaults() Options {
 			*p = v
 		}
 	}
-	setDur(&o.InitialBackoff, 200*time.Millisecond)
-	setDur(&o.MaxBackoff, 15*time.Second)
+	setDur(&o.InitialBackoff, v2.DefaultInitialBackoff)
+	setDur(&o.MaxBackoff, v2.DefaultMaxBackoff)
 	setInt(&o.TCPListenBacklog, 512)
 	setInt(&o.BindPortMin, 6800)
 	setInt(&o.BindPortMax, 7300)
 	setInt(&o.BindRetryCount, 3)
 	setDur(&o.BindRetryDelay, 5*time.Second)
-	setDur(&o.ConnectionReadyTimeout, 10*time.Second)
-	setDur(&o.ConnectionIdleTimeout, 900*time.Second)
+	setDur(&o.ConnectionReadyTimeout, v2.DefaultHandshakeTimeout)
+	setDur(&o.ConnectionIdleTimeout, v2.DefaultIdleTimeout)
 	if o.DispatchThrottleBytes == 0 {
 		o.DispatchThrottleBytes = 100 << 20
 	}

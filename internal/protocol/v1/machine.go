@@ -53,13 +53,9 @@ func (p phase) String() string {
 func (p phase) connecting() bool { return p >= phDialing && p <= phConnReply }
 func (p phase) accepting() bool  { return p >= phAccBanner && p <= phAccSeq }
 
-// Defaults of the Ceph options the Machine honours (as v2's).
+// Limits of the v1 codec.
 const (
-	defaultInitialBackoff   = 200 * time.Millisecond
-	defaultMaxBackoff       = 15 * time.Second
-	defaultHandshakeTimeout = 10 * time.Second
-	defaultIdleTimeout      = 900 * time.Second
-	defaultMaxMessage       = 512 << 20
+	defaultMaxMessage = 512 << 20 // a message's bound when Config.MaxFrameSize is 0
 	// maxAuthorizer bounds an authorizer or its reply (Ceph asserts
 	// replies under 4096 bytes; cephx authorizers are ~200 bytes).
 	maxAuthorizer = 64 << 10
@@ -163,17 +159,17 @@ func newMachine(cfg Config, client bool) (*Machine, error) {
 		m.supported = encoding.FeaturesAll
 	}
 	if m.cfg.InitialBackoff <= 0 {
-		m.cfg.InitialBackoff = defaultInitialBackoff
+		m.cfg.InitialBackoff = v2.DefaultInitialBackoff
 	}
 	m.maxBackoff = cfg.MaxBackoff
 	if m.maxBackoff <= 0 {
-		m.maxBackoff = defaultMaxBackoff
+		m.maxBackoff = v2.DefaultMaxBackoff
 	}
 	if m.cfg.HandshakeTimeout == 0 {
-		m.cfg.HandshakeTimeout = defaultHandshakeTimeout
+		m.cfg.HandshakeTimeout = v2.DefaultHandshakeTimeout
 	}
 	if m.cfg.IdleTimeout == 0 {
-		m.cfg.IdleTimeout = defaultIdleTimeout
+		m.cfg.IdleTimeout = v2.DefaultIdleTimeout
 	}
 	if m.cfg.MaxFrameSize == 0 {
 		m.cfg.MaxFrameSize = defaultMaxMessage

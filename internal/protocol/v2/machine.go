@@ -71,12 +71,13 @@ const msgr2Required = encoding.FeatureMsgAddr2
 // flagLossy is CEPH_MSG_CONNECT_LOSSY in the ident frames.
 const flagLossy = 1
 
-// Defaults of the Ceph options the Machine honours.
+// Ceph's defaults of the options a Machine honours (a zero Config field
+// takes them); the messenger's Options default to the same values.
 const (
-	defaultInitialBackoff   = 200 * time.Millisecond
-	defaultMaxBackoff       = 15 * time.Second
-	defaultHandshakeTimeout = 10 * time.Second
-	defaultIdleTimeout      = 900 * time.Second
+	DefaultInitialBackoff   = 200 * time.Millisecond // ms_initial_backoff
+	DefaultMaxBackoff       = 15 * time.Second       // ms_max_backoff
+	DefaultHandshakeTimeout = 10 * time.Second       // ms_connection_ready_timeout
+	DefaultIdleTimeout      = 900 * time.Second      // ms_connection_idle_timeout
 )
 
 // Machine is one connection's msgr2 state machine. It is used from one
@@ -178,17 +179,17 @@ func newMachine(cfg Config, client bool) (*Machine, error) {
 	}
 	m.required = cfg.RequiredFeatures
 	if m.cfg.InitialBackoff <= 0 {
-		m.cfg.InitialBackoff = defaultInitialBackoff
+		m.cfg.InitialBackoff = DefaultInitialBackoff
 	}
 	m.maxBackoff = cfg.MaxBackoff
 	if m.maxBackoff <= 0 {
-		m.maxBackoff = defaultMaxBackoff
+		m.maxBackoff = DefaultMaxBackoff
 	}
 	if m.cfg.HandshakeTimeout == 0 {
-		m.cfg.HandshakeTimeout = defaultHandshakeTimeout
+		m.cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if m.cfg.IdleTimeout == 0 {
-		m.cfg.IdleTimeout = defaultIdleTimeout
+		m.cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if client {
 		m.target = inferTarget(cfg.PeerAddrs)

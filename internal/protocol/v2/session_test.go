@@ -144,7 +144,7 @@ func TestWaitTimer(t *testing.T) {
 	c.m.ph = phWait
 	c.m.fault(n.now, ErrWait)
 	c.apply(c.m.end())
-	if c.m.State() != StateWait || !c.timers[TimerBackoff].Equal(n.now.Add(defaultMaxBackoff)) {
+	if c.m.State() != StateWait || !c.timers[TimerBackoff].Equal(n.now.Add(DefaultMaxBackoff)) {
 		t.Fatalf("state %v timer %v", c.m.State(), c.timers)
 	}
 	n.quiesce()
