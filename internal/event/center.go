@@ -106,6 +106,10 @@ type Center struct {
 	drv  Driver
 	opts Options
 	base time.Time // zero of the loop clock (monotonic)
+	// lp is the parker of a loop that parks without polling first (Run
+	// then runs inside it, and producers wake it through it); nil when
+	// the driver blocks or cannot park that way.
+	lp *parker
 
 	// Any goroutine.
 	mu       sync.Mutex
@@ -148,8 +152,13 @@ func NewCenter(opts Options) (*Center, error) {
 	if err != nil {
 		return nil, err
 	}
+	var lp *parker
+	if d, ok := drv.(loopParker); ok {
+		lp = d.loopParker()
+	}
 	return &Center{
 		drv:    drv,
+		lp:     lp,
 		opts:   opts,
 		base:   time.Now(),
 		exited: make(chan struct{}),
@@ -357,9 +366,19 @@ func (c *Center) enqueue(t task) error {
 	// consistent, so one of the two sides sees the other).
 	if !c.notified.Load() && c.notified.CompareAndSwap(false, true) && !c.awake.Load() {
 		c.stats.wakes.Add(1)
-		return c.drv.Wake()
+		return c.wake()
 	}
 	return nil
+}
+
+// wake ends the loop's wait. A loop parked inside its parker's Read is
+// woken by an expired read deadline: the runtime readies the goroutine
+// directly, no system call, no eventfd to write and read back.
+func (c *Center) wake() error {
+	if c.lp != nil {
+		return c.lp.wake()
+	}
+	return c.drv.Wake()
 }
 
 // callTask runs a Call's function once, unless the caller gave up first.
@@ -411,7 +430,7 @@ func (c *Center) Stop() {
 	if c.stopping.Swap(true) {
 		return
 	}
-	_ = c.drv.Wake()
+	_ = c.wake()
 	if !c.started.Load() {
 		// Never ran: nothing will drain the queue or close the driver.
 		if c.started.CompareAndSwap(false, true) {
@@ -434,8 +453,8 @@ func (c *Center) Run() error {
 	c.loopG.Store(goid.Current())
 	c.awake.Store(true)
 	var err error
-	if lp, ok := c.drv.(loopParker); ok && lp.loopParker() != nil {
-		err = lp.loopParker().run(c.step)
+	if c.lp != nil {
+		err = c.lp.run(c.step)
 	} else {
 		for !c.stopping.Load() {
 			if err = c.processEvents(); err != nil {
@@ -503,44 +522,49 @@ type loopParker interface {
 var errLoopDone = errors.New("event: loop done")
 
 // step is one iteration of a parked loop: a nonblocking poll, handlers,
-// timers, tasks. It reports whether the loop may park right away, and
-// for how long: only when the poll took less than a full batch, every
+// timers, tasks. It reports whether the loop may park right away (with
+// its parker's deadline armed for the next timer): only when the poll took less than a full batch, every
 // handler drained its descriptor, no registration changed and no task
 // or timer is due; otherwise the next step polls again (the poll a loop
 // used to make before every park, now only when something may be left).
-func (c *Center) step() (park bool, timeout time.Duration, err error) {
+func (c *Center) step() (park bool, err error) {
 	c.awake.Store(true)
 	if c.stopping.Load() {
-		return false, 0, errLoopDone
+		return false, errLoopDone
 	}
 	c.repoll = false
 	n, err := c.drv.Wait(c.fired, 0)
 	if err != nil {
-		return false, 0, err
+		return false, err
 	}
 	c.handle(n)
 	if c.stopping.Load() {
-		return false, 0, errLoopDone
+		return false, errLoopDone
 	}
 	if n == len(c.fired) || c.repoll || c.head < len(c.local) {
-		return false, 0, nil
+		return false, nil
 	}
-	timeout = c.opts.MaxWait
+	timeout := c.opts.MaxWait
 	if when, ok := c.timers.earliest(); ok {
 		d := time.Duration(when - c.clock())
 		if d <= 0 {
-			return false, 0, nil
+			return false, nil
 		}
 		timeout = min(d, timeout)
+	}
+	// The deadline is set before awake is cleared: a producer's wake
+	// (an expired deadline) must not be overwritten by it.
+	if err := c.lp.arm(timeout); err != nil {
+		return false, err
 	}
 	// As in processEvents: clear awake, then look at notified; a
 	// producer sets notified, then looks at awake.
 	c.awake.Store(false)
 	if c.notified.Load() {
 		c.awake.Store(true)
-		return false, 0, nil
+		return false, nil
 	}
-	return true, timeout, nil
+	return true, nil
 }
 
 // handle runs the handlers of the n events in fired, due timers and a

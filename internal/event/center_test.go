@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -566,4 +568,56 @@ func TestCenterNowAdvances(t *testing.T) {
 	if !c.Now().After(t0) {
 		t.Fatalf("Now did not advance past %v", t0)
 	}
+}
+
+// TestCenterWakeStress: Calls from several goroutines, each after a
+// random pause so that many land just as the loop parks, while timers on
+// the loop keep re-arming the park's deadline (a parked epoll loop is
+// woken by an expired deadline, which its own arming must never
+// overwrite). A lost wakeup shows as a Call timing out: MaxWait is
+// longer than the test's timeout.
+func TestCenterWakeStress(t *testing.T) {
+	forEachCenter(t, func(t *testing.T, dc driverCase) {
+		c := startCenter(t, dc, Options{MaxWait: time.Minute})
+		stop := make(chan struct{})
+		var rearm func()
+		rng := rand.New(rand.NewPCG(1, 2))
+		rearm = func() {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, _ = c.AddTimerFunc(time.Duration(rng.IntN(100))*time.Microsecond, rearm)
+		}
+		onLoop(t, c, rearm)
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		var wg sync.WaitGroup
+		var ran atomic.Int64
+		const producers, each = 4, 300
+		for p := range producers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				prng := rand.New(rand.NewPCG(uint64(p), 7))
+				for range each {
+					if d := prng.IntN(40); d < 20 {
+						time.Sleep(time.Duration(d) * time.Microsecond)
+					} else if d < 30 {
+						runtime.Gosched()
+					}
+					if err := c.Call(ctx, func() { ran.Add(1) }); err != nil {
+						t.Errorf("Call: %v (a lost wakeup)", err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		onLoop(t, c, func() { close(stop) })
+		if got := ran.Load(); got != producers*each {
+			t.Fatalf("ran %d, want %d", got, producers*each)
+		}
+	})
 }

@@ -98,11 +98,11 @@ func (p *parker) wait(ev []Fired, timeout time.Duration) (int, error) {
 // after step's last poll (new readiness on the epoll fd wakes its
 // watchers) makes the park return at once. run returns step's error,
 // or nil once step reports errLoopDone.
-func (p *parker) run(step func() (park bool, timeout time.Duration, err error)) error {
+func (p *parker) run(step func() (park bool, err error)) error {
 	var serr error
 	f := func(uintptr) bool {
 		for {
-			park, timeout, err := step()
+			park, err := step()
 			if err != nil {
 				serr = err
 				return true
@@ -110,11 +110,7 @@ func (p *parker) run(step func() (park bool, timeout time.Duration, err error)) 
 			if !park {
 				continue
 			}
-			if err := p.arm(timeout); err != nil {
-				serr = err
-				return true
-			}
-			return false
+			return false // step armed the deadline
 		}
 	}
 	for {
@@ -139,6 +135,21 @@ func (p *parker) run(step func() (park bool, timeout time.Duration, err error)) 
 		}
 	}
 }
+
+// wake ends the park of run's loop from any goroutine: an expired
+// deadline readies the parked goroutine in the runtime, without a system
+// call. Loop side: run arms its deadline before it declares itself
+// asleep, so this never gets overwritten; a wake that lands while the
+// loop runs costs one spurious return from the park.
+func (p *parker) wake() error {
+	if err := p.f.SetReadDeadline(expired); err != nil && !errors.Is(err, os.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// expired is a deadline long past.
+var expired = time.Unix(1, 0)
 
 // arm makes sure the file's read deadline ends the park no later than
 // timeout from now. An earlier deadline already set is kept: waking early
