@@ -127,8 +127,10 @@ type Center struct {
 	stats    centerStats
 
 	// Set before Run, then read by the loop only: a test hook called at
-	// the end of every iteration with the number of file events.
+	// the end of every iteration with the number of file events, and one
+	// called by a parked loop right before it arms its park.
 	iterHook func(nfired int)
+	armHook  func()
 
 	// Loop goroutine only.
 	files  []fileEntry
@@ -554,13 +556,17 @@ func (c *Center) step() (park bool, err error) {
 	}
 	// The deadline is set before awake is cleared: a producer's wake
 	// (an expired deadline) must not be overwritten by it.
+	if c.armHook != nil {
+		c.armHook()
+	}
 	if err := c.lp.arm(timeout); err != nil {
 		return false, err
 	}
 	// As in processEvents: clear awake, then look at notified; a
-	// producer sets notified, then looks at awake.
+	// producer sets notified, then looks at awake. Stop wakes whatever
+	// awake says, so stopping is looked at again after arming too.
 	c.awake.Store(false)
-	if c.notified.Load() {
+	if c.notified.Load() || c.stopping.Load() {
 		c.awake.Store(true)
 		return false, nil
 	}
@@ -597,7 +603,7 @@ func (c *Center) handle(n int) {
 		}
 		if m := c.fired[i].Mask & e.mask; m != None {
 			handled++
-			if !e.h.HandleFileEvent(fd, m) {
+			if !e.h.HandleFileEvent(fd, m) || c.fired[i].Hangup {
 				c.repoll = true
 			}
 		}

@@ -621,3 +621,48 @@ func TestCenterWakeStress(t *testing.T) {
 		}
 	})
 }
+
+// TestCenterStopWhileArming: Stop from another goroutine just as the
+// loop, its last timer fired, is about to arm a long park: Run returns.
+// A parked epoll loop is woken by an expired deadline, which its own
+// arming would overwrite if it did not look at stopping afterwards.
+func TestCenterStopWhileArming(t *testing.T) {
+	forEachCenter(t, func(t *testing.T, dc driverCase) {
+		for i := range 20 {
+			c, err := NewCenter(Options{Driver: dc.kind, Wait: dc.mode, MaxWait: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			left := i % 4 // timers before the loop goes quiet
+			var rearm func()
+			rearm = func() {
+				if left > 0 {
+					left--
+					_, _ = c.AddTimerFunc(10*time.Microsecond, rearm)
+				}
+			}
+			rearm()
+			quiet := make(chan struct{}, 1)
+			c.armHook = func() {
+				if left == 0 && c.Timers() == 0 {
+					select {
+					case quiet <- struct{}{}:
+						time.Sleep(time.Millisecond) // Stop lands here
+					default:
+					}
+				}
+			}
+			done := make(chan error, 1)
+			go func() { done <- c.Run() }()
+			if dc.mode == WaitParked && dc.kind == DriverEpoll {
+				<-quiet
+			} else {
+				onLoop(t, c, func() {})
+			}
+			c.Stop()
+			if err := recv(t, done); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		}
+	})
+}

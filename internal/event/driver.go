@@ -32,6 +32,11 @@ func (m Mask) String() string {
 type Fired struct {
 	FD   int32
 	Mask Mask
+	// Hangup: the peer closed or the descriptor has an error (epoll's
+	// RDHUP, HUP, ERR). A read that came back short may have stopped in
+	// front of the EOF, which no new readiness will announce, so a loop
+	// does not take such a handler's drained report.
+	Hangup bool
 }
 
 // Driver is the kernel readiness interface under a Center (Ceph's

@@ -123,7 +123,7 @@ func (d *epollDriver) wait(ev []Fired, msec int) (n int, woke bool, err error) {
 		if e.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			m |= Writable
 		}
-		ev[j] = Fired{FD: e.Fd, Mask: m}
+		ev[j] = Fired{FD: e.Fd, Mask: m, Hangup: e.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0}
 		j++
 	}
 	return j, woke, nil

@@ -219,3 +219,72 @@ func drainedStress(t *testing.T, dc driverCase, seed uint64) {
 		t.Errorf("seed %d: no reader ever paused: the mask-change path went untested", seed)
 	}
 }
+
+// eofReader reads once per event and reports drained after a short read,
+// as a stream connection does; it needs a further event for the EOF.
+type eofReader struct {
+	c    *Center
+	id   FileID
+	buf  [4096]byte
+	eof  chan struct{}
+	seen bool
+}
+
+func (r *eofReader) HandleFileEvent(fd int, _ Mask) bool {
+	n, err := unix.Read(fd, r.buf[:])
+	if err == unix.EAGAIN {
+		return true
+	}
+	if n == 0 && err == nil && !r.seen {
+		r.seen = true
+		_ = r.c.RemoveFile(r.id)
+		close(r.eof)
+		return true
+	}
+	return err == nil && n < len(r.buf)
+}
+
+// TestCenterShortReadBeforeEOF: data and the peer's close both arrive
+// before the loop polls; the handler's short read takes the data and
+// stops in front of the EOF, which no new readiness announces. The loop
+// must still deliver the EOF (a hang-up report is polled again).
+func TestCenterShortReadBeforeEOF(t *testing.T) {
+	forEachCenter(t, func(t *testing.T, dc driverCase) {
+		c := startCenter(t, dc, Options{MaxWait: time.Minute})
+		const socks = 64
+		var rs []*eofReader
+		var peers []int
+		for range socks {
+			a, b := socketPair(t)
+			r := &eofReader{c: c, eof: make(chan struct{})}
+			rs = append(rs, r)
+			peers = append(peers, b)
+			onLoop(t, c, func() {
+				id, err := c.AddFile(a, Readable, r)
+				if err != nil {
+					t.Error(err)
+				}
+				r.id = id
+			})
+		}
+		// The loop is quiet (or about to be): each peer's last words and
+		// its close arrive back to back, mostly within one wakeup.
+		onLoop(t, c, func() {})
+		for _, b := range peers {
+			if _, err := unix.Write(b, []byte("last words")); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Shutdown(b, unix.SHUT_WR); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.After(testTimeout)
+		for i, r := range rs {
+			select {
+			case <-r.eof:
+			case <-deadline:
+				t.Fatalf("socket %d: EOF never seen (a lost hang-up)", i)
+			}
+		}
+	})
+}
