@@ -121,7 +121,7 @@ func TestRealClients(t *testing.T) {
 			if v := cli(t, conf, nil, "rados", "-p", "p", "ls"); sortedLines(v) != "o0\no1048583\no16777216" {
 				t.Fatalf("ls: %q", v)
 			}
-			if df := cli(t, conf, nil, "rados", "df"); !regexp.MustCompile(`(?m)^p\s+16 MiB\s+3\s`).MatchString(df) {
+			if df := cli(t, conf, nil, "rados", "df"); !regexp.MustCompile(`(?m)^p\s+17 MiB\s+3\s`).MatchString(df) {
 				t.Fatalf("rados df:\n%s", df)
 			}
 			if out := cli(t, conf, nil, "rados", "lspools"); out != "p\n" {
