@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr/osdmap"
+	"github.com/gomsgr/msgr/rados"
 )
 
 // TestMonIncrementals: pool changes commit incrementals that a client
@@ -57,5 +58,50 @@ func TestMonIncrementals(t *testing.T) {
 	}
 	if msg := mon.osdMapsLocked(0); len(msg.Maps) != 1 || msg.Maps[5] == nil || msg.OldestMap != 5 {
 		t.Fatalf("a new client gets %v", msg)
+	}
+}
+
+// TestClientGoneLeavesNothing: a client that disconnects leaves no mon
+// session (subscriptions) behind; goleak (TestMain) checks goroutines.
+func TestClientGoneLeavesNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := Start(ctx, Config{Dir: t.TempDir(), Auth: "cephx", Pools: []string{"p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	rc, err := rados.NewConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.ReadConfigFile(c.ConfPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	io, err := rc.OpenIOContext(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := io.WriteFull(ctx, "x", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	sessions := func() int {
+		c.Mon.mu.Lock()
+		defer c.Mon.mu.Unlock()
+		return len(c.Mon.sessions)
+	}
+	if sessions() == 0 {
+		t.Fatal("no mon session while the client is connected")
+	}
+	rc.Shutdown()
+	// The mon hears the socket close on its event loop; wait for it.
+	for sessions() != 0 {
+		if ctx.Err() != nil {
+			t.Fatalf("%d mon sessions left after the client went", sessions())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
