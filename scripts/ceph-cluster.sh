@@ -19,6 +19,8 @@
 #   --pool NAME             create pool NAME (size 1, 8 PGs) and prove it takes a write; repeatable
 #   --timeout SECS          bound on the wait for the mon and the OSDs (default 90)
 #   --mgr                   also run a ceph-mgr (mgr.x; for mgr commands and pool statistics)
+#   --msgr1-only            ms_bind_msgr2 = false: every daemon binds and speaks msgr1 only, the
+#                           mon at v1:127.0.0.1:P+1 alone (as a pre-Nautilus cluster)
 #
 # Everything lives under DIR: ceph.conf, keyring (client.admin, named in ceph.conf), mon.keyring,
 # mon/, osd/, run/ (pid files, admin sockets), log/. `up` on a DIR whose daemons run is a no-op;
@@ -163,8 +165,8 @@ write_conf() {
 # Written by scripts/ceph-cluster.sh: a loopback-only test cluster.
 [global]
 fsid = $FSID
-mon host = [v2:127.0.0.1:$PORT_V2,v1:127.0.0.1:$PORT_V1]
-public addr = 127.0.0.1
+mon host = $MON_ADDRS
+public addr = 127.0.0.1$MSGR1_CONF
 cluster addr = 127.0.0.1
 ms bind ipv4 = true
 ms bind ipv6 = false
@@ -272,7 +274,7 @@ cmd_up() {
 	ceph-authtool --create-keyring "$DIR/keyring" --gen-key -n client.admin \
 		--cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' --cap mds 'allow *' >/dev/null
 	ceph-authtool "$DIR/mon.keyring" --import-keyring "$DIR/keyring" >/dev/null
-	monmaptool --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$PORT_V2,v1:127.0.0.1:$PORT_V1]" \
+	monmaptool --create --fsid "$FSID" --addv a "$MON_ADDRS" \
 		"$DIR/monmap" >/dev/null
 	ceph-mon -c "$DIR/ceph.conf" -i a --mkfs --monmap "$DIR/monmap" --keyring "$DIR/mon.keyring" \
 		>"$DIR/log/mon.a.mkfs.out" 2>&1 || fail_up "ceph-mon --mkfs failed"
@@ -340,7 +342,7 @@ shift 2
 case "$DIR" in /*) ;; *) DIR="$(pwd)/$DIR" ;; esac
 DIR=${DIR%/}
 
-AUTH=none MODE=crc OSDS=1 MEMSTORE_MB=1024 TICKET_TTL="" TIMEOUT=90 MGR=0
+AUTH=none MODE=crc OSDS=1 MEMSTORE_MB=1024 TICKET_TTL="" TIMEOUT=90 MGR=0 MSGR1=0
 PORT_V2="" PORT_V1="" PORT_BASE="" OSD_PORTS=""
 POOLS=()
 while [ $# -gt 0 ]; do
@@ -357,6 +359,7 @@ while [ $# -gt 0 ]; do
 	--pool) POOLS+=("${2:?}"); shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--mgr) MGR=1; shift ;;
+	--msgr1-only) MSGR1=1; shift ;;
 	-h | --help) usage ;;
 	*) die "unknown option $1" ;;
 	esac
@@ -385,6 +388,11 @@ if [ -n "$OSD_PORTS" ]; then
 	OSD_PORT_MIN=${BASH_REMATCH[1]} OSD_PORT_MAX=${BASH_REMATCH[2]}
 fi
 isnum "$PORT_V2" && isnum "$PORT_V1" || die "mon ports must be numbers"
+MON_ADDRS="[v2:127.0.0.1:$PORT_V2,v1:127.0.0.1:$PORT_V1]" MSGR1_CONF=""
+if [ "$MSGR1" = 1 ]; then
+	MON_ADDRS="[v1:127.0.0.1:$PORT_V1]"
+	MSGR1_CONF=$'\nms bind msgr2 = false\nms bind msgr1 = true'
+fi
 
 case "$CMD" in
 up) cmd_up ;;
