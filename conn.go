@@ -933,23 +933,7 @@ func (c *Conn) newInMsg(im *v2.InMessage) inMsg {
 	return e
 }
 
-// throttle returns the i-th budget a received message takes, in order:
-// the policy's message and byte throttles (Ceph's throttle_message),
-// then the messenger's dispatch queue (throttle_dispatch_queue).
-func (c *Conn) throttle(i int, e *inMsg) (*Throttle, int64) {
-	switch i {
-	case 0:
-		return c.policy.ThrottlerMessages, 1
-	case 1:
-		return c.policy.ThrottlerBytes, e.size
-	case 2:
-		return c.msgr.dispatchMsgs, 1
-	case 3:
-		return c.msgr.dispatchBytes, e.size
-	}
-	return nil, 0
-}
-
+// nThrottles is how many budgets inRelease.budget lists.
 const nThrottles = 4
 
 // pumpIn moves received messages to dispatch in order, each once it holds
@@ -971,7 +955,8 @@ func (c *Conn) pumpIn() {
 			}
 		}
 		for e.stage < nThrottles {
-			t, n := c.throttle(e.stage, e)
+			r := c.inRelease(e)
+			t, n := r.budget(e.stage)
 			if t == nil {
 				e.stage++
 				continue
@@ -1041,19 +1026,29 @@ func (c *Conn) inRelease(e *inMsg) inRelease {
 	return inRelease{msgs: c.policy.ThrottlerMessages, bytes: c.policy.ThrottlerBytes, m: c.msgr, stage: e.stage, size: e.size}
 }
 
+// budget returns the i-th budget a received message takes, in order:
+// the policy's message and byte throttles (Ceph's throttle_message),
+// then the messenger's dispatch queue (throttle_dispatch_queue). nil:
+// that throttle is off (or i is past the last).
+func (r *inRelease) budget(i int) (*Throttle, int64) {
+	switch i {
+	case 0:
+		return r.msgs, 1
+	case 1:
+		return r.bytes, r.size
+	case 2:
+		return r.m.dispatchMsgs, 1
+	case 3:
+		return r.m.dispatchBytes, r.size
+	}
+	return nil, 0
+}
+
 // release gives the budgets back; the zero inRelease holds none.
 func (r *inRelease) release() {
-	if r.stage > 0 {
-		r.msgs.Put(1)
-	}
-	if r.stage > 1 {
-		r.bytes.Put(r.size)
-	}
-	if r.stage > 2 {
-		r.m.dispatchMsgs.Put(1)
-	}
-	if r.stage > 3 {
-		r.m.dispatchBytes.Put(r.size)
+	for i := range r.stage {
+		t, n := r.budget(i)
+		t.Put(n)
 	}
 }
 

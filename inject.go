@@ -12,12 +12,11 @@ import (
 // injector decides the faults of one connection (ms_inject_*). Owned by
 // the connection's loop; nil when nothing is injected.
 type injector struct {
-	rng         *rand.Rand
-	failEvery   uint64        // ms_inject_socket_failures
-	delayProb   float64       // ms_inject_delay_probability, 0 if the peer type is not listed
-	delayMax    time.Duration // ms_inject_delay_max
-	delayTypes  []uint16      // ms_inject_delay_msg_type; empty: every type
-	socketFails uint64        // how many failures were injected
+	rng        *rand.Rand
+	failEvery  uint64        // ms_inject_socket_failures
+	delayProb  float64       // ms_inject_delay_probability, 0 if the peer type is not listed
+	delayMax   time.Duration // ms_inject_delay_max
+	delayTypes []uint16      // ms_inject_delay_msg_type; empty: every type
 }
 
 // newInjector returns nil when o injects nothing for this peer type.
@@ -63,11 +62,7 @@ func (in *injector) socketFailure() bool {
 	if in == nil || in.failEvery == 0 {
 		return false
 	}
-	if in.rng.Uint64N(in.failEvery) == 0 {
-		in.socketFails++
-		return true
-	}
-	return false
+	return in.rng.Uint64N(in.failEvery) == 0
 }
 
 // delay returns how long a received message of type t waits before
