@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gomsgr/msgr/internal/bench"
+	"github.com/gomsgr/msgr/cmd/msgr/internal/bench"
 )
 
 func init() {

@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gomsgr/msgr/internal/bench"
+	"github.com/gomsgr/msgr/cmd/msgr/internal/bench"
 )
 
 // The idle measurement starts `msgr bench serve --control` as a child
