@@ -37,8 +37,9 @@ type OSD struct {
 	// with a client behind (OSD::maybe_share_map).
 	mapsSince func(epoch uint32) *messages.MOSDMap
 
-	mu  sync.Mutex
-	pgs map[osdmap.PG]*pgStore
+	mu    sync.Mutex
+	pgs   map[osdmap.PG]*pgStore
+	watch watchState
 }
 
 func newOSD(ctx context.Context, id int32, addr netip.AddrPort, ap *authPolicy, log *slog.Logger) (*OSD, error) {
@@ -62,7 +63,8 @@ func newOSD(ctx context.Context, id int32, addr netip.AddrPort, ap *authPolicy, 
 		_ = m.Shutdown(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	return &OSD{id: id, m: m, log: lg, pgs: map[osdmap.PG]*pgStore{}}, nil
+	return &OSD{id: id, m: m, log: lg, pgs: map[osdmap.PG]*pgStore{},
+		watch: watchState{watches: map[objRef]map[watchKey]*watch{}, notifies: map[uint64]*notify{}}}, nil
 }
 
 func itoa(n int64) string {
@@ -105,7 +107,11 @@ func (o *OSD) stats(s map[int64]poolStats) {
 	}
 }
 
-func (o *OSD) shutdown(ctx context.Context) error { return o.m.Shutdown(ctx) }
+func (o *OSD) shutdown(ctx context.Context) error {
+	err := o.m.Shutdown(ctx)
+	o.stopWatches()
+	return err
+}
 
 // handleOp runs one client request, as OSD::ms_fast_dispatch through
 // PrimaryLogPG::do_op do for a replicated pool of size 1.
@@ -152,7 +158,7 @@ func (o *OSD) handleOp(c *msgr.Conn, m *messages.MOSDOp) {
 		return
 	}
 	key := objKey{ns: m.Locator.Namespace, oid: m.Oid, key: m.Locator.Key}
-	ctx := &opCtx{pg: st, key: key, hash: m.Hash, obj: st.objects[key], mtime: m.Mtime}
+	ctx := &opCtx{osd: o, conn: c, pgID: pg, pg: st, key: key, hash: m.Hash, obj: st.objects[key], mtime: m.Mtime}
 	ctx.orig = ctx.obj
 	var result int32
 	for i := range m.Ops {
@@ -198,6 +204,15 @@ func (o *OSD) handleOp(c *msgr.Conn, m *messages.MOSDOp) {
 		}
 	}
 	o.reply(c, m, om.Epoch, result, ver, uv)
+	for _, n := range ctx.notifies {
+		if result == 0 {
+			o.startNotify(n)
+		} else {
+			o.mu.Lock()
+			delete(o.watch.notifies, n.n.id)
+			o.mu.Unlock()
+		}
+	}
 }
 
 // includesPGOp is OpRequest::includes_pg_op: an op of type PG
@@ -255,6 +270,13 @@ func (o *OSD) reply(c *msgr.Conn, m *messages.MOSDOp, epoch uint32, result int32
 
 // osdDispatcher is an OSD's messenger dispatcher.
 type osdDispatcher struct{ o *OSD }
+
+// HandleReset implements msgr.ResetHandler: the client's watches wait
+// for it to reconnect.
+func (d osdDispatcher) HandleReset(c *msgr.Conn) bool {
+	d.o.connGone(c)
+	return true
+}
 
 // Dispatch implements msgr.Dispatcher.
 func (d osdDispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gomsgr/msgr"
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/messages"
 	"github.com/gomsgr/msgr/osdmap"
@@ -76,15 +77,19 @@ type poolStats struct{ objects, bytes uint64 }
 // opCtx is one MOSDOp's execution (PrimaryLogPG's OpContext): the object
 // as the ops see it, which is stored only if every op succeeds.
 type opCtx struct {
-	pg     *pgStore
-	key    objKey
-	hash   uint32
-	obj    *object // nil: absent
-	orig   *object
-	dirty  bool
-	copied bool // obj is a private copy
-	mtime  encoding.UTime
-	ns     string
+	osd      *OSD
+	conn     *msgr.Conn
+	pgID     osdmap.PG
+	notifies []notifyStart // to start once the reply is sent
+	pg       *pgStore
+	key      objKey
+	hash     uint32
+	obj      *object // nil: absent
+	orig     *object
+	dirty    bool
+	copied   bool // obj is a private copy
+	mtime    encoding.UTime
+	ns       string
 }
 
 // writable makes obj a private copy the ops may change, creating the
@@ -438,8 +443,16 @@ func (c *opCtx) do(op *messages.OSDOp) int32 {
 		}
 		op.Data = nil
 		return 0
+	case messages.OpWatch:
+		return c.osd.opWatch(c, op)
+	case messages.OpNotify:
+		return c.osd.opNotify(c, op)
+	case messages.OpNotifyAck:
+		return c.osd.opNotifyAck(c, op)
+	case messages.OpListWatchers:
+		return c.osd.opListWatchers(c, op)
 	}
-	// call (object classes), watch/notify, snapshots, copy-from...
+	// call (object classes), snapshots, copy-from...
 	return -eOPNOTSUPP
 }
 
