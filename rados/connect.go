@@ -27,6 +27,7 @@ type client struct {
 	mc     *mon.Client
 	o      *osdc.Objecter
 	dialer *osdDialer
+	cmds   *cmdClient // mgr, OSD, PG and targeted mon commands
 	feed   mapFeed
 	log    *slog.Logger
 }
@@ -60,6 +61,9 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 		return nil, err
 	}
 	if err := messages.RegisterOSD(reg); err != nil {
+		return nil, err
+	}
+	if err := messages.RegisterCommand(reg); err != nil {
 		return nil, err
 	}
 	opts := msgr.Options{}
@@ -106,6 +110,7 @@ func (c *client) setup(mc *mon.Client, cfg *config.Config) {
 	c.mc, c.m = mc, mc.Messenger()
 	// Ceph's clients use lossy connections to OSDs (librados' policy).
 	c.m.SetPolicy(encoding.EntityTypeOSD, msgr.LossyClient(0))
+	c.m.SetPolicy(encoding.EntityTypeMgr, msgr.LossyClient(0))
 	c.dialer = &osdDialer{m: c.m}
 	c.o = osdc.New(c.dialer, osdc.Config{
 		OpTimeout:     seconds(cfg, "rados_osd_op_timeout"),
@@ -125,8 +130,9 @@ func (c *client) setup(mc *mon.Client, cfg *config.Config) {
 			c.o.HandleOSDMap(om)
 		}
 	})
+	c.cmds = newCmdClient(c.m, mc, c.o)
 	// In front of the MonClient's dispatcher, which mon.Dial added.
-	c.m.AddDispatcherHead(&dispatcher{o: c.o, dialer: c.dialer})
+	c.m.AddDispatcherHead(&dispatcher{o: c.o, dialer: c.dialer, cmds: c.cmds})
 }
 
 // Objecter implements Backend.
@@ -170,6 +176,9 @@ func (c *client) InstanceID() uint64 { return c.mc.GlobalID() }
 
 // Shutdown implements Backend.
 func (c *client) Shutdown() {
+	if c.cmds != nil {
+		c.cmds.close()
+	}
 	if c.o != nil {
 		c.o.Close()
 	}
@@ -232,6 +241,7 @@ func (d *osdDialer) conn(c *msgr.Conn) osdConn { return osdConn{c, d} }
 type dispatcher struct {
 	o      *osdc.Objecter
 	dialer *osdDialer
+	cmds   *cmdClient
 }
 
 func (d *dispatcher) CanFastDispatch(m message.Message) bool {
@@ -247,6 +257,16 @@ func (d *dispatcher) FastDispatch(c *msgr.Conn, m message.Message) {
 }
 
 func (d *dispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
+	switch m := m.(type) {
+	case *messages.MCommandReply:
+		return d.cmds.handleReply(m.Tid, commandReply{r: m.Result, status: m.Status, data: m.Data})
+	case *messages.MMonCommandAck:
+		// Ours only if it answers a targeted mon command (tids apart).
+		return d.cmds.handleReply(m.Tid, commandReply{r: m.Result, status: m.Status, data: m.Data})
+	case *messages.MMgrMap:
+		d.cmds.handleMgrMap(m)
+		return true
+	}
 	if c.PeerType() != encoding.EntityTypeOSD {
 		return false
 	}
@@ -254,6 +274,7 @@ func (d *dispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
 }
 
 func (d *dispatcher) HandleReset(c *msgr.Conn) bool {
+	d.cmds.handleReset(c) // not consumed: the Objecter or MonClient may own c too
 	if c.PeerType() != encoding.EntityTypeOSD {
 		return false
 	}

@@ -229,6 +229,9 @@ ms bind port min = $OSD_PORT_MIN
 ms bind port max = $OSD_PORT_MAX
 osd heartbeat grace = 8
 osd heartbeat interval = 2
+# Fault tests mark OSDs down on purpose; Ceph's default (5 in 10 min)
+# would make an OSD shut itself down after a few test runs.
+osd max markdown count = 1000
 osd max object name len = 460
 osd max object namespace len = 64
 EOF
