@@ -364,4 +364,3 @@ func (c *Conn) MonCommandTarget(ctx context.Context, name string, args [][]byte)
 func (c *Conn) MonCommandTargetWithInputBuffer(ctx context.Context, name string, args [][]byte, inputBuffer []byte) ([]byte, string, error) {
 	return c.daemonCommand(ctx, func(cc *cmdClient) (cmdTarget, error) { return cc.monTarget(name), nil }, args, inputBuffer)
 }
-
