@@ -302,6 +302,36 @@ func (mon *Mon) handleAuth(c *msgr.Conn, ma *messages.MAuth) {
 	mon.send(c, reply)
 }
 
+// handlePoolOp runs a pool op (OSDMonitor::prepare_pool_op): creating
+// and deleting pools; snapshot ops get -EOPNOTSUPP (the OSDs keep no
+// snapshots).
+func (mon *Mon) handlePoolOp(c *msgr.Conn, m *messages.MPoolOp) {
+	mon.mu.Lock()
+	reply := &messages.MPoolOpReply{Tid: m.Tid, FSID: mon.fsid}
+	switch m.Op {
+	case messages.PoolOpCreate:
+		if mon.osdmap.PoolByName(m.Name) != nil {
+			reply.Result = -eEXIST
+			break
+		}
+		res := mon.poolCreateLocked(cmdArgs{"pool": m.Name})
+		reply.Result = res.rc
+	case messages.PoolOpDelete:
+		p := mon.osdmap.Pools[m.Pool]
+		if p == nil {
+			reply.Result = -eNOENT
+			break
+		}
+		res := mon.poolRmLocked(cmdArgs{"pool": p.Name, "pool2": p.Name, "yes_i_really_really_mean_it": true})
+		reply.Result = res.rc
+	default:
+		reply.Result = -eNOTSUP
+	}
+	reply.Epoch = mon.osdmap.Epoch
+	mon.mu.Unlock()
+	mon.send(c, reply)
+}
+
 // handleGetPoolStats answers rados df's per-pool query (Ceph's
 // MgrStatMonitor, from the PG stats OSDs report; here the OSDs' stores are
 // summed when asked). Unknown pools are left out, as in Ceph.
@@ -356,6 +386,8 @@ func (d monDispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
 		mon.handleAuth(c, m)
 	case *messages.MMonCommand:
 		mon.handleCommand(c, m)
+	case *messages.MPoolOp:
+		mon.handlePoolOp(c, m)
 	case *messages.MGetPoolStats:
 		mon.handleGetPoolStats(c, m)
 	case *messages.MStatfs:

@@ -443,6 +443,8 @@ func (c *opCtx) do(op *messages.OSDOp) int32 {
 		}
 		op.Data = nil
 		return 0
+	case messages.OpCall:
+		return c.opCall(op)
 	case messages.OpWatch:
 		return c.osd.opWatch(c, op)
 	case messages.OpNotify:
