@@ -21,9 +21,9 @@ import (
 	"github.com/gomsgr/msgr"
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
+	"github.com/gomsgr/msgr/cmd/msgr/internal/bench"
 	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
-	"github.com/gomsgr/msgr/cmd/msgr/internal/bench"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
 )
