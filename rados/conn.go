@@ -102,6 +102,17 @@ func (c *Conn) load(a config.Args, getenv func(string) string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.cfg != nil && c.cfg.File != nil && cfg.File != nil {
+		// A second file adds to the first, as librados' conf_read_file
+		// sets each option it finds and leaves the others alone.
+		for _, sec := range cfg.File.Sections() {
+			for _, k := range cfg.File.Keys(sec) {
+				v, _ := cfg.File.Lookup(sec, k)
+				c.cfg.File.Set(sec, k, v)
+			}
+		}
+		cfg.File = c.cfg.File
+	}
 	for k, v := range c.overrides {
 		cfg.Set(k, v)
 	}
@@ -110,32 +121,43 @@ func (c *Conn) load(a config.Args, getenv func(string) string) error {
 }
 
 // SetConfigOption sets an option ("keyring", "mon_host",
-// "rados_osd_op_timeout", ...), overriding the file.
+// "rados_osd_op_timeout", ...), overriding the file. As librados: ENOENT
+// for an option Ceph does not know, EINVAL for a value that does not
+// parse as the option's type or is out of its range; the value is kept
+// as Ceph prints it back (true for 1, 1024 for 1K).
 func (c *Conn) SetConfigOption(option, value string) error {
+	o, ok := config.LookupOption(option)
+	if !ok {
+		return fmt.Errorf("rados: option %q: %w", option, ErrNotFound)
+	}
+	v, err := o.Parse(value)
+	if err != nil {
+		return fmt.Errorf("rados: option %q: %w (%w)", option, ErrInvalidInput, err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.overrides[option] = value
+	c.overrides[option] = v
 	if c.cfg != nil {
-		c.cfg.Set(option, value)
+		c.cfg.Set(option, v)
 	}
 	return nil
 }
 
-// GetConfigOption returns an option's value.
+// GetConfigOption returns an option's value: set, read from a file, or
+// Ceph's default for a client ($meta variables expanded for this Conn's
+// name). ENOENT for an option Ceph does not know.
 func (c *Conn) GetConfigOption(option string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cfg == nil {
-		if v, ok := c.overrides[option]; ok {
-			return v, nil
-		}
-		return "", ErrNotFound
+	cfg, err := c.config()
+	if err != nil {
+		return "", err
 	}
-	v, ok := c.cfg.Get(option)
-	if !ok {
-		return "", ErrNotFound
+	if v, ok := cfg.Raw(option); ok {
+		return cfg.Expand(v), nil
 	}
-	return v, nil
+	if o, ok := config.LookupOption(option); ok {
+		return cfg.Expand(o.Default), nil
+	}
+	return "", fmt.Errorf("rados: option %q: %w", option, ErrNotFound)
 }
 
 // config returns the configuration to connect with: what was read, or
@@ -207,13 +229,13 @@ func (c *Conn) Shutdown() {
 	}
 }
 
-// GetFSID returns the cluster's fsid.
+// GetFSID returns the cluster's fsid: the monitors' once connected,
+// before that the configuration's (as librados).
 func (c *Conn) GetFSID() (string, error) {
-	cl, err := c.connected()
-	if err != nil {
-		return "", err
+	if cl, err := c.connected(); err == nil {
+		return cl.FSID(), nil
 	}
-	return cl.FSID(), nil
+	return c.GetConfigOption("fsid")
 }
 
 // GetInstanceID returns the client's global id (the N of client.N).

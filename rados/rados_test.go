@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -257,7 +258,54 @@ func TestShutdownFailsOps(t *testing.T) {
 	if err := io.WriteFull(ctx, "x", nil); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("after shutdown: %v", err)
 	}
-	if _, err := c.GetFSID(); !errors.Is(err, ErrNotConnected) {
-		t.Fatalf("fsid after shutdown: %v", err)
+	// Unconnected again: the fsid comes from the configuration (none set).
+	if id, err := c.GetFSID(); err != nil || id != "00000000-0000-0000-0000-000000000000" {
+		t.Fatalf("fsid after shutdown: %q %v", id, err)
+	}
+}
+
+// The configuration calls behave as librados': a second file adds to the
+// first, the fsid is known before connecting, unknown options are ENOENT.
+func TestConfigAsLibrados(t *testing.T) {
+	dir := t.TempDir()
+	first := dir + "/a.conf"
+	second := dir + "/b.conf"
+	os.WriteFile(first, []byte("[global]\nmon host = 127.0.0.1:3300\nfsid = 0d7f6b2a-0000-4000-8000-000000000001\nlog max new = 7\n"), 0o644)
+	os.WriteFile(second, []byte("[global]\nlog max new = 9\n[client]\nrados osd op timeout = 30\n"), 0o644)
+	c, err := NewConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReadConfigFile(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReadConfigFile(second); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"mon_host": "127.0.0.1:3300", "log_max_new": "9", "rados_osd_op_timeout": "30",
+		"fsid": "0d7f6b2a-0000-4000-8000-000000000001", "log_max_recent": "500",
+	} {
+		if v, err := c.GetConfigOption(k); err != nil || v != want {
+			t.Errorf("%s = %q %v, want %q", k, v, err, want)
+		}
+	}
+	if id, err := c.GetFSID(); err != nil || id != "0d7f6b2a-0000-4000-8000-000000000001" {
+		t.Fatalf("GetFSID before Connect: %q %v", id, err)
+	}
+	if err := c.SetConfigOption("no_such_option", "1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown option: %v", err)
+	}
+	if _, err := c.GetConfigOption("no_such_option"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown option: %v", err)
+	}
+	if err := c.SetConfigOption("rados_osd_op_timeout", "2.5"); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("fractional secs: %v", err)
+	}
+	if err := c.SetConfigOption("ms_crc_data", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.GetConfigOption("ms_crc_data"); v != "true" {
+		t.Fatalf("ms_crc_data %q", v)
 	}
 }
