@@ -138,17 +138,19 @@ type notifyStart struct {
 	timeout time.Duration
 }
 
-// startNotify sends the notify to the object's connected watchers and
-// arms its timeout; with no watcher it completes at once.
+// startNotify sends the notify to the object's watchers and arms its
+// timeout; with no watcher it completes at once.
 func (o *OSD) startNotify(s notifyStart) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	n := s.n
 	for k, w := range o.watch.watches[n.obj] {
+		// A disconnected watcher counts too: it gets the notify when it
+		// reconnects (opWatch), or the notify times out on it.
+		n.pending[k] = true
 		if w.conn == nil {
 			continue
 		}
-		n.pending[k] = true
 		_ = w.conn.Send(&messages.MWatchNotify{Opcode: messages.WatchEventNotify, Cookie: k.cookie, NotifyID: n.id,
 			Payload: n.payload, NotifierGID: n.gid})
 	}
