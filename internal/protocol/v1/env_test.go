@@ -55,6 +55,7 @@ type acts struct {
 	closed    []v2.Closed
 	resets    []v2.Reset
 	sockClose int
+	sockErrs  []error
 	dials     int
 	lookups   []*v2.Query
 	handoffs  []v2.HandOff
@@ -81,6 +82,7 @@ func (a *acts) add(list []v2.Action) {
 			a.resets = append(a.resets, x)
 		case v2.CloseSocket:
 			a.sockClose++
+			a.sockErrs = append(a.sockErrs, x.Err)
 		case v2.Dial:
 			a.dials++
 		case v2.Lookup:
