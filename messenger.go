@@ -756,6 +756,9 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 		}
 		m.mu.Unlock()
 		c.step(func(now time.Time) []v2.Action { return c.mach.Resolve(now, nil) })
+		// A lookup that waited its turn runs from an Exec of its own, and
+		// nothing else would write what Resolve produced.
+		c.flushOut()
 		return
 	}
 	m.lookups[key] = nil // busy
@@ -790,6 +793,7 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 	if err := e.worker.Exec(arbitrate); err != nil {
 		m.lookupDone(key)
 		c.step(func(now time.Time) []v2.Action { return c.mach.Resolve(now, nil) })
+		c.flushOut()
 	}
 }
 

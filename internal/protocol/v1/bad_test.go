@@ -49,7 +49,7 @@ func TestBadInput(t *testing.T) {
 			}
 			var a acts
 			a.add(m.Accepted(t0, netip.MustParseAddrPort("127.0.0.1:39566")))
-			a.add(m.Received(t0, tc.in))
+			a.feed(m, tc.in)
 			if len(a.closed) != 1 || a.sockClose != 1 {
 				t.Fatalf("not closed: %+v", a)
 			}

@@ -102,6 +102,17 @@ func (a *acts) add(list []v2.Action) {
 	}
 }
 
+// feed gives m bytes as read from its socket, answering its lookups as a
+// messenger with no other connection does.
+func (a *acts) feed(m *Machine, p []byte) {
+	n := len(a.lookups)
+	a.add(m.Received(t0, p))
+	for len(a.lookups) > n {
+		n = len(a.lookups)
+		a.add(m.Resolve(t0, nil))
+	}
+}
+
 // takeWrites returns and forgets what was written so far.
 func (a *acts) takeWrites() []byte {
 	w := a.writes

@@ -82,7 +82,7 @@ func FuzzServerStream(f *testing.F) {
 		a.add(m.Accepted(t0, netip.MustParseAddrPort("127.0.0.1:5000")))
 		for len(p) > 0 {
 			n := min(len(p), 1+int(p[0])*7)
-			a.add(m.Received(t0, p[:n]))
+			a.feed(m, p[:n])
 			p = p[n:]
 		}
 		for _, c := range a.closed {

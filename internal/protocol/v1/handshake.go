@@ -316,11 +316,11 @@ func (m *Machine) handleConnect(now time.Time) bool {
 	if !m.verifyAuthorizer(now, &reply) {
 		return m.hasSocket
 	}
-	if m.policy.Server && m.policy.Lossy {
-		// An incoming lossy client: a new session, nothing to look up.
-		m.open(now)
-		return m.hasSocket
-	}
+	// Ceph skips the lookup for an incoming lossy client; looking it up
+	// too stops its previous connection (replaced: the old one's
+	// undispatched messages are dropped) before the new one delivers, so
+	// that a lossy peer's connections never overtake each other, as on
+	// msgr2 here.
 	m.ph = phLookup
 	m.query = &v2.Query{PeerAddrs: m.peerAddrs, PeerType: m.peerType, V1: &query{
 		globalSeq: c.GlobalSeq, connectSeq: c.ConnectSeq, features: c.Features,

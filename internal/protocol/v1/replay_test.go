@@ -83,14 +83,14 @@ func TestReplayServer(t *testing.T) {
 	if w := a.takeWrites(); !bytes.Equal(w, srv[:BannerLen+2*AddrLen]) {
 		t.Fatalf("banner and addresses differ from the OSD's")
 	}
-	a.add(m.Received(t0, cli[:208]))
+	a.feed(m, cli[:208])
 	if w := a.takeWrites(); !bytes.Equal(w, srv[BannerLen+2*AddrLen:315]) {
 		t.Fatalf("connect reply differs from the OSD's:\n got %x\nwant %x", w, srv[281:315])
 	}
 	if len(a.est) != 1 || !a.est[0].Accepted || a.est[0].AuthGlobalID != 4126 {
 		t.Fatalf("not established: %+v", a.est)
 	}
-	a.add(m.Received(t0, cli[208:]))
+	a.feed(m, cli[208:])
 	if len(a.delivered) != 1 || a.delivered[0].Header.Type != 42 || len(a.delivered[0].Payload.Data) != 4096 {
 		t.Fatalf("delivered %v", a.delivered)
 	}
