@@ -35,8 +35,12 @@ type watchKey struct{ gid, cookie uint64 }
 type watch struct {
 	conn    *msgr.Conn // nil while the client is disconnected
 	addr    encoding.EntityAddr
-	timeout uint32 // seconds, as registered (0: the OSD's default)
+	timeout uint32      // seconds, as registered (0: the OSD's default)
+	expiry  *time.Timer // running while disconnected: drops the watch
 }
+
+// defaultWatchTimeout is osd_client_watch_timeout.
+const defaultWatchTimeout = 30
 
 // notify is one notify in flight.
 type notify struct {
@@ -78,6 +82,9 @@ func (o *OSD) opWatch(c *opCtx, op *messages.OSDOp) int32 {
 		if a := c.conn.PeerAddrs(); len(a) > 0 {
 			addr = a[0]
 		}
+		if old := ws[k]; old != nil && old.expiry != nil {
+			old.expiry.Stop()
+		}
 		ws[k] = &watch{conn: c.conn, addr: addr, timeout: le32(op.Args[21:])}
 		// Watch::connect: notifies still waiting for this watcher go
 		// to its new connection.
@@ -94,6 +101,9 @@ func (o *OSD) opWatch(c *opCtx, op *messages.OSDOp) int32 {
 		}
 		return 0
 	case 0: // unwatch
+		if w := ws[k]; w != nil && w.expiry != nil {
+			w.expiry.Stop()
+		}
 		delete(ws, k)
 		if len(ws) == 0 {
 			delete(o.watch.watches, ref)
@@ -250,7 +260,7 @@ func (o *OSD) opListWatchers(c *opCtx, op *messages.OSDOp) int32 {
 		b = encoding.AppendU64(b, k.cookie)
 		timeout := w.timeout
 		if timeout == 0 {
-			timeout = 30 // osd_client_watch_timeout
+			timeout = defaultWatchTimeout
 		}
 		b = encoding.AppendU32(b, timeout)
 		b = encoding.AppendEntityAddr(b, w.addr, encoding.FeaturesAll)
@@ -260,17 +270,25 @@ func (o *OSD) opListWatchers(c *opCtx, op *messages.OSDOp) int32 {
 	return 0
 }
 
-// connGone drops c's watches' connection (they stay registered, as Ceph
-// keeps a watch for its timeout so the client can reconnect) and its
-// pending notify acks.
+// connGone drops c's watches' connection: each stays registered for its
+// timeout so the client can reconnect (Watch::disconnect), then goes, and
+// the notifies waiting for it count it as missed. Notifies c sent are
+// forgotten.
 func (o *OSD) connGone(c *msgr.Conn) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, ws := range o.watch.watches {
-		for _, w := range ws {
-			if w.conn == c {
-				w.conn = nil
+	for ref, ws := range o.watch.watches {
+		for k, w := range ws {
+			if w.conn != c {
+				continue
 			}
+			w.conn = nil
+			timeout := w.timeout
+			if timeout == 0 {
+				timeout = defaultWatchTimeout
+			}
+			ref, k, w := ref, k, w
+			w.expiry = time.AfterFunc(time.Duration(timeout)*time.Second, func() { o.expireWatch(ref, k, w) })
 		}
 	}
 	for _, n := range o.watch.notifies {
@@ -281,10 +299,40 @@ func (o *OSD) connGone(c *msgr.Conn) {
 	}
 }
 
-// stopWatches stops the notify timers (shutdown).
+// expireWatch drops a watch whose client did not come back in time.
+func (o *OSD) expireWatch(ref objRef, k watchKey, w *watch) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ws := o.watch.watches[ref]
+	if ws[k] != w || w.conn != nil {
+		return // re-registered meanwhile
+	}
+	delete(ws, k)
+	if len(ws) == 0 {
+		delete(o.watch.watches, ref)
+	}
+	// Notify::complete_watcher_remove: the notifies stop waiting for it.
+	for _, n := range o.watch.notifies {
+		if n.obj == ref && n.pending[k] {
+			delete(n.pending, k)
+			if len(n.pending) == 0 {
+				o.completeNotifyLocked(n, false)
+			}
+		}
+	}
+}
+
+// stopWatches stops the notify and watch timers (shutdown).
 func (o *OSD) stopWatches() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	for _, ws := range o.watch.watches {
+		for _, w := range ws {
+			if w.expiry != nil {
+				w.expiry.Stop()
+			}
+		}
+	}
 	for _, n := range o.watch.notifies {
 		if n.timer != nil {
 			n.timer.Stop()
