@@ -83,9 +83,19 @@ func ExtractArgs(args []string) (Args, []string, error) {
 // ExtractArgs plus any "--option value" or "--option=value", which set
 // configuration options (as every Ceph program accepts them).
 func ParseCephArgs(s string) (Args, error) {
-	a, rest, err := ExtractArgs(strings.Fields(s))
+	a, err := ParseArgv(strings.Fields(s))
 	if err != nil {
 		return Args{}, fmt.Errorf("CEPH_ARGS: %w", err)
+	}
+	return a, nil
+}
+
+// ParseArgv parses arguments as ParseCephArgs does a CEPH_ARGS value
+// (librados' rados_conf_parse_argv, without the program name).
+func ParseArgv(args []string) (Args, error) {
+	a, rest, err := ExtractArgs(args)
+	if err != nil {
+		return Args{}, err
 	}
 	for i := 0; i < len(rest); i++ {
 		arg := rest[i]
@@ -93,7 +103,7 @@ func ParseCephArgs(s string) (Args, error) {
 			break
 		}
 		if !strings.HasPrefix(arg, "--") || len(arg) < 3 {
-			return Args{}, fmt.Errorf("%w: CEPH_ARGS: unexpected %q", ErrUsage, arg)
+			return Args{}, fmt.Errorf("%w: unexpected %q", ErrUsage, arg)
 		}
 		k, v, ok := strings.Cut(arg[2:], "=")
 		if !ok {

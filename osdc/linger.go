@@ -123,6 +123,8 @@ type Watch struct {
 	lastErr    error
 	queue      []WatchEvent
 	queued     chan struct{} // signals the delivery goroutine
+	handling   bool          // the handler is running
+	flushed    []chan struct{}
 	closed     bool
 }
 
@@ -320,15 +322,54 @@ func (w *Watch) deliverLoop() {
 		for {
 			w.mu.Lock()
 			if len(w.queue) == 0 || w.closed {
+				w.handling = false
+				for _, ch := range w.flushed {
+					close(ch)
+				}
+				w.flushed = nil
 				w.mu.Unlock()
 				break
 			}
 			ev := w.queue[0]
 			w.queue = w.queue[1:]
+			w.handling = true
 			w.mu.Unlock()
 			w.handler(w, ev)
 		}
 	}
+}
+
+// flushedCh is closed once every event queued now has been handled.
+func (w *Watch) flushedCh() chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ch := make(chan struct{})
+	if (len(w.queue) == 0 && !w.handling) || w.closed {
+		close(ch)
+		return ch
+	}
+	w.flushed = append(w.flushed, ch)
+	return ch
+}
+
+// WatchFlush waits until every watch has handed its queued events to its
+// handler (librados' watch_flush).
+func (o *Objecter) WatchFlush(ctx context.Context) error {
+	o.lingers.mu.Lock()
+	ws := make([]*Watch, 0, len(o.lingers.watches))
+	for _, w := range o.lingers.watches {
+		ws = append(ws, w)
+	}
+	o.lingers.mu.Unlock()
+	for _, w := range ws {
+		select {
+		case <-w.flushedCh():
+		case <-w.stop:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return nil
 }
 
 // Check returns how long ago the OSD last confirmed the watch, or the

@@ -24,36 +24,52 @@ func (o *Objecter) ListObjects(ctx context.Context, pool int64, ns string, fn fu
 	epoch := m.Epoch
 	cursor := messages.HObjectStart()
 	for !cursor.Max {
-		p := o.Map().Pool(pool)
-		if p == nil {
-			return errnoOf(pool, "", -2)
-		}
-		seed := p.RawPGToPG(osdmap.PG{Pool: pool, Seed: cursor.Hash}).Seed
-		res, err := o.Do(ctx, &Request{
-			Pool: pool, Namespace: ns, PG: &seed,
-			Ops:   []messages.OSDOp{messages.NewPGNLSOp(ListPageSize, epoch, cursor)},
-			Flags: messages.FlagIgnoreOverlay,
-		})
+		entries, next, err := o.ListPage(ctx, pool, ns, cursor, epoch)
 		if err != nil {
 			return err
 		}
-		if len(res.Ops) != 1 {
-			return fmt.Errorf("osdc: pgnls reply with %d ops", len(res.Ops))
-		}
-		resp, err := messages.DecodePGNLSResponse(res.Ops[0].Data)
-		if err != nil {
-			return fmt.Errorf("osdc: pgnls reply: %w", err)
-		}
-		for _, e := range resp.Entries {
+		for _, e := range entries {
 			if err := fn(e); err != nil {
 				return err
 			}
 		}
-		next := resp.Handle
-		if !next.Max && next.Hash == cursor.Hash && len(resp.Entries) == 0 && next.Oid == cursor.Oid {
-			return fmt.Errorf("osdc: pgnls cursor did not advance in PG %d.%x", pool, seed)
-		}
 		cursor = next
 	}
 	return nil
+}
+
+// ListPage asks the PG that cursor falls in for up to ListPageSize objects
+// from cursor on, and returns them with the cursor to continue from (Max
+// at the end of the pool). startEpoch is the map epoch the listing began
+// at.
+func (o *Objecter) ListPage(ctx context.Context, pool int64, ns string, cursor messages.HObject, startEpoch uint32) ([]messages.ListEntry, messages.HObject, error) {
+	m, err := o.WaitForMap(ctx, 0)
+	if err != nil {
+		return nil, cursor, err
+	}
+	p := m.Pool(pool)
+	if p == nil {
+		return nil, cursor, errnoOf(pool, "", -2)
+	}
+	seed := p.RawPGToPG(osdmap.PG{Pool: pool, Seed: cursor.Hash}).Seed
+	res, err := o.Do(ctx, &Request{
+		Pool: pool, Namespace: ns, PG: &seed,
+		Ops:   []messages.OSDOp{messages.NewPGNLSOp(ListPageSize, startEpoch, cursor)},
+		Flags: messages.FlagIgnoreOverlay,
+	})
+	if err != nil {
+		return nil, cursor, err
+	}
+	if len(res.Ops) != 1 {
+		return nil, cursor, fmt.Errorf("osdc: pgnls reply with %d ops", len(res.Ops))
+	}
+	resp, err := messages.DecodePGNLSResponse(res.Ops[0].Data)
+	if err != nil {
+		return nil, cursor, fmt.Errorf("osdc: pgnls reply: %w", err)
+	}
+	next := resp.Handle
+	if !next.Max && next.Hash == cursor.Hash && len(resp.Entries) == 0 && next.Oid == cursor.Oid {
+		return nil, cursor, fmt.Errorf("osdc: pgnls cursor did not advance in PG %d.%x", pool, seed)
+	}
+	return resp.Entries, next, nil
 }

@@ -343,3 +343,19 @@ func (io *IOContext) ListObjects(ctx context.Context, listFn ObjectListFunc) err
 func (io *IOContext) ListEntries(ctx context.Context, fn func(messages.ListEntry) error) error {
 	return io.o.ListObjects(ctx, io.pool, io.ns, fn)
 }
+
+// OmapListFunc receives one omap pair of ListOmapValues.
+type OmapListFunc func(key string, value []byte)
+
+// ListOmapValues calls listFn, in key order, for up to maxReturn omap
+// pairs after startAfter whose keys start with filterPrefix.
+func (io *IOContext) ListOmapValues(ctx context.Context, oid, startAfter, filterPrefix string, maxReturn int64, listFn OmapListFunc) error {
+	kv, err := io.GetOmapValues(ctx, oid, startAfter, filterPrefix, maxReturn)
+	if err != nil {
+		return err
+	}
+	for _, p := range sortedPairs(kv) {
+		listFn(p.Key, p.Value)
+	}
+	return nil
+}

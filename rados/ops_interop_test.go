@@ -283,3 +283,54 @@ func TestInteropLocks(t *testing.T) {
 		t.Fatalf("exec of a missing class: %v", err)
 	}
 }
+
+// Iter lists what rados ls lists; GetAddrs names this client as the OSDs
+// see it (rados listwatchers prints the address of a watch).
+func TestInteropIterAndAddrs(t *testing.T) {
+	conf, c, io, p := sharedIO(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := range 30 {
+		if err := io.WriteFull(ctx, fmt.Sprintf("%s%02d", p, i), []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, _ := realRados(t, conf, nil, "-p", "msgr", "ls")
+	var want []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, p) {
+			want = append(want, l)
+		}
+	}
+	it, err := io.Iter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for it.Next(ctx) {
+		if strings.HasPrefix(it.Value(), p) {
+			got = append(got, it.Value())
+		}
+	}
+	if it.Err() != nil || strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("Iter %v (%v), rados ls %v", got, it.Err(), want)
+	}
+	addrs, err := c.GetAddrs()
+	if err != nil || !strings.Contains(addrs, "/") {
+		t.Fatalf("GetAddrs %q %v", addrs, err)
+	}
+	w, err := io.Watch(ctx, p+"00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Delete(ctx)
+	out, _, _ = realRados(t, conf, nil, "-p", "msgr", "listwatchers", p+"00")
+	nonce := addrs[strings.LastIndex(addrs, "/"):]
+	nonce = strings.TrimRight(nonce, "]")
+	if !strings.Contains(out, nonce) {
+		t.Fatalf("GetAddrs %q, rados listwatchers %q", addrs, out)
+	}
+	if err := c.WatcherFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

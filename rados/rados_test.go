@@ -305,6 +305,15 @@ func TestConfigAsLibrados(t *testing.T) {
 	if err := c.SetConfigOption("ms_crc_data", "1"); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.ParseCmdLineArgs([]string{"-m", "10.0.0.9:3300", "--log-max-new", "11", "--no-such-thing", "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.GetConfigOption("log_max_new"); v != "11" {
+		t.Fatalf("log_max_new after ParseCmdLineArgs: %q", v)
+	}
+	if v, _ := c.GetConfigOption("mon_host"); v != "10.0.0.9:3300" {
+		t.Fatalf("mon_host after ParseCmdLineArgs: %q", v)
+	}
 	if v, _ := c.GetConfigOption("ms_crc_data"); v != "true" {
 		t.Fatalf("ms_crc_data %q", v)
 	}
