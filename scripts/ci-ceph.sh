@@ -17,6 +17,8 @@
 #                          short tickets never disturb the other clusters' tests
 #   MSGR_TEST_CEPH_FAULT   cephx, crc, 3 OSDs, mon v2 21500 / v1 21501: the fault tests' own cluster
 #                          (they SIGKILL, SIGSTOP and restart its daemons; no other test uses it)
+#   MSGR_TEST_CEPH_MSGR1   cephx, crc, 1 OSD, ms_bind_msgr2 = false: every daemon speaks msgr1
+#                          only, the mon at v1:127.0.0.1:21801 alone
 #   MSGR_TEST_CEPH_DIR     the parent dir (daemon logs in */log/); removed on exit unless the
 #                          shell exits non-zero (a failed start or failed tests) or MSGR_TEST_CEPH_KEEP=1
 # Tests read these and skip when unset, but fail when CI=true.
@@ -54,6 +56,7 @@ _msgr_ceph_start() {
 		[ttl]="--auth cephx --mode crc --osds 0 --port-base 20800 --ticket-ttl 10"
 		[mgr]="--auth cephx --mode crc --osds 1 --port-base 21000 --mgr --pool msgr"
 		[fault]="--auth cephx --mode crc --osds 3 --port-base 21500"
+		[msgr1]="--auth cephx --mode crc --osds 1 --port-base 21800 --msgr1-only"
 	)
 	local -A pids=()
 	local name failed=0
@@ -84,3 +87,4 @@ export MSGR_TEST_CEPH_RADOS="$MSGR_TEST_CEPH_DIR/rados/ceph.conf"
 export MSGR_TEST_CEPH_TTL="$MSGR_TEST_CEPH_DIR/ttl/ceph.conf"
 export MSGR_TEST_CEPH_MGR="$MSGR_TEST_CEPH_DIR/mgr/ceph.conf"
 export MSGR_TEST_CEPH_FAULT="$MSGR_TEST_CEPH_DIR/fault/ceph.conf"
+export MSGR_TEST_CEPH_MSGR1="$MSGR_TEST_CEPH_DIR/msgr1/ceph.conf"
