@@ -12,6 +12,7 @@ import (
 // Commands to daemons other than the mons (an OSD's "tell" commands, the
 // mgr's), and the mgr map that says where the active mgr is.
 const (
+	TypePing         uint16 = 2     // CEPH_MSG_PING
 	TypeCommand      uint16 = 97    // MSG_COMMAND
 	TypeCommandReply uint16 = 98    // MSG_COMMAND_REPLY
 	TypeMgrMap       uint16 = 0x704 // MSG_MGR_MAP
@@ -143,7 +144,41 @@ func (m *MMgrMap) String() string {
 	return fmt.Sprintf("mgrmap(e%d active %s %s available %v)", m.Epoch, m.ActiveName, m.ActiveAddr, m.Available)
 }
 
-// RegisterCommand registers MCommand, MCommandReply and MMgrMap in r.
+// MPing asks a mon how it is; its answer is an MPing whose Status is the
+// mon's JSON (health and mon_status), as librados' ping_monitor reads it.
+type MPing struct {
+	Status string
+}
+
+// Type implements message.Message.
+func (*MPing) Type() uint16 { return TypePing }
+
+// Version implements message.Message.
+func (*MPing) Version() (uint16, uint16) { return 1, 1 }
+
+// Encode implements message.Message: a request has an empty payload.
+func (m *MPing) Encode(_ *message.Header, _ uint64, p *message.Payload) error {
+	if m.Status != "" {
+		p.Front = encoding.AppendString(p.Front, m.Status)
+	}
+	return nil
+}
+
+// Decode implements message.Message.
+func (m *MPing) Decode(_ *message.Header, _ uint64, p *message.Payload) error {
+	m.Status = ""
+	if len(p.Front) == 0 {
+		return nil
+	}
+	d := encoding.NewDecoder(p.Front)
+	m.Status = d.String()
+	return finish("MPing", d)
+}
+
+func (m *MPing) String() string { return fmt.Sprintf("ping(%d bytes)", len(m.Status)) }
+
+// RegisterCommand registers MCommand, MCommandReply, MMgrMap and MPing in
+// r.
 func RegisterCommand(r *message.Registry) error {
 	for _, e := range []struct {
 		t uint16
@@ -152,6 +187,7 @@ func RegisterCommand(r *message.Registry) error {
 		{TypeCommand, func() message.Message { return &MCommand{} }},
 		{TypeCommandReply, func() message.Message { return &MCommandReply{} }},
 		{TypeMgrMap, func() message.Message { return &MMgrMap{} }},
+		{TypePing, func() message.Message { return &MPing{} }},
 	} {
 		if err := r.Register(e.t, e.f); err != nil {
 			return err

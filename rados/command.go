@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -75,6 +76,7 @@ type cmdClient struct {
 	mu      sync.Mutex
 	tid     uint64
 	pending map[uint64]*pendingCommand
+	pings   map[*msgr.Conn][]chan string // PingMonitor's waiting for an MPing back
 	mgrMap  *messages.MMgrMap
 	mgrCh   chan struct{} // closed and replaced at each mgr map
 	subbed  bool
@@ -226,6 +228,55 @@ func (cc *cmdClient) activeMgr(ctx context.Context) (encoding.EntityAddrVec, uin
 	}
 }
 
+// ping sends an MPing to the mon named name and waits for its answer.
+func (cc *cmdClient) ping(ctx context.Context, name string) (string, error) {
+	addrs, typ, err := cc.monTarget(name).resolve(ctx)
+	if err != nil {
+		return "", err
+	}
+	conn, err := cc.m.GetConnection(addrs, typ)
+	if err != nil {
+		return "", err
+	}
+	ch := make(chan string, 1)
+	cc.mu.Lock()
+	if cc.closed {
+		cc.mu.Unlock()
+		return "", ErrShutdown
+	}
+	if cc.pings == nil {
+		cc.pings = map[*msgr.Conn][]chan string{}
+	}
+	cc.pings[conn] = append(cc.pings[conn], ch)
+	cc.mu.Unlock()
+	if err := conn.Send(&messages.MPing{}); err != nil {
+		return "", err
+	}
+	select {
+	case s := <-ch:
+		return s, nil
+	case <-ctx.Done():
+		cc.mu.Lock()
+		if ws := cc.pings[conn]; len(ws) > 0 {
+			cc.pings[conn] = slices.DeleteFunc(ws, func(c chan string) bool { return c == ch })
+		}
+		cc.mu.Unlock()
+		return "", fmt.Errorf("rados: ping mon.%s: %w", name, context.Cause(ctx))
+	}
+}
+
+// handlePing answers the oldest PingMonitor waiting on c.
+func (cc *cmdClient) handlePing(c *msgr.Conn, m *messages.MPing) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	ws := cc.pings[c]
+	if len(ws) == 0 {
+		return
+	}
+	ws[0] <- m.Status
+	cc.pings[c] = ws[1:]
+}
+
 func (cc *cmdClient) close() {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
@@ -317,6 +368,20 @@ func (c *Conn) daemonCommand(ctx context.Context, t func(*cmdClient) (cmdTarget,
 		return nil, "", err
 	}
 	return cli.cmds.run(ctx, target, strs(args), in)
+}
+
+// PingMonitor asks the mon named id how it is, and returns its answer:
+// JSON with its health and status (librados' rados_ping_monitor).
+func (c *Conn) PingMonitor(ctx context.Context, id string) (string, error) {
+	cl, err := c.connected()
+	if err != nil {
+		return "", err
+	}
+	cli, ok := cl.(*client)
+	if !ok {
+		return "", ErrNotSupported
+	}
+	return cli.cmds.ping(ctx, id)
 }
 
 // MgrCommand sends a command (JSON strings, usually one) to the active

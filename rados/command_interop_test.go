@@ -141,6 +141,18 @@ func TestInteropDaemonCommands(t *testing.T) {
 	if qs1["quorum_leader_name"] == nil || !reflect.DeepEqual(qs1, qs2) {
 		t.Fatalf("quorum_status: msgr %v, CLI %v", qs1, qs2)
 	}
+	pong, err := c.PingMonitor(ctx, "a")
+	var ps struct {
+		Health struct {
+			Status string `json:"status"`
+		} `json:"health"`
+		MonStatus struct {
+			Name string `json:"name"`
+		} `json:"mon_status"`
+	}
+	if err != nil || json.Unmarshal([]byte(pong), &ps) != nil || ps.Health.Status == "" || ps.MonStatus.Name != "a" {
+		t.Fatalf("PingMonitor: %q %v", pong, err)
+	}
 	if _, _, err := c.MonCommandTarget(ctx, "zz", [][]byte{[]byte(`{"prefix":"mon_status"}`)}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("command to a missing mon: %v", err)
 	}

@@ -266,6 +266,9 @@ func (d *dispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
 	case *messages.MMgrMap:
 		d.cmds.handleMgrMap(m)
 		return true
+	case *messages.MPing:
+		d.cmds.handlePing(c, m)
+		return true
 	}
 	if c.PeerType() != encoding.EntityTypeOSD {
 		return false
