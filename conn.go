@@ -866,7 +866,7 @@ func (c *Conn) flushOut() {
 			c.sockFail(fmt.Errorf("write: %w", ErrInjected))
 			return
 		}
-		n, err := c.sock.Writev(c.out)
+		n, err := c.sock.Writev(c.out[:c.writable()])
 		c.perf.Inc(lMsgrSendBytes, uint64(max(n, 0)))
 		c.consumeOut(n)
 		if err != nil {
@@ -881,6 +881,18 @@ func (c *Conn) flushOut() {
 	if c.sock != nil && c.sockUp {
 		c.sock.WantWrite(false)
 	}
+}
+
+// writeGate is a machine whose output may have to go out in steps
+// (v2.Machine.Writable: crcs computed as big segments are written).
+type writeGate interface{ Writable(bufs [][]byte) int }
+
+// writable is how many of c.out's buffers may be written now.
+func (c *Conn) writable() int {
+	if g, ok := c.mach.(writeGate); ok {
+		return g.Writable(c.out)
+	}
+	return len(c.out)
 }
 
 func (c *Conn) consumeOut(n int) {

@@ -674,6 +674,7 @@ func (m *Messenger) machineConfig() v2.Config {
 		HandshakeTimeout:  m.opts.ConnectionReadyTimeout,
 		IdleTimeout:       m.opts.ConnectionIdleTimeout,
 		PreSessionBudget:  m.preSession,
+		StreamSums:        true, // Conn.flushOut asks Writable
 	}
 }
 

@@ -15,7 +15,8 @@
 #
 # Series per round, each run by librados then by msgr:
 #   4 KiB write t=16 (objects kept), 4 KiB seq read t=16, 4 KiB rand read t=16, cleanup,
-#   4 MiB write t=4 (each client removes its objects at once: memstore must not fill).
+#   4 MiB write t=4 (each client removes its objects at once: memstore must not fill),
+#   4 MiB seq read t=4 (of at most 250 objects librados writes first, removed after).
 # CPU is user+system seconds of each client process (/usr/bin/time), divided by its ops.
 # `rados bench` prints no latency percentiles, so p50/p99 are msgr's only; the latency ratio
 # is of the averages both print.
@@ -88,12 +89,15 @@ series() {
 	cleanup
 	for tool in $order; do run "$tool" w4m bench "$SECS4M" write -b 4194304 -t 4 --max-objects "$MAX4M"; done
 	cleanup
+	run librados prep4m bench "$SECS4M" write -b 4194304 -t 4 --max-objects "$MAX4M" --no-cleanup
+	for tool in $order; do run "$tool" seq4m bench "$SECS4M" seq -t 4; done
+	cleanup
 }
 
 printf '%-10s %-9s %10s %12s %12s %12s %14s\n' bench client IOPS "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op"
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) = 1 ]; then series "librados msgr"; else series "msgr librados"; fi
-	for name in w4k seq4k rand4k w4m; do
+	for name in w4k seq4k rand4k w4m seq4m; do
 		for tool in librados msgr; do
 			out=$WORK/$tool.$name.out
 			iops=$(field "$out" "Average IOPS")
@@ -108,7 +112,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		done
 	done
 	echo "ratios msgr/librados (round $round): IOPS (higher is better), avg latency and CPU/op (lower is better)"
-	for name in w4k seq4k rand4k w4m; do
+	for name in w4k seq4k rand4k w4m seq4m; do
 		awk -v n="$name" -v li="${sum[$name.librados.iops]}" -v mi="${sum[$name.msgr.iops]}" \
 			-v ll="${sum[$name.librados.lat]}" -v ml="${sum[$name.msgr.lat]}" \
 			-v lc="${sum[$name.librados.cpu]}" -v mc="${sum[$name.msgr.cpu]}" \

@@ -20,9 +20,10 @@ import (
 // An Encoder is owned by one goroutine (the connection's write side).
 type Encoder struct {
 	rev1  bool
-	tx    *Cipher // nil: crc mode
-	arena []byte  // Vec's pieces; never reallocated while in use
-	tmp   []byte  // control payload scratch
+	tx    *Cipher   // nil: crc mode
+	sums  *SendSums // nil: Vec sums every segment at once
+	arena []byte    // Vec's pieces; never reallocated while in use
+	tmp   []byte    // control payload scratch
 	hdr   [message.Header2Size]byte
 }
 
@@ -38,6 +39,11 @@ func (e *Encoder) SetSecure(tx *Cipher) { e.tx = tx }
 
 // Secure reports whether secure mode is on.
 func (e *Encoder) Secure() bool { return e.tx != nil }
+
+// SetSendSums makes Vec list crc-mode segments of StreamSumMin bytes or
+// more in chunks whose crcs s computes as they are written (see
+// SendSums); nil sums every segment when the frame is built.
+func (e *Encoder) SetSendSums(s *SendSums) { e.sums = s }
 
 // Reset releases the arena's pieces for reuse: every buffer a Vec call
 // returned becomes invalid.
@@ -127,6 +133,31 @@ func (e *Encoder) AppendMessage(b []byte, h *message.Header, p *message.Payload)
 	return e.AppendFrame(b, TagMessage, hdr, p.Front, p.Middle, p.Data)
 }
 
+// stagedMin is the frame size from which AppendMessageStaged uses a
+// pooled buffer; smaller frames are cheap to allocate.
+const stagedMin = 64 << 10
+
+// AppendMessageStaged builds a MESSAGE frame (as AppendMessage) in a
+// buffer of its own: for a big frame a pooled one, which goes back to the
+// pool once the writer has written it, as seen by the Encoder's SendSums
+// (Writable); without a SendSums, a new one. For secure mode, whose
+// ciphertext must be made anew for every frame.
+func (e *Encoder) AppendMessageStaged(h *message.Header, p *message.Payload) ([]byte, error) {
+	hdr := message.AppendHeader2(e.hdr[:0], h)
+	n, err := e.FrameLen(TagMessage, hdr, p.Front, p.Middle, p.Data)
+	if err != nil || e.sums == nil || n < stagedMin {
+		return e.AppendFrame(nil, TagMessage, hdr, p.Front, p.Middle, p.Data)
+	}
+	bp, b := getBuf(n)
+	out, err := e.AppendFrame(b[:0], TagMessage, hdr, p.Front, p.Middle, p.Data)
+	if err != nil {
+		putBuf(bp)
+		return nil, err
+	}
+	e.sums.held = append(e.sums.held, staged{p: bp, frame: out})
+	return out, nil
+}
+
 // Vec appends to iov the buffers of one frame. In crc mode segments 1..3
 // (and in v2.0 segment 0) are referenced, not copied: they must not change
 // until written. The other pieces live in the arena until Reset.
@@ -165,10 +196,7 @@ func (e *Encoder) Vec(iov [][]byte, tag Tag, segs ...[]byte) ([][]byte, error) {
 		epi := e.alloc(epilogueCRCRev1)
 		epi[0] = lateStatusComplete
 		for i := 1; i < n; i++ {
-			if len(segs[i]) > 0 {
-				iov = append(iov, segs[i])
-			}
-			binary.LittleEndian.PutUint32(epi[1+4*(i-1):], SegmentCRC(segs[i]))
+			iov = e.vecSeg(iov, segs[i], epi[1+4*(i-1):5+4*(i-1)])
 		}
 		for i := n; i < MaxSegments; i++ {
 			binary.LittleEndian.PutUint32(epi[1+4*(i-1):], 0)
@@ -181,12 +209,23 @@ func (e *Encoder) Vec(iov [][]byte, tag Tag, segs ...[]byte) ([][]byte, error) {
 	epi := e.alloc(epilogueCRCRev0)
 	clear(epi)
 	for i := 0; i < n; i++ {
-		if len(segs[i]) > 0 {
-			iov = append(iov, segs[i])
-		}
-		binary.LittleEndian.PutUint32(epi[1+4*i:], SegmentCRC(segs[i]))
+		iov = e.vecSeg(iov, segs[i], epi[1+4*i:5+4*i])
 	}
 	return append(iov, epi), nil
+}
+
+// vecSeg lists a crc-mode segment whose crc goes in slot (in the
+// epilogue): summed now, or chunk by chunk as it is written when it is
+// big and a SendSums is set.
+func (e *Encoder) vecSeg(iov [][]byte, seg, slot []byte) [][]byte {
+	if e.sums != nil && len(seg) >= StreamSumMin {
+		return e.sums.add(iov, seg, slot)
+	}
+	if len(seg) > 0 {
+		iov = append(iov, seg)
+	}
+	binary.LittleEndian.PutUint32(slot, SegmentCRC(seg))
+	return iov
 }
 
 // VecMessage is Vec for a MESSAGE frame: front, middle and data are

@@ -126,6 +126,10 @@ type Config struct {
 	// by a messenger's connections); a socket that would go over it is
 	// faulted with a protocol error wrapping wire.ErrMemory.
 	PreSessionBudget *wire.Budget
+	// StreamSums says the driver calls Writable before each write: crc
+	// mode then sends big segments while their crcs are computed (see
+	// Writable). Without it every Write's buffers are complete.
+	StreamSums bool
 	// FaultOnSeqGap faults a connection on which a message arrives with
 	// a seq beyond the next one expected. Ceph accepts such gaps (only
 	// ms_die_on_skipped_message objects), and so does the default.

@@ -83,9 +83,12 @@ type net struct {
 	// (as the Conn reads a socket) instead of Received.
 	readInto bool
 	reads    int
-	nextPort uint16
-	trace    bool
-	verdicts map[verdictKind]int
+	// streamSums: Machines get Config.StreamSums and their Writes go
+	// out in the steps Writable allows, as the Conn writes.
+	streamSums bool
+	nextPort   uint16
+	trace      bool
+	verdicts   map[verdictKind]int
 }
 
 func newNet(t testing.TB, seed uint64) *net {
@@ -193,7 +196,7 @@ func (nd *node) newConn(m *Machine) *conn {
 
 // connect makes a client connection from nd to peer and starts it.
 func (nd *node) connect(peer *node, cfgMod func(*Config)) *conn {
-	cfg := Config{Env: nd.env, Me: nd.name, PeerType: peer.name.Type, PeerAddrs: peer.addrs}
+	cfg := Config{Env: nd.env, Me: nd.name, PeerType: peer.name.Type, PeerAddrs: peer.addrs, StreamSums: nd.net.streamSums}
 	if cfgMod != nil {
 		cfgMod(&cfg)
 	}
@@ -228,8 +231,15 @@ func (c *conn) apply(acts []Action) {
 			if !c.sock.open[i] {
 				n.t.Fatalf("%s: Write on a closed socket", c.node.name)
 			}
-			for _, b := range a.Bufs {
-				c.sock.buf[i] = append(c.sock.buf[i], b...)
+			for bufs := a.Bufs; len(bufs) > 0; {
+				k := len(bufs)
+				if n.streamSums {
+					k = c.m.Writable(bufs)
+				}
+				for _, b := range bufs[:k] {
+					c.sock.buf[i] = append(c.sock.buf[i], b...)
+				}
+				bufs = bufs[k:]
 			}
 		case Dial:
 			c.logf("dial %v", a.Addr)
@@ -337,7 +347,7 @@ func (n *net) dial(c *conn, addr encoding.EntityAddr) {
 	}
 	n.nextPort++
 	s := &sock{open: [2]bool{true, true}}
-	srv, err := NewServer(Config{Env: peer.env, Me: peer.name})
+	srv, err := NewServer(Config{Env: peer.env, Me: peer.name, StreamSums: n.streamSums})
 	if err != nil {
 		n.t.Fatal(err)
 	}

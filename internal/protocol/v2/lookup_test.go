@@ -92,7 +92,7 @@ func TestLookupDeferrals(t *testing.T) {
 		n := newNet(t, 1)
 		nd := n.addNode(osdName, 6800, 1)
 		e := &Machine{cfg: Config{Env: nd.env}, env: nd.env, ph: phStandby, clientCookie: 7, serverCookie: 5, policy: statefulServer}
-		q := &Query{PeerAddrs: nd.addrs, Reconnect: true, q: query{clientCookie: 7, stream: newStream(wire.Limits{}, nil)}}
+		q := &Query{PeerAddrs: nd.addrs, Reconnect: true, q: query{clientCookie: 7, stream: newStream(wire.Limits{}, nil, false)}}
 		if v, _ := e.Arbitrate(now, q); v.v.kind != vHandOff {
 			t.Fatalf("verdict %+v", v.v)
 		}
@@ -148,7 +148,7 @@ func TestHandOffLost(t *testing.T) {
 			}
 			e.ph, e.clientCookie, e.serverCookie, e.policy = phStandby, 7, 5, losslessPeer
 			e.queue.push(msg(1))
-			q := &Query{PeerAddrs: e.peerAddrs, Reconnect: true, q: query{clientCookie: 7, connectSeq: 1, target: e.target, stream: newStream(wire.Limits{}, nil)}}
+			q := &Query{PeerAddrs: e.peerAddrs, Reconnect: true, q: query{clientCookie: 7, connectSeq: 1, target: e.target, stream: newStream(wire.Limits{}, nil, false)}}
 			v, acts := e.Arbitrate(now, q)
 			if v.v.kind != vHandOff || e.State() != StateAccepting {
 				t.Fatalf("verdict %+v state %v", v.v, e.State())

@@ -392,7 +392,7 @@ func (m *Machine) Connected(now time.Time) []Action {
 	if m.ph != phDialing {
 		return m.end()
 	}
-	m.st = newStream(m.limits(), m.cfg.PreSessionBudget)
+	m.st = newStream(m.limits(), m.cfg.PreSessionBudget, m.cfg.StreamSums)
 	m.globalSeq = m.env.NextGlobalSeq(0)
 	m.ph = phBannerConnecting
 	m.lastActive = now
@@ -409,7 +409,7 @@ func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) []Action {
 	m.hasSocket = true
 	m.isClient = false
 	m.target = encoding.EntityAddr{Type: encoding.AddrTypeMsgr2, Addr: remote}
-	m.st = newStream(m.limits(), m.cfg.PreSessionBudget)
+	m.st = newStream(m.limits(), m.cfg.PreSessionBudget, m.cfg.StreamSums)
 	m.ph = phBannerAccepting
 	m.lastActive = now
 	if m.cfg.HandshakeTimeout > 0 {
@@ -506,6 +506,21 @@ func (m *Machine) Unread() {
 		m.releaseRx()
 	}
 	m.readDec, m.readScratch = nil, nil
+}
+
+// Writable returns how many of bufs, the buffers of Writes not yet
+// written to the current socket, in order (partly written ones trimmed),
+// may be written now; call it before each write (with Config.StreamSums;
+// without, it returns len(bufs)). In crc mode a big segment goes out
+// while its crc is computed chunk by chunk (the crc travels in the
+// epilogue, after the data): Writable sums the chunk about to be written
+// and holds back what follows the next unsummed one. It also gives back
+// the staging buffers of secure frames already written.
+func (m *Machine) Writable(bufs [][]byte) int {
+	if m.st == nil {
+		return len(bufs)
+	}
+	return m.st.sums.Writable(bufs)
 }
 
 // releaseRx gives the decoder's receive buffer back to the shared pool

@@ -67,6 +67,7 @@ func TestReadIntoBigMessages(t *testing.T) {
 					n, cl, srv := pair(t, uint64(chunk)+7, losslessClient, statefulServer)
 					n.maxChunk = chunk
 					n.readInto = true
+					n.streamSums = true
 					if mode != 0 {
 						cs, err := cephx.NewServer(cephx.ServerConfig{Keyring: kr})
 						if err != nil {

@@ -16,10 +16,14 @@ type stream struct {
 	// the payload. Its arena is never reset (the pieces must outlive the
 	// call), so it is replaced every vecFrames frames, before the arena
 	// would grow past its first chunk.
-	vec      *wire.Encoder
-	vecN     int
-	bannerIn bool // the peer's banner has been read
-	rev1     bool
+	vec  *wire.Encoder
+	vecN int
+	// sums computes big segments' crcs as they are written, when the
+	// driver gates its writes with Machine.Writable (Config.StreamSums).
+	sums       wire.SendSums
+	streamSums bool
+	bannerIn   bool // the peer's banner has been read
+	rev1       bool
 
 	// preAuth: until AUTH_SIGNATURE each side records what it received
 	// (to sign it) and what it sent (to check the peer's signature).
@@ -30,9 +34,9 @@ type stream struct {
 
 // newStream starts a socket's codec: frames bounded by
 // wire.PreSessionLimits, and buffers charged to budget (if any), until
-// established; l after.
-func newStream(l wire.Limits, budget *wire.Budget) *stream {
-	s := &stream{dec: wire.NewDecoder(l), enc: wire.NewEncoder(), preAuth: true, rev1: true}
+// established; l after. streamSums: see Config.StreamSums.
+func newStream(l wire.Limits, budget *wire.Budget, streamSums bool) *stream {
+	s := &stream{dec: wire.NewDecoder(l), enc: wire.NewEncoder(), preAuth: true, rev1: true, streamSums: streamSums}
 	s.dec.SetBudget(budget)
 	return s
 }
@@ -73,10 +77,15 @@ func (s *stream) control(iov [][]byte, f wire.ControlFrame) ([][]byte, error) {
 }
 
 // message appends a MESSAGE frame to iov. In crc mode the payload is
-// referenced, not copied; secure mode encrypts it into a new buffer.
+// referenced, not copied; secure mode encrypts it into a new buffer (a
+// pooled one for a big frame, given back once written, when the driver
+// calls Writable).
 func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload) ([][]byte, error) {
 	if s.enc.Secure() {
-		b, err := s.enc.AppendMessage(nil, h, p)
+		if s.streamSums {
+			s.enc.SetSendSums(&s.sums)
+		}
+		b, err := s.enc.AppendMessageStaged(h, p)
 		if err != nil {
 			return iov, err
 		}
@@ -85,6 +94,9 @@ func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload) ([
 	if s.vec == nil || s.vecN >= vecFrames {
 		s.vec = wire.NewEncoder()
 		s.vec.SetRev1(s.rev1)
+		if s.streamSums {
+			s.vec.SetSendSums(&s.sums)
+		}
 		s.vecN = 0
 	}
 	s.vecN++
