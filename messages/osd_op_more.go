@@ -183,3 +183,16 @@ func AppendNotifyResult(b []byte, acks []NotifyAck, missed []NotifyTimeout) []by
 	}
 	return b
 }
+
+// NewChecksumOp checksums length bytes at off (0: to the end) in chunks
+// of chunkSize (0: one), of checksum type typ (CEPH_OSD_CHECKSUM_OP_TYPE_*:
+// 0 xxhash32, 1 xxhash64, 2 crc32c) seeded with init. The output is a
+// u32 count and the values.
+func NewChecksumOp(typ uint8, off, length uint64, chunkSize uint32, init []byte) OSDOp {
+	o := OSDOp{Op: OpChecksum, Data: init}
+	put64(o.Args[0:], off)
+	put64(o.Args[8:], length)
+	put32(o.Args[16:], chunkSize)
+	o.Args[20] = typ
+	return o
+}

@@ -17,6 +17,7 @@ func TestOpArgs(t *testing.T) {
 		{"writesame", NewWriteSameOp(1, 8, []byte("ab")), []byte{1, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 2}, []byte("ab")},
 		{"alloc hint", NewSetAllocHintOp(5, 6, 7), []byte{5, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0}, nil},
 		{"rollback", NewRollbackOp(9), []byte{9}, nil},
+		{"checksum", NewChecksumOp(2, 1, 8, 4, []byte{0xff}), []byte{1, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 2}, []byte{0xff}},
 		{"watch", NewWatchOp(0x11, WatchOpReconnect, 2, 30), []byte{0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 2, 0, 0, 0, 30}, nil},
 		{"notify", NewNotifyOp(0x22, 10, []byte("p")), []byte{0x22}, []byte{1, 0, 0, 0, 10, 0, 0, 0, 1, 0, 0, 0, 'p'}},
 		{"notify ack", NewNotifyAckOp(1, 2, []byte("r")), nil, []byte{1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 'r'}},

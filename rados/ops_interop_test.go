@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strings"
 	"syscall"
 	"testing"
@@ -332,5 +333,35 @@ func TestInteropIterAndAddrs(t *testing.T) {
 	}
 	if err := c.WatcherFlush(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Checksum's crc32c, seeded with all ones and inverted, is the standard
+// CRC-32C (Ceph's crc32c leaves out the inversions).
+func TestInteropChecksum(t *testing.T) {
+	_, _, io, p := sharedIO(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	data := randomBytes(8192)
+	if err := io.WriteFull(ctx, p+"c", data); err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]byte, 4+2*4)
+	err := io.Checksum(ctx, p+"c", ChecksumTypeCRC32C, dst, &ChecksumOptions{Len: 8192, ChunkSize: 4096, InitValue: []byte{0xff, 0xff, 0xff, 0xff}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := func(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+	tab := crc32.MakeTable(crc32.Castagnoli)
+	if n := le(dst); n != 2 {
+		t.Fatalf("%d checksums", n)
+	}
+	for i := range 2 {
+		if got, want := le(dst[4+4*i:])^0xffffffff, crc32.Checksum(data[4096*i:4096*(i+1)], tab); got != want {
+			t.Fatalf("chunk %d: crc32c %08x, want %08x", i, got, want)
+		}
+	}
+	if err := io.Checksum(ctx, p+"c", ChecksumTypeCRC32C, make([]byte, 4), &ChecksumOptions{Len: 8192, ChunkSize: 4096}); !errors.Is(err, syscall.ERANGE) {
+		t.Fatalf("short buffer: %v", err)
 	}
 }
