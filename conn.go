@@ -68,6 +68,11 @@ type Conn struct {
 	proto proto
 
 	// Owned by the worker's context.
+	// reading: onReadable is running; a Send made meanwhile on this loop
+	// (a fast dispatcher's reply) sets drainLater instead of queuing a
+	// drain task, and goes out in the read's own flush, with the ACK.
+	reading    bool
+	drainLater bool
 	mach       machine
 	started    bool
 	sock       stack.Socket
@@ -373,10 +378,15 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 }
 
 // scheduleLocked queues a drain on the worker if none is pending, and
-// unlocks c.mu.
+// unlocks c.mu. Called from this connection's own read handler it
+// queues nothing: the handler drains before it flushes.
 func (c *Conn) scheduleLocked() error {
 	sched := !c.scheduled
 	c.scheduled = true
+	if sched && c.worker.InContext() && c.reading {
+		c.drainLater = true
+		sched = false
+	}
 	c.mu.Unlock()
 	if sched {
 		if err := c.worker.Exec(c.drainFn); err != nil {
@@ -498,8 +508,14 @@ func (c *Conn) MarkDown() {
 
 // ---- everything below runs on the worker's context ----
 
-// drain hands what other goroutines queued to the Machine.
+// drain hands what other goroutines queued to the Machine, and flushes.
 func (c *Conn) drain() {
+	c.drainQueued()
+	c.flushOut()
+}
+
+// drainQueued is drain without the flush.
+func (c *Conn) drainQueued() {
 	c.mu.Lock()
 	q := c.sendq
 	c.sendq = c.spare[:0]
@@ -531,7 +547,6 @@ func (c *Conn) drain() {
 	}
 	clear(q)
 	c.spare = q[:0]
-	c.flushOut()
 }
 
 // step runs one Machine call and carries out its actions. Calls made
@@ -814,6 +829,18 @@ func (c *Conn) sockFail(err error) {
 const maxReadsPerEvent = 16
 
 func (c *Conn) onReadable() {
+	c.reading = true
+	c.readLoop()
+	c.reading = false
+	if c.drainLater {
+		c.drainLater = false
+		c.drainQueued()
+	}
+	c.flushOut()
+}
+
+// readLoop reads and decodes what the socket holds, within a budget.
+func (c *Conn) readLoop() {
 	s := c.sock
 	for i := 0; i < maxReadsPerEvent && c.sock == s && s != nil && !c.paused && !c.sockFailed; i++ {
 		if c.inject.socketFailure() {
@@ -854,7 +881,6 @@ func (c *Conn) onReadable() {
 			break
 		}
 	}
-	c.flushOut()
 }
 
 // flushOut writes what the Machine produced, with writev and no copy;
