@@ -73,6 +73,8 @@ func (m *Messenger) addPerf() {
 	b.Add(perf.Desc{Name: "connections", Description: "Live connections, accepting ones included", Kind: perf.Gauge, Read: stat(func(s Stats) uint64 { return uint64(s.Conns) })})
 	b.Add(perf.Desc{Name: "accepting", Description: "Accepted connections not yet established", Kind: perf.Gauge, Read: stat(func(s Stats) uint64 { return uint64(s.Accepting) })})
 	b.Add(perf.Desc{Name: "handoffs", Description: "Accepted sockets moved into an existing session", Kind: perf.Counter, Read: m.handoffs.Load})
+	b.Add(perf.Desc{Name: "accept_failures", Description: "Failed accepts (EMFILE and the like; the listener backs off and retries)", Kind: perf.Counter, Read: m.acceptFails.Load})
+	b.Add(perf.Desc{Name: "handshake_failures", Description: "Sockets closed before a session opened on them", Kind: perf.Counter, Read: m.handshakeFails.Load})
 	b.Add(perf.Desc{Name: "injected_socket_failures", Description: "Socket failures injected (ms_inject_socket_failures)", Kind: perf.Counter, Read: m.injected.Load})
 	b.Add(perf.Desc{Name: "injected_delays", Description: "Received messages delayed (ms_inject_delay_*)", Kind: perf.Counter, Read: m.delayed.Load})
 	m.perfSections = append(m.perfSections, b.Logger())

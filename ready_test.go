@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/perf"
 )
 
 // waitUntil polls cond (a state with no event to wait on) until it holds
@@ -77,7 +78,8 @@ func netip0(t testing.TB) netip.AddrPort {
 // counted.
 func TestHandshakeFailureLogged(t *testing.T) {
 	logs := &logCounter{}
-	srv := newTestMessenger(t, osdName(1), true, Options{Logger: slog.New(logs)}, newRecorder())
+	coll := perf.NewCollection()
+	srv := newTestMessenger(t, osdName(1), true, Options{Logger: slog.New(logs), Perf: coll}, newRecorder())
 	srv.SetDefaultPolicy(StatelessServer(0))
 	cases := []struct {
 		name, send, phase string
@@ -116,6 +118,26 @@ func TestHandshakeFailureLogged(t *testing.T) {
 			if got := srv.Stats().HandshakeFailures; got != uint64(i+1) {
 				t.Fatalf("HandshakeFailures = %d, want %d", got, i+1)
 			}
+			if got := perfValue(t, coll, "msgr-osd.1", "handshake_failures"); got != uint64(i+1) {
+				t.Fatalf("perf handshake_failures = %d, want %d", got, i+1)
+			}
 		})
 	}
+}
+
+// perfValue reads one counter of a section of coll.
+func perfValue(t testing.TB, coll *perf.Collection, section, name string) uint64 {
+	t.Helper()
+	for _, r := range coll.Read() {
+		if r.Name != section {
+			continue
+		}
+		for i, d := range r.Descs {
+			if d.Name == name {
+				return r.Values[i].Sum
+			}
+		}
+	}
+	t.Fatalf("no counter %s in section %s", name, section)
+	return 0
 }
