@@ -40,6 +40,8 @@ func TestSoak(t *testing.T) {
 	}
 	for _, tc := range cases {
 		tc.clients, tc.servers, tc.perConn, tc.failEvery = clients, servers, perConn, 200
-		t.Run(tc.name, func(t *testing.T) { runSynthetic(t, tc) })
+		// Side by side: a run spends most of its time waiting (backoffs,
+		// acks), not computing.
+		t.Run(tc.name, func(t *testing.T) { t.Parallel(); runSynthetic(t, tc) })
 	}
 }
