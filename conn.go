@@ -622,12 +622,6 @@ func (c *Conn) apply(acts []v2.Action) {
 			kind := itemReset
 			if a.Remote {
 				kind = itemRemoteReset
-			} else {
-				// A local reset is the Machine stopping (Closed comes
-				// next): closed before HandleReset can run, as Ceph
-				// stops the connection before queue_reset, so that the
-				// handler's GetConnection makes a new one.
-				c.closed.Store(true)
 			}
 			c.log.Debug("session reset", "remote", a.Remote, "err", a.Err)
 			// The old session's messages not yet dispatched go with it,

@@ -210,6 +210,9 @@ func TestPeerRestart(t *testing.T) {
 				// The session broke with the socket: reset, and a new
 				// connection reaches the new server.
 				cliRec.waitFor(t, "reset after the restart", func() bool { return cliRec.get(&cliRec.resets) >= 1 })
+				// HandleReset may run before the connection's loop has
+				// closed it; until then GetConnection returns it.
+				<-c.Done()
 				var err error
 				c, err = cli.GetConnection(srv2.Addrs(), encoding.EntityTypeOSD)
 				if err != nil {
