@@ -14,7 +14,7 @@ import (
 func soakMessages(t *testing.T) int {
 	s := os.Getenv("MSGR_SOAK_MESSAGES")
 	if s == "" {
-		return 48_000
+		return 12_000
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n <= 0 {
