@@ -14,7 +14,7 @@ import (
 func soakMessages(t *testing.T) int {
 	s := os.Getenv("MSGR_SOAK_MESSAGES")
 	if s == "" {
-		return 12_000
+		return 24_000
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n <= 0 {
@@ -25,7 +25,7 @@ func soakMessages(t *testing.T) int {
 
 // TestSoak carries MSGR_SOAK_MESSAGES messages per policy: 3 clients send
 // half of them to 2 servers, which echo each one, while a socket operation in 200
-// fails on every connection. Lossless policies: every message and every
+// (lossy: 50) fails on every connection. Lossless policies: every message and every
 // echo arrives exactly once and in order. Lossy: resets reach the
 // dispatchers and nothing is duplicated or reordered on a connection.
 func TestSoak(t *testing.T) {
@@ -36,10 +36,16 @@ func TestSoak(t *testing.T) {
 		{name: "soak lossless_client-stateful_server", cli: LosslessClient(0), srv: StatefulServer(0)},
 		{name: "soak lossless_peer", cli: LosslessPeer(0), srv: LosslessPeer(0), peers: true},
 		{name: "soak lossless_peer_reuse", cli: LosslessPeerReuse(0), srv: LosslessPeerReuse(0), peers: true, internalDelays: time.Millisecond},
-		{name: "soak lossy_client-stateless_server", cli: LossyClient(0), srv: StatelessServer(0), markDownEvery: 1000},
+		{name: "soak lossy_client-stateless_server", cli: LossyClient(0), srv: StatelessServer(0), markDownEvery: min(1000, max(1, perConn/4))},
 	}
 	for _, tc := range cases {
-		tc.clients, tc.servers, tc.perConn, tc.failEvery = clients, servers, perConn, 200
+		tc.clients, tc.servers, tc.perConn = clients, servers, perConn
+		// Lossy connections are short-lived (marked down every quarter
+		// of the run): fail more often, so that every run injects some.
+		tc.failEvery = 200
+		if tc.cli.Lossy {
+			tc.failEvery = 50
+		}
 		// Side by side: a run spends most of its time waiting (backoffs,
 		// acks), not computing.
 		t.Run(tc.name, func(t *testing.T) { t.Parallel(); runSynthetic(t, tc) })
