@@ -39,6 +39,9 @@ func (c *Conn) ParseDefaultConfigEnv() error {
 }
 
 func (c *Conn) applyArgs(a config.Args) error {
+	if err := c.made(); err != nil {
+		return err
+	}
 	if a.Conf != "" {
 		if err := c.ReadConfigFile(a.Conf); err != nil {
 			return err

@@ -41,15 +41,14 @@ func (e *CommandError) Error() string {
 // Unwrap returns the errno.
 func (e *CommandError) Unwrap() error { return e.Errno }
 
-// cmdTidBase keeps these tids apart from the MonClient's, whose replies
-// share the mon connection with targeted mon commands.
+// cmdTidBase keeps these tids apart from any other tid space on the
+// connections they share (an OSD's op tids are the Objecter's).
 const cmdTidBase = 1 << 62
 
 // cmdTarget resolves where a command goes, now.
 type cmdTarget struct {
 	name    string // for errors: "mgr", "osd.3", "mon.a"
 	resolve func(ctx context.Context) (encoding.EntityAddrVec, uint8, error)
-	mon     bool // an MMonCommand to a named mon rather than an MCommand
 }
 
 type pendingCommand struct {
@@ -135,9 +134,6 @@ func (cc *cmdClient) send(ctx context.Context, tid uint64, p *pendingCommand) er
 	p.conn = conn
 	cc.mu.Unlock()
 	fsid := cc.mc.FSID()
-	if p.t.mon {
-		return conn.Send(messages.NewMMonCommand(tid, fsid, p.cmd, p.in))
-	}
 	if typ == encoding.EntityTypeMgr {
 		// A mgr takes a command with an fsid for a "tell" (its admin
 		// socket's commands); MgrClient leaves it zero for mgr commands.
@@ -316,10 +312,13 @@ func (cc *cmdClient) pgTarget(pg string) (cmdTarget, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if m.Pool(p) == nil {
+		pool := m.Pool(p)
+		if pool == nil {
 			return nil, 0, fmt.Errorf("rados: pg %s: %w", pg, ErrNotFound)
 		}
-		_, primary := m.PGToActing(osdmap.PG{Pool: p, Seed: uint32(s)})
+		// A seed past pg_num folds onto its parent PG, as Objecter's
+		// target calculation does.
+		_, primary := m.PGToActing(pool.RawPGToPG(osdmap.PG{Pool: p, Seed: uint32(s)}))
 		if primary < 0 {
 			return nil, 0, fmt.Errorf("rados: pg %s has no primary: %w", pg, syscall.EAGAIN)
 		}
@@ -327,9 +326,10 @@ func (cc *cmdClient) pgTarget(pg string) (cmdTarget, error) {
 	}}, nil
 }
 
-// monTarget: the mon named name (or of rank name).
+// monTarget: the mon named name (or of rank name). Since Octopus a
+// command to one mon is a "tell" (MCommand), as MonClient sends it.
 func (cc *cmdClient) monTarget(name string) cmdTarget {
-	return cmdTarget{name: "mon." + name, mon: true, resolve: func(ctx context.Context) (encoding.EntityAddrVec, uint8, error) {
+	return cmdTarget{name: "mon." + name, resolve: func(ctx context.Context) (encoding.EntityAddrVec, uint8, error) {
 		mm := cc.mc.MonMap()
 		if mm == nil {
 			return nil, 0, ErrNotConnected

@@ -84,8 +84,21 @@ func NewConnWithClusterAndUser(clusterName, name string) (*Conn, error) {
 	return &Conn{args: a, overrides: map[string]string{}}, nil
 }
 
+// errNotMade: a Conn not made by NewConn* (a zero or nil one).
+var errNotMade = fmt.Errorf("%w: a Conn must come from NewConn", ErrInvalidInput)
+
+func (c *Conn) made() error {
+	if c == nil || c.overrides == nil {
+		return errNotMade
+	}
+	return nil
+}
+
 // ReadConfigFile reads ceph.conf from path.
 func (c *Conn) ReadConfigFile(path string) error {
+	if err := c.made(); err != nil {
+		return err
+	}
 	a := c.args
 	a.Conf = path
 	return c.load(a, func(string) string { return "" })
@@ -93,7 +106,12 @@ func (c *Conn) ReadConfigFile(path string) error {
 
 // ReadDefaultConfigFile reads the first of $CEPH_CONF, /etc/ceph/ceph.conf,
 // ~/.ceph/ceph.conf and ./ceph.conf, with CEPH_ARGS applied.
-func (c *Conn) ReadDefaultConfigFile() error { return c.load(c.args, nil) }
+func (c *Conn) ReadDefaultConfigFile() error {
+	if err := c.made(); err != nil {
+		return err
+	}
+	return c.load(c.args, nil)
+}
 
 func (c *Conn) load(a config.Args, getenv func(string) string) error {
 	cfg, err := config.Load(a, getenv)
@@ -126,6 +144,9 @@ func (c *Conn) load(a config.Args, getenv func(string) string) error {
 // parse as the option's type or is out of its range; the value is kept
 // as Ceph prints it back (true for 1, 1024 for 1K).
 func (c *Conn) SetConfigOption(option, value string) error {
+	if err := c.made(); err != nil {
+		return err
+	}
 	o, ok := config.LookupOption(option)
 	if !ok {
 		return fmt.Errorf("rados: option %q: %w", option, ErrNotFound)
@@ -163,6 +184,9 @@ func (c *Conn) GetConfigOption(option string) (string, error) {
 // config returns the configuration to connect with: what was read, or
 // only the options set when no file was.
 func (c *Conn) config() (*config.Config, error) {
+	if err := c.made(); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cfg != nil {
@@ -183,6 +207,9 @@ func (c *Conn) config() (*config.Config, error) {
 }
 
 func (c *Conn) connected() (Backend, error) {
+	if c == nil {
+		return nil, ErrNotConnected
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cl == nil {
@@ -194,6 +221,9 @@ func (c *Conn) connected() (Backend, error) {
 // Connect authenticates with the monitors, fetches the maps, and readies the
 // Objecter. It returns when the client can send ops, or when ctx ends.
 func (c *Conn) Connect(ctx context.Context) error {
+	if err := c.made(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	if c.cl != nil {
 		c.mu.Unlock()
@@ -220,6 +250,9 @@ func (c *Conn) Connect(ctx context.Context) error {
 
 // Shutdown disconnects; ops in flight fail with ErrShutdown.
 func (c *Conn) Shutdown() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	cl := c.cl
 	c.cl = nil

@@ -260,9 +260,6 @@ func (d *dispatcher) Dispatch(c *msgr.Conn, m message.Message) bool {
 	switch m := m.(type) {
 	case *messages.MCommandReply:
 		return d.cmds.handleReply(m.Tid, commandReply{r: m.Result, status: m.Status, data: m.Data})
-	case *messages.MMonCommandAck:
-		// Ours only if it answers a targeted mon command (tids apart).
-		return d.cmds.handleReply(m.Tid, commandReply{r: m.Result, status: m.Status, data: m.Data})
 	case *messages.MMgrMap:
 		d.cmds.handleMgrMap(m)
 		return true

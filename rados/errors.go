@@ -24,9 +24,12 @@ var (
 	ErrInvalidInput     error = syscall.EINVAL
 	ErrAccessDenied     error = syscall.EACCES // the monitors refused the credentials (see AuthError)
 
-	ErrNotConnected     = errors.New("rados: not connected")
-	ErrAlreadyConnected = errors.New("rados: already connected")
-	ErrShutdown         = osdc.ErrClosed
+	ErrNotConnected = errors.New("rados: not connected")
+	// ErrOperationIncomplete: a step's outcome was asked for before its
+	// ReadOp or WriteOp ran.
+	ErrOperationIncomplete = errors.New("rados: operation has not been performed yet")
+	ErrAlreadyConnected    = errors.New("rados: already connected")
+	ErrShutdown            = osdc.ErrClosed
 )
 
 // Errno returns the errno an error carries (0 if none), as librados' negative

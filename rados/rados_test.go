@@ -247,6 +247,31 @@ func TestNotConnected(t *testing.T) {
 	}
 }
 
+// A Conn not made by NewConn (zero, or nil) fails every call with an
+// error; none panics.
+func TestZeroConn(t *testing.T) {
+	ctx := ctxT(t)
+	for _, c := range []*Conn{{}, nil} {
+		for name, err := range map[string]error{
+			"ReadConfigFile":   c.ReadConfigFile("/dev/null"),
+			"SetConfigOption":  c.SetConfigOption("log_file", "x"),
+			"ParseCmdLineArgs": c.ParseCmdLineArgs([]string{"--log_file", "x"}),
+			"Connect":          c.Connect(ctx),
+		} {
+			if !errors.Is(err, ErrInvalidInput) {
+				t.Errorf("%s on %p: %v", name, c, err)
+			}
+		}
+		if _, err := c.GetConfigOption("log_file"); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("GetConfigOption: %v", err)
+		}
+		if _, err := c.ListPools(ctx); !errors.Is(err, ErrNotConnected) {
+			t.Errorf("ListPools: %v", err)
+		}
+		c.Shutdown()
+	}
+}
+
 func TestShutdownFailsOps(t *testing.T) {
 	c, _ := newFake(t)
 	ctx := ctxT(t)

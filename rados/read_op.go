@@ -92,10 +92,15 @@ type GetOmapStep struct {
 	pairs []OmapKeyValue
 	more  bool
 	next  int
+	done  bool
 }
 
-// Next returns the next pair, or nil after the last.
+// Next returns the next pair, or nil after the last;
+// ErrOperationIncomplete before the op ran.
 func (s *GetOmapStep) Next() (*OmapKeyValue, error) {
+	if !s.done {
+		return nil, ErrOperationIncomplete
+	}
 	if s.next >= len(s.pairs) {
 		return nil, nil
 	}
@@ -129,6 +134,7 @@ func sortedPairs(kv map[string][]byte) []OmapKeyValue {
 func (r *ReadOp) GetOmapValues(startAfter, filterPrefix string, maxReturn uint64) *GetOmapStep {
 	s := &GetOmapStep{}
 	r.addStep(messages.NewOmapGetValsOp(startAfter, filterPrefix, maxReturn), func(op *messages.OSDOp) error {
+		s.done = true
 		if op.Rval < 0 {
 			return nil
 		}
@@ -151,6 +157,7 @@ type ReadOpOmapGetValsByKeysStep struct {
 func (r *ReadOp) GetOmapValuesByKeys(keys []string) *ReadOpOmapGetValsByKeysStep {
 	s := &ReadOpOmapGetValsByKeysStep{}
 	r.addStep(messages.NewOmapGetValsByKeysOp(keys), func(op *messages.OSDOp) error {
+		s.done = true
 		if op.Rval < 0 {
 			return nil
 		}
@@ -175,7 +182,7 @@ type ReadOpExecStep struct {
 // Bytes returns the method's output, or its error.
 func (s *ReadOpExecStep) Bytes() ([]byte, error) {
 	if !s.done {
-		return nil, fmt.Errorf("%w: the op has not run", ErrInvalidInput)
+		return nil, ErrOperationIncomplete
 	}
 	if s.result < 0 {
 		return nil, osdErrno(s.result)
@@ -203,5 +210,8 @@ func (r *ReadOp) Exec(cls, method string, in []byte) *ReadOpExecStep {
 
 // Operate runs the ops on object oid.
 func (r *ReadOp) Operate(ctx context.Context, io *IOContext, oid string, flags OperationFlags) error {
+	if io == nil {
+		return fmt.Errorf("%w: nil IOContext", ErrInvalidInput)
+	}
 	return r.operate(ctx, io, oid, flags.osdFlags(), nil)
 }

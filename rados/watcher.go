@@ -91,7 +91,7 @@ func (w *Watcher) handle(ow *osdc.Watch, ev osdc.WatchEvent) {
 		}
 		return
 	}
-	ne := NotifyEvent{ID: NotifyID(ev.NotifyID), WatcherID: WatcherID(ev.Cookie), NotifierID: NotifierID(ev.NotifierID), Data: ev.Payload, w: w}
+	ne := NotifyEvent{ID: NotifyID(ev.NotifyID), WatcherID: WatcherID(ev.Cookie), NotifierID: NotifierID(ev.NotifierID), Data: nilIfEmpty(ev.Payload), w: w}
 	select {
 	case w.events <- ne:
 	case <-w.done:
@@ -117,12 +117,14 @@ func (w *Watcher) Errors() <-chan error { return w.errors }
 // error that broke it.
 func (w *Watcher) Check() (time.Duration, error) { return w.w.Check() }
 
-// Delete removes the watch. Events and Errors deliver nothing after it.
+// Delete removes the watch and closes Events and Errors, as go-ceph's.
 func (w *Watcher) Delete(ctx context.Context) error {
 	var err error
 	w.once.Do(func() {
 		close(w.done)
-		err = w.w.Close(ctx)
+		err = w.w.Close(ctx) // returns once the handler can run no more
+		close(w.events)
+		close(w.errors)
 	})
 	return err
 }
@@ -151,11 +153,19 @@ func (io *IOContext) NotifyWithTimeout(ctx context.Context, oid string, data []b
 	acks, missed, err := io.o.Notify(ctx, io.target(oid), data, timeout)
 	out := make([]NotifyAck, len(acks))
 	for i, a := range acks {
-		out[i] = NotifyAck{WatcherID: WatcherID(a.Cookie), NotifierID: NotifierID(a.NotifierID), Response: a.Response}
+		out[i] = NotifyAck{WatcherID: WatcherID(a.Cookie), NotifierID: NotifierID(a.NotifierID), Response: nilIfEmpty(a.Response)}
 	}
 	var to []NotifyTimeout
 	for _, m := range missed {
 		to = append(to, NotifyTimeout{WatcherID: WatcherID(m.Cookie), NotifierID: NotifierID(m.NotifierID)})
 	}
 	return out, to, err
+}
+
+// nilIfEmpty: an empty payload reads as nil, as go-ceph gives it.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

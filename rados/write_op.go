@@ -2,6 +2,7 @@ package rados
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gomsgr/msgr/messages"
@@ -116,6 +117,9 @@ func (w *WriteOp) Operate(ctx context.Context, io *IOContext, oid string, flags 
 // OperateWithMtime is Operate with the object's mtime set to mtime (zero:
 // now).
 func (w *WriteOp) OperateWithMtime(ctx context.Context, io *IOContext, oid string, mtime time.Time, flags OperationFlags) error {
+	if io == nil {
+		return fmt.Errorf("%w: nil IOContext", ErrInvalidInput)
+	}
 	// FlagWrite: a write op may hold only class calls, whose code says
 	// read. ReturnVec: per-op results (cmpext) even on success.
 	r := io.req(oid, flags.osdFlags()|messages.FlagWrite|messages.FlagReturnVec, w.ops...)
