@@ -20,6 +20,9 @@ import "github.com/gomsgr/msgr/message"
 // peer whose dispatcher may wait for room toward us: once both dispatch
 // throttles are full neither side reads its socket, so neither sees the
 // acknowledgements that would free the room (Ceph has the same cycle).
+// Nor toward a peer that keeps sending to us, even one whose dispatcher
+// never waits: once our dispatch throttle is full we stop reading it, and
+// its acknowledgements queue behind its own messages on the socket.
 //
 // A Dispatcher may also implement any of the interfaces below; the
 // messenger checks once, when the dispatcher is added.
