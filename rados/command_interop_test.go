@@ -47,7 +47,17 @@ func TestInteropMgrCommand(t *testing.T) {
 	defer cancel()
 	// (ceph mgr services is a mon command; the mgr's own are its
 	// modules' and the PG map's.)
-	out, _, err := c.MgrCommand(ctx, [][]byte{[]byte(`{"prefix":"balancer status","format":"json"}`)})
+	// A fresh mgr may still be loading its modules: ask until it knows
+	// the command (bounded by ctx).
+	var out []byte
+	var err error
+	for {
+		out, _, err = c.MgrCommand(ctx, [][]byte{[]byte(`{"prefix":"balancer status","format":"json"}`)})
+		if err == nil || !errors.Is(err, syscall.EINVAL) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
