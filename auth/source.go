@@ -162,6 +162,21 @@ func textSafeName(n EntityName) bool {
 	return true
 }
 
+// textSafeCapName reports whether "caps <name>" reads back as name from the
+// text format (field names are trimmed, '_' is a space, runs of spaces are
+// one; '=' ends the name, '#' and ';' start comments).
+func textSafeCapName(name string) bool {
+	if name == "" || normalizeField(name) != name {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if c < 0x20 || c == 0x7f || strings.IndexByte("=#;\\\"", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // parseBinaryKeyring decodes the binary keyring format (keyring.bin: u8
 // struct_v, then map<EntityName, EntityAuth>). It fails unless the whole
 // input decodes, so that plain text never passes for it.
@@ -186,6 +201,10 @@ func parseBinaryKeyring(data []byte) (*Keyring, error) {
 		caps := map[string]string{}
 		for j := 0; j < nc && d.Err() == nil; j++ {
 			svc := d.String()
+			if !textSafeCapName(svc) {
+				d.Fail(fmt.Errorf("%w: caps name %q", ErrKeyring, svc))
+				break
+			}
 			cd := d.Sub()
 			caps[svc] = cd.String()
 			if cd.Err() != nil {
