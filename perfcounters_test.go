@@ -116,3 +116,37 @@ func TestPerfOff(t *testing.T) {
 		t.Fatalf("counters on without Options.Perf: %s", l.Name())
 	}
 }
+
+func TestDumpConnections(t *testing.T) {
+	srvRec := newRecorder()
+	srvRec.echo = true
+	srv := newTestMessenger(t, osdName(0), true, Options{}, srvRec)
+	srv.SetDefaultPolicy(StatelessServer(0))
+	cliRec := newRecorder()
+	cli := newTestMessenger(t, clientName(1), false, Options{}, cliRec)
+	cli.SetDefaultPolicy(LosslessClient(0))
+	c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := c.Send(&testMsg{From: 1, Seq: uint64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cliRec.waitFor(t, "echoes", func() bool { return cliRec.count() == 5 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := cli.DumpConnections(ctx)
+	if len(cs) != 1 {
+		t.Fatalf("client connections: %+v", cs)
+	}
+	d := cs[0]
+	if d.Peer != "osd.0" || !d.Connected || d.Accepted || d.Lossy || d.OutSeq != 5 || d.InSeq != 5 || d.State != "READY" || d.PeerAddrs == "" {
+		t.Errorf("client side: %+v", d)
+	}
+	ss := srv.DumpConnections(ctx)
+	if len(ss) != 1 || ss[0].Peer != "client.1" || !ss[0].Accepted || !ss[0].Lossy || ss[0].InSeq != 5 {
+		t.Errorf("server side: %+v", ss)
+	}
+}

@@ -707,6 +707,9 @@ func (m *Machine) Peer() (encoding.EntityName, encoding.EntityAddrVec) {
 // Queued returns how many messages are queued or sent but not acked.
 func (m *Machine) Queued() int { return len(m.sent) + len(m.requeued) + m.queue.n }
 
+// Seqs returns out_seq and in_seq, for dumps.
+func (m *Machine) Seqs() (out, in uint64) { return m.outSeq, m.inSeq }
+
 // ---- faults ----
 
 // dropSocket forgets the current socket (and its codec and auth state).
