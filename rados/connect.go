@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr"
+	"github.com/gomsgr/msgr/asok"
 	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
 	"github.com/gomsgr/msgr/mon"
 	"github.com/gomsgr/msgr/osdc"
+	"github.com/gomsgr/msgr/perf"
 )
 
 // client is the Backend Connect builds, as librados' RadosClient: one
@@ -30,6 +32,7 @@ type client struct {
 	cmds   *cmdClient // mgr, OSD, PG and targeted mon commands
 	feed   mapFeed
 	log    *slog.Logger
+	asok   *asok.Server // nil unless admin_socket is set
 }
 
 func seconds(cfg *config.Config, opt string) time.Duration {
@@ -70,6 +73,10 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	if v, ok := cfg.Get("ms_inject_socket_failures"); ok {
 		opts.InjectSocketFailures, _ = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 	}
+	asokPath := adminSocketPath(cfg)
+	if asokPath != "" {
+		opts.Perf = perf.NewCollection()
+	}
 	c := &client{log: slog.Default()}
 	_, err := mon.Dial(ctx, cfg, mon.Options{
 		Registry:  reg,
@@ -100,6 +107,9 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	if _, err := c.o.WaitForMap(ctx, 0); err != nil {
 		c.Shutdown()
 		return nil, fmt.Errorf("rados: waiting for the first OSDMap: %w", err)
+	}
+	if asokPath != "" {
+		c.openAdminSocket(asokPath, cfg, opts.Perf)
 	}
 	return c, nil
 }
@@ -176,6 +186,9 @@ func (c *client) InstanceID() uint64 { return c.mc.GlobalID() }
 
 // Shutdown implements Backend.
 func (c *client) Shutdown() {
+	if c.asok != nil {
+		c.asok.Close()
+	}
 	if c.cmds != nil {
 		c.cmds.close()
 	}

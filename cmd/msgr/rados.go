@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -79,21 +80,23 @@ const radosUsage = `usage: msgr rados [-c CONF] [-k KEYRING] [-n NAME|--id ID] [
   listxattr OBJ          list attributes
   bench SECS write|seq|rand [-b SIZE] [-t N] [--max-objects N] [--no-cleanup] [--run-name NAME]
   cleanup [--run-name NAME]  remove what a bench --no-cleanup left
-options: --cpuprofile FILE writes a Go CPU profile of the command
+options: --admin-socket PATH serves "ceph daemon PATH perf dump" (config show, objecter_requests, ...) while it runs
+         --cpuprofile FILE writes a Go CPU profile of the command
 `
 
 // radosOpts are the rados tool's own options.
 type radosOpts struct {
-	pool, ns  string
-	opSize    int
-	threads   int
-	noCleanup bool
-	runName   string
-	yesReally bool
-	noHints   bool
-	timeout   time.Duration
-	cpuProf   string
-	maxObjs   int
+	adminSocket string // admin_socket: serve perf dump etc. while running
+	pool, ns    string
+	opSize      int
+	threads     int
+	noCleanup   bool
+	runName     string
+	yesReally   bool
+	noHints     bool
+	timeout     time.Duration
+	cpuProf     string
+	maxObjs     int
 }
 
 // radosOpSize is the rados tool's op_size: 4 MiB per read or write.
@@ -164,6 +167,8 @@ func parseRadosArgs(args []string) (radosOpts, []string, error) {
 			}
 		case "--cpuprofile":
 			o.cpuProf, err = val()
+		case "--admin-socket", "--admin_socket":
+			o.adminSocket, err = val()
 		case "--no-cleanup":
 			o.noCleanup = true
 		case "--no-hints":
@@ -251,6 +256,13 @@ func runRados(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rados: %s: not enough arguments\n", cmd)
 		fmt.Fprint(stderr, radosUsage)
 		return 1
+	}
+	if o.adminSocket != "" {
+		cargs.Settings = maps.Clone(cargs.Settings)
+		if cargs.Settings == nil {
+			cargs.Settings = map[string]string{}
+		}
+		cargs.Settings["admin_socket"] = o.adminSocket
 	}
 	conn, err := radosConnect(ctx, cargs)
 	if err != nil {
