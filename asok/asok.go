@@ -98,6 +98,9 @@ type Options struct {
 	// Version is what `version` reports as "version".
 	Version string
 	Logger  *slog.Logger
+	// Commands are registered besides the built-in ones (ConfigCommands,
+	// Messenger.AdminCommands, ...).
+	Commands []Command
 }
 
 const (
@@ -143,6 +146,12 @@ func Listen(path string, opts Options) (*Server, error) {
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	for _, c := range s.builtins() {
 		s.mustRegister(c)
+	}
+	for _, c := range opts.Commands {
+		if err := s.Register(c); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	s.wg.Add(1)
 	go s.accept()

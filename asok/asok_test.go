@@ -174,6 +174,13 @@ func TestSocketFile(t *testing.T) {
 	if err := s.Register(Command{Prefix: "version"}); !errors.Is(err, ErrExists) {
 		t.Fatalf("duplicate command: %v", err)
 	}
+	other := filepath.Join(dir, "b.asok")
+	if _, err := Listen(other, Options{Commands: []Command{{Prefix: "help"}}}); !errors.Is(err, ErrExists) {
+		t.Fatalf("Options.Commands naming a built-in: %v", err)
+	}
+	if _, err := os.Stat(other); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket file left after a failed Listen: %v", err)
+	}
 	s.Close()
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket file left after Close: %v", err)

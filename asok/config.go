@@ -54,3 +54,15 @@ func configValues(c *config.Config) map[string]string {
 	}
 	return m
 }
+
+// ConfiguredPath is the admin_socket option when it is set (on a command
+// line, in CEPH_ARGS or in the file), expanded; "" when it is not. Ceph's
+// default ($run_dir/$cluster-$name.$cctid.asok) is not used: a socket
+// is opt-in.
+func ConfiguredPath(c *config.Config) string {
+	v, ok := c.Raw("admin_socket")
+	if !ok {
+		return ""
+	}
+	return c.Expand(v)
+}

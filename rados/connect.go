@@ -73,7 +73,7 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	if v, ok := cfg.Get("ms_inject_socket_failures"); ok {
 		opts.InjectSocketFailures, _ = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 	}
-	asokPath := adminSocketPath(cfg)
+	asokPath := asok.ConfiguredPath(cfg)
 	if asokPath != "" {
 		opts.Perf = perf.NewCollection()
 	}

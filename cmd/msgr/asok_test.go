@@ -263,3 +263,40 @@ func TestRadosBenchAdminSocket(t *testing.T) {
 		t.Error("admin socket file left after the run")
 	}
 }
+
+// TestServeAdminSocket: msgr serve --admin-socket answers the real ceph
+// CLI with the server messenger's counters and connections.
+func TestServeAdminSocket(t *testing.T) {
+	needCephCLI(t)
+	path := filepath.Join(t.TempDir(), "serve.asok")
+	h := startHarness(t, serveFlags{auth: "none", adminSocket: path})
+	c := sendGetMap(t, h.s.Addr(), nil)
+	select {
+	case <-h.msgs:
+	case <-c.Done():
+		t.Fatalf("client connection closed: %v", c.Err())
+	case <-time.After(20 * time.Second):
+		t.Fatal("no message reached the dispatcher")
+	}
+	d := dumpPerf(t, path)
+	if d.workers(t, "msgr_recv_messages") < 1 || d.workers(t, "msgr_created_connections") < 1 {
+		t.Errorf("worker counters: %v", d)
+	}
+	if d.n(t, "msgr-mon.0", "connections") != 1 {
+		t.Errorf("msgr-mon.0: %v", d["msgr-mon.0"])
+	}
+	var conns []struct {
+		Peer   string `json:"peer"`
+		InSeq  uint64 `json:"in_seq"`
+		Accept bool   `json:"accepted"`
+	}
+	if err := json.Unmarshal([]byte(cephDaemon(t, path, "dump_connections")), &conns); err != nil {
+		t.Fatal(err)
+	}
+	if len(conns) != 1 || !conns[0].Accept || conns[0].InSeq != 1 || !strings.HasPrefix(conns[0].Peer, "client.") {
+		t.Errorf("dump_connections: %+v", conns)
+	}
+	if out := cephDaemon(t, path, "config", "get", "admin_socket"); !strings.Contains(out, path) {
+		t.Errorf("config get admin_socket: %s", out)
+	}
+}

@@ -15,7 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomsgr/msgr/asok"
 	"github.com/gomsgr/msgr/cmd/msgr/internal/bench"
+	"github.com/gomsgr/msgr/perf"
 )
 
 func init() {
@@ -52,6 +54,8 @@ type benchFlags struct {
 	memprofile string
 	timeout    time.Duration
 	addr       string
+	perf       bool
+	adminSock  string
 }
 
 func newBenchFlags(name string, stderr io.Writer, client bool) *benchFlags {
@@ -75,6 +79,8 @@ func newBenchFlags(name string, stderr io.Writer, client bool) *benchFlags {
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of each timed run to PREFIX-STACK-SIZE-CONNS.pprof")
 	fs.StringVar(&f.memprofile, "memprofile", "", "with --idle: the server process writes a heap profile with the sessions open to PREFIX-idle-STACK.pprof")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on a run this long after its duration")
+	fs.BoolVar(&f.perf, "perf", false, "count perf counters (AsyncMessenger::Worker-N) during the runs")
+	fs.StringVar(&f.adminSock, "admin-socket", "", "serve the perf counters at this admin socket (ceph daemon PATH perf dump); implies --perf")
 	if client {
 		fs.StringVar(&f.addr, "addr", "", "base address of 'msgr bench serve' (required)")
 	}
@@ -265,6 +271,18 @@ func runBenchMain(args []string, stdout, stderr io.Writer, client bool) int {
 	}
 	if client && f.addr == "" {
 		return fail(errors.New("--addr is required"))
+	}
+
+	if f.perf || f.adminSock != "" {
+		bench.Perf = perf.NewCollection()
+		defer func() { bench.Perf = nil }()
+	}
+	if f.adminSock != "" {
+		s, err := asok.Listen(f.adminSock, asok.Options{Perf: bench.Perf})
+		if err != nil {
+			return fail(err)
+		}
+		defer s.Close()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -13,8 +13,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomsgr/msgr"
+	"github.com/gomsgr/msgr/asok"
 	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/mon"
+	"github.com/gomsgr/msgr/perf"
 )
 
 func init() {
@@ -129,7 +132,14 @@ func runCeph(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	// Library warnings stay quiet; what matters is reported below.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := mon.Dial(ctx, cfg, mon.Options{Logger: quiet})
+	// admin_socket (ceph.conf or CEPH_ARGS) serves the session's counters
+	// while the command runs, as the ceph CLI's librados does.
+	var mopts msgr.Options
+	asokPath := asok.ConfiguredPath(cfg)
+	if asokPath != "" {
+		mopts.Perf = perf.NewCollection()
+	}
+	c, err := mon.Dial(ctx, cfg, mon.Options{Logger: quiet, Messenger: mopts})
 	if err != nil {
 		fmt.Fprintf(stderr, "msgr ceph: error connecting to the cluster: %v\n", err)
 		if errors.Is(err, mon.ErrAuthFailed) {
@@ -138,6 +148,15 @@ func runCeph(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
+	if asokPath != "" {
+		cmds := append(asok.ConfigCommands(cfg), c.Messenger().AdminCommands()...)
+		s, err := asok.Listen(asokPath, asok.Options{Perf: mopts.Perf, Commands: cmds})
+		if err != nil {
+			fmt.Fprintf(stderr, "msgr ceph: admin socket: %v\n", err)
+		} else {
+			defer s.Close()
+		}
+	}
 
 	cmd, err := buildCommand(context.Background(), c, o)
 	if err != nil {

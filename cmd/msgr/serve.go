@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr"
+	"github.com/gomsgr/msgr/asok"
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/cmd/msgr/internal/bench"
@@ -26,6 +27,7 @@ import (
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
+	"github.com/gomsgr/msgr/perf"
 )
 
 func init() {
@@ -56,6 +58,7 @@ Options (a flag beats ceph.conf; without -c, Ceph's defaults apply):
   -k, --keyring PATH   the keyring (cephx); default: the keyring option
   --mode MODES         the connection modes allowed, for every peer (auth none: crc only)
   -n, --name NAME      this entity (default mon.a); cephx needs a mon
+  --admin-socket PATH  serve "ceph daemon PATH perf dump", config show, dump_connections (or admin_socket in ceph.conf)
   -v                   debug logs, the messenger's included
 Stops on SIGINT or SIGTERM.`
 
@@ -70,11 +73,16 @@ type serveConfig struct {
 	serviceMethods, clusterMethods []uint32
 	serviceModes, clusterModes     []uint32
 	keyring                        *auth.Keyring // nil unless cephx is allowed
+	// cfg is the configuration read; asok the admin socket's path
+	// (--admin-socket or admin_socket; "" for none).
+	cfg  *config.Config
+	asok string
 }
 
 // serveFlags are msgr serve's command line.
 type serveFlags struct {
 	conf, addr, auth, keyring, mode, name string
+	adminSocket                           string
 	verbose                               bool
 }
 
@@ -92,6 +100,7 @@ func parseServeArgs(args []string) (serveFlags, error) {
 	fs.StringVar(&f.name, "n", "mon.a", "")
 	fs.StringVar(&f.name, "name", "mon.a", "")
 	fs.BoolVar(&f.verbose, "v", false, "")
+	fs.StringVar(&f.adminSocket, "admin-socket", "", "")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -134,6 +143,10 @@ func resolveServe(f serveFlags) (serveConfig, error) {
 	if f.keyring != "" {
 		cfg.Set("keyring", f.keyring)
 	}
+	if f.adminSocket != "" {
+		cfg.Set("admin_socket", f.adminSocket)
+	}
+	sc.cfg, sc.asok = cfg, asok.ConfiguredPath(cfg)
 
 	addr := f.addr
 	if addr == "" {
@@ -297,6 +310,7 @@ type server struct {
 	cephxSvc *cephx.Server // for clients; nil without cephx
 	cephxCl  *cephx.Server // for mons and mgrs; nil without cephx
 	sc       serveConfig
+	asok     *asok.Server // nil without an admin socket
 }
 
 // serveHooks let tests observe the server; nil fields are skipped.
@@ -335,7 +349,11 @@ func startServer(ctx context.Context, sc serveConfig, log *slog.Logger, msgrLog 
 	if err := reg.Register(messages.TypeAuth, func() message.Message { return &messages.MAuth{} }); err != nil {
 		return nil, err
 	}
-	m, err := msgr.New(msgr.Config{Name: sc.name, Nonce: nonce, AuthServer: s.authServer, Registry: reg}, msgr.Options{Logger: msgrLog, NoMsgr2: sc.msgr1})
+	var coll *perf.Collection
+	if sc.asok != "" {
+		coll = perf.NewCollection()
+	}
+	m, err := msgr.New(msgr.Config{Name: sc.name, Nonce: nonce, AuthServer: s.authServer, Registry: reg}, msgr.Options{Logger: msgrLog, NoMsgr2: sc.msgr1, Perf: coll})
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +371,14 @@ func startServer(ctx context.Context, sc serveConfig, log *slog.Logger, msgrLog 
 		return nil, err
 	}
 	m.AddDispatcherTail(serveDispatcher{s})
+	if sc.asok != "" {
+		cmds := append(asok.ConfigCommands(sc.cfg), m.AdminCommands()...)
+		if s.asok, err = asok.Listen(sc.asok, asok.Options{Perf: coll, Logger: log, Commands: cmds}); err != nil {
+			_ = m.Shutdown(context.WithoutCancel(ctx))
+			return nil, err
+		}
+		log.Info("admin socket", "path", sc.asok)
+	}
 	log.Info("listening", "entity", sc.name, "addrs", m.Addrs(),
 		"client_auth", methodList(sc.serviceMethods), "client_modes", modeNames(sc.serviceModes),
 		"cluster_auth", methodList(sc.clusterMethods), "cluster_modes", modeNames(sc.clusterModes))
@@ -371,7 +397,12 @@ func methodList(ms []uint32) string {
 func (s *server) Addr() encoding.EntityAddrVec { return s.m.Addrs() }
 
 // Close shuts the messenger down and waits until ctx ends for it.
-func (s *server) Close(ctx context.Context) error { return s.m.Shutdown(ctx) }
+func (s *server) Close(ctx context.Context) error {
+	if s.asok != nil {
+		s.asok.Close()
+	}
+	return s.m.Shutdown(ctx)
+}
 
 // authServer is the messenger's AuthServer: one handler per connection,
 // for the methods and modes allowed to peers of that type (Ceph's

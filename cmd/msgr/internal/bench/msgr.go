@@ -21,6 +21,7 @@ import (
 	"github.com/gomsgr/msgr/internal/event"
 	"github.com/gomsgr/msgr/internal/stack"
 	"github.com/gomsgr/msgr/message"
+	"github.com/gomsgr/msgr/perf"
 )
 
 // The messenger workload, after Ceph's perf_msgr: clients send requests
@@ -114,6 +115,10 @@ func NewStack(name string) (stack.Stack, error) {
 }
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Perf, set before any run (msgr bench --perf, --admin-socket), receives
+// the bench messengers' perf counters; nil counts nothing.
+var Perf *perf.Collection
 
 // CheckMode reports whether the bench can run connection mode mode: crc
 // and secure are msgr2's; v1 is msgr1 ("ceph v027", crc, auth none), run
@@ -252,7 +257,7 @@ func StartMsgrServer(ctx context.Context, stackName string, addr netip.AddrPort)
 		Stack:      st,
 		Registry:   benchRegistry(),
 		AuthServer: authSrv,
-	}, msgr.Options{Logger: quietLog, BindMsgr1: true})
+	}, msgr.Options{Logger: quietLog, BindMsgr1: true, Perf: Perf})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -342,7 +347,7 @@ func newMsgrClients(ctx context.Context, stackName, mode string, n int, d msgr.D
 			Stack:      st,
 			Registry:   benchRegistry(),
 			AuthClient: authCli,
-		}, msgr.Options{Logger: quietLog, NoMsgr2: mode == "v1"})
+		}, msgr.Options{Logger: quietLog, NoMsgr2: mode == "v1", Perf: Perf})
 		if err != nil {
 			cl.close(ctx)
 			return nil, err
