@@ -3,6 +3,9 @@ package msgr
 import (
 	"context"
 	"slices"
+
+	v1 "github.com/gomsgr/msgr/internal/protocol/v1"
+	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 )
 
 // ConnState is one connection as the admin socket's dump_connections
@@ -48,15 +51,29 @@ func (m *Messenger) DumpConnections(ctx context.Context) []ConnState {
 	return out
 }
 
+// dumpable is what both protocols' Machines tell a dump.
+type dumpable interface {
+	State() v2.State
+	Queued() int
+	Seqs() (out, in uint64)
+}
+
+var (
+	_ dumpable = (*v2.Machine)(nil)
+	_ dumpable = (*v1.Machine)(nil)
+)
+
 // state runs on c's worker.
 func (c *Conn) state() ConnState {
 	i := c.info.Load()
 	st := ConnState{
 		ID: c.id, Peer: i.peer.String(), PeerAddrs: i.addrs.String(), Worker: c.worker.ID(),
-		State: c.mach.State().String(), Connected: i.connected, Accepted: i.accepted, Lossy: c.policy.Lossy,
-		OutQueue: c.mach.Queued(), InQueue: len(c.inq),
+		Connected: i.connected, Accepted: i.accepted, Lossy: c.policy.Lossy, InQueue: len(c.inq),
 	}
-	st.OutSeq, st.InSeq = c.mach.Seqs()
+	if d, ok := c.mach.(dumpable); ok {
+		st.State, st.OutQueue = d.State().String(), d.Queued()
+		st.OutSeq, st.InSeq = d.Seqs()
+	}
 	c.mu.Lock()
 	st.SendQueue, st.OutBytes = len(c.sendq), c.outBytes
 	c.mu.Unlock()
