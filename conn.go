@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr/auth"
+	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/internal/stack"
@@ -34,6 +35,7 @@ type Conn struct {
 	log     *slog.Logger
 	drainFn func()       // c.drain, allocated once
 	perf    *perf.Logger // the worker's counters; nil when off
+	trace   bool         // log has config.LevelTrace on: a line per message
 
 	// regKey is the key this connection is registered under in
 	// msgr.conns; guarded by msgr.mu.
@@ -196,6 +198,7 @@ func newConn(m *Messenger, w stack.Worker, release func(), mach machine, p proto
 	c.info.Store(&info)
 	c.inject = newInjector(&m.opts, c.id)
 	c.perf = m.perfFor(w)
+	c.trace = c.log.Enabled(context.Background(), config.LevelTrace)
 	c.perf.Inc(lMsgrCreatedConnections, 1)
 	c.perf.Inc(lMsgrActiveConnections, 1)
 	return c
@@ -539,6 +542,9 @@ func (c *Conn) drainQueued() {
 		}
 		c.perf.Inc(lMsgrSendMessages, uint64(len(q)))
 		for _, om := range q {
+			if c.trace {
+				c.traceOut(om)
+			}
 			c.stepEv(stepEvent{kind: stepSend, om: om})
 		}
 		if ka {
@@ -603,6 +609,9 @@ func (c *Conn) apply(acts []v2.Action) {
 			c.established(a)
 		case v2.Deliver:
 			c.perf.Inc(lMsgrRecvMessages, 1)
+			if c.trace {
+				c.traceIn(a.Msg)
+			}
 			if len(c.inq) == 0 {
 				// pumpIn pops from the front: start over at the array's
 				// start rather than lose its capacity for good.

@@ -69,7 +69,8 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	if err := messages.RegisterCommand(reg); err != nil {
 		return nil, err
 	}
-	opts := msgr.Options{}
+	// debug_ms, debug_monc and debug_objecter set each one's log level.
+	opts := msgr.Options{Logger: cfg.SubsysLogger(slog.Default(), "ms")}
 	if v, ok := cfg.Get("ms_inject_socket_failures"); ok {
 		opts.InjectSocketFailures, _ = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 	}
@@ -79,6 +80,7 @@ func dial(ctx context.Context, cfg *config.Config) (Backend, error) {
 	}
 	c := &client{log: slog.Default()}
 	_, err := mon.Dial(ctx, cfg, mon.Options{
+		Logger:    cfg.SubsysLogger(slog.Default(), "monc"),
 		Registry:  reg,
 		Messenger: opts,
 		Setup:     func(mc *mon.Client) error { c.setup(mc, cfg); return nil },
@@ -129,6 +131,7 @@ func (c *client) setup(mc *mon.Client, cfg *config.Config) {
 		InflightOps:   integer(cfg, "objecter_inflight_ops"),
 		InflightBytes: integer(cfg, "objecter_inflight_op_bytes"),
 		RequestMap:    c.WaitForLatestOSDMap,
+		Logger:        cfg.SubsysLogger(slog.Default(), "objecter"),
 	})
 	c.mc.OnOSDMap(func(mm *messages.MOSDMap) {
 		om, err := c.feed.add(mm)
