@@ -13,6 +13,7 @@ import (
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
 	"github.com/gomsgr/msgr/monmap"
+	"github.com/gomsgr/msgr/perf"
 )
 
 // Options tune a Client; zero values take Ceph's defaults from the
@@ -64,6 +65,7 @@ type Client struct {
 	cred    auth.Credentials
 	opts    Options
 	log     *slog.Logger
+	perf    *perf.Logger // the "monc" section
 
 	mu        sync.Mutex
 	closed    bool

@@ -144,6 +144,7 @@ func NewClient(m *msgr.Messenger, cfg *config.Config, cred auth.Credentials, opt
 		return nil, err
 	}
 	c.fsid, c.haveFSID = id, ok
+	c.perf = c.newPerf()
 	return c, nil
 }
 

@@ -176,6 +176,7 @@ func (c *Client) sessionOpenLocked(conn *msgr.Conn) {
 	delete(c.hunting, conn)
 	c.stopHuntingLocked()
 	c.active = conn
+	c.perf.Inc(lMoncSessionsOpened, 1)
 	c.sessionAt, c.lastPing = time.Now(), time.Time{}
 	// MonClient names the messenger client.<global id> once it has one,
 	// so that OSDs and mons tell this client's connections apart.

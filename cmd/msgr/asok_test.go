@@ -154,6 +154,9 @@ func TestAdminSocketLive(t *testing.T) {
 	if b := d.workers(t, "msgr_send_bytes"); b < n*size {
 		t.Errorf("msgr_send_bytes %d < %d", b, n*size)
 	}
+	if d.n(t, "monc", "session") != 1 || d.n(t, "monc", "sessions_opened") < 1 || d.n(t, "monc", "subscriptions") < 2 {
+		t.Errorf("monc: %v", d["monc"])
+	}
 	if c := d.workers(t, "msgr_active_connections"); c < 2 {
 		t.Errorf("msgr_active_connections %d: a mon and an OSD at least", c)
 	}

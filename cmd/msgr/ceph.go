@@ -149,6 +149,7 @@ func runCeph(args []string, stdout, stderr io.Writer) int {
 	}
 	defer c.Close()
 	if asokPath != "" {
+		mopts.Perf.Add(c.PerfCounters())
 		cmds := append(asok.ConfigCommands(cfg), c.Messenger().AdminCommands()...)
 		s, err := asok.Listen(asokPath, asok.Options{Perf: mopts.Perf, Commands: cmds})
 		if err != nil {
