@@ -248,3 +248,30 @@ func FuzzExecute(f *testing.F) {
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+func TestConfiguredPath(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, override, want string
+	}{
+		{"unset", "[global]\nrun dir = /r\n", "", ""},
+		{"global is the daemons'", "[global]\nadmin socket = /r/$name.asok\n", "", ""},
+		{"client section", "[global]\nadmin socket = /g.asok\n[client]\nadmin socket = /c/$name.asok\n", "", "/c/client.admin.asok"},
+		{"entity section", "[client.admin]\nadmin_socket = /e.asok\n[client]\nadmin socket = /c.asok\n", "", "/e.asok"},
+		{"override", "[client]\nadmin socket = /c.asok\n", "/o/$cluster.asok", "/o/ceph.asok"},
+		{"empty", "[client]\nadmin socket =\n", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := config.Parse([]byte(tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := config.New(f, "client.admin")
+			if tc.override != "" {
+				c.Set("admin-socket", tc.override)
+			}
+			if got := ConfiguredPath(c); got != tc.want {
+				t.Errorf("ConfiguredPath = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -55,13 +55,27 @@ func configValues(c *config.Config) map[string]string {
 	return m
 }
 
-// ConfiguredPath is the admin_socket option when it is set (on a command
-// line, in CEPH_ARGS or in the file), expanded; "" when it is not. Ceph's
-// default ($run_dir/$cluster-$name.$cctid.asok) is not used: a socket
-// is opt-in.
+// ConfiguredPath is the admin_socket option when it is set for this
+// entity, expanded; "" when it is not. Set means: on a command line, in
+// CEPH_ARGS, by Config.Set, or in the file's [type.id] or [type]
+// section. Unlike Ceph, [global] does not count: test and production
+// files put the daemons' sockets there ($run_dir/$name.asok), and every
+// client of one name would contend for one path (the real rados then
+// prints "failed to bind the UNIX domain socket" on stderr). Ceph's
+// default path is not used either: a socket is opt-in.
 func ConfiguredPath(c *config.Config) string {
-	v, ok := c.Raw("admin_socket")
-	if !ok {
+	v, ok := c.Overrides[config.OptionKey("admin_socket")]
+	if !ok && c.File != nil {
+		for _, sec := range c.Sections() {
+			if sec == "global" {
+				continue
+			}
+			if v, ok = c.File.Lookup(sec, "admin_socket"); ok {
+				break
+			}
+		}
+	}
+	if !ok || v == "" {
 		return ""
 	}
 	return c.Expand(v)

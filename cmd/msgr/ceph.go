@@ -151,10 +151,9 @@ func runCeph(args []string, stdout, stderr io.Writer) int {
 	if asokPath != "" {
 		mopts.Perf.Add(c.PerfCounters())
 		cmds := append(asok.ConfigCommands(cfg), c.Messenger().AdminCommands()...)
-		s, err := asok.Listen(asokPath, asok.Options{Perf: mopts.Perf, Commands: cmds})
-		if err != nil {
-			fmt.Fprintf(stderr, "msgr ceph: admin socket: %v\n", err)
-		} else {
+		// A path in use (another client of the same name) leaves the
+		// command without a socket; stderr stays what ceph prints.
+		if s, err := asok.Listen(asokPath, asok.Options{Perf: mopts.Perf, Commands: cmds, Logger: quiet}); err == nil {
 			defer s.Close()
 		}
 	}
