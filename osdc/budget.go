@@ -15,7 +15,8 @@ type budget struct {
 	maxBytes int64
 	ops      int64
 	bytes    int64
-	wake     chan struct{} // closed and replaced on every release
+	wake     chan struct{} // closed and replaced on a release while waiters wait
+	waiters  int           // get calls waiting on wake
 }
 
 func newBudget(maxOps, maxBytes int64) *budget {
@@ -37,13 +38,20 @@ func (b *budget) get(ctx context.Context, n int64) error {
 	b.mu.Lock()
 	for !b.fitsLocked(n) {
 		w := b.wake
+		b.waiters++
 		b.mu.Unlock()
+		var err error
 		select {
 		case <-w:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
 		}
 		b.mu.Lock()
+		b.waiters--
+		if err != nil {
+			b.mu.Unlock()
+			return err
+		}
 	}
 	b.ops++
 	b.bytes += n
@@ -56,8 +64,10 @@ func (b *budget) put(n int64) {
 	b.mu.Lock()
 	b.ops--
 	b.bytes -= n
-	close(b.wake)
-	b.wake = make(chan struct{})
+	if b.waiters > 0 {
+		close(b.wake)
+		b.wake = make(chan struct{})
+	}
 	b.mu.Unlock()
 }
 

@@ -184,12 +184,17 @@ type op struct {
 	sentAt   time.Time // of the last send
 	attempts int32
 
-	done     chan struct{}
-	res      *Result
-	err      error
-	budget   *budget
-	release  func() // stops ctx hooks; set by Start
-	released bool
+	done   chan struct{}
+	res    *Result
+	err    error
+	budget *budget
+	// Set by Start once the op is sent: the context hooks that
+	// releaseLocked stops (nil when there are none).
+	hooked      bool
+	stopCtx     func() bool
+	stopTimeout context.CancelFunc
+	released    bool
+	pending     Pending // what Start returns, without an allocation of its own
 }
 
 // session is one OSD's connection and the ops sent (or waiting to be sent)
@@ -422,25 +427,21 @@ func (o *Objecter) Start(ctx context.Context, req *Request) (*Pending, error) {
 		}
 		return nil, err
 	}
-	stop := func() bool { return false }
+	var stop func() bool
 	if ctx.Done() != nil { // a context that can end (not Background)
 		stop = context.AfterFunc(ctx, func() { o.cancel(p, context.Cause(ctx)) })
 	}
 	o.mu.Lock()
-	p.release = func() {
-		stop()
-		if stopTimeout != nil {
-			stopTimeout()
-		}
-	}
-	// The op may have completed before release was set.
+	p.hooked, p.stopCtx, p.stopTimeout = true, stop, stopTimeout
+	p.pending.op = p
+	// The op may have completed before the hooks were set.
 	select {
 	case <-p.done:
 		p.releaseLocked()
 	default:
 	}
 	o.mu.Unlock()
-	return &Pending{op: p}, nil
+	return &p.pending, nil
 }
 
 // start takes budget, assigns a tid, targets and sends the op.
@@ -536,12 +537,17 @@ func (o *Objecter) complete(p *op, res *Result, err error) {
 // releaseLocked gives back p's budget and context hooks, once, after it
 // completed and Start has installed them.
 func (p *op) releaseLocked() {
-	if p.release == nil || p.released {
+	if !p.hooked || p.released {
 		return
 	}
 	p.released = true
 	p.budget.put(p.bytes)
-	p.release()
+	if p.stopCtx != nil {
+		p.stopCtx()
+	}
+	if p.stopTimeout != nil {
+		p.stopTimeout()
+	}
 }
 
 // calcTarget recomputes p's PG, primary and acting set from the current
