@@ -51,7 +51,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Cluster is a running mon and its OSDs.
+// Cluster is a running mon and its OSDs; its fields are set by Start and
+// read-only after (Close may be called from any goroutine, once).
 type Cluster struct {
 	Mon      *Mon
 	OSDs     []*OSD

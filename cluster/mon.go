@@ -57,12 +57,14 @@ type Mon struct {
 }
 
 // monSession is one client connection's subscriptions (Ceph's
-// MonSession::sub_map): what to send next of each map.
+// MonSession::sub_map): what to send next of each map. Guarded by the
+// mon's mu.
 type monSession struct {
 	subs map[string]messages.SubscribeItem
 }
 
-// monConfig are the settings a mon decides by (mon_allow_pool_delete...).
+// monConfig are the settings a mon decides by (mon_allow_pool_delete...);
+// immutable after Start.
 type monConfig struct {
 	allowPoolDelete bool
 	defaultPGNum    uint32

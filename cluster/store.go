@@ -35,8 +35,9 @@ type objKey struct {
 	ns, oid, key string
 }
 
-// object is one stored object. Data is never changed in place once
-// stored (ops build new slices), so readers may alias it.
+// object is one stored object, guarded by the OSD's store lock. Data is
+// never changed in place once stored (ops build new slices), so a reply
+// may alias it after the lock is released.
 type object struct {
 	hash       uint32 // the raw placement hash, for listing cursors
 	data       []byte
@@ -76,7 +77,8 @@ type pgStore struct {
 type poolStats struct{ objects, bytes uint64 }
 
 // opCtx is one MOSDOp's execution (PrimaryLogPG's OpContext): the object
-// as the ops see it, which is stored only if every op succeeds.
+// as the ops see it, which is stored only if every op succeeds. Owned by
+// the OSD's dispatch goroutine, used under the store lock.
 type opCtx struct {
 	osd      *OSD
 	conn     *msgr.Conn
