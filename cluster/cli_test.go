@@ -69,6 +69,9 @@ func TestRealClients(t *testing.T) {
 			if out := cli(t, conf, nil, "ceph", "status"); !strings.Contains(out, c.FSID.String()) || !strings.Contains(out, "3 osds: 3 up") {
 				t.Fatalf("ceph status:\n%s", out)
 			}
+			if out := cli(t, conf, nil, "ceph", "osd", "tree"); !regexp.MustCompile(`(?m)^ 2 .*osd\.2\s+up\s`).MatchString(out) {
+				t.Fatalf("ceph osd tree:\n%s", out)
+			}
 			cli(t, conf, nil, "ceph", "osd", "pool", "create", "p", "8")
 			if out := cli(t, conf, nil, "ceph", "osd", "pool", "ls"); out != "p\n" {
 				t.Fatalf("osd pool ls: %q", out)

@@ -148,6 +148,8 @@ func (mon *Mon) runCommand(c *msgr.Conn, cmd []string) cmdResult {
 			return jsonOut(ids)
 		}
 		return cmdResult{out: []byte(b.String())}
+	case "osd tree":
+		return mon.osdTreeLocked(args, js)
 	case "osd map":
 		return mon.osdMapObjectLocked(args, js)
 	case "osd lspools":
@@ -762,4 +764,79 @@ func (mon *Mon) poolAppEnableLocked(args cmdArgs) cmdResult {
 		}
 	}
 	return cmdResult{rs: fmt.Sprintf("enabled application '%s' on pool '%s'", app, name)}
+}
+
+// osdTreeLocked is "osd tree": the CRUSH hierarchy from each root down,
+// with the OSDs' state (OSDMap::print_tree).
+func (mon *Mon) osdTreeLocked(args cmdArgs, js bool) cmdResult {
+	m, _, res, ok := mon.mapAtLocked(args)
+	if !ok {
+		return res
+	}
+	cm := m.Crush
+	type row struct {
+		id     int32
+		depth  int
+		weight float64
+	}
+	var rows []row
+	var walk func(id int32, depth int, w uint32)
+	walk = func(id int32, depth int, w uint32) {
+		rows = append(rows, row{id, depth, float64(w) / 0x10000})
+		if b := cm.Bucket(id); b != nil {
+			for i, it := range b.Items {
+				walk(it, depth+1, b.ItemWeights[i])
+			}
+		}
+	}
+	for _, b := range cm.Buckets {
+		if b == nil {
+			continue
+		}
+		isChild := false
+		for _, o := range cm.Buckets {
+			if o != nil && slices.Contains(o.Items, b.ID) {
+				isChild = true
+			}
+		}
+		if !isChild {
+			walk(b.ID, 0, b.Weight)
+		}
+	}
+	if js {
+		nodes := []any{}
+		for _, r := range rows {
+			if b := cm.Bucket(r.id); b != nil {
+				children := slices.Clone(b.Items)
+				slices.Reverse(children)
+				nodes = append(nodes, map[string]any{"id": r.id, "name": cm.Names[r.id], "type": cm.TypeNames[int32(b.Type)],
+					"type_id": b.Type, "children": children})
+				continue
+			}
+			st := "down"
+			if m.IsUp(r.id) {
+				st = "up"
+			}
+			nodes = append(nodes, map[string]any{"id": r.id, "name": cm.Names[r.id], "type": "osd", "type_id": 0,
+				"crush_weight": r.weight, "depth": r.depth, "pool_weights": map[string]any{}, "exists": 1, "status": st,
+				"reweight": float64(m.OSDWeight[r.id]) / 0x10000, "primary_affinity": 1})
+		}
+		return jsonOut(map[string]any{"nodes": nodes, "stray": []any{}})
+	}
+	var b strings.Builder
+	b.WriteString("ID  CLASS  WEIGHT   TYPE NAME           STATUS  REWEIGHT  PRI-AFF\n")
+	for _, r := range rows {
+		indent := strings.Repeat("    ", r.depth)
+		if bk := cm.Bucket(r.id); bk != nil {
+			fmt.Fprintf(&b, "%2d         %.5f  %s%s %s\n", r.id, r.weight, indent, cm.TypeNames[int32(bk.Type)], cm.Names[r.id])
+			continue
+		}
+		st := "down"
+		if m.IsUp(r.id) {
+			st = "up"
+		}
+		fmt.Fprintf(&b, "%2d         %.5f  %s%-15s %6s  %.5f  1.00000\n", r.id, r.weight, indent, cm.Names[r.id], st,
+			float64(m.OSDWeight[r.id])/0x10000)
+	}
+	return cmdResult{out: []byte(b.String())}
 }
