@@ -13,6 +13,7 @@ import (
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/fifo"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/internal/stack"
 	"github.com/gomsgr/msgr/message"
@@ -84,8 +85,7 @@ type Conn struct {
 	later      []stepEvent
 	applying   bool
 	timers     [4]stack.Timer
-	inq        []inMsg
-	inqBuf     []inMsg     // inq's backing array from its start, reused once inq empties
+	inq        fifo.Queue[inMsg]
 	inWaiting  bool        // the head of inq waits for a throttle
 	inCancel   func() bool // withdraws that wait
 	// inWaitGen numbers the waits, so that the grant of a wait withdrawn
@@ -612,16 +612,7 @@ func (c *Conn) apply(acts []v2.Action) {
 			if c.trace {
 				c.traceIn(a.Msg)
 			}
-			if len(c.inq) == 0 {
-				// pumpIn pops from the front: start over at the array's
-				// start rather than lose its capacity for good.
-				c.inq = c.inqBuf[:0]
-			}
-			grow := len(c.inq) == cap(c.inq)
-			c.inq = append(c.inq, c.newInMsg(a.Msg))
-			if grow {
-				c.inqBuf = c.inq[:0]
-			}
+			c.inq.Push(c.newInMsg(a.Msg))
 		case v2.Acked:
 			c.releaseOut(a.Msgs)
 		case v2.Discarded:
@@ -987,8 +978,8 @@ const nThrottles = 4
 // its budgets and its injected delay (if any) is over. While one waits
 // the socket is not read: TCP holds the sender back.
 func (c *Conn) pumpIn() {
-	for len(c.inq) > 0 && !c.inWaiting {
-		e := &c.inq[0]
+	for c.inq.Len() > 0 && !c.inWaiting {
+		e := c.inq.Peek()
 		if !e.notBefore.IsZero() {
 			if d := time.Until(e.notBefore); d > 0 {
 				if c.delayTimer == nil {
@@ -1023,15 +1014,10 @@ func (c *Conn) pumpIn() {
 		if c.inWaiting {
 			break
 		}
-		msg := *e
-		c.inq[0] = inMsg{}
-		c.inq = c.inq[1:]
+		msg, _ := c.inq.Pop()
 		c.dispatch(&msg)
 	}
-	if len(c.inq) == 0 {
-		c.inq = c.inq[:0]
-	}
-	c.pauseRead(len(c.inq) > 0)
+	c.pauseRead(c.inq.Len() > 0)
 }
 
 // throttleGranted runs on whichever goroutine released the budget; gen
@@ -1043,8 +1029,8 @@ func (c *Conn) throttleGranted(gen uint64) {
 			return
 		}
 		c.inWaiting, c.inCancel = false, nil
-		if len(c.inq) > 0 {
-			c.inq[0].stage++
+		if e := c.inq.Peek(); e != nil {
+			e.stage++
 		}
 		c.pumpIn()
 		c.flushOut()
@@ -1153,19 +1139,19 @@ func (c *Conn) dropUndispatched() {
 		c.delayTimer = nil
 	}
 	if c.inWaiting {
-		if !c.inCancel() && len(c.inq) > 0 {
-			c.inq[0].stage++ // granted meanwhile: give it back below
+		if e := c.inq.Peek(); !c.inCancel() && e != nil {
+			e.stage++ // granted meanwhile: give it back below
 		}
 		c.inWaiting, c.inCancel = false, nil
 	}
-	n := len(c.inq)
-	for i := range c.inq {
-		r := c.inRelease(&c.inq[i])
+	items := c.inq.Items()
+	n := len(items)
+	for i := range items {
+		r := c.inRelease(&items[i])
 		r.release()
-		releasePayload(&c.inq[i].im.Payload)
+		releasePayload(&items[i].im.Payload)
 	}
-	clear(c.inq)
-	c.inq = nil
+	c.inq = fifo.Queue[inMsg]{}
 	n += c.msgr.dq.discard(c)
 	if n > 0 {
 		c.log.Debug("dropped undispatched messages", "n", n)

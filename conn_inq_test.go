@@ -49,31 +49,31 @@ func TestStaleThrottleGrant(t *testing.T) {
 	if !thr.TryGet(1) { // an earlier message holds the budget
 		t.Fatal("budget")
 	}
-	c.inq = append(c.inq, inTestMsg())
+	c.inq.Push(inTestMsg())
 	c.pumpIn()
 	if !c.inWaiting {
 		t.Fatal("the message does not wait for the budget")
 	}
 	thr.Put(1) // granted to the waiter; its notification is queued
 	c.dropUndispatched()
-	if got := thr.Current(); got != 0 || len(c.inq) != 0 {
-		t.Fatalf("after the reset: budget %d, %d messages", got, len(c.inq))
+	if got := thr.Current(); got != 0 || c.inq.Len() != 0 {
+		t.Fatalf("after the reset: budget %d, %d messages", got, c.inq.Len())
 	}
 
 	// The new session: the budget is taken again, a message waits.
 	if !thr.TryGet(1) {
 		t.Fatal("budget")
 	}
-	c.inq = append(c.inq, inTestMsg())
+	c.inq.Push(inTestMsg())
 	c.pumpIn()
 	w.run() // the stale grant
-	if !c.inWaiting || len(c.inq) != 1 || thr.Current() != 1 {
-		t.Fatalf("stale grant taken: waiting %v, %d messages, budget %d", c.inWaiting, len(c.inq), thr.Current())
+	if !c.inWaiting || c.inq.Len() != 1 || thr.Current() != 1 {
+		t.Fatalf("stale grant taken: waiting %v, %d messages, budget %d", c.inWaiting, c.inq.Len(), thr.Current())
 	}
 	thr.Put(1) // now it is the new message's turn
 	w.run()
-	if c.inWaiting || len(c.inq) != 0 || thr.Current() != 1 || m.dispatchMsgs.Current() != 1 {
-		t.Fatalf("after its grant: waiting %v, %d messages, budget %d, dispatch %d", c.inWaiting, len(c.inq), thr.Current(), m.dispatchMsgs.Current())
+	if c.inWaiting || c.inq.Len() != 0 || thr.Current() != 1 || m.dispatchMsgs.Current() != 1 {
+		t.Fatalf("after its grant: waiting %v, %d messages, budget %d, dispatch %d", c.inWaiting, c.inq.Len(), thr.Current(), m.dispatchMsgs.Current())
 	}
 	if n := m.dq.discard(c); n != 1 || thr.Current() != 0 || m.dispatchMsgs.Current() != 0 || m.dispatchBytes.Current() != 0 {
 		t.Fatalf("discarded %d; budgets left %d %d %d", n, thr.Current(), m.dispatchMsgs.Current(), m.dispatchBytes.Current())

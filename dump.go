@@ -68,7 +68,7 @@ func (c *Conn) state() ConnState {
 	i := c.info.Load()
 	st := ConnState{
 		ID: c.id, Peer: i.peer.String(), PeerAddrs: i.addrs.String(), Worker: c.worker.ID(),
-		Connected: i.connected, Accepted: i.accepted, Lossy: c.policy.Lossy, InQueue: len(c.inq),
+		Connected: i.connected, Accepted: i.accepted, Lossy: c.policy.Lossy, InQueue: c.inq.Len(),
 	}
 	if d, ok := c.mach.(dumpable); ok {
 		st.State, st.OutQueue = d.State().String(), d.Queued()
