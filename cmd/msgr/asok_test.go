@@ -259,8 +259,11 @@ func TestRadosBenchAdminSocket(t *testing.T) {
 	if a := d.n(t, "objecter", "op_active"); a > 4 {
 		t.Errorf("op_active %d with -t 4", a)
 	}
-	if d.workers(t, "msgr_send_bytes") < d.n(t, "objecter", "op_send_bytes") {
-		t.Errorf("msgr_send_bytes %d < op_send_bytes %d", d.workers(t, "msgr_send_bytes"), d.n(t, "objecter", "op_send_bytes"))
+	// The Objecter counts an op's bytes when it sends it, the loops when
+	// writev returns: mid-run, up to the 4 ops in flight may not be
+	// written yet (seen in CI: short by part of one op).
+	if mb, ob := d.workers(t, "msgr_send_bytes"), d.n(t, "objecter", "op_send_bytes"); mb+4*65536 < ob {
+		t.Errorf("msgr_send_bytes %d < op_send_bytes %d minus the 4 ops in flight", mb, ob)
 	}
 	if _, err := os.Stat(path); err == nil {
 		t.Error("admin socket file left after the run")
