@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,5 +133,30 @@ func TestBenchFlags(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"bench", "--mode", "plain", "--count", "1"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "mode") {
 		t.Errorf("unknown mode: exit %d, %q", code, errb.String())
+	}
+}
+
+// TestBenchTargets: each case is judged against its issue's goal.
+func TestBenchTargets(t *testing.T) {
+	res := func(stack, mode string, size, conns int, msgs, mb float64) bench.Result {
+		return bench.Result{Spec: bench.Spec{Stack: stack, Mode: mode, Size: size, Conns: conns, Depth: 1}, MsgsPerSec: msgs, MBPerSec: mb}
+	}
+	r := &bench.Report{Results: []bench.Result{
+		res("eventloop", "crc", 4<<10, 1, 105, 0), res("gonet", "crc", 4<<10, 1, 100, 0),
+		res("eventloop", "crc", 4<<10, 16, 160, 0), res("gonet", "crc", 4<<10, 16, 100, 0),
+		res("eventloop", "crc", 4<<10, 8000, 120, 0), res("gonet", "crc", 4<<10, 8000, 100, 0),
+		res("eventloop", "crc", 64<<10, 1, 0, 71), res("raw", "-", 64<<10, 1, 0, 100),
+		res("eventloop", "crc", 4<<20, 1, 0, 84), res("eventloop", "secure", 4<<20, 1, 0, 61), res("raw", "-", 4<<20, 1, 0, 100),
+	}}
+	want := []string{
+		"crc    4K    1 conns: eventloop/gonet msgs/s 1.05x (target >= 1.1x)  SHORT",
+		"crc    4K   16 conns: eventloop/gonet msgs/s 1.60x (target >= 1.5x)  met",
+		"crc    4K 8000 conns: eventloop/gonet msgs/s 1.20x (target >= 1.3x)  SHORT",
+		"crc    64K    1 conns: eventloop 71% of raw TCP bandwidth (target >= 70%)  met",
+		"crc    4M     1 conns: eventloop 84% of raw TCP bandwidth (target >= 85%)  SHORT",
+		"secure 4M     1 conns: eventloop 61% of raw TCP bandwidth (target >= 60%)  met",
+	}
+	if got := targets(r); !slices.Equal(got, want) {
+		t.Errorf("targets:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
