@@ -76,7 +76,7 @@ func newBenchFlags(name string, stderr io.Writer, client bool) *benchFlags {
 	fs.StringVar(&f.jsonPath, "json", "", "write all results to this JSON file")
 	fs.StringVar(&f.plotPath, "plot", "", "write an SVG plot of throughput and p99 against message size")
 	fs.BoolVar(&f.progress, "progress", false, "show progress on stderr even when it is not a terminal")
-	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of each timed run to PREFIX-STACK-SIZE-CONNS.pprof")
+	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of each timed run to PREFIX-STACK[-MODE]-SIZE-CONNS.pprof (MODE unless crc)")
 	fs.StringVar(&f.memprofile, "memprofile", "", "with --idle: the server process writes a heap profile with the sessions open to PREFIX-idle-STACK.pprof")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on a run this long after its duration")
 	fs.BoolVar(&f.perf, "perf", false, "count perf counters (AsyncMessenger::Worker-N) during the runs")

@@ -49,7 +49,8 @@ type Suite struct {
 	// Progress, when not nil, shows the running case.
 	Progress *Progress
 	// ProfilePrefix, when set, writes a CPU profile of each timed window
-	// to PREFIX-STACK-SIZE-CONNS.pprof (the last repetition's).
+	// to PREFIX-STACK[-MODE]-SIZE-CONNS.pprof (the last repetition's;
+	// MODE when not crc).
 	ProfilePrefix string
 	// Timeout bounds one run beyond its duration (default 2 minutes).
 	Timeout time.Duration
@@ -87,7 +88,11 @@ func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
 				probe := &Probe{Progress: s.Progress, Desc: fmt.Sprintf("[%d/%d] %s %s %s (rep %d/%d)",
 					ci+1, len(s.Cases), st, FormatSize(spec.Size), spec.Shape(), rep+1, reps)}
 				if s.ProfilePrefix != "" && rep == reps-1 {
-					probe.Profile = fmt.Sprintf("%s-%s-%s-%d.pprof", s.ProfilePrefix, st, FormatSize(spec.Size), spec.Conns)
+					name := st // crc is the default mode; others are named
+					if spec.Mode != "crc" && spec.Mode != "-" {
+						name += "-" + spec.Mode
+					}
+					probe.Profile = fmt.Sprintf("%s-%s-%s-%d.pprof", s.ProfilePrefix, name, FormatSize(spec.Size), spec.Conns)
 				}
 				rctx, cancel := context.WithTimeout(ctx, spec.Duration+timeout)
 				var r Result
