@@ -133,7 +133,7 @@ func (m *Machine) Peer() (encoding.EntityName, encoding.EntityAddrVec) {
 func (m *Machine) Features() uint64 { return m.features }
 
 // Queued returns how many messages are queued or sent but not acked.
-func (m *Machine) Queued() int { return len(m.sent) + len(m.requeued) + m.queue.Len() }
+func (m *Machine) Queued() int { return m.outq.Len() }
 
 // Seqs returns out_seq and in_seq, for dumps.
-func (m *Machine) Seqs() (out, in uint64) { return m.outSeq, m.inSeq }
+func (m *Machine) Seqs() (out, in uint64) { return m.outq.Seq(), m.inSeq }

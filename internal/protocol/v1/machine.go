@@ -87,7 +87,6 @@ type Machine struct {
 	connectSeq    uint32
 	peerGlobalSeq uint32
 	inSeq         uint64
-	outSeq        uint64
 	ackLeft       int
 	replacing     bool
 	resetFromPeer bool
@@ -97,9 +96,7 @@ type Machine struct {
 	learnedIP     netip.Addr // a client's IP as its first server saw it
 	lastActive    time.Time
 
-	sent     []*v2.OutMessage
-	requeued []*v2.OutMessage
-	queue    v2.OutQueue
+	outq v2.OutQueue // the outbound messages and out_seq
 
 	// The socket.
 	hasSocket bool
@@ -371,7 +368,7 @@ func (m *Machine) send(now time.Time, msg *v2.OutMessage) []v2.Action {
 		m.emit(v2.Discarded{Msgs: []*v2.OutMessage{msg}})
 		return m.end()
 	}
-	m.queue.Push(msg)
+	m.outq.Push(msg)
 	switch {
 	case m.ph == phReady:
 		m.flush(now)
@@ -553,10 +550,10 @@ func (m *Machine) sessionReset() {
 	if m.announced {
 		m.emit(v2.Reset{Remote: true, Err: v2.ErrSessionReset})
 	}
-	m.outSeq = 0
+	m.outq.ResetSeq(0)
 	if encoding.HasFeatures(m.features, encoding.FeatureMsgAuth) {
 		// A random start, so that crcs are not predictable.
-		m.outSeq = m.env.Cookie() & 0x7fffffff
+		m.outq.ResetSeq(m.env.Cookie() & 0x7fffffff)
 	}
 	m.inSeq, m.connectSeq, m.ackLeft = 0, 0, 0
 	m.onceReady = false
@@ -564,62 +561,27 @@ func (m *Machine) sessionReset() {
 
 // ---- the outbound queue ----
 
-func (m *Machine) queueEmpty() bool { return len(m.requeued) == 0 && m.queue.Len() == 0 }
+func (m *Machine) queueEmpty() bool { return m.outq.Waiting() == 0 }
 
-func (m *Machine) requeueSent() {
-	if len(m.sent) == 0 {
-		return
-	}
-	m.outSeq -= uint64(len(m.sent))
-	m.requeued = append(m.sent, m.requeued...)
-	m.sent = nil
-}
+func (m *Machine) requeueSent() { m.outq.Requeue() }
 
 // discardRequeuedUpTo drops requeued messages the peer already has.
 func (m *Machine) discardRequeuedUpTo(seq uint64) {
-	n := 0
-	for n < len(m.requeued) {
-		s := m.requeued[n].Header.Seq
-		if s == 0 || s > seq {
-			break
-		}
-		n++
+	if acked := m.outq.DiscardRequeuedUpTo(seq, nil); len(acked) > 0 {
+		m.emit(v2.Acked{Msgs: acked})
 	}
-	if n == 0 {
-		return
-	}
-	acked := make([]*v2.OutMessage, n)
-	copy(acked, m.requeued[:n])
-	clear(m.requeued[:n])
-	m.requeued = m.requeued[n:]
-	m.outSeq += uint64(n)
-	m.emit(v2.Acked{Msgs: acked})
 }
 
 func (m *Machine) discardAll() {
-	var all []*v2.OutMessage
-	all = append(all, m.sent...)
-	all = append(all, m.requeued...)
-	all = m.queue.Drain(all)
-	m.sent, m.requeued = nil, nil
-	if len(all) > 0 {
+	if all := m.outq.DiscardAll(nil); len(all) > 0 {
 		m.emit(v2.Discarded{Msgs: all})
 	}
 }
 
 func (m *Machine) handleAck(seq uint64) {
-	n := 0
-	for n < len(m.sent) && m.sent[n].Header.Seq <= seq {
-		n++
+	if acked := m.outq.Ack(seq, nil); len(acked) > 0 {
+		m.emit(v2.Acked{Msgs: acked})
 	}
-	if n == 0 {
-		return
-	}
-	acked := make([]*v2.OutMessage, n)
-	copy(acked, m.sent[:n])
-	clear(m.sent[:n])
-	m.sent = m.sent[n:]
-	m.emit(v2.Acked{Msgs: acked})
 }
 
 // ready is ProtocolV1::ready: the session is open on this socket.

@@ -271,26 +271,16 @@ func (m *Machine) flush(now time.Time) {
 		}
 	}
 	var lossyDone []*v2.OutMessage
-	for {
-		var msg *v2.OutMessage
-		if len(m.requeued) > 0 {
-			msg = m.requeued[0]
-			m.requeued[0] = nil
-			m.requeued = m.requeued[1:]
-		} else if msg = m.queue.Pop(); msg == nil {
-			break
-		}
-		m.outSeq++
+	for msg := m.outq.Next(); msg != nil; msg = m.outq.Next() {
 		if err := m.writeMessage(msg); err != nil {
-			m.outSeq--
-			m.requeued = append([]*v2.OutMessage{msg}, m.requeued...)
-			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", v2.ErrProtocol, m.outSeq+1, err))
+			m.outq.Unsend(msg)
+			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", v2.ErrProtocol, msg.Header.Seq, err))
 			return
 		}
 		if m.policy.Lossy {
 			lossyDone = append(lossyDone, msg)
 		} else {
-			m.sent = append(m.sent, msg)
+			m.outq.Sent(msg)
 		}
 	}
 	if m.ackLeft > 0 && !m.policy.Lossy {
@@ -309,7 +299,6 @@ func (m *Machine) flush(now time.Time) {
 // (ProtocolV1::write_message); the sections are written as they are.
 func (m *Machine) writeMessage(msg *v2.OutMessage) error {
 	h := &msg.Header
-	h.Seq = m.outSeq
 	h.AckSeq = 0
 	h.Src = m.cfg.Me
 	h.FrontLen = uint32(len(msg.Payload.Front))

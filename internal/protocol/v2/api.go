@@ -27,6 +27,12 @@
 // existing connection's Machine on that connection's loop (Arbitrate), and
 // hands the answer back (Resolve). See Lookup for the exact protocol.
 //
+// The msgr1 Machine (internal/protocol/v1) speaks to the connection in
+// this package's terms (Config, Env, Policy, OutMessage, InMessage, the
+// Actions and errors), so that one connection drives either protocol
+// through the same action switch, and keeps its outbound messages in an
+// OutQueue as this Machine does.
+//
 // Ceph references: src/msg/async/ProtocolV2.{h,cc} (Pacific), src/msg/Policy.h.
 package v2
 

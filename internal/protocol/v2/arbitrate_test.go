@@ -69,7 +69,7 @@ func TestArbitrate(t *testing.T) {
 			e := &Machine{cfg: Config{Env: me.env}, env: me.env, ph: tc.e.ph, replacing: tc.e.replacing,
 				clientCookie: tc.e.cc, serverCookie: tc.e.sc, peerGlobalSeq: tc.e.pgs, connectSeq: tc.e.cs,
 				policy: Policy{Lossy: tc.e.lossy, Server: tc.e.server}, peerAddrs: tc.e.peer}
-			e.queue.push(msg(1))
+			e.outq.Push(msg(1))
 			e.announced = true
 			peer := tc.q.peer
 			if peer == nil {

@@ -63,7 +63,7 @@ func TestLookupDeferrals(t *testing.T) {
 		nd.addrs = r.m.env.MyAddrs()
 		e := &Machine{cfg: Config{Env: nd.env}, env: nd.env, ph: phStandby, clientCookie: r.held.q.clientCookie,
 			serverCookie: 5, policy: statefulServer, peerType: encoding.EntityTypeClient, announced: true}
-		e.queue.push(msg(1))
+		e.outq.Push(msg(1))
 		v, _ := e.Arbitrate(now, r.held)
 		if v.v.kind != vHandOff {
 			t.Fatalf("verdict %+v", v.v)
@@ -147,7 +147,7 @@ func TestHandOffLost(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.ph, e.clientCookie, e.serverCookie, e.policy = phStandby, 7, 5, losslessPeer
-			e.queue.push(msg(1))
+			e.outq.Push(msg(1))
 			q := &Query{PeerAddrs: e.peerAddrs, Reconnect: true, q: query{clientCookie: 7, connectSeq: 1, target: e.target, stream: newStream(wire.Limits{}, nil, false)}}
 			v, acts := e.Arbitrate(now, q)
 			if v.v.kind != vHandOff || e.State() != StateAccepting {

@@ -109,7 +109,6 @@ type Machine struct {
 	peerGlobalSeq   uint64
 	messageSeq      uint64 // server: the client's in_seq from its reconnect
 	inSeq           uint64
-	outSeq          uint64
 	ackLeft         int
 	reconnecting    bool
 	replacing       bool
@@ -119,12 +118,8 @@ type Machine struct {
 	keepalive       bool // a KEEPALIVE2 is due
 	lastActive      time.Time
 
-	// Outbound messages: sent and waiting for an ack (lossless only),
-	// requeued after a fault (sent again first, same seqs), and queued.
-	sent     []*OutMessage
-	sentArr  []*OutMessage // sent's whole array (sent drops acked ones from its front)
-	requeued []*OutMessage
-	queue    outQueue
+	// Outbound messages and out_seq.
+	outq OutQueue
 
 	// The socket.
 	hasSocket bool
@@ -269,11 +264,8 @@ func (m *Machine) flushOut() {
 	}
 }
 
-// emitAcked reports msgs Acked through the reused acked list (msgs may be
-// cleared by the caller afterwards).
-func (m *Machine) emitAcked(msgs []*OutMessage) {
-	i := len(m.acked)
-	m.acked = append(m.acked, msgs...)
+// emitAcked reports acked[i:] Acked (the reused list: see acked).
+func (m *Machine) emitAcked(i int) {
 	j := len(m.acked)
 	if i != 0 || j > len(m.ackedBoxes) {
 		m.emit(Acked{Msgs: m.acked[i:j:j]})
@@ -288,24 +280,6 @@ func (m *Machine) emitAcked(msgs []*OutMessage) {
 		m.ackedBoxes[j-1] = a
 	}
 	m.emit(a)
-}
-
-// pushSent appends msg to the sent list. Acks drop messages from the
-// list's front; rather than let append move it to a new array each time
-// it reaches the end of its own, the list moves back to the start of its
-// array while at most half of it is in use.
-func (m *Machine) pushSent(msg *OutMessage) {
-	if len(m.sent) == cap(m.sent) && 2*len(m.sent) <= cap(m.sentArr) {
-		full := m.sentArr[:cap(m.sentArr)]
-		k := copy(full, m.sent)
-		clear(full[k:])
-		m.sent = full[:k]
-	}
-	c := cap(m.sent)
-	m.sent = append(m.sent, msg)
-	if cap(m.sent) != c { // append moved the list to a new array
-		m.sentArr = m.sent[:0]
-	}
 }
 
 // writeAction returns Write{Bufs: out[i:j]}, capped so that an append by
@@ -581,7 +555,7 @@ func (m *Machine) Send(now time.Time, msg *OutMessage) []Action {
 		m.emit(Discarded{Msgs: []*OutMessage{msg}})
 		return m.end()
 	}
-	m.queue.push(msg)
+	m.outq.Push(msg)
 	switch {
 	case m.ph == phReady:
 		m.flush(now)
@@ -705,10 +679,10 @@ func (m *Machine) Peer() (encoding.EntityName, encoding.EntityAddrVec) {
 }
 
 // Queued returns how many messages are queued or sent but not acked.
-func (m *Machine) Queued() int { return len(m.sent) + len(m.requeued) + m.queue.n }
+func (m *Machine) Queued() int { return m.outq.Len() }
 
 // Seqs returns out_seq and in_seq, for dumps.
-func (m *Machine) Seqs() (out, in uint64) { return m.outSeq, m.inSeq }
+func (m *Machine) Seqs() (out, in uint64) { return m.outq.Seq(), m.inSeq }
 
 // ---- faults ----
 
@@ -802,7 +776,8 @@ func (m *Machine) stop(now time.Time, err error, report bool) {
 func (m *Machine) resetSession() {
 	m.discardAll()
 	m.emit(Reset{Remote: true, Err: ErrSessionReset})
-	m.outSeq, m.inSeq = 0, 0
+	m.outq.ResetSeq(0)
+	m.inSeq = 0
 	m.clientCookie, m.serverCookie = 0, 0
 	m.connectSeq, m.peerGlobalSeq, m.messageSeq = 0, 0, 0
 	m.ackLeft = 0
@@ -810,46 +785,20 @@ func (m *Machine) resetSession() {
 
 // ---- the outbound queue ----
 
-func (m *Machine) queueEmpty() bool { return len(m.requeued) == 0 && m.queue.n == 0 }
+func (m *Machine) queueEmpty() bool { return m.outq.Waiting() == 0 }
 
-// requeueSent puts the sent, unacked messages back at the head of the
-// queue; they keep their seqs, and out_seq steps back so they get them
-// again.
-func (m *Machine) requeueSent() {
-	if len(m.sent) == 0 {
-		return
-	}
-	m.outSeq -= uint64(len(m.sent))
-	m.requeued = append(m.sent, m.requeued...)
-	m.sent, m.sentArr = nil, nil // the array may be requeued's now
-}
+func (m *Machine) requeueSent() { m.outq.Requeue() }
 
 // discardRequeuedUpTo drops requeued messages the peer already has.
 func (m *Machine) discardRequeuedUpTo(seq uint64) {
-	n := 0
-	for n < len(m.requeued) {
-		s := m.requeued[n].Header.Seq
-		if s == 0 || s > seq {
-			break
-		}
-		n++
+	i := len(m.acked)
+	if m.acked = m.outq.DiscardRequeuedUpTo(seq, m.acked); len(m.acked) > i {
+		m.emitAcked(i)
 	}
-	if n == 0 {
-		return
-	}
-	m.emitAcked(m.requeued[:n])
-	clear(m.requeued[:n])
-	m.requeued = m.requeued[n:]
-	m.outSeq += uint64(n)
 }
 
 func (m *Machine) discardAll() {
-	var all []*OutMessage
-	all = append(all, m.sent...)
-	all = append(all, m.requeued...)
-	all = m.queue.drain(all)
-	m.sent, m.sentArr, m.requeued = nil, nil, nil
-	if len(all) > 0 {
+	if all := m.outq.DiscardAll(nil); len(all) > 0 {
 		m.emit(Discarded{Msgs: all})
 	}
 }
@@ -867,18 +816,8 @@ func (m *Machine) flush(now time.Time) {
 		}
 	}
 	lossyDone := len(m.acked) // lossy: framed messages go to acked
-	for {
-		var msg *OutMessage
-		if len(m.requeued) > 0 {
-			msg = m.requeued[0]
-			m.requeued[0] = nil
-			m.requeued = m.requeued[1:]
-		} else if msg = m.queue.pop(); msg == nil {
-			break
-		}
-		m.outSeq++
+	for msg := m.outq.Next(); msg != nil; msg = m.outq.Next() {
 		h := &msg.Header
-		h.Seq = m.outSeq
 		h.AckSeq = m.inSeq
 		m.ackLeft = 0
 		h.FrontLen = uint32(len(msg.Payload.Front))
@@ -887,8 +826,7 @@ func (m *Machine) flush(now time.Time) {
 		out, err := m.st.message(m.out, h, &msg.Payload)
 		if err != nil {
 			// Put it back so that a lossless session keeps it.
-			m.outSeq--
-			m.requeued = append([]*OutMessage{msg}, m.requeued...)
+			m.outq.Unsend(msg)
 			// As before, lossy messages framed so far are not reported.
 			clear(m.acked[lossyDone:])
 			m.acked = m.acked[:lossyDone]
@@ -899,7 +837,7 @@ func (m *Machine) flush(now time.Time) {
 		if m.policy.Lossy {
 			m.acked = append(m.acked, msg)
 		} else {
-			m.pushSent(msg)
+			m.outq.Sent(msg)
 		}
 	}
 	if m.ackLeft > 0 && !m.policy.Lossy {
@@ -909,9 +847,7 @@ func (m *Machine) flush(now time.Time) {
 		}
 	}
 	if len(m.acked) > lossyDone {
-		msgs := m.acked[lossyDone:]
-		m.acked = m.acked[:lossyDone]
-		m.emitAcked(msgs)
+		m.emitAcked(lossyDone)
 	}
 }
 
@@ -919,16 +855,10 @@ func (m *Machine) handleAck(seq uint64) {
 	if m.policy.Lossy {
 		return
 	}
-	n := 0
-	for n < len(m.sent) && m.sent[n].Header.Seq <= seq {
-		n++
+	i := len(m.acked)
+	if m.acked = m.outq.Ack(seq, m.acked); len(m.acked) > i {
+		m.emitAcked(i)
 	}
-	if n == 0 {
-		return
-	}
-	m.emitAcked(m.sent[:n])
-	clear(m.sent[:n]) // the backing array must not pin acked payloads
-	m.sent = m.sent[n:]
 }
 
 // detach takes over the buffer of the frame just decoded, if it has one

@@ -6,13 +6,13 @@ import (
 	"github.com/gomsgr/msgr/internal/fifo"
 )
 
-// outQueue holds messages not yet framed: highest priority first, FIFO
+// prioQueue holds messages not yet framed: highest priority first, FIFO
 // within a priority (ProtocolV2's out_queue map).
 //
 // A priority's FIFO keeps its array when it empties, and stays in the
 // list (up to keptPrios of them), so that a steady flow of messages costs
 // no allocation.
-type outQueue struct {
+type prioQueue struct {
 	prios []prioList // descending priority
 	n     int
 }
@@ -25,7 +25,7 @@ type prioList struct {
 // keptPrios is how many priorities may stay listed while empty.
 const keptPrios = 8
 
-func (q *outQueue) push(msg *OutMessage) {
+func (q *prioQueue) push(msg *OutMessage) {
 	p := msg.Header.Priority
 	i, found := slices.BinarySearchFunc(q.prios, p, func(e prioList, p uint16) int { return int(p) - int(e.prio) })
 	if !found {
@@ -35,7 +35,7 @@ func (q *outQueue) push(msg *OutMessage) {
 	q.n++
 }
 
-func (q *outQueue) pop() *OutMessage {
+func (q *prioQueue) pop() *OutMessage {
 	if q.n == 0 {
 		return nil
 	}
@@ -50,11 +50,11 @@ func (q *outQueue) pop() *OutMessage {
 		q.n--
 		return msg
 	}
-	panic("msgr2: outQueue count out of step with its lists")
+	panic("msgr2: prioQueue count out of step with its lists")
 }
 
 // drain appends every queued message to all, in send order, and empties q.
-func (q *outQueue) drain(all []*OutMessage) []*OutMessage {
+func (q *prioQueue) drain(all []*OutMessage) []*OutMessage {
 	for msg := q.pop(); msg != nil; msg = q.pop() {
 		all = append(all, msg)
 	}

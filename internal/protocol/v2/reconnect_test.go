@@ -135,8 +135,8 @@ func TestLosslessReplaysUnacked(t *testing.T) {
 	if len(c.established) != 2 || !c.established[1].Reconnected || len(s.established) != 2 || !s.established[1].Reconnected {
 		t.Fatalf("established: client %+v server %+v", c.established, s.established)
 	}
-	if c.m.outSeq != 6 || s.m.inSeq != 6 || c.m.Queued() != 0 {
-		t.Fatalf("out_seq %d in_seq %d queued %d", c.m.outSeq, s.m.inSeq, c.m.Queued())
+	if c.m.outq.Seq() != 6 || s.m.inSeq != 6 || c.m.Queued() != 0 {
+		t.Fatalf("out_seq %d in_seq %d queued %d", c.m.outq.Seq(), s.m.inSeq, c.m.Queued())
 	}
 }
 

@@ -5,69 +5,6 @@ import (
 	"testing"
 )
 
-// TestSentListReuse drives the sent list (pushSent, handleAck, requeueSent)
-// against a plain model: same messages, same order, every Acked exact.
-func TestSentListReuse(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	m := &Machine{}
-	var model []*OutMessage
-	var seq uint64
-	for step := 0; step < 20000; step++ {
-		switch op := r.Intn(10); {
-		case op < 6:
-			seq++
-			msg := &OutMessage{}
-			msg.Header.Seq = seq
-			m.pushSent(msg)
-			model = append(model, msg)
-		case op < 9:
-			if len(model) == 0 {
-				continue
-			}
-			n := r.Intn(len(model) + 1)
-			if n == 0 {
-				continue
-			}
-			m.begin()
-			m.handleAck(model[n-1].Header.Seq)
-			acts := m.end()
-			if len(acts) != 1 {
-				t.Fatalf("step %d: %d actions", step, len(acts))
-			}
-			got := acts[0].(Acked).Msgs
-			if len(got) != n {
-				t.Fatalf("step %d: acked %d, want %d", step, len(got), n)
-			}
-			for i := range got {
-				if got[i] != model[i] {
-					t.Fatalf("step %d: acked[%d] wrong", step, i)
-				}
-			}
-			model = model[n:]
-		default:
-			m.requeueSent()
-			if len(m.requeued) != len(model) {
-				t.Fatalf("step %d: requeued %d, want %d", step, len(m.requeued), len(model))
-			}
-			// Send them again (as flush would), then check nothing
-			// pushed later overwrites what is left in requeued.
-			re := m.requeued
-			m.requeued = nil
-			for _, msg := range re {
-				m.pushSent(msg)
-			}
-		}
-		if len(m.sent) != len(model) {
-			t.Fatalf("step %d: %d sent, want %d", step, len(m.sent), len(model))
-		}
-		for i := range model {
-			if m.sent[i] != model[i] {
-				t.Fatalf("step %d: sent[%d] wrong", step, i)
-			}
-		}
-	}
-}
-
 // TestAckedListsOfOneEvent checks that two Acked lists of one event are
 // apart: the first cannot grow into the second.
 func TestAckedListsOfOneEvent(t *testing.T) {
@@ -77,7 +14,7 @@ func TestAckedListsOfOneEvent(t *testing.T) {
 		msg := &OutMessage{}
 		msg.Header.Seq = uint64(i)
 		msgs = append(msgs, msg)
-		m.pushSent(msg)
+		m.outq.Sent(msg)
 	}
 	m.begin()
 	m.handleAck(2)
@@ -95,11 +32,11 @@ func TestAckedListsOfOneEvent(t *testing.T) {
 	}
 }
 
-// TestOutQueueModel checks outQueue against a plain model: highest
+// TestPrioQueueModel checks prioQueue against a plain model: highest
 // priority first, FIFO within one, with many priorities coming and going.
-func TestOutQueueModel(t *testing.T) {
+func TestPrioQueueModel(t *testing.T) {
 	r := rand.New(rand.NewSource(2))
-	var q outQueue
+	var q prioQueue
 	model := map[uint16][]*OutMessage{}
 	n := 0
 	for step := 0; step < 50000; step++ {
