@@ -234,13 +234,9 @@ func TestFaultsRADOS(t *testing.T) {
 	if _, _, err := c.MonCommand(context.Background(), mustJSON(map[string]any{"prefix": "config set", "who": "mon", "name": "mon_osd_min_down_reporters", "value": "1"})); err != nil {
 		t.Fatal(err)
 	}
-	pool := testPool(t, c, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, io := testPoolIO(t, ctx, c, 3)
 	seed := []byte("seed object")
 	if err := io.WriteFull(ctx, "fault-seed", seed); err != nil {
 		t.Fatal(err)

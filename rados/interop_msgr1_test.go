@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -94,43 +93,8 @@ func testMsgr1(t *testing.T, conf string) {
 		t.Fatalf("osd dump over msgr1 differs from ceph's:\n%+v\n%+v", od1, od2)
 	}
 
-	pool := testPool(t, c, 1)
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	var oids []string
-	for _, size := range interopSizes {
-		data := randomBytes(size)
-		oid := fmt.Sprintf("v1w-%d", size)
-		if err := io.WriteFull(ctx, oid, data); err != nil {
-			t.Fatalf("write %d bytes: %v", size, err)
-		}
-		out := filepath.Join(dir, oid)
-		if _, e, code := realRados(t, conf, nil, "-p", pool, "get", oid, out); code != 0 {
-			t.Fatalf("rados get %s: %s", oid, e)
-		}
-		if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
-			t.Fatalf("%d bytes written over msgr1, rados read %d different bytes", size, len(got))
-		}
-		oid2 := fmt.Sprintf("v1r-%d", size)
-		in := filepath.Join(dir, oid2)
-		os.WriteFile(in, data, 0o644)
-		if _, e, code := realRados(t, conf, nil, "-p", pool, "put", oid2, in); code != 0 {
-			t.Fatalf("rados put %s: %s", oid2, e)
-		}
-		st, err := io.Stat(ctx, oid2)
-		if err != nil || st.Size != uint64(size) {
-			t.Fatalf("stat of a %d-byte object: %+v %v", size, st, err)
-		}
-		buf := make([]byte, size+10)
-		n, err := io.Read(ctx, oid2, buf, 0)
-		if !(size == 0 && n == 0) && (err != nil || !bytes.Equal(buf[:n], data)) {
-			t.Fatalf("%d bytes written by rados, read %d over msgr1 (%v)", size, n, err)
-		}
-		oids = append(oids, oid, oid2)
-	}
+	pool, io := testPoolIO(t, ctx, c, 1)
+	oids := roundTrips(t, ctx, conf, pool, io, "v1")
 	out, _, code := realRados(t, conf, nil, "-p", pool, "ls")
 	if code != 0 {
 		t.Fatal("rados ls failed")

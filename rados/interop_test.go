@@ -108,6 +108,62 @@ func testPool(t *testing.T, c *Conn, size int) string {
 	return name
 }
 
+// testPoolIO makes a fresh pool of the given size for the test (testPool)
+// and opens it.
+func testPoolIO(t *testing.T, ctx context.Context, c *Conn, size int) (string, *IOContext) {
+	t.Helper()
+	pool := testPool(t, c, size)
+	io, err := c.OpenIOContext(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool, io
+}
+
+// roundTrips writes objects of every interop size with io and reads them
+// back with the rados CLI, and the other way round (objects named
+// prefix+"w-"+size and prefix+"r-"+size). It returns the objects' names.
+func roundTrips(t *testing.T, ctx context.Context, conf, pool string, io *IOContext, prefix string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var oids []string
+	for _, size := range interopSizes {
+		data := randomBytes(size)
+		// msgr writes, rados reads.
+		oid := fmt.Sprintf("%sw-%d", prefix, size)
+		if err := io.WriteFull(ctx, oid, data); err != nil {
+			t.Fatalf("write %d bytes: %v", size, err)
+		}
+		out := filepath.Join(dir, oid)
+		if _, e, code := realRados(t, conf, nil, "-p", pool, "get", oid, out); code != 0 {
+			t.Fatalf("rados get %s: %s", oid, e)
+		}
+		if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes written by msgr, rados read %d different bytes", size, len(got))
+		}
+		// rados writes, msgr reads.
+		oid2 := fmt.Sprintf("%sr-%d", prefix, size)
+		in := filepath.Join(dir, oid2)
+		if err := os.WriteFile(in, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, e, code := realRados(t, conf, nil, "-p", pool, "put", oid2, in); code != 0 {
+			t.Fatalf("rados put %s: %s", oid2, e)
+		}
+		st, err := io.Stat(ctx, oid2)
+		if err != nil || st.Size != uint64(size) {
+			t.Fatalf("stat of a %d-byte object: %+v %v", size, st, err)
+		}
+		buf := make([]byte, size+10)
+		n, err := io.Read(ctx, oid2, buf, 0)
+		if err != nil || !bytes.Equal(buf[:n], data) {
+			t.Fatalf("%d bytes written by rados, msgr read %d (%v)", size, n, err)
+		}
+		oids = append(oids, oid, oid2)
+	}
+	return oids
+}
+
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -127,48 +183,10 @@ var interopSizes = []int{0, 1, 4095, 4096, 4097, 65536, 1 << 20, 4<<20 - 1, 4 <<
 func TestInteropReadWrite(t *testing.T) {
 	conf := clusterConf(t)
 	c := connect(t, conf)
-	pool := testPool(t, c, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for _, size := range interopSizes {
-		data := randomBytes(size)
-		// msgr writes, rados reads.
-		oid := fmt.Sprintf("m2r-%d", size)
-		if err := io.WriteFull(ctx, oid, data); err != nil {
-			t.Fatalf("write %d bytes: %v", size, err)
-		}
-		out := filepath.Join(dir, oid)
-		if _, e, code := realRados(t, conf, nil, "-p", pool, "get", oid, out); code != 0 {
-			t.Fatalf("rados get %s: %s", oid, e)
-		}
-		if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
-			t.Fatalf("%d bytes written by msgr, rados read %d different bytes", size, len(got))
-		}
-		// rados writes, msgr reads.
-		oid = fmt.Sprintf("r2m-%d", size)
-		in := filepath.Join(dir, oid)
-		os.WriteFile(in, data, 0o644)
-		if _, e, code := realRados(t, conf, nil, "-p", pool, "put", oid, in); code != 0 {
-			t.Fatalf("rados put %s: %s", oid, e)
-		}
-		st, err := io.Stat(ctx, oid)
-		if err != nil || st.Size != uint64(size) {
-			t.Fatalf("stat of a %d-byte object: %+v %v", size, st, err)
-		}
-		buf := make([]byte, size+10)
-		n, err := io.Read(ctx, oid, buf, 0)
-		if size == 0 && err == nil && n == 0 {
-			continue
-		}
-		if err != nil || !bytes.Equal(buf[:n], data) {
-			t.Fatalf("%d bytes written by rados, msgr read %d (%v)", size, n, err)
-		}
-	}
+	pool, io := testPoolIO(t, ctx, c, 1)
+	roundTrips(t, ctx, conf, pool, io, "m2")
 }
 
 // statLine parses rados stat: "POOL/OBJ mtime TIME, size N".
@@ -177,13 +195,9 @@ var statLine = regexp.MustCompile(`^(\S+) mtime (\S+), size (\d+)\n$`)
 func TestInteropMetadata(t *testing.T) {
 	conf := clusterConf(t)
 	c := connect(t, conf)
-	pool := testPool(t, c, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, io := testPoolIO(t, ctx, c, 1)
 	var names []string
 	for i := range 30 {
 		oid := fmt.Sprintf("obj-%02d", i)
@@ -315,13 +329,9 @@ func osdPID(t *testing.T, conf string, osd int) int {
 func TestInteropOSDStopUnderLoad(t *testing.T) {
 	conf := clusterConf(t)
 	c := connect(t, conf)
-	pool := testPool(t, c, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, io := testPoolIO(t, ctx, c, 2)
 	const workers, perWorker = 8, 60
 	written := make([]map[string][]byte, workers)
 	var wg sync.WaitGroup
@@ -524,13 +534,9 @@ func TestInteropSecureMode(t *testing.T) {
 		t.Skip("MSGR_TEST_CEPH_SECURE is not set: no secure-mode cluster")
 	}
 	c := connect(t, conf)
-	pool := testPool(t, c, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, io := testPoolIO(t, ctx, c, 1)
 	dir := t.TempDir()
 	for _, size := range []int{0, 4096, 4<<20 + 1} {
 		data := randomBytes(size)

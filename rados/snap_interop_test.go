@@ -17,13 +17,9 @@ import (
 func TestInteropPoolSnapshots(t *testing.T) {
 	conf := clusterConf(t)
 	c := connect(t, conf)
-	pool := testPool(t, c, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, io := testPoolIO(t, ctx, c, 1)
 	dir := t.TempDir()
 	if err := io.WriteFull(ctx, "obj", []byte("version-1")); err != nil {
 		t.Fatal(err)
@@ -120,13 +116,9 @@ func TestInteropPoolSnapshots(t *testing.T) {
 func TestInteropSelfManagedSnapshots(t *testing.T) {
 	conf := clusterConf(t)
 	c := connect(t, conf)
-	pool := testPool(t, c, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, io := testPoolIO(t, ctx, c, 1)
 	if err := io.WriteFull(ctx, "obj", []byte("one")); err != nil {
 		t.Fatal(err)
 	}

@@ -52,13 +52,9 @@ func realDF(t *testing.T, conf string) radosDF {
 func TestInteropStats(t *testing.T) {
 	conf := mgrConf(t)
 	c := connect(t, conf)
-	pool := testPool(t, c, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, io := testPoolIO(t, ctx, c, 1)
 	for i := range 5 {
 		if err := io.WriteFull(ctx, fmt.Sprintf("o%d", i), randomBytes(3000+i)); err != nil {
 			t.Fatal(err)

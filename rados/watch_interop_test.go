@@ -253,13 +253,9 @@ func TestInteropWatchSurvivesSocketFailures(t *testing.T) {
 func TestInteropWatchSurvivesOSDRestart(t *testing.T) {
 	conf := clusterConf(t)
 	c := connect(t, conf)
-	pool := testPool(t, c, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	io, err := c.OpenIOContext(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool, io := testPoolIO(t, ctx, c, 2)
 	notifierConn := connect(t, conf)
 	notifier, err := notifierConn.OpenIOContext(ctx, pool)
 	if err != nil {
