@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/testproc"
 )
 
 // fdServerLimit is RLIMIT_NOFILE in the child server of TestFDExhaustion.
@@ -57,61 +57,19 @@ func TestFDExhaustion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a child process")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFDExhaustionServer$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "MSGR_FD_CHILD=1")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		exited <- cmd.Wait()
-	}()
+	child := testproc.Start(t, "TestFDExhaustionServer", []string{"MSGR_FD_CHILD=1"})
 	defer func() {
-		stdin.Close()
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("child: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Error("child did not exit")
+		if err := child.Stop(30 * time.Second); err != nil {
+			t.Errorf("child: %v", err)
 		}
 	}()
 	next := func(prefix string) string {
 		t.Helper()
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatal("child exited")
-				}
-				if rest, ok := strings.CutPrefix(l, prefix+" "); ok {
-					return rest
-				}
-			case <-time.After(60 * time.Second):
-				t.Fatalf("no %q line from the child", prefix)
-			}
-		}
+		return child.Expect(t, prefix, 60*time.Second)
 	}
 	stats := func() (failures, conns int) {
 		t.Helper()
-		fmt.Fprintln(stdin, "stats")
+		child.Printf("stats\n")
 		f := strings.Fields(next("stats"))
 		failures, _ = strconv.Atoi(f[0])
 		conns, _ = strconv.Atoi(f[1])

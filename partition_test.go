@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/testproc"
 )
 
 // The partition's timeouts: keepalives every partitionKeepalive keep an
@@ -120,51 +121,21 @@ func TestPartition(t *testing.T) {
 	ipCmd(t, "netns", "exec", ns, "ip", "link", "set", vethB, "up")
 	ipCmd(t, "netns", "exec", ns, "ip", "link", "set", "lo", "up")
 
-	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestPartitionServer$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "MSGR_PARTITION_CHILD="+srvIP)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child := testproc.Start(t, "TestPartitionServer", []string{"MSGR_PARTITION_CHILD=" + srvIP}, "ip", "netns", "exec", ns)
 	defer func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("child: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Error("child did not exit")
+		if err := child.Stop(30 * time.Second); err != nil {
+			t.Errorf("child: %v", err)
 		}
 	}()
 	addrs := map[string]encoding.EntityAddrVec{}
-	sc := bufio.NewScanner(stdout)
-	for len(addrs) < 2 && sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 4 || f[0] != "addr" {
-			continue
+	for len(addrs) < 2 {
+		f := strings.Fields(child.Expect(t, "addr", time.Minute))
+		if len(f) != 3 {
+			t.Fatalf("child printed addr %q", f)
 		}
-		nonce, _ := strconv.ParseUint(f[3], 10, 32)
-		addrs[f[1]] = encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: netip.MustParseAddrPort(f[2]), Nonce: uint32(nonce)}}
+		nonce, _ := strconv.ParseUint(f[2], 10, 32)
+		addrs[f[0]] = encoding.EntityAddrVec{{Type: encoding.AddrTypeMsgr2, Addr: netip.MustParseAddrPort(f[1]), Nonce: uint32(nonce)}}
 	}
-	if len(addrs) < 2 {
-		t.Fatal("the child printed no addresses")
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
 
 	losslessRec, lossyRec := newRecorder(), newRecorder()
 	losslessCli := newTestMessenger(t, clientName(21), false, partitionOptions(), losslessRec)

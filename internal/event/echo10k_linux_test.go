@@ -3,18 +3,17 @@
 package event
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/gomsgr/msgr/internal/testproc"
 )
 
 // rssBytes reads the resident set size from /proc/self/statm.
@@ -51,52 +50,13 @@ func TestEcho10k(t *testing.T) {
 
 	runtime.GC()
 	g0, rss0 := runtime.NumGoroutine(), rssBytes(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestEchoClientProcess$", "-test.v=false")
-	cmd.Env = append(os.Environ(), "MSGR_ECHO_SERVER="+addr.String(), "MSGR_ECHO_CONNS="+strconv.Itoa(conns))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		exited <- cmd.Wait()
-	}()
+	child := testproc.Start(t, "TestEchoClientProcess", []string{"MSGR_ECHO_SERVER=" + addr.String(), "MSGR_ECHO_CONNS=" + strconv.Itoa(conns)})
 	defer func() {
-		stdin.Close()
-		for range lines {
-		}
-		if err := <-exited; err != nil {
+		if err := child.Stop(time.Minute); err != nil {
 			t.Errorf("client process: %v", err)
 		}
 	}()
-	var ready string
-	for ready == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("client process ended before all connections echoed")
-			}
-			if strings.HasPrefix(l, "READY ") {
-				ready = l
-			}
-		case <-deadline:
-			t.Fatal("client process: timed out")
-		}
-	}
+	ready := child.Expect(t, "READY", 3*time.Minute)
 	if err := srv.err(); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +83,7 @@ func TestEcho10k(t *testing.T) {
 		t.Fatalf("worker loads sum to %d, want %d", load, conns)
 	}
 
-	stdin.Close() // the client closes every connection and exits
+	child.CloseInput() // the client closes every connection and exits
 	waitUntil(t, srv.changed, deadline, "server closing", func() bool { return srv.live.Load() == 0 }, srv.err)
 	for _, w := range server.Workers() {
 		if w.Load() != 0 {

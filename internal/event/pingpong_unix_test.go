@@ -9,14 +9,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/gomsgr/msgr/internal/testproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,66 +105,10 @@ func (s *netPP) close() {
 	s.wg.Wait()
 }
 
-// child is a client process speaking a line protocol: it prints READY,
-// runs "RUN n" and prints DONE, and exits when its stdin closes.
-type child struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string
-	exited chan error
-}
-
-func startChild(tb testing.TB, test string, env ...string) *child {
-	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v=false")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	ch := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 16), exited: make(chan error, 1)}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			ch.lines <- sc.Text()
-		}
-		close(ch.lines)
-		ch.exited <- cmd.Wait()
-	}()
-	return ch
-}
-
-// expect waits for a line starting with prefix.
-func (c *child) expect(tb testing.TB, prefix string) string {
-	tb.Helper()
-	for l := range c.lines {
-		if strings.HasPrefix(l, prefix) {
-			return l
-		}
-	}
-	tb.Fatalf("client process ended before %q", prefix)
-	return ""
-}
-
-func (c *child) stop() error {
-	c.stdin.Close()
-	for range c.lines {
-	}
-	return <-c.exited
-}
-
 // ppFixture is a server and a connected client process.
 type ppFixture struct {
 	srv ppServer
-	cli *child
+	cli *testproc.Child // prints READY, runs "RUN n" and prints DONE
 }
 
 func startPP(b *testing.B, kind string, conns int) *ppFixture {
@@ -186,14 +130,14 @@ func startPP(b *testing.B, kind string, conns int) *ppFixture {
 		srv = &loopPP{pool: pool, a: a, srv: es, tb: b}
 	}
 	raiseNoFile(b, uint64(conns+1024))
-	cli := startChild(b, "TestPingPongClientProcess",
-		"MSGR_PP_ADDR="+srv.addr().String(), "MSGR_PP_CONNS="+strconv.Itoa(conns))
-	cli.expect(b, "READY")
+	cli := testproc.Start(b, "TestPingPongClientProcess",
+		[]string{"MSGR_PP_ADDR=" + srv.addr().String(), "MSGR_PP_CONNS=" + strconv.Itoa(conns)})
+	cli.Expect(b, "READY", 3*time.Minute)
 	return &ppFixture{srv: srv, cli: cli}
 }
 
 func (f *ppFixture) close(tb testing.TB) {
-	if err := f.cli.stop(); err != nil {
+	if err := f.cli.Stop(time.Minute); err != nil {
 		tb.Errorf("client process: %v", err)
 	}
 	f.srv.close()
@@ -219,8 +163,8 @@ func BenchmarkPingPong(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				cpu0 := cpuTime(b)
-				fmt.Fprintf(fx.cli.stdin, "RUN %d\n", b.N)
-				fx.cli.expect(b, "DONE")
+				fx.cli.Printf("RUN %d\n", b.N)
+				fx.cli.Expect(b, "DONE", 10*time.Minute)
 				b.StopTimer()
 				// Server CPU (this process, all threads) per message: less
 				// sensitive than ns/op to other load on a shared machine.
