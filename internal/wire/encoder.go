@@ -49,6 +49,14 @@ func (e *Encoder) SetSendSums(s *SendSums) { e.sums = s }
 // returned becomes invalid.
 func (e *Encoder) Reset() { e.arena = e.arena[:0] }
 
+// ArenaFull reports whether n more bytes of pieces would start a new
+// arena chunk (a fresh Encoder's first chunk does not count): a writer
+// that never calls Reset replaces the Encoder instead, so that the
+// chunks never grow.
+func (e *Encoder) ArenaFull(n int) bool {
+	return cap(e.arena) > 0 && cap(e.arena)-len(e.arena) < n
+}
+
 // alloc carves n bytes from the arena. A full arena is replaced, not
 // grown, so that pieces already handed out stay put.
 func (e *Encoder) alloc(n int) []byte {
@@ -228,10 +236,27 @@ func (e *Encoder) vecSeg(iov [][]byte, seg, slot []byte) [][]byte {
 	return iov
 }
 
+// VecControl is Vec for a control frame whose payload is already
+// encoded: the payload is copied into the arena (the caller's scratch may
+// be reused at once), so the frame allocates nothing of its own until the
+// arena fills.
+func (e *Encoder) VecControl(iov [][]byte, tag Tag, payload []byte) ([][]byte, error) {
+	p := e.alloc(len(payload))
+	copy(p, payload)
+	return e.Vec(iov, tag, p)
+}
+
 // VecMessage is Vec for a MESSAGE frame: front, middle and data are
 // referenced in crc mode.
 func (e *Encoder) VecMessage(iov [][]byte, h *message.Header, p *message.Payload) ([][]byte, error) {
-	hdr := message.AppendHeader2(e.alloc(message.Header2Size)[:0], h)
+	// v2.1 crc copies segment 0 into the frame's head; v2.0 references
+	// it, so it must live in the arena.
+	var hdr []byte
+	if e.rev1 && e.tx == nil {
+		hdr = message.AppendHeader2(e.hdr[:0], h)
+	} else {
+		hdr = message.AppendHeader2(e.alloc(message.Header2Size)[:0], h)
+	}
 	return e.Vec(iov, TagMessage, hdr, p.Front, p.Middle, p.Data)
 }
 

@@ -47,6 +47,9 @@ func (m *Machine) handleFrame(now time.Time, f *wire.Frame) {
 		}
 		return
 	}
+	if m.handleSmallFrame(now, f) {
+		return
+	}
 	cf, err := wire.DecodeControlFrame(f.Tag, f.Payload())
 	if err != nil {
 		m.fault(now, m.protoErr("decoding "+f.Tag.String(), err))
@@ -140,21 +143,46 @@ func (m *Machine) handleFrame(now time.Time, f *wire.Frame) {
 			m.ph = phWait
 			m.fault(now, ErrWait)
 		}
-	case *wire.Keepalive2:
-		if m.expect(now, f.Tag, m.ph == phReady) {
-			m.writeFrame(now, &wire.Keepalive2Ack{Timestamp: fr.Timestamp})
-		}
-	case *wire.Keepalive2Ack:
-		if m.expect(now, f.Tag, m.ph == phReady) {
-			m.emit(KeepaliveAck{Stamp: fr.Timestamp.Time()})
-		}
-	case *wire.Ack:
-		if m.expect(now, f.Tag, m.ph == phReady) {
-			m.handleAck(fr.Seq)
-		}
 	default:
 		m.expect(now, f.Tag, false)
 	}
+}
+
+// handleSmallFrame handles the control frames of an open session (ACK,
+// KEEPALIVE2, KEEPALIVE2_ACK), decoded into values on the stack rather
+// than the heap values of DecodeControlFrame: they come with every few
+// messages. It reports whether f was one of them.
+func (m *Machine) handleSmallFrame(now time.Time, f *wire.Frame) bool {
+	switch f.Tag {
+	case wire.TagAck:
+		var a wire.Ack
+		if m.decodeSmall(now, f, a.DecodePayload) && m.expect(now, f.Tag, m.ph == phReady) {
+			m.handleAck(a.Seq)
+		}
+	case wire.TagKeepalive2:
+		var k wire.Keepalive2
+		if m.decodeSmall(now, f, k.DecodePayload) && m.expect(now, f.Tag, m.ph == phReady) {
+			ack := wire.Keepalive2Ack{Timestamp: k.Timestamp}
+			m.writeControl(now, ack.Tag(), ack.AppendPayload(m.ctlTmp[:0]))
+		}
+	case wire.TagKeepalive2Ack:
+		var k wire.Keepalive2Ack
+		if m.decodeSmall(now, f, k.DecodePayload) && m.expect(now, f.Tag, m.ph == phReady) {
+			m.emit(KeepaliveAck{Stamp: k.Timestamp.Time()})
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeSmall decodes f's payload with decode, faulting on an error.
+func (m *Machine) decodeSmall(now time.Time, f *wire.Frame, decode func([]byte) error) bool {
+	if err := decode(f.Payload()); err != nil {
+		m.fault(now, m.protoErr("decoding "+f.Tag.String(), err))
+		return false
+	}
+	return true
 }
 
 func (m *Machine) handleHello(now time.Time, h *wire.Hello) {

@@ -153,6 +153,8 @@ type Machine struct {
 	ackedArr   **OutMessage
 	ackedBoxes [16]Action
 	acts       []Action
+	// ctlTmp is the payload scratch of writeControl.
+	ctlTmp [16]byte
 
 	// Between ReadBuffer and Commit: the decoder read into, or nil when
 	// the read went to readScratch (no decoder, or a Lookup out).
@@ -322,6 +324,19 @@ func (m *Machine) writeFrame(now time.Time, f wire.ControlFrame) bool {
 	out, err := m.st.control(m.out, f)
 	if err != nil {
 		m.fault(now, m.protoErr("encoding "+f.Tag().String(), err))
+		return false
+	}
+	m.out = out
+	return true
+}
+
+// writeControl is writeFrame for a frame whose payload is encoded in
+// payload: without a ControlFrame value to box, the per-message frames
+// (ACK, KEEPALIVE2, KEEPALIVE2_ACK) cost no allocation.
+func (m *Machine) writeControl(now time.Time, tag wire.Tag, payload []byte) bool {
+	out, err := m.st.controlPayload(m.out, tag, payload)
+	if err != nil {
+		m.fault(now, m.protoErr("encoding "+tag.String(), err))
 		return false
 	}
 	m.out = out
@@ -811,7 +826,8 @@ func (m *Machine) flush(now time.Time) {
 	}
 	if m.keepalive {
 		m.keepalive = false
-		if !m.writeFrame(now, &wire.Keepalive2{Timestamp: encoding.UTimeOf(now)}) {
+		ka := wire.Keepalive2{Timestamp: encoding.UTimeOf(now)}
+		if !m.writeControl(now, ka.Tag(), ka.AppendPayload(m.ctlTmp[:0])) {
 			return
 		}
 	}
@@ -842,7 +858,8 @@ func (m *Machine) flush(now time.Time) {
 	}
 	if m.ackLeft > 0 && !m.policy.Lossy {
 		m.ackLeft = 0
-		if !m.writeFrame(now, &wire.Ack{Seq: m.inSeq}) {
+		ack := wire.Ack{Seq: m.inSeq}
+		if !m.writeControl(now, ack.Tag(), ack.AppendPayload(m.ctlTmp[:0])) {
 			return
 		}
 	}

@@ -13,11 +13,11 @@ type stream struct {
 	dec *wire.Decoder
 	enc *wire.Encoder // holds the tx cipher in secure mode
 	// vec builds crc-mode MESSAGE frames as buffer lists that reference
-	// the payload. Its arena is never reset (the pieces must outlive the
-	// call), so it is replaced every vecFrames frames, before the arena
-	// would grow past its first chunk.
-	vec  *wire.Encoder
-	vecN int
+	// the payload, and the small control frames of an open session. Its
+	// arena is never reset (the pieces must outlive the call), so it is
+	// replaced once its first chunk has no room for another frame's
+	// pieces.
+	vec *wire.Encoder
 	// sums computes big segments' crcs as they are written, when the
 	// driver gates its writes with Machine.Writable (Config.StreamSums).
 	sums       wire.SendSums
@@ -41,9 +41,10 @@ func newStream(l wire.Limits, budget *wire.Budget, streamSums bool) *stream {
 	return s
 }
 
-// vecFrames frames of at most ~140 bytes of headers each fit in the
-// 16 KiB first chunk of a wire.Encoder's arena.
-const vecFrames = 64
+// vecFrameMax bounds the arena bytes of one frame built by vec: a
+// MESSAGE frame's preamble, header (v2.0) and epilogue (under 160
+// bytes), or a small control frame.
+const vecFrameMax = 512
 
 func (s *stream) setRev1(rev1 bool) {
 	s.rev1 = rev1
@@ -91,14 +92,36 @@ func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload) ([
 		}
 		return append(iov, b), nil
 	}
-	if s.vec == nil || s.vecN >= vecFrames {
+	return s.vecEncoder().VecMessage(iov, h, p)
+}
+
+// controlPayload appends a control frame of tag whose payload is already
+// encoded (the caller may reuse it at once). Once the session is open, in
+// crc mode, the frame's bytes come from the vec arena: the frames sent
+// with every message (ACK, KEEPALIVE2 and its ACK) allocate nothing.
+func (s *stream) controlPayload(iov [][]byte, tag wire.Tag, payload []byte) ([][]byte, error) {
+	if s.preAuth || s.enc.Secure() || len(payload) > vecFrameMax/2 {
+		b, err := s.enc.AppendFrame(nil, tag, payload)
+		if err != nil {
+			return iov, err
+		}
+		if s.preAuth {
+			s.txLog = append(s.txLog, b...)
+		}
+		return append(iov, b), nil
+	}
+	return s.vecEncoder().VecControl(iov, tag, payload)
+}
+
+// vecEncoder returns the crc-mode encoder for one more frame: a new one
+// when the current one's arena is about full.
+func (s *stream) vecEncoder() *wire.Encoder {
+	if s.vec == nil || s.vec.ArenaFull(vecFrameMax) {
 		s.vec = wire.NewEncoder()
 		s.vec.SetRev1(s.rev1)
 		if s.streamSums {
 			s.vec.SetSendSums(&s.sums)
 		}
-		s.vecN = 0
 	}
-	s.vecN++
-	return s.vec.VecMessage(iov, h, p)
+	return s.vec
 }
