@@ -43,7 +43,7 @@ func TestBadBytes(t *testing.T) {
 		return p
 	}
 	withCRC := func(p []byte) {
-		binary.LittleEndian.PutUint32(p[28:], wire.CRC32C(0, p[:28]))
+		binary.LittleEndian.PutUint32(p[28:], encoding.CRC32C(0, p[:28]))
 	}
 	cases := []struct {
 		name string

@@ -24,7 +24,7 @@ func preambleClaiming(tag byte, segLen uint32) []byte {
 	p[0], p[1] = tag, 1
 	binary.LittleEndian.PutUint32(p[2:], segLen)
 	binary.LittleEndian.PutUint16(p[6:], 8)
-	binary.LittleEndian.PutUint32(p[28:], wire.CRC32C(0, p[:28]))
+	binary.LittleEndian.PutUint32(p[28:], encoding.CRC32C(0, p[:28]))
 	return p
 }
 

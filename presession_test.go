@@ -19,7 +19,7 @@ func claimFrame(tag wire.Tag, n uint32) []byte {
 	p[0], p[1] = byte(tag), 1
 	binary.LittleEndian.PutUint32(p[2:], n)
 	binary.LittleEndian.PutUint16(p[6:], wire.AlignDefault)
-	binary.LittleEndian.PutUint32(p[28:], wire.CRC32C(0, p[:28]))
+	binary.LittleEndian.PutUint32(p[28:], encoding.CRC32C(0, p[:28]))
 	return p
 }
 

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"hash/crc32"
 	"math/bits"
 	"slices"
 	"sort"
@@ -470,8 +469,6 @@ const (
 	checksumCRC32C   = 2
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // checksum is PrimaryLogPG::do_checksum for crc32c: length bytes at offset
 // (0: to the end) in chunks of chunk_size (0: one chunk), each seeded with
 // the init value, as ceph_crc32c (no final inversion). Output: u32 count,
@@ -506,7 +503,7 @@ func (c *opCtx) checksum(op *messages.OSDOp) int32 {
 	seed := le32(op.Data)
 	b := encoding.AppendU32(nil, uint32(n/chunk))
 	for p := off; p < off+n; p += chunk {
-		b = encoding.AppendU32(b, ^crc32.Update(^seed, castagnoli, c.obj.data[p:p+chunk]))
+		b = encoding.AppendU32(b, encoding.CRC32C(seed, c.obj.data[p:p+chunk]))
 	}
 	op.Data = b
 	return 0

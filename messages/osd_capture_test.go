@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,11 +19,6 @@ import (
 // osd) with a minimal msgr2.1 crc-mode reader of its own, so that the OSD
 // message codecs are checked against real bytes independently of
 // internal/wire.
-
-var osdCastagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// osdCephCRC is Ceph's crc32c: seeded, no final inversion.
-func osdCephCRC(seed uint32, p []byte) uint32 { return ^crc32.Update(^seed, osdCastagnoli, p) }
 
 // osdCapturedMsg is one MESSAGE frame: the fields of ceph_msg_header2 the
 // tests need, and the front and data segments.
@@ -51,7 +45,7 @@ func osdWalkStream(t testing.TB, stream []byte) []osdCapturedMsg {
 	var msgs []osdCapturedMsg
 	for off+osdPreambleLen <= len(stream) {
 		pre := stream[off : off+osdPreambleLen]
-		if got, want := osdCephCRC(0, pre[:28]), binary.LittleEndian.Uint32(pre[28:]); got != want {
+		if got, want := encoding.CRC32C(0, pre[:28]), binary.LittleEndian.Uint32(pre[28:]); got != want {
 			t.Fatalf("preamble crc at %d: %#x != %#x", off, got, want)
 		}
 		tag, nseg := pre[0], int(pre[1])
@@ -74,7 +68,7 @@ func osdWalkStream(t testing.TB, stream []byte) []osdCapturedMsg {
 		var segs [4][]byte
 		segs[0] = stream[off : off+lens[0]]
 		off += lens[0]
-		if got, want := osdCephCRC(0xffffffff, segs[0]), binary.LittleEndian.Uint32(stream[off:]); got != want {
+		if got, want := encoding.CRC32C(0xffffffff, segs[0]), binary.LittleEndian.Uint32(stream[off:]); got != want {
 			t.Fatalf("segment 0 crc at %d: %#x != %#x", off, got, want)
 		}
 		off += 4
@@ -89,7 +83,7 @@ func osdWalkStream(t testing.TB, stream []byte) []osdCapturedMsg {
 				// Ceph sends an empty segment's crc as 0 or as the bare
 				// seed, depending on whether the segment was counted.
 				want := binary.LittleEndian.Uint32(epi[1+4*(i-1):])
-				if got := osdCephCRC(0xffffffff, segs[i]); got != want && (len(segs[i]) > 0 || want != 0) {
+				if got := encoding.CRC32C(0xffffffff, segs[i]); got != want && (len(segs[i]) > 0 || want != 0) {
 					t.Fatalf("segment %d crc at %d: %#x != %#x", i, start, got, want)
 				}
 			}

@@ -2,9 +2,10 @@ package osdmap
 
 import (
 	"bytes"
-	"github.com/gomsgr/msgr/encoding"
 	"maps"
 	"slices"
+
+	"github.com/gomsgr/msgr/encoding"
 )
 
 // Diff returns the incremental that turns prev into next, as a mon's

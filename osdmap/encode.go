@@ -27,7 +27,7 @@ func (m *OSDMap) Append(b []byte) []byte {
 	crcOff := len(b)
 	b = encoding.AppendU32(b, 0)
 	b = encoding.StructEnd(b, wrap)
-	m.CRC = cephCRC32C(0xffffffff, b[start:crcOff])
+	m.CRC = encoding.CRC32C(0xffffffff, b[start:crcOff])
 	b[crcOff], b[crcOff+1], b[crcOff+2], b[crcOff+3] = byte(m.CRC), byte(m.CRC>>8), byte(m.CRC>>16), byte(m.CRC>>24)
 	return b
 }

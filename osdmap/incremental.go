@@ -133,8 +133,8 @@ func DecodeIncremental(b []byte) (*Incremental, error) {
 		if err := d.Err(); err != nil {
 			return nil, fmt.Errorf("osdmap incremental: %w", err)
 		}
-		actual := cephCRC32C(0xffffffff, b[:crcOff])
-		actual = cephCRC32C(actual, b[tailOff:d.Offset()])
+		actual := encoding.CRC32C(0xffffffff, b[:crcOff])
+		actual = encoding.CRC32C(actual, b[tailOff:d.Offset()])
 		if actual != incCRC {
 			return nil, fmt.Errorf("%w: incremental actual %#x, expected %#x", ErrBadCRC, actual, incCRC)
 		}

@@ -33,8 +33,8 @@ func (inc *Incremental) Append(b []byte) []byte {
 	tailOff := len(b)
 	b = encoding.AppendU32(b, inc.FullCRC)
 	b = encoding.StructEnd(b, wrap)
-	crc := cephCRC32C(0xffffffff, b[start:crcOff])
-	crc = cephCRC32C(crc, b[tailOff:])
+	crc := encoding.CRC32C(0xffffffff, b[start:crcOff])
+	crc = encoding.CRC32C(crc, b[tailOff:])
 	b[crcOff], b[crcOff+1], b[crcOff+2], b[crcOff+3] = byte(crc), byte(crc>>8), byte(crc>>16), byte(crc>>24)
 	return b
 }

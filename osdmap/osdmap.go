@@ -6,7 +6,6 @@ package osdmap
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"math"
 	"strconv"
 
@@ -123,13 +122,6 @@ type mapKept struct {
 	clusterSnapshotEpoch            uint32
 	xinfo                           [][]byte // osd_xinfo_t per OSD
 	osdTail                         []byte   // removed_snaps_queue and later
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// cephCRC32C is ceph_crc32c(seed, p): CRC-32C without final inversion.
-func cephCRC32C(seed uint32, p []byte) uint32 {
-	return ^crc32.Update(^seed, castagnoli, p)
 }
 
 func decodePG(d *encoding.Decoder) PG {
@@ -284,8 +276,8 @@ func (m *OSDMap) decode(b []byte) error {
 		}
 		// The crc covers everything before it and anything after it
 		// inside the wrapper.
-		actual := cephCRC32C(0xffffffff, b[:crcOff])
-		actual = cephCRC32C(actual, b[tailOff:d.Offset()])
+		actual := encoding.CRC32C(0xffffffff, b[:crcOff])
+		actual = encoding.CRC32C(actual, b[tailOff:d.Offset()])
 		if actual != m.CRC {
 			return fmt.Errorf("%w: actual %#x, expected %#x", ErrBadCRC, actual, m.CRC)
 		}

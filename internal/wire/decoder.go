@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+
+	"github.com/gomsgr/msgr/encoding"
 )
 
 // Decoder turns a byte stream into frames, resumably: bytes may arrive
@@ -532,7 +534,7 @@ func (d *Decoder) crcAhead() {
 	for d.crcSeg < int(d.pre.NumSegments) {
 		end := start + int(d.pre.Lengths[d.crcSeg])
 		if from, to := max(d.crcAt, start), min(avail, end); to > from {
-			d.crcVal[d.crcSeg] = CRC32C(d.crcVal[d.crcSeg], d.buf[d.r+from:d.r+to])
+			d.crcVal[d.crcSeg] = encoding.CRC32C(d.crcVal[d.crcSeg], d.buf[d.r+from:d.r+to])
 			d.crcAt = to
 		}
 		if avail < end {

@@ -3,7 +3,8 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
+
+	"github.com/gomsgr/msgr/encoding"
 )
 
 // Frame layout constants (frames_v2.h).
@@ -48,16 +49,8 @@ const (
 	SegData   = 3
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// CRC32C is Ceph's ceph_crc32c: Castagnoli, seeded, without the final
-// inversion the standard library applies.
-func CRC32C(seed uint32, p []byte) uint32 {
-	return ^crc32.Update(^seed, castagnoli, p)
-}
-
 // SegmentCRC is the crc Ceph puts after a segment (seed 0xffffffff).
-func SegmentCRC(p []byte) uint32 { return CRC32C(0xffffffff, p) }
+func SegmentCRC(p []byte) uint32 { return encoding.CRC32C(0xffffffff, p) }
 
 // Preamble is a frame's first block.
 type Preamble struct {
@@ -80,14 +73,14 @@ func (p *Preamble) put(b []byte) {
 	}
 	b[26] = p.Flags
 	b[27] = p.Reserved
-	binary.LittleEndian.PutUint32(b[28:], CRC32C(0, b[:28]))
+	binary.LittleEndian.PutUint32(b[28:], encoding.CRC32C(0, b[:28]))
 }
 
 // parsePreamble checks b's crc and reads it. Structural checks are in
 // Limits.check.
 func parsePreamble(p *Preamble, b []byte) error {
 	_ = b[PreambleSize-1]
-	if got, want := CRC32C(0, b[:28]), binary.LittleEndian.Uint32(b[28:]); got != want {
+	if got, want := encoding.CRC32C(0, b[:28]), binary.LittleEndian.Uint32(b[28:]); got != want {
 		return fmt.Errorf("%w: preamble crc %#08x, computed %#08x", ErrBadCRC, want, got)
 	}
 	p.Tag = Tag(b[0])

@@ -1,6 +1,10 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/gomsgr/msgr/encoding"
+)
 
 // SendSums lets a crc-mode frame with a big segment go out before the
 // segment's crc is known, as msgr2.1's layout allows (the crcs travel in
@@ -138,7 +142,7 @@ func (s *SendSums) sumNext() {
 		s.q = s.q[:0:0] // let the array go; the next frame starts a new one
 	}
 	j := pc.job
-	j.crc = CRC32C(j.crc, pc.p)
+	j.crc = encoding.CRC32C(j.crc, pc.p)
 	if j.left--; j.left == 0 {
 		binary.LittleEndian.PutUint32(j.slot, j.crc)
 	}

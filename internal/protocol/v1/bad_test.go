@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomsgr/msgr/encoding"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
+	"github.com/gomsgr/msgr/message"
 )
 
 // TestBadInput: malformed input ends only the connection, with a typed
@@ -32,7 +33,7 @@ func TestBadInput(t *testing.T) {
 		{"huge message", mutate(func(b []byte) []byte {
 			h := b[msgAt+1 : msgAt+1+HeaderLen]
 			binary.LittleEndian.PutUint32(h[30:], 0xffffffff) // data_len
-			binary.LittleEndian.PutUint32(h[headerCRCLen:], CRC(h[:headerCRCLen]))
+			binary.LittleEndian.PutUint32(h[headerCRCLen:], message.HeaderCRC(h))
 			return b
 		}), ErrTooBig},
 		{"bad data crc", mutate(func(b []byte) []byte { b[len(b)-100] ^= 1; return b }), ErrBadCRC},

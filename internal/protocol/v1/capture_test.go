@@ -120,7 +120,7 @@ func walkItems(t *testing.T, b []byte, i int, msgAuth bool, st capStream) capStr
 			t.Fatalf("@%d: %v", i, err)
 		}
 		m.hdrCRC = crc
-		if got := AppendHeader(nil, &m.hdr); !bytes.Equal(got, b[i:i+HeaderLen]) {
+		if got := message.AppendHeader(nil, &m.hdr); !bytes.Equal(got, b[i:i+HeaderLen]) {
 			t.Fatalf("@%d: header re-encodes to %x, not %x", i, got, b[i:i+HeaderLen])
 		}
 		i += HeaderLen
@@ -204,10 +204,10 @@ func TestCaptureReencode(t *testing.T) {
 func TestHeaderCRCSeedZero(t *testing.T) {
 	b := readFile(t, "testdata/none-crc/1-put.conn0.mon-to-client.bin")
 	h := b[324+1 : 324+1+HeaderLen]
-	if CRC(h[:headerCRCLen]) != binary.LittleEndian.Uint32(h[headerCRCLen:]) {
+	if message.HeaderCRC(h) != binary.LittleEndian.Uint32(h[headerCRCLen:]) {
 		t.Fatal("header crc of AUTH_REPLY does not match crc32c seed 0")
 	}
-	if CRC(nil) != 0 {
+	if sectionCRC(nil) != 0 {
 		t.Fatal("crc of nothing must be 0")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/message"
@@ -20,13 +19,13 @@ const Banner = "ceph v027"
 // Sizes of the fixed wire items.
 const (
 	BannerLen       = len(Banner)
-	AddrLen         = 136 // ceph_entity_addr: u32 type, u32 nonce, sockaddr_storage
-	ConnectLen      = 33  // ceph_msg_connect
-	ConnectReplyLen = 26  // ceph_msg_connect_reply
-	HeaderLen       = 53  // ceph_msg_header
-	FooterLen       = 21  // ceph_msg_footer (with MSG_AUTH)
-	OldFooterLen    = 13  // ceph_msg_footer_old (without MSG_AUTH)
+	AddrLen         = 136                // ceph_entity_addr: u32 type, u32 nonce, sockaddr_storage
+	ConnectLen      = 33                 // ceph_msg_connect
+	ConnectReplyLen = 26                 // ceph_msg_connect_reply
+	HeaderLen       = message.HeaderSize // ceph_msg_header
 	headerCRCLen    = HeaderLen - 4
+	FooterLen       = 21 // ceph_msg_footer (with MSG_AUTH)
+	OldFooterLen    = 13 // ceph_msg_footer_old (without MSG_AUTH)
 	timespecLen     = 8
 )
 
@@ -128,16 +127,6 @@ var (
 	// ErrAborted: a message whose footer lacks the COMPLETE flag.
 	ErrAborted = errors.New("msgr1: aborted message")
 )
-
-// castagnoli is the crc32c table. Ceph's ceph_crc32c has no final
-// inversion; msgr1 seeds every crc with 0.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// CRC is ceph_crc32c(0, p): the crc of a header or a section.
-func CRC(p []byte) uint32 { return ^crc32.Update(^uint32(0), castagnoli, p) }
-
-// crcUpdate continues a crc (ceph_crc32c(crc, p)).
-func crcUpdate(crc uint32, p []byte) uint32 { return ^crc32.Update(^crc, castagnoli, p) }
 
 // AppendAddr appends a as the 136-byte legacy ceph_entity_addr.
 func AppendAddr(b []byte, a encoding.EntityAddr) []byte {
@@ -247,49 +236,16 @@ func DecodeConnectReply(r *ConnectReply, p []byte) error {
 	return nil
 }
 
-// AppendHeader appends h as ceph_msg_header with its crc computed over the
-// first 49 bytes (Message::calc_header_crc).
-func AppendHeader(b []byte, h *message.Header) []byte {
-	start := len(b)
-	b = binary.LittleEndian.AppendUint64(b, h.Seq)
-	b = binary.LittleEndian.AppendUint64(b, h.Tid)
-	b = binary.LittleEndian.AppendUint16(b, h.Type)
-	b = binary.LittleEndian.AppendUint16(b, h.Priority)
-	b = binary.LittleEndian.AppendUint16(b, h.Version)
-	b = binary.LittleEndian.AppendUint32(b, h.FrontLen)
-	b = binary.LittleEndian.AppendUint32(b, h.MiddleLen)
-	b = binary.LittleEndian.AppendUint32(b, h.DataLen)
-	b = binary.LittleEndian.AppendUint16(b, h.DataOff)
-	b = append(b, h.Src.Type)
-	b = binary.LittleEndian.AppendUint64(b, uint64(h.Src.Num))
-	b = binary.LittleEndian.AppendUint16(b, h.CompatVersion)
-	b = binary.LittleEndian.AppendUint16(b, h.Reserved)
-	return binary.LittleEndian.AppendUint32(b, CRC(b[start:]))
-}
-
-// DecodeHeader fills h from a ceph_msg_header (HeaderLen bytes) and checks
-// its crc; it returns the crc.
+// DecodeHeader fills h from a ceph_msg_header (message.DecodeHeader) and
+// checks its crc, as ProtocolV1::handle_message_header does; it returns
+// the crc.
 func DecodeHeader(h *message.Header, p []byte) (uint32, error) {
-	if len(p) < HeaderLen {
-		return 0, fmt.Errorf("msgr1: header of %d bytes: %w", len(p), encoding.ErrTruncated)
+	crc, err := message.DecodeHeader(h, p)
+	if err != nil {
+		return 0, err
 	}
-	crc := binary.LittleEndian.Uint32(p[headerCRCLen:])
-	if got := CRC(p[:headerCRCLen]); got != crc {
+	if got := message.HeaderCRC(p); got != crc {
 		return 0, fmt.Errorf("%w: header crc %#x, computed %#x", ErrBadCRC, crc, got)
-	}
-	*h = message.Header{
-		Seq:           binary.LittleEndian.Uint64(p[0:]),
-		Tid:           binary.LittleEndian.Uint64(p[8:]),
-		Type:          binary.LittleEndian.Uint16(p[16:]),
-		Priority:      binary.LittleEndian.Uint16(p[18:]),
-		Version:       binary.LittleEndian.Uint16(p[20:]),
-		FrontLen:      binary.LittleEndian.Uint32(p[22:]),
-		MiddleLen:     binary.LittleEndian.Uint32(p[26:]),
-		DataLen:       binary.LittleEndian.Uint32(p[30:]),
-		DataOff:       binary.LittleEndian.Uint16(p[34:]),
-		Src:           encoding.EntityName{Type: p[36], Num: int64(binary.LittleEndian.Uint64(p[37:]))},
-		CompatVersion: binary.LittleEndian.Uint16(p[45:]),
-		Reserved:      binary.LittleEndian.Uint16(p[47:]),
 	}
 	return crc, nil
 }
@@ -343,20 +299,25 @@ func DecodeFooter(f *Footer, p []byte, msgAuth bool) error {
 // SectionCRCs returns the crcs of a message's sections (0 for an empty
 // one, as ceph_crc32c(0, nothing) is).
 func SectionCRCs(p *message.Payload) (front, middle, data uint32) {
-	return CRC(p.Front), CRC(p.Middle), CRC(p.Data)
+	return sectionCRC(p.Front), sectionCRC(p.Middle), sectionCRC(p.Data)
+}
+
+// sectionCRC is ceph_crc32c(0, p): msgr1 seeds every crc with 0.
+func sectionCRC(p []byte) uint32 {
+	return encoding.CRC32C(0, p)
 }
 
 // CheckCRCs verifies f's crcs against p's sections; a footer with NOCRC
 // has no data crc to check.
 func CheckCRCs(f *Footer, p *message.Payload) error {
-	if got := CRC(p.Front); got != f.FrontCRC {
+	if got := sectionCRC(p.Front); got != f.FrontCRC {
 		return fmt.Errorf("%w: front crc %#x, computed %#x", ErrBadCRC, f.FrontCRC, got)
 	}
-	if got := CRC(p.Middle); got != f.MiddleCRC {
+	if got := sectionCRC(p.Middle); got != f.MiddleCRC {
 		return fmt.Errorf("%w: middle crc %#x, computed %#x", ErrBadCRC, f.MiddleCRC, got)
 	}
 	if f.Flags&message.FooterNoCRC == 0 {
-		if got := CRC(p.Data); got != f.DataCRC {
+		if got := sectionCRC(p.Data); got != f.DataCRC {
 			return fmt.Errorf("%w: data crc %#x, computed %#x", ErrBadCRC, f.DataCRC, got)
 		}
 	}

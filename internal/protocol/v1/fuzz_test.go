@@ -48,7 +48,7 @@ func FuzzDecodeItems(f *testing.F) {
 		}
 		var h message.Header
 		if _, err := DecodeHeader(&h, p); err == nil {
-			if got := AppendHeader(nil, &h); !bytes.Equal(got, p[:HeaderLen]) {
+			if got := message.AppendHeader(nil, &h); !bytes.Equal(got, p[:HeaderLen]) {
 				t.Fatalf("header re-encodes differently")
 			}
 		} else if !errors.Is(err, ErrBadCRC) && !errors.Is(err, encoding.ErrTruncated) {

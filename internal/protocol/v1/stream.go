@@ -307,7 +307,7 @@ func (m *Machine) writeMessage(msg *v2.OutMessage) error {
 	fsz := FooterSize(m.msgAuth)
 	b := make([]byte, 0, 1+HeaderLen+fsz)
 	b = append(b, byte(TagMsg))
-	b = AppendHeader(b, h)
+	b = message.AppendHeader(b, h)
 	hdrCRC := binary.LittleEndian.Uint32(b[1+headerCRCLen:])
 	f := Footer{Flags: message.FooterComplete}
 	f.FrontCRC, f.MiddleCRC, f.DataCRC = SectionCRCs(&msg.Payload)
