@@ -3,7 +3,6 @@ package mon
 import (
 	"fmt"
 
-	"github.com/gomsgr/msgr"
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/messages"
@@ -26,7 +25,7 @@ type auth1 struct {
 
 // startAuth1Locked sends the first MAuth on a new msgr1 mon connection
 // (which also starts the connection).
-func (c *Client) startAuth1Locked(conn *msgr.Conn) error {
+func (c *Client) startAuth1Locked(conn Conn) error {
 	h, err := c.cred.ClientHandler(uint32(encoding.EntityTypeMon))
 	if err != nil {
 		return err
@@ -48,7 +47,7 @@ func (c *Client) startAuth1Locked(conn *msgr.Conn) error {
 	p = auth.AppendEntityName(p, r.Name)
 	p = encoding.AppendU64(p, r.GlobalID)
 	if c.auth1 == nil {
-		c.auth1 = map[*msgr.Conn]*auth1{}
+		c.auth1 = map[Conn]*auth1{}
 	}
 	c.auth1[conn] = &auth1{h: h, method: method}
 	return conn.Send(&messages.MAuth{Paxos: messages.ClientPaxos, Protocol: 0, Payload: p, MonMapEpoch: c.monmapEpochLocked()})
@@ -62,7 +61,7 @@ func (c *Client) monmapEpochLocked() uint32 {
 }
 
 // handleAuth1Locked takes an MAuthReply on a hunting msgr1 connection.
-func (c *Client) handleAuth1Locked(conn *msgr.Conn, m *messages.MAuthReply) {
+func (c *Client) handleAuth1Locked(conn Conn, m *messages.MAuthReply) {
 	a := c.auth1[conn]
 	if a == nil {
 		return

@@ -58,8 +58,14 @@ type Options struct {
 // shares a messenger: its owner must route the mon peers' messages and
 // events to Dispatch, HandleConnect and HandleReset (or add the Client as
 // a dispatcher).
+//
+// Inside, the Client uses its messenger and connections through the small
+// Messenger and Conn interfaces (as osdc's Objecter does), so that its
+// tests can play the monitor with fakes; the exported msgr-typed methods
+// hand msgr's values to them.
 type Client struct {
-	m       *msgr.Messenger
+	m       Messenger
+	msgr    *msgr.Messenger // the same, when it is msgr's (nil for fakes)
 	ownMsgr bool
 	cfg     *config.Config
 	cred    auth.Credentials
@@ -74,8 +80,8 @@ type Client struct {
 	monmap    *monmap.MonMap
 	fsid      encoding.UUID
 	haveFSID  bool // from the configuration
-	active    *msgr.Conn
-	hunting   map[*msgr.Conn]bool
+	active    Conn
+	hunting   map[Conn]bool
 	backoff   float64
 	retry     time.Duration // delay before rehunting when every candidate failed
 	huntTimer *time.Timer
@@ -92,10 +98,10 @@ type Client struct {
 	onOSDMap  func(*messages.MOSDMap)
 	onConfig  func(map[string]string)
 	renewing  bool
-	auth1     map[*msgr.Conn]*auth1 // msgr1 mon connections authenticating
-	renewals  int                   // completed ticket renewals, for tests
-	sessionAt time.Time             // when the active session opened
-	lastPing  time.Time             // last keepalive sent
+	auth1     map[Conn]*auth1 // msgr1 mon connections authenticating
+	renewals  int             // completed ticket renewals, for tests
+	sessionAt time.Time       // when the active session opened
+	lastPing  time.Time       // last keepalive sent
 	started   bool
 	tickStop  chan struct{}
 	tickDone  chan struct{}
@@ -106,6 +112,11 @@ func (c *Client) Dispatch(conn *msgr.Conn, m message.Message) bool {
 	if conn.PeerType() != encoding.EntityTypeMon {
 		return false
 	}
+	return c.handleMessage(conn, m)
+}
+
+// handleMessage takes a message from a mon connection.
+func (c *Client) handleMessage(conn Conn, m message.Message) bool {
 	c.mu.Lock()
 	if a, ok := m.(*messages.MAuthReply); ok && c.hunting[conn] && conn.IsMsgr1() {
 		c.handleAuth1Locked(conn, a)
@@ -198,7 +209,7 @@ func (c *Client) Config() map[string]string {
 }
 
 // Messenger returns the messenger the client runs on.
-func (c *Client) Messenger() *msgr.Messenger { return c.m }
+func (c *Client) Messenger() *msgr.Messenger { return c.msgr }
 
 // ActiveMon returns the addresses of the monitor in session, if any.
 func (c *Client) ActiveMon() (encoding.EntityAddrVec, bool) {
@@ -265,7 +276,7 @@ func (c *Client) Close() error {
 	if c.ownMsgr {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return c.m.Shutdown(ctx)
+		return c.msgr.Shutdown(ctx)
 	}
 	return nil
 }

@@ -92,6 +92,16 @@ func Dial(ctx context.Context, cfg *config.Config, opts Options) (*Client, error
 // NewClient makes a Client on a started messenger whose auth handlers
 // come from cred. Call OnOSDMap / OnConfig, then Start.
 func NewClient(m *msgr.Messenger, cfg *config.Config, cred auth.Credentials, opts Options) (*Client, error) {
+	c, err := newClient(msgrMessenger{m}, cfg, cred, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.msgr = m
+	return c, nil
+}
+
+// newClient makes a Client on any Messenger (the tests' fakes).
+func newClient(m Messenger, cfg *config.Config, cred auth.Credentials, opts Options) (*Client, error) {
 	all, err := cfg.Mons()
 	if err != nil {
 		return nil, err
@@ -133,7 +143,7 @@ func NewClient(m *msgr.Messenger, cfg *config.Config, cred auth.Credentials, opt
 	}
 	c := &Client{
 		m: m, cfg: cfg, cred: cred, opts: opts, log: opts.Logger,
-		mons: mons, next: mrand.IntN(len(mons)), hunting: map[*msgr.Conn]bool{}, backoff: 1,
+		mons: mons, next: mrand.IntN(len(mons)), hunting: map[Conn]bool{}, backoff: 1,
 		sessionCh: make(chan struct{}), mapCh: make(chan struct{}),
 		subs: map[string]messages.SubscribeItem{messages.SubMonMap: {}},
 		cmds: map[uint64]*pendingCmd{}, versions: map[uint64]*pendingVersion{},

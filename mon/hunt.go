@@ -161,7 +161,9 @@ func (c *Client) huntTimeout() {
 
 // HandleConnect is msgr's ms_handle_connect: the first hunting
 // connection whose session opens becomes the active one.
-func (c *Client) HandleConnect(conn *msgr.Conn) {
+func (c *Client) HandleConnect(conn *msgr.Conn) { c.connected(conn) }
+
+func (c *Client) connected(conn Conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.hunting[conn] || c.closed || c.fatal != nil || conn.IsMsgr1() {
@@ -172,7 +174,7 @@ func (c *Client) HandleConnect(conn *msgr.Conn) {
 }
 
 // sessionOpenLocked makes conn, authenticated, the active session.
-func (c *Client) sessionOpenLocked(conn *msgr.Conn) {
+func (c *Client) sessionOpenLocked(conn Conn) {
 	delete(c.hunting, conn)
 	c.stopHuntingLocked()
 	c.active = conn
@@ -201,7 +203,7 @@ func (c *Client) sessionOpenLocked(conn *msgr.Conn) {
 
 // watch notices a connection that closes without a reset being reported
 // (a session that never opened: refused, failed authentication).
-func (c *Client) watch(conn *msgr.Conn) {
+func (c *Client) watch(conn Conn) {
 	select {
 	case <-conn.Done():
 		c.lost(conn)
@@ -215,7 +217,7 @@ func (c *Client) HandleReset(conn *msgr.Conn) bool { return c.lost(conn) }
 // HandleRefused is msgr's ms_handle_refused.
 func (c *Client) HandleRefused(conn *msgr.Conn) bool { return c.lost(conn) }
 
-func (c *Client) lost(conn *msgr.Conn) bool {
+func (c *Client) lost(conn Conn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	err := conn.Err()
@@ -242,7 +244,7 @@ func (c *Client) lost(conn *msgr.Conn) bool {
 	return true
 }
 
-func (c *Client) noteFailureLocked(conn *msgr.Conn, err error) {
+func (c *Client) noteFailureLocked(conn Conn, err error) {
 	if err == nil {
 		err = msgr.ErrConnClosed
 	}
