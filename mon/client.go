@@ -232,14 +232,7 @@ func (c *Client) WaitSession(ctx context.Context) error {
 	if closed {
 		return ErrClosed
 	}
-	select {
-	case <-ch:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.fatal
-	case <-ctx.Done():
-		return c.failure(ctx)
-	}
+	return c.waitFor(ctx, ch)
 }
 
 // Close ends the session, fails what waits, and shuts down the messenger

@@ -48,21 +48,33 @@ func (c *Client) Command(ctx context.Context, cmd []string, inbuf []byte) (*Comm
 	c.cmds[tid] = p
 	c.sendCmdLocked(tid, p)
 	c.mu.Unlock()
+	ack, err := await(ctx, c, p.done, func() { delete(c.cmds, tid) }, "command "+strings.Join(cmd, " "))
+	if err != nil {
+		return nil, err
+	}
+	r := &CommandResult{Result: ack.Result, Status: ack.Status, Data: ack.Data}
+	if ack.Result != 0 {
+		return r, &ResultError{Code: ack.Result, Status: ack.Status}
+	}
+	return r, nil
+}
+
+// await waits for the answer to a request registered under the lock: it
+// comes on done (closed: the Client closed or failed), or ctx ends first
+// and forget (run under the lock) drops the request.
+func await[R any](ctx context.Context, c *Client, done <-chan R, forget func(), what string) (R, error) {
+	var zero R
 	select {
-	case ack, ok := <-p.done:
+	case r, ok := <-done:
 		if !ok {
-			return nil, c.closedErr()
-		}
-		r := &CommandResult{Result: ack.Result, Status: ack.Status, Data: ack.Data}
-		if ack.Result != 0 {
-			return r, &ResultError{Code: ack.Result, Status: ack.Status}
+			return zero, c.closedErr()
 		}
 		return r, nil
 	case <-ctx.Done():
 		c.mu.Lock()
-		delete(c.cmds, tid)
+		forget()
 		c.mu.Unlock()
-		return nil, fmt.Errorf("mon: command %s: %w", strings.Join(cmd, " "), c.ctxErr(ctx))
+		return zero, fmt.Errorf("mon: %s: %w", what, c.ctxErr(ctx))
 	}
 }
 
@@ -114,16 +126,9 @@ func (c *Client) GetVersion(ctx context.Context, what string) (newest, oldest ui
 		c.active.Send(&messages.MMonGetVersion{Handle: h, What: what})
 	}
 	c.mu.Unlock()
-	select {
-	case r, ok := <-p.done:
-		if !ok {
-			return 0, 0, c.closedErr()
-		}
-		return r.MapVersion, r.OldestVersion, nil
-	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.versions, h)
-		c.mu.Unlock()
-		return 0, 0, fmt.Errorf("mon: get_version %s: %w", what, c.ctxErr(ctx))
+	r, err := await(ctx, c, p.done, func() { delete(c.versions, h) }, "get_version "+what)
+	if err != nil {
+		return 0, 0, err
 	}
+	return r.MapVersion, r.OldestVersion, nil
 }

@@ -33,6 +33,12 @@ func (c *Client) waitMap(ctx context.Context) error {
 	c.mu.Lock()
 	ch := c.mapCh
 	c.mu.Unlock()
+	return c.waitFor(ctx, ch)
+}
+
+// waitFor waits until ch (mapCh or sessionCh) closes: the wait is over, or
+// the Client failed or closed; or until ctx ends.
+func (c *Client) waitFor(ctx context.Context, ch <-chan struct{}) error {
 	select {
 	case <-ch:
 		c.mu.Lock()

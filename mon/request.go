@@ -36,18 +36,7 @@ func (c *Client) Request(ctx context.Context, build func(tid uint64, fsid encodi
 	c.reqs[tid] = p
 	c.sendReqLocked(tid, p)
 	c.mu.Unlock()
-	select {
-	case r, ok := <-p.done:
-		if !ok {
-			return nil, c.closedErr()
-		}
-		return r, nil
-	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.reqs, tid)
-		c.mu.Unlock()
-		return nil, fmt.Errorf("mon: request %d: %w", tid, c.ctxErr(ctx))
-	}
+	return await(ctx, c, p.done, func() { delete(c.reqs, tid) }, fmt.Sprintf("request %d", tid))
 }
 
 func (c *Client) sendReqLocked(tid uint64, p *pendingReq) {
