@@ -1086,12 +1086,14 @@ func (r *inRelease) release() {
 }
 
 func (c *Conn) dispatch(e *inMsg) {
+	// The InMessage is ours alone: decode into its header in place, and
+	// recycle it after.
+	defer v2.FreeInMessage(e.im)
 	rel := c.inRelease(e)
 	if c.down.Load() {
 		rel.release() // marked down: dropped, as MarkDown says
 		return
 	}
-	// The InMessage is ours alone: decode into its header in place.
 	hp := &e.im.Header
 	msg, err := c.decode(hp, &e.im.Payload)
 	// The payload was valid for Decode only, unless Decode took it.
@@ -1150,6 +1152,7 @@ func (c *Conn) dropUndispatched() {
 		r := c.inRelease(&items[i])
 		r.release()
 		releasePayload(&items[i].im.Payload)
+		v2.FreeInMessage(items[i].im)
 	}
 	c.inq = fifo.Queue[inMsg]{}
 	n += c.msgr.dq.discard(c)

@@ -195,6 +195,12 @@ type op struct {
 	stopTimeout context.CancelFunc
 	released    bool
 	pending     Pending // what Start returns, without an allocation of its own
+	// first is the message of the op's first send, in the op's own
+	// allocation (the messenger encodes a message in Send and keeps
+	// nothing of it); a resend gets a new one.
+	first messages.MOSDOp
+	// result is the Result handed out, in the op's allocation too.
+	result Result
 }
 
 // session is one OSD's connection and the ops sent (or waiting to be sent)
@@ -749,7 +755,11 @@ func (o *Objecter) sendLocked(s *session, p *op) {
 		loc.Hash = int64(p.pg.Seed)
 		hash = p.pg.Seed
 	}
-	m := &messages.MOSDOp{
+	m := &p.first
+	if p.attempts > 0 {
+		m = new(messages.MOSDOp)
+	}
+	*m = messages.MOSDOp{
 		Tid:          p.tid,
 		PGID:         messages.SPG{PG: spg, Shard: messages.ShardNone},
 		Hash:         hash,
@@ -845,7 +855,8 @@ func (o *Objecter) handleReply(c Conn, m *messages.MOSDOpReply) {
 		o.sendOrPark(p)
 		return
 	}
-	res := &Result{Ops: m.Ops, Version: m.UserVersion, Epoch: m.Epoch, Result: m.Result, buf: m.TakeData()}
+	res := &p.result
+	*res = Result{Ops: m.Ops, Version: m.UserVersion, Epoch: m.Epoch, Result: m.Result, buf: m.TakeData()}
 	o.complete(p, res, errnoOf(p.loc.Pool, p.oid, m.Result))
 }
 

@@ -213,7 +213,8 @@ func (m *Machine) readMessage(now time.Time) bool {
 		m.fault(now, m.protoErr("message footer", fmt.Errorf("%w: seq %d", ErrAborted, h.Seq)))
 		return false
 	}
-	in := &v2.InMessage{Header: *h}
+	in := v2.NewInMessage()
+	in.Header = *h
 	in.Payload.Front = body[:fl:fl]
 	in.Payload.Middle = body[fl : fl+ml : fl+ml]
 	in.Payload.Data = body[fl+ml : fl+ml+dl : fl+ml+dl]

@@ -39,6 +39,7 @@ package v2
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gomsgr/msgr/auth"
@@ -171,6 +172,21 @@ type OutMessage struct {
 type InMessage struct {
 	Header  message.Header
 	Payload message.Payload
+}
+
+// inMessages recycles InMessages: one a message received, on the
+// connection's loop, which a driver gives back once dispatched.
+var inMessages = sync.Pool{New: func() any { return new(InMessage) }}
+
+// NewInMessage returns an empty InMessage, a recycled one when there is.
+func NewInMessage() *InMessage { return inMessages.Get().(*InMessage) }
+
+// FreeInMessage gives in back for reuse, once nothing refers to it any
+// more (its payload's buffer is given back or taken on its own).
+// Optional: an InMessage never freed is garbage as any other value.
+func FreeInMessage(in *InMessage) {
+	*in = InMessage{}
+	inMessages.Put(in)
 }
 
 // Timer names the timers a Machine uses. Each is either stopped or set

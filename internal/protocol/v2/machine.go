@@ -922,7 +922,7 @@ func (m *Machine) established(reconnected bool) {
 // Otherwise the frame's buffers belong to the decoder, so the segments are
 // copied (once).
 func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
-	in := &InMessage{}
+	in := NewInMessage()
 	if err := message.DecodeHeader2(&in.Header, f.Segment(wire.SegHeader)); err != nil {
 		return nil, err
 	}
