@@ -224,6 +224,51 @@ func (r *recorder) waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// echoHellos sends n messages "hello i" as sender 1 on c, to a peer that
+// echoes, and checks that rec gets them back in order and intact.
+func echoHellos(t *testing.T, c *Conn, rec *recorder, n int) {
+	t.Helper()
+	for i := range n {
+		if err := c.Send(&testMsg{From: 1, Seq: uint64(i), Data: []byte(fmt.Sprintf("hello %d", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.waitFor(t, "echoes", func() bool { return rec.count() == n })
+	for i, m := range rec.msgs {
+		if m.Seq != uint64(i) || string(m.Data) != fmt.Sprintf("hello %d", i) {
+			t.Fatalf("echo %d: got seq %d data %q", i, m.Seq, m.Data)
+		}
+	}
+}
+
+// echoSizes sends a message of each size as sender 1 on c (byte j of
+// message i is i+j), to a peer that echoes, and checks that rec gets them
+// back in order and intact.
+func echoSizes(t *testing.T, c *Conn, rec *recorder, sizes []int) {
+	t.Helper()
+	for i, n := range sizes {
+		data := make([]byte, n)
+		for j := range data {
+			data[j] = byte(i + j)
+		}
+		if err := c.Send(&testMsg{From: 1, Seq: uint64(i), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.waitFor(t, "echoes", func() bool { return rec.countFrom(1) == len(sizes) })
+	checkInOrder(t, rec, 1, 0, uint64(len(sizes)))
+	for i, m := range rec.msgs {
+		if len(m.Data) != sizes[i] {
+			t.Fatalf("message %d: %d bytes, want %d", i, len(m.Data), sizes[i])
+		}
+		for j, b := range m.Data {
+			if b != byte(i+j) {
+				t.Fatalf("message %d byte %d corrupted", i, j)
+			}
+		}
+	}
+}
+
 var (
 	osdName    = func(n int64) encoding.EntityName { return encoding.EntityName{Type: encoding.EntityTypeOSD, Num: n} }
 	clientName = func(n int64) encoding.EntityName { return encoding.EntityName{Type: encoding.EntityTypeClient, Num: n} }
@@ -242,18 +287,7 @@ func TestBasicExchange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 100
-	for i := range n {
-		if err := c.Send(&testMsg{From: 1, Seq: uint64(i), Data: []byte(fmt.Sprintf("hello %d", i))}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cliRec.waitFor(t, "echoes", func() bool { return cliRec.count() == n })
-	for i, m := range cliRec.msgs {
-		if m.Seq != uint64(i) || string(m.Data) != fmt.Sprintf("hello %d", i) {
-			t.Fatalf("echo %d: got seq %d data %q", i, m.Seq, m.Data)
-		}
-	}
+	echoHellos(t, c, cliRec, 100)
 	if got := cliRec.get(&cliRec.connects); got != 1 {
 		t.Errorf("connects = %d, want 1", got)
 	}

@@ -54,28 +54,7 @@ func TestCephxGoGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sizes := []int{0, 1, 15, 16, 17, 47, 48, 49, 4095, 4096, 65537, 1 << 20}
-			for i, n := range sizes {
-				data := make([]byte, n)
-				for j := range data {
-					data[j] = byte(i + j)
-				}
-				if err := c.Send(&testMsg{From: 1, Seq: uint64(i), Data: data}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cliRec.waitFor(t, "echoes", func() bool { return cliRec.countFrom(1) == len(sizes) })
-			checkInOrder(t, cliRec, 1, 0, uint64(len(sizes)))
-			for i, m := range cliRec.msgs {
-				if len(m.Data) != sizes[i] {
-					t.Fatalf("message %d: %d bytes, want %d", i, len(m.Data), sizes[i])
-				}
-				for j, b := range m.Data {
-					if b != byte(i+j) {
-						t.Fatalf("message %d byte %d corrupted", i, j)
-					}
-				}
-			}
+			echoSizes(t, c, cliRec, []int{0, 1, 15, 16, 17, 47, 48, 49, 4095, 4096, 65537, 1 << 20})
 			if c.PeerName().Type != encoding.EntityTypeMon {
 				t.Fatalf("peer %v", c.PeerName())
 			}

@@ -2,7 +2,6 @@ package msgr
 
 import (
 	"crypto/rand"
-	"fmt"
 	"testing"
 	"time"
 
@@ -31,18 +30,7 @@ func TestV1Exchange(t *testing.T) {
 	if c.proto != protoV1 {
 		t.Fatalf("dialled %v to a v1-only peer", c.proto)
 	}
-	const n = 100
-	for i := range n {
-		if err := c.Send(&testMsg{From: 1, Seq: uint64(i), Data: []byte(fmt.Sprintf("hello %d", i))}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cliRec.waitFor(t, "echoes", func() bool { return cliRec.count() == n })
-	for i, m := range cliRec.msgs {
-		if m.Seq != uint64(i) || string(m.Data) != fmt.Sprintf("hello %d", i) {
-			t.Fatalf("echo %d: got seq %d data %q", i, m.Seq, m.Data)
-		}
-	}
+	echoHellos(t, c, cliRec, 100)
 	if got := srvRec.get(&srvRec.accepts); got != 1 {
 		t.Errorf("accepts = %d, want 1", got)
 	}
@@ -167,22 +155,7 @@ func TestV1CephxGoGo(t *testing.T) {
 	if !c.IsMsgr1() {
 		t.Fatal("not msgr1")
 	}
-	sizes := []int{0, 1, 4095, 65537, 1 << 20}
-	for i, n := range sizes {
-		data := make([]byte, n)
-		for j := range data {
-			data[j] = byte(i + j)
-		}
-		if err := c.Send(&testMsg{From: 1, Seq: uint64(i), Data: data}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cliRec.waitFor(t, "echoes", func() bool { return cliRec.countFrom(1) == len(sizes) })
-	for i, m := range cliRec.msgs {
-		if len(m.Data) != sizes[i] || (len(m.Data) > 0 && m.Data[len(m.Data)-1] != byte(i+len(m.Data)-1)) {
-			t.Fatalf("message %d corrupted", i)
-		}
-	}
+	echoSizes(t, c, cliRec, []int{0, 1, 4095, 65537, 1 << 20})
 	osdRec.mu.Lock()
 	sc := osdRec.conns[0]
 	osdRec.mu.Unlock()
