@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	"github.com/gomsgr/msgr/messages"
 )
 
@@ -20,15 +21,8 @@ import (
 // dispatcher as client.admin. A wrong key is refused with -EACCES.
 func TestServeCephCLIMsgr1(t *testing.T) {
 	ceph := needCeph(t)
-	kr, err := auth.LoadKeyring(serveKeyring)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	adminKey, err := kr.Key(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := cephtest.Admin
+	_, adminKey := cephtest.AdminKey(t, serveKeyring)
 	wrong := auth.CryptoKey{Type: auth.KeyTypeAES, Secret: bytes.Repeat([]byte{7}, 16)}
 	for _, tc := range []struct {
 		name   string

@@ -27,6 +27,7 @@ import (
 	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
 )
@@ -228,15 +229,8 @@ func (r *cliRun) kill() {
 // that never comes, and is killed.
 func TestServeCephCLI(t *testing.T) {
 	ceph := needCeph(t)
-	kr, err := auth.LoadKeyring(serveKeyring)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	adminKey, err := kr.Key(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := cephtest.Admin
+	_, adminKey := cephtest.AdminKey(t, serveKeyring)
 	for _, tc := range []struct {
 		name             string
 		auth             string
@@ -322,15 +316,8 @@ func TestServeCephCLI(t *testing.T) {
 // reaches the dispatcher.
 func TestServeCephCLIRefused(t *testing.T) {
 	ceph := needCeph(t)
-	kr, err := auth.LoadKeyring(serveKeyring)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	adminKey, err := kr.Key(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := cephtest.Admin
+	_, adminKey := cephtest.AdminKey(t, serveKeyring)
 	wrong := auth.CryptoKey{Type: auth.KeyTypeAES, Secret: bytes.Repeat([]byte{7}, 16)}
 	ghost := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "ghost"}
 	for _, tc := range []struct {
@@ -399,15 +386,8 @@ func TestServeCephCLIRefused(t *testing.T) {
 // msgr serve and its messages are printed: the server path without the
 // ceph CLI, so that it is checked everywhere.
 func TestServeGoClient(t *testing.T) {
-	kr, err := auth.LoadKeyring(serveKeyring)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	adminKey, err := kr.Key(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := cephtest.Admin
+	_, adminKey := cephtest.AdminKey(t, serveKeyring)
 	for _, tc := range []struct {
 		auth string
 		mode uint32
@@ -787,15 +767,8 @@ func (c *renewClock) now() time.Time { return time.Unix(0, c.ns.Load()) }
 // MAuth's line with the principal. A renewal on an auth-none session is
 // refused with -EOPNOTSUPP.
 func TestServeTicketRenewal(t *testing.T) {
-	kr, err := auth.LoadKeyring(serveKeyring)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	adminKey, err := kr.Key(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := cephtest.Admin
+	_, adminKey := cephtest.AdminKey(t, serveKeyring)
 	for _, mode := range []uint32{auth.ModeCRC, auth.ModeSecure} {
 		t.Run(modeName(mode), func(t *testing.T) {
 			h := startHarness(t, serveFlags{auth: "cephx", mode: "secure crc", keyring: serveKeyring})

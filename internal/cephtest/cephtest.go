@@ -10,7 +10,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/config"
+	"github.com/gomsgr/msgr/encoding"
 )
 
 // The variables scripts/ci-ceph.sh exports, one per test cluster.
@@ -92,4 +94,22 @@ func Open(t testing.TB, env string) Cluster {
 		c.Keyring = ps[0]
 	}
 	return c
+}
+
+// Admin is client.admin, the entity whose key the test keyrings hold.
+var Admin = auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
+
+// AdminKey loads the keyring file at path (a test fixture) and returns it
+// with client.admin's key, failing the test if it cannot.
+func AdminKey(t testing.TB, path string) (*auth.Keyring, auth.CryptoKey) {
+	t.Helper()
+	kr, err := auth.LoadKeyring(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := kr.Key(Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr, key
 }

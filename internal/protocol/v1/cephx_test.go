@@ -9,6 +9,7 @@ import (
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/messages"
@@ -19,15 +20,8 @@ import (
 // holds the OSD ticket the CLI used; rnd is the session's randomness.
 func cephxSession(t *testing.T, rnd []byte) *cephx.Session {
 	t.Helper()
-	kr, err := auth.LoadKeyring("testdata/cephx-crc/keyring")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	key, err := kr.Key(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := cephtest.Admin
+	_, key := cephtest.AdminKey(t, "testdata/cephx-crc/keyring")
 	s, err := cephx.NewSession(cephx.Config{Name: admin, Key: key, Rand: bytes.NewReader(rnd)})
 	if err != nil {
 		t.Fatal(err)

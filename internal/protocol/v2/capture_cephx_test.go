@@ -13,6 +13,7 @@ import (
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	"github.com/gomsgr/msgr/internal/wire"
 )
 
@@ -68,15 +69,8 @@ func TestCaptureCephxClient(t *testing.T) {
 			}
 			c2m, m2c := read("client-to-mon"), read("mon-to-client")
 			cf, mf := walkPlain(c2m), walkPlain(m2c)
-			kr, err := auth.LoadKeyring("testdata/" + tc.dir + ".keyring")
-			if err != nil {
-				t.Fatal(err)
-			}
-			admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-			key, err := kr.Key(admin)
-			if err != nil {
-				t.Fatal(err)
-			}
+			admin := cephtest.Admin
+			_, key := cephtest.AdminKey(t, "testdata/"+tc.dir+".keyring")
 			req := find[*wire.AuthRequest](t, cf)
 			more := find[*wire.AuthRequestMore](t, cf).Payload
 			hello := find[*wire.Hello](t, cf)

@@ -8,6 +8,7 @@ import (
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 )
 
 // TestCephx runs the full cephx exchange through the machines: a client
@@ -16,15 +17,8 @@ import (
 // the ticket it got (the authorizer), in crc and in secure mode, and
 // resumes the OSD session after a fault.
 func TestCephx(t *testing.T) {
-	kr, err := auth.LoadKeyring("testdata/cephx-crc.keyring")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	key, err := kr.Key(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := cephtest.Admin
+	kr, key := cephtest.AdminKey(t, "testdata/cephx-crc.keyring")
 	for _, tc := range []struct {
 		mode uint32
 		rev0 bool

@@ -10,6 +10,7 @@ import (
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/auth/cephx"
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/cephtest"
 	"github.com/gomsgr/msgr/internal/wire"
 )
 
@@ -50,15 +51,8 @@ func checkBig(t *testing.T, nd *node, sizes []int) {
 // and handed over, which later traffic must never overwrite; the receive
 // buffers of the idle sessions are given back at the end.
 func TestReadIntoBigMessages(t *testing.T) {
-	kr, err := auth.LoadKeyring("testdata/cephx-crc.keyring")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	key, err := kr.Key(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := cephtest.Admin
+	kr, key := cephtest.AdminKey(t, "testdata/cephx-crc.keyring")
 	sizes := []int{10, wire.BigFrame + 1, 200, 3 * wire.BigFrame, 0, wire.BigFrame - 64, 1 << 20, 5}
 	for _, mode := range []uint32{0, auth.ModeCRC, auth.ModeSecure} {
 		for _, rev0 := range []bool{false, true} {
