@@ -61,18 +61,26 @@ func (s *countingSocket) Writev(bufs [][]byte) (int, error) {
 	return n, err
 }
 
-// coalesceClient returns a lossless connection from a client on a
-// transport of its own (one worker, writes counted) to a server on the
-// usual one, once the session is open.
-func coalesceClient(t *testing.T, srvRec *recorder) (*Conn, *writeCounter) {
+// coalesceClient returns a connection from a client on a transport of
+// its own (one worker, writes counted) to a server on the usual one
+// (recording into srvRec), once the session is open. setup, if any,
+// configures the server (default: a stateful server); pol is the
+// client's policy (default: lossless).
+func coalesceClient(t *testing.T, srvRec *recorder, setup func(*Messenger), pol ...Policy) (*Conn, *writeCounter) {
 	t.Helper()
 	st, err := NewEventLoopStack("coalesce", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wc := &writeCounter{Stack: st}
-	srv := newTestMessenger(t, osdName(0), true, Options{}, srvRec)
-	srv.SetDefaultPolicy(StatefulServer(0))
+	var srv *Messenger
+	if setup == nil {
+		srv = newTestMessenger(t, osdName(0), true, Options{}, srvRec)
+		srv.SetDefaultPolicy(StatefulServer(0))
+	} else {
+		srv = newTestMessenger(t, osdName(0), true, Options{}, nil)
+		setup(srv)
+	}
 	cli, err := New(Config{Name: clientName(1), Nonce: 7, Registry: testRegistry(t), Stack: wc}, Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +95,9 @@ func coalesceClient(t *testing.T, srvRec *recorder) (*Conn, *writeCounter) {
 		}
 	})
 	cli.SetDefaultPolicy(LosslessClient(0))
+	if len(pol) > 0 {
+		cli.SetDefaultPolicy(pol[0])
+	}
 	c, err := cli.GetConnection(srv.Addrs(), osdName(0).Type)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +118,7 @@ func TestSendCoalesces(t *testing.T) {
 	data := make([]byte, 100)
 	t.Run("loop busy", func(t *testing.T) {
 		rec := newRecorder()
-		c, wc := coalesceClient(t, rec)
+		c, wc := coalesceClient(t, rec, nil)
 		// Hold the connection's loop while the burst is queued.
 		release, held := make(chan struct{}), make(chan struct{})
 		if err := c.worker.Exec(func() { close(held); <-release }); err != nil {
@@ -136,7 +147,7 @@ func TestSendCoalesces(t *testing.T) {
 	})
 	t.Run("free running", func(t *testing.T) {
 		rec := newRecorder()
-		c, wc := coalesceClient(t, rec)
+		c, wc := coalesceClient(t, rec, nil)
 		before, execs := wc.writes.Load(), wc.execs.Load()
 		const burst = 2000
 		for i := 1; i <= burst; i++ {

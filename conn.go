@@ -82,6 +82,7 @@ type Conn struct {
 	sockUp     bool // connected: writes may go out
 	sockFailed bool // SocketError already reported for this socket
 	out        [][]byte
+	spent      []*outMsg // released, recycled once out is empty
 	later      []stepEvent
 	applying   bool
 	timers     [4]stack.Timer
@@ -116,13 +117,21 @@ type connInfo struct {
 // outMsg is a message handed to the Machine with what the connection
 // keeps of it: its outbound budget, and room for a small front so that
 // encoding one costs no allocation of its own. Its OutMessage's Ref
-// points back to it. It is never reused: the Machine holds it until
-// Acked or Discarded, and it is garbage after.
+// points back to it. The Machine holds it until Acked or Discarded;
+// then, once no buffer of it can be waiting to be written (c.out is
+// empty: a lossy message is Acked as it is framed, before the write),
+// it goes back to outMsgs for another Send.
 type outMsg struct {
 	v2.OutMessage
 	size  int64
 	front [outFrontInline]byte
 }
+
+// outMsgs recycles outMsgs (see recycleOut).
+var outMsgs = sync.Pool{New: func() any { return new(outMsg) }}
+
+// maxKeptSpent bounds the spent list's array kept between flushes.
+const maxKeptSpent = 1024
 
 // outFrontInline is the front an outMsg holds inline; a longer one is
 // allocated by append as before.
@@ -334,8 +343,9 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 	if i := c.info.Load(); i.features != 0 {
 		features = i.features
 	}
-	// One allocation holds the message, its budget and a small front.
-	o := &outMsg{}
+	// One recycled allocation holds the message, its budget and a small
+	// front.
+	o := outMsgs.Get().(*outMsg)
 	om := &o.OutMessage
 	om.Payload.Front = o.front[:0]
 	if err := message.EncodeInto(m, features, &om.Header, &om.Payload); err != nil {
@@ -405,6 +415,7 @@ func (c *Conn) releaseOut(msgs []*v2.OutMessage) {
 	for _, om := range msgs {
 		if o, ok := om.Ref.(*outMsg); ok {
 			bytes += o.size
+			c.spent = append(c.spent, o)
 		}
 	}
 	c.mu.Lock()
@@ -813,6 +824,7 @@ func (c *Conn) closeSocket(flush bool) {
 	_ = c.sock.Close()
 	clear(c.out)
 	c.sock, c.sockUp, c.sockFailed, c.out, c.paused = nil, false, false, c.out[:0], false
+	c.recycleOut()
 }
 
 func (c *Conn) sockFail(err error) {
@@ -906,6 +918,25 @@ func (c *Conn) flushOut() {
 	}
 	if c.sock != nil && c.sockUp {
 		c.sock.WantWrite(false)
+	}
+	c.recycleOut()
+}
+
+// recycleOut gives the released outMsgs back to outMsgs once c.out is
+// empty: none of their bytes is waiting to be written any more, and the
+// Machine forgot them when it released them.
+func (c *Conn) recycleOut() {
+	if len(c.out) > 0 || len(c.spent) == 0 {
+		return
+	}
+	for i, o := range c.spent {
+		*o = outMsg{}
+		outMsgs.Put(o)
+		c.spent[i] = nil
+	}
+	c.spent = c.spent[:0]
+	if cap(c.spent) > maxKeptSpent {
+		c.spent = nil
 	}
 }
 
