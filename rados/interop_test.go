@@ -323,6 +323,23 @@ func osdPID(t *testing.T, conf string, osd int) int {
 	return pid
 }
 
+// stopOSD stops osd.N's process (SIGSTOP) and marks it down, as its
+// peers would after their heartbeat grace. resume continues it; it runs
+// at the end of the test at the latest, and only once.
+func stopOSD(t *testing.T, ctx context.Context, c *Conn, conf string, osd int) (resume func()) {
+	t.Helper()
+	pid := osdPID(t, conf, osd)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resume = sync.OnceFunc(func() { syscall.Kill(pid, syscall.SIGCONT) })
+	t.Cleanup(resume)
+	if _, _, err := c.MonCommand(ctx, mustJSON(map[string]any{"prefix": "osd down", "ids": []string{strconv.Itoa(osd)}})); err != nil {
+		t.Fatal(err)
+	}
+	return resume
+}
+
 // An OSD stops in the middle of a write/read workload on a pool of size
 // 2: the map marks it down, the Objecter resends to the new primaries, and
 // every op completes with every byte intact.
@@ -365,20 +382,9 @@ func TestInteropOSDStopUnderLoad(t *testing.T) {
 	for range workers * perWorker / 10 {
 		<-progress
 	}
-	pid := osdPID(t, conf, 0)
 	before := mustMapEpoch(t, c)
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	stopped := true
-	defer func() {
-		if stopped {
-			syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}()
-	if _, _, err := c.MonCommand(ctx, mustJSON(map[string]any{"prefix": "osd down", "ids": []string{"0"}})); err != nil {
-		t.Fatal(err)
-	}
+	resume := stopOSD(t, ctx, c, conf, 0)
+	defer resume() // before the test's own deferred clean-ups, which need the OSD
 	for range workers * perWorker / 5 {
 		select {
 		case <-progress:
@@ -388,8 +394,7 @@ func TestInteropOSDStopUnderLoad(t *testing.T) {
 			t.Fatal("workload stalled with osd.0 stopped")
 		}
 	}
-	syscall.Kill(pid, syscall.SIGCONT)
-	stopped = false
+	resume()
 	wg.Wait()
 	close(errs)
 	for err := range errs {

@@ -285,22 +285,10 @@ func TestInteropWatchSurvivesOSDRestart(t *testing.T) {
 	if err := json.Unmarshal(out, &m); err != nil {
 		t.Fatal(err)
 	}
-	pid := osdPID(t, conf, m.Primary)
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	stopped := true
-	defer func() {
-		if stopped {
-			syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}()
-	if _, _, err := c.MonCommand(ctx, mustJSON(map[string]any{"prefix": "osd down", "ids": []string{fmt.Sprint(m.Primary)}})); err != nil {
-		t.Fatal(err)
-	}
+	resume := stopOSD(t, ctx, c, conf, m.Primary)
+	defer resume() // before the test's own deferred clean-ups, which need the OSD
 	notifyOnce(t, ctx, notifier, oid, w, 1)
-	syscall.Kill(pid, syscall.SIGCONT)
-	stopped = false
+	resume()
 	// Wait until the OSD is up again (it rebinds: new addresses).
 	for {
 		out, _, err := c.MonCommand(ctx, mustJSON(map[string]any{"prefix": "osd map", "pool": pool, "object": oid, "format": "json"}))
