@@ -22,7 +22,7 @@ type Encoder struct {
 	rev1  bool
 	tx    *Cipher   // nil: crc mode
 	sums  *SendSums // nil: Vec sums every segment at once
-	arena []byte    // Vec's pieces; never reallocated while in use
+	arena Arena     // Vec's pieces
 	tmp   []byte    // control payload scratch
 	hdr   [message.Header2Size]byte
 }
@@ -47,26 +47,10 @@ func (e *Encoder) SetSendSums(s *SendSums) { e.sums = s }
 
 // Reset releases the arena's pieces for reuse: every buffer a Vec call
 // returned becomes invalid.
-func (e *Encoder) Reset() { e.arena = e.arena[:0] }
+func (e *Encoder) Reset() { e.arena.Reset() }
 
-// ArenaFull reports whether n more bytes of pieces would start a new
-// arena chunk (a fresh Encoder's first chunk does not count): a writer
-// that never calls Reset replaces the Encoder instead, so that the
-// chunks never grow.
-func (e *Encoder) ArenaFull(n int) bool {
-	return cap(e.arena) > 0 && cap(e.arena)-len(e.arena) < n
-}
-
-// alloc carves n bytes from the arena. A full arena is replaced, not
-// grown, so that pieces already handed out stay put.
-func (e *Encoder) alloc(n int) []byte {
-	if cap(e.arena)-len(e.arena) < n {
-		e.arena = make([]byte, 0, max(n, 2*cap(e.arena), 16<<10))
-	}
-	l := len(e.arena)
-	e.arena = e.arena[:l+n]
-	return e.arena[l : l+n : l+n]
-}
+// alloc carves n bytes from the arena.
+func (e *Encoder) alloc(n int) []byte { return e.arena.Alloc(n) }
 
 // noSegments stands for a frame given no segments: one empty segment.
 var noSegments = [][]byte{nil}

@@ -10,6 +10,7 @@ import (
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
+	"github.com/gomsgr/msgr/internal/wire"
 	"github.com/gomsgr/msgr/message"
 )
 
@@ -142,6 +143,14 @@ type Machine struct {
 
 	out  [][]byte
 	acts []v2.Action
+	// writes holds the buffer lists of the event's Writes, and lossy
+	// the lossy messages its flush framed (Acked): reused from one event
+	// to the next (an action's slices are valid until the next call).
+	writes [][]byte
+	lossy  []*v2.OutMessage
+	// arena holds the small pieces written (message headers and
+	// footers, ACK and KEEPALIVE frames) until the socket takes them.
+	arena wire.Arena
 	// readInto says where the last ReadBuffer pointed: the body or rx.
 	readBody bool
 }
@@ -190,15 +199,19 @@ func (m *Machine) begin() {
 	m.acts = m.acts[:0]
 	clear(m.out)
 	m.out = m.out[:0]
+	clear(m.writes)
+	m.writes = m.writes[:0]
+	clear(m.lossy)
+	m.lossy = m.lossy[:0]
 }
 
 func (m *Machine) flushOut() {
 	if len(m.out) > 0 {
-		bufs := make([][]byte, len(m.out))
-		copy(bufs, m.out)
+		i := len(m.writes)
+		m.writes = append(m.writes, m.out...)
 		clear(m.out)
 		m.out = m.out[:0]
-		m.acts = append(m.acts, v2.Write{Bufs: bufs})
+		m.acts = append(m.acts, v2.Write{Bufs: m.writes[i:len(m.writes):len(m.writes)]})
 	}
 }
 

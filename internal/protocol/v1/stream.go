@@ -264,14 +264,13 @@ func (m *Machine) flush(now time.Time) {
 	if m.keepalive {
 		m.keepalive = false
 		if encoding.HasFeatures(m.features, encoding.FeatureMsgrKeepalive2) {
-			b := make([]byte, 0, 1+timespecLen)
-			b = append(b, byte(TagKeepalive2))
+			b := append(m.arena.Alloc(1 + timespecLen)[:0], byte(TagKeepalive2))
 			m.write(AppendTimespec(b, encoding.UTimeOf(now)))
 		} else {
 			m.write([]byte{byte(TagKeepalive)})
 		}
 	}
-	var lossyDone []*v2.OutMessage
+	lossyDone := len(m.lossy)
 	for msg := m.outq.Next(); msg != nil; msg = m.outq.Next() {
 		if err := m.writeMessage(msg); err != nil {
 			m.outq.Unsend(msg)
@@ -279,20 +278,20 @@ func (m *Machine) flush(now time.Time) {
 			return
 		}
 		if m.policy.Lossy {
-			lossyDone = append(lossyDone, msg)
+			m.lossy = append(m.lossy, msg)
 		} else {
 			m.outq.Sent(msg)
 		}
 	}
 	if m.ackLeft > 0 && !m.policy.Lossy {
 		m.ackLeft = 0
-		b := make([]byte, 9)
+		b := m.arena.Alloc(9)
 		b[0] = byte(TagAck)
 		binary.LittleEndian.PutUint64(b[1:], m.inSeq)
 		m.write(b)
 	}
-	if len(lossyDone) > 0 {
-		m.emit(v2.Acked{Msgs: lossyDone})
+	if n := len(m.lossy); n > lossyDone {
+		m.emit(v2.Acked{Msgs: m.lossy[lossyDone:n:n]})
 	}
 }
 
@@ -306,8 +305,7 @@ func (m *Machine) writeMessage(msg *v2.OutMessage) error {
 	h.MiddleLen = uint32(len(msg.Payload.Middle))
 	h.DataLen = uint32(len(msg.Payload.Data))
 	fsz := FooterSize(m.msgAuth)
-	b := make([]byte, 0, 1+HeaderLen+fsz)
-	b = append(b, byte(TagMsg))
+	b := append(m.arena.Alloc(1 + HeaderLen + fsz)[:0], byte(TagMsg))
 	b = message.AppendHeader(b, h)
 	hdrCRC := binary.LittleEndian.Uint32(b[1+headerCRCLen:])
 	f := Footer{Flags: message.FooterComplete}

@@ -14,9 +14,8 @@ type stream struct {
 	enc *wire.Encoder // holds the tx cipher in secure mode
 	// vec builds crc-mode MESSAGE frames as buffer lists that reference
 	// the payload, and the small control frames of an open session. Its
-	// arena is never reset (the pieces must outlive the call), so it is
-	// replaced once its first chunk has no room for another frame's
-	// pieces.
+	// arena is never reset (the pieces must outlive the call): a full
+	// chunk is left to the garbage collector once written.
 	vec *wire.Encoder
 	// sums computes big segments' crcs as they are written, when the
 	// driver gates its writes with Machine.Writable (Config.StreamSums).
@@ -41,10 +40,9 @@ func newStream(l wire.Limits, budget *wire.Budget, streamSums bool) *stream {
 	return s
 }
 
-// vecFrameMax bounds the arena bytes of one frame built by vec: a
-// MESSAGE frame's preamble, header (v2.0) and epilogue (under 160
-// bytes), or a small control frame.
-const vecFrameMax = 512
+// smallControl bounds the payload of a control frame built in the vec
+// arena (ACK, KEEPALIVE2 and KEEPALIVE2_ACK carry 8 to 12 bytes).
+const smallControl = 64
 
 func (s *stream) setRev1(rev1 bool) {
 	s.rev1 = rev1
@@ -100,7 +98,7 @@ func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload) ([
 // crc mode, the frame's bytes come from the vec arena: the frames sent
 // with every message (ACK, KEEPALIVE2 and its ACK) allocate nothing.
 func (s *stream) controlPayload(iov [][]byte, tag wire.Tag, payload []byte) ([][]byte, error) {
-	if s.preAuth || s.enc.Secure() || len(payload) > vecFrameMax/2 {
+	if s.preAuth || s.enc.Secure() || len(payload) > smallControl {
 		b, err := s.enc.AppendFrame(nil, tag, payload)
 		if err != nil {
 			return iov, err
@@ -113,10 +111,9 @@ func (s *stream) controlPayload(iov [][]byte, tag wire.Tag, payload []byte) ([][
 	return s.vecEncoder().VecControl(iov, tag, payload)
 }
 
-// vecEncoder returns the crc-mode encoder for one more frame: a new one
-// when the current one's arena is about full.
+// vecEncoder returns the crc-mode encoder, made on first use.
 func (s *stream) vecEncoder() *wire.Encoder {
-	if s.vec == nil || s.vec.ArenaFull(vecFrameMax) {
+	if s.vec == nil {
 		s.vec = wire.NewEncoder()
 		s.vec.SetRev1(s.rev1)
 		if s.streamSums {

@@ -10,13 +10,18 @@ import (
 
 // BenchmarkMsgr runs msgr bench's workload (4 KiB requests, small replies
 // from the server's fast dispatcher, lossy client, stateless server, depth
-// 1) for b.N requests on the event-loop stack. allocs/msg and B/msg are
+// 1) for b.N requests on the event-loop stack, in crc, secure and msgr1
+// modes. allocs/msg and B/msg are
 // the tool's own figures: the whole process (clients and server) per
 // request and its reply, counted between the first send and the last
 // answer, so that setup stays out.
 func BenchmarkMsgr(b *testing.B) {
-	for _, conns := range []int{1, 16} {
-		b.Run(fmt.Sprintf("size=4K/conns=%d", conns), func(b *testing.B) {
+	for _, c := range []struct {
+		mode  string
+		conns int
+	}{{"crc", 1}, {"crc", 16}, {"secure", 1}, {"v1", 1}} {
+		mode, conns := c.mode, c.conns
+		b.Run(fmt.Sprintf("mode=%s/size=4K/conns=%d", mode, conns), func(b *testing.B) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			srv, err := StartMsgrServer(ctx, "eventloop", netip.MustParseAddrPort("127.0.0.1:0"))
@@ -24,7 +29,7 @@ func BenchmarkMsgr(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer func() { _ = srv.Close(context.Background()) }()
-			spec := Spec{Stack: "eventloop", Mode: "crc", Size: 4 << 10, Conns: conns, Depth: 1, Count: int64(max(b.N, conns))}
+			spec := Spec{Stack: "eventloop", Mode: mode, Size: 4 << 10, Conns: conns, Depth: 1, Count: int64(max(b.N, conns))}
 			res, err := RunMsgr(ctx, srv.Addrs(), spec, nil)
 			if err != nil {
 				b.Fatal(err)
