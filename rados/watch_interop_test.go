@@ -168,6 +168,20 @@ func TestInteropWatchNotify(t *testing.T) {
 	}
 }
 
+// echoWatch watches oid with io and acks every notify with its payload
+// (watchEcho); failures come on errs. stop ends it and deletes the watch.
+func echoWatch(t *testing.T, ctx context.Context, io *IOContext, oid string) (w *Watcher, errs <-chan error, stop func()) {
+	t.Helper()
+	w, err := io.Watch(ctx, oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithCancel(ctx)
+	ch := make(chan error, 100)
+	go watchEcho(wctx, w, ch)
+	return w, ch, func() { wcancel(); w.Delete(ctx) }
+}
+
 // watchEcho acks every notify on w with its payload until ctx ends.
 func watchEcho(ctx context.Context, w *Watcher, errs chan<- error) {
 	for {
@@ -220,14 +234,8 @@ func TestInteropWatchSurvivesSocketFailures(t *testing.T) {
 	if err := notifier.Create(ctx, oid, CreateIdempotent); err != nil {
 		t.Fatal(err)
 	}
-	w, err := io.Watch(ctx, oid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithCancel(ctx)
-	errs := make(chan error, 100)
-	go watchEcho(wctx, w, errs)
-	defer func() { wcancel(); w.Delete(ctx) }()
+	w, errs, stop := echoWatch(t, ctx, io, oid)
+	defer stop()
 	for i := 0; i < 40 || w.Reconnects() < 3; i++ {
 		if i > 400 {
 			t.Fatalf("only %d re-registrations in %d notifies", w.Reconnects(), i)
@@ -265,14 +273,8 @@ func TestInteropWatchSurvivesOSDRestart(t *testing.T) {
 	if err := io.Create(ctx, oid, CreateIdempotent); err != nil {
 		t.Fatal(err)
 	}
-	w, err := io.Watch(ctx, oid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, wcancel := context.WithCancel(ctx)
-	errs := make(chan error, 100)
-	go watchEcho(wctx, w, errs)
-	defer func() { wcancel(); w.Delete(ctx) }()
+	w, errs, stop := echoWatch(t, ctx, io, oid)
+	defer stop()
 	notifyOnce(t, ctx, notifier, oid, w, 0)
 
 	out, _, err := c.MonCommand(ctx, mustJSON(map[string]any{"prefix": "osd map", "pool": pool, "object": oid, "format": "json"}))
