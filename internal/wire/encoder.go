@@ -125,19 +125,15 @@ func (e *Encoder) AppendMessage(b []byte, h *message.Header, p *message.Payload)
 	return e.AppendFrame(b, TagMessage, hdr, p.Front, p.Middle, p.Data)
 }
 
-// stagedMin is the frame size from which AppendMessageStaged uses a
-// pooled buffer; smaller frames are cheap to allocate.
-const stagedMin = 64 << 10
-
 // AppendMessageStaged builds a MESSAGE frame (as AppendMessage) in a
-// buffer of its own: for a big frame a pooled one, which goes back to the
-// pool once the writer has written it, as seen by the Encoder's SendSums
-// (Writable); without a SendSums, a new one. For secure mode, whose
-// ciphertext must be made anew for every frame.
+// buffer of its own: a pooled one, which goes back to the pool once the
+// writer has written it, as seen by the Encoder's SendSums (Writable);
+// without a SendSums, a new one. For secure mode, whose ciphertext must
+// be made anew for every frame.
 func (e *Encoder) AppendMessageStaged(h *message.Header, p *message.Payload) ([]byte, error) {
 	hdr := message.AppendHeader2(e.hdr[:0], h)
 	n, err := e.FrameLen(TagMessage, hdr, p.Front, p.Middle, p.Data)
-	if err != nil || e.sums == nil || n < stagedMin {
+	if err != nil || e.sums == nil {
 		return e.AppendFrame(nil, TagMessage, hdr, p.Front, p.Middle, p.Data)
 	}
 	bp, b := getBuf(n)

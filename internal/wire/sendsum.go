@@ -103,26 +103,22 @@ func (s *SendSums) Writable(bufs [][]byte) int {
 }
 
 // putWritten gives back the staging buffers no longer in bufs: written
-// (or dropped with their socket).
+// (or dropped with their socket). Frames go out in the order they were
+// staged, so the ones still listed are the newest, in the same order at
+// the end of bufs: matched from the back in one pass.
 func (s *SendSums) putWritten(bufs [][]byte) {
-	k := 0
-	for _, h := range s.held {
-		listed := false
-		for _, b := range bufs {
-			if sameEnd(b, h.frame) {
-				listed = true
-				break
-			}
-		}
-		if listed {
-			s.held[k] = h
-			k++
-		} else {
-			putBuf(h.p)
+	k := len(s.held)
+	for j := len(bufs) - 1; j >= 0 && k > 0; j-- {
+		if sameEnd(bufs[j], s.held[k-1].frame) {
+			k--
 		}
 	}
-	clear(s.held[k:])
-	s.held = s.held[:k]
+	for i := range k {
+		putBuf(s.held[i].p)
+	}
+	n := copy(s.held, s.held[k:])
+	clear(s.held[n:])
+	s.held = s.held[:n]
 }
 
 func (s *SendSums) listed(bufs [][]byte) bool {

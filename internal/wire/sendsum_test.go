@@ -106,15 +106,15 @@ func TestSendSumsDropped(t *testing.T) {
 	}
 }
 
-// TestStagedSecureFrames: big secure frames built in pooled staging
-// buffers decode as AppendMessage's, and each buffer is held until the
-// writer's buffers no longer list it, then given back.
+// TestStagedSecureFrames: secure frames built in pooled staging buffers
+// decode as AppendMessage's, and each buffer is held until the writer's
+// buffers no longer list it, then given back.
 func TestStagedSecureFrames(t *testing.T) {
 	for _, rev1 := range []bool{true, false} {
 		e, d := pair(t, mode{rev1, true})
 		var sums SendSums
 		e.SetSendSums(&sums)
-		for k, size := range []int{100, stagedMin, 1 << 20, 3<<20 + 7} {
+		for k, size := range []int{100, 64 << 10, 1 << 20, 3<<20 + 7} {
 			h := message.Header{Type: 7, Seq: uint64(k)}
 			p := message.Payload{Front: fill(30, 1), Data: fill(size, byte(k))}
 			b, err := e.AppendMessageStaged(&h, &p)
@@ -125,7 +125,7 @@ func TestStagedSecureFrames(t *testing.T) {
 			if sums.Writable(out) != 1 {
 				t.Fatal("a staged frame is not writable")
 			}
-			if big := len(b) >= stagedMin; big != (len(sums.held) == 1) {
+			if len(sums.held) != 1 {
 				t.Fatalf("%d-byte frame: %d staging buffers held", len(b), len(sums.held))
 			}
 			d.Feed(b)
@@ -139,6 +139,46 @@ func TestStagedSecureFrames(t *testing.T) {
 				t.Fatal("a written staging buffer is still held")
 			}
 			d.Release()
+		}
+	}
+}
+
+// TestStagedPutWritten: staging buffers go back exactly when the writer's
+// buffers no longer list them, whatever lies between them (control
+// frames, other pieces) and however much of the first is written.
+func TestStagedPutWritten(t *testing.T) {
+	e, _ := pair(t, mode{true, true})
+	var sums SendSums
+	e.SetSendSums(&sums)
+	var frames [][]byte
+	for k := range 6 {
+		h := message.Header{Type: 7, Seq: uint64(k)}
+		b, err := e.AppendMessageStaged(&h, &message.Payload{Data: fill(100*k+1, byte(k))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, b)
+	}
+	ctl := []byte("an ACK frame")
+	for _, c := range []struct {
+		name string
+		bufs [][]byte // the writer's unwritten buffers
+		held int      // still held after
+	}{
+		{"all listed", [][]byte{frames[0], ctl, frames[1], frames[2], ctl, frames[3], frames[4], frames[5]}, 6},
+		{"first partly written", [][]byte{frames[0][5:], frames[1], ctl, frames[2], frames[3], frames[4], frames[5]}, 6},
+		{"two written", [][]byte{ctl, frames[2], frames[3], ctl, frames[4], frames[5]}, 4},
+		{"one left, partly", [][]byte{frames[5][len(frames[5])-1:], ctl}, 1},
+		{"all written", nil, 0},
+	} {
+		sums.Writable(c.bufs)
+		if len(sums.held) != c.held {
+			t.Fatalf("%s: %d held, want %d", c.name, len(sums.held), c.held)
+		}
+		for i, h := range sums.held {
+			if !sameEnd(h.frame, frames[6-c.held+i]) {
+				t.Fatalf("%s: held %d is not frame %d", c.name, i, 6-c.held+i)
+			}
 		}
 	}
 }
