@@ -43,6 +43,7 @@ type Conn struct {
 	regKey string
 
 	// Safe from any goroutine.
+	rx     *rxBuffers // posted receive buffers (rxbuffers.go)
 	info   atomic.Pointer[connInfo]
 	closed atomic.Bool
 	// down is set by MarkDown before the worker closes the connection, so
@@ -76,6 +77,7 @@ type Conn struct {
 	// drain task, and goes out in the read's own flush, with the ACK.
 	reading    bool
 	drainLater bool
+	testPaused bool // tests stop reading mid-message (rxbuffers_test.go)
 	mach       machine
 	started    bool
 	sock       stack.Socket
@@ -192,8 +194,9 @@ const readSize = 64 << 10
 // read loop of one readable event.
 const shortReadBreak = 16 << 10
 
-func newConn(m *Messenger, w stack.Worker, release func(), mach machine, p proto, info connInfo) *Conn {
+func newConn(m *Messenger, w stack.Worker, release func(), mach machine, p proto, info connInfo, rx *rxBuffers) *Conn {
 	c := &Conn{
+		rx:      rx,
 		msgr:    m,
 		id:      m.connIDs.Add(1),
 		worker:  w,
@@ -221,12 +224,14 @@ func newClientConn(m *Messenger, addrs encoding.EntityAddrVec, peerType uint8) (
 	cfg := m.machineConfig()
 	cfg.PeerType = peerType
 	cfg.PeerAddrs = addrs
+	rx := &rxBuffers{}
+	cfg.RxBuffer = rx.claim
 	mach, err := m.newMachine(p, cfg, true)
 	if err != nil {
 		return nil, err
 	}
 	w, release := m.stack.Pick()
-	c := newConn(m, w, release, mach, p, connInfo{peer: encoding.EntityName{Type: peerType, Num: -1}, addrs: addrs})
+	c := newConn(m, w, release, mach, p, connInfo{peer: encoding.EntityName{Type: peerType, Num: -1}, addrs: addrs}, rx)
 	c.policy = m.policies.get(peerType)
 	c.inject.setPeer(&m.opts, peerType)
 	return c, nil
@@ -236,12 +241,14 @@ func newServerConn(m *Messenger, p proto) (*Conn, error) {
 	cfg := m.machineConfig()
 	ce := &connEnv{env: (*env)(m)}
 	cfg.Env = ce
+	rx := &rxBuffers{}
+	cfg.RxBuffer = rx.claim
 	mach, err := m.newMachine(p, cfg, false)
 	if err != nil {
 		return nil, err
 	}
 	w, release := m.stack.Pick()
-	c := newConn(m, w, release, mach, p, connInfo{peer: encoding.EntityName{Num: -1}})
+	c := newConn(m, w, release, mach, p, connInfo{peer: encoding.EntityName{Num: -1}}, rx)
 	// The Machine asks for an auth handler only once it runs, on c's
 	// worker, after this (the Exec that attaches the socket orders it).
 	ce.c = c
@@ -854,7 +861,7 @@ func (c *Conn) onReadable() {
 // readLoop reads and decodes what the socket holds, within a budget.
 func (c *Conn) readLoop() {
 	s := c.sock
-	for i := 0; i < maxReadsPerEvent && c.sock == s && s != nil && !c.paused && !c.sockFailed; i++ {
+	for i := 0; i < maxReadsPerEvent && c.sock == s && s != nil && !c.paused && !c.testPaused && !c.sockFailed; i++ {
 		if c.inject.socketFailure() {
 			c.msgr.injected.Add(1)
 			c.sockFail(fmt.Errorf("read: %w", ErrInjected))

@@ -33,6 +33,16 @@ type Conn interface {
 	Close()
 }
 
+// RxPoster is a Conn that can read a reply's data straight into memory
+// of the caller's (msgr's Conn.PostRxBuffer, Ceph's
+// Connection::post_rx_buffer): the Objecter posts a Request's Into by tid
+// when it sends the op there, and revokes it when the op completes or is
+// sent again.
+type RxPoster interface {
+	PostRxBuffer(tid uint64, typ uint16, b *message.RxBuffer)
+	RevokeRxBuffer(tid uint64, b *message.RxBuffer) (filled bool)
+}
+
 // Keepaliver is a Conn that can probe its peer (msgr's SendKeepalive); it
 // fails once the connection has closed.
 type Keepaliver interface {
@@ -134,6 +144,15 @@ type Request struct {
 	Snap    uint64
 	SnapSeq uint64
 	Snaps   []uint64
+	// Into, for a request of one read op, is where the reply's data is
+	// wanted: on a connection that can (an RxPoster; crc mode or msgr1,
+	// big data that fits Into) the data is read from the socket straight
+	// into Into, and Result.Ops[0].Data is then Into's memory; otherwise
+	// it arrives in a buffer of the messenger's as for any request. Into
+	// must be left alone until the request has completed (Do returned,
+	// or Pending.Done closed); from then on msgr never touches it, the
+	// request's end (cancel, timeout) included.
+	Into []byte
 }
 
 // Result is a completed Request: each op with its result (Rval) and output
@@ -179,7 +198,12 @@ type op struct {
 	poolMissing bool
 	redirected  bool
 
-	session  *session
+	session *session
+	// rx is Request.Into as posted on rxConn for the last send (nil
+	// when not posted); revoked before the op is sent again and when it
+	// completes, so that Into is never written after.
+	rx       *message.RxBuffer
+	rxConn   RxPoster
 	epoch    uint32    // map epoch of the last send
 	sentAt   time.Time // of the last send
 	attempts int32
@@ -534,6 +558,7 @@ func (o *Objecter) unlink(p *op) {
 
 // complete ends p (o.mu held): its budget is returned and waiters wake.
 func (o *Objecter) complete(p *op, res *Result, err error) {
+	p.revokeRx()
 	o.unlink(p)
 	p.res, p.err = res, err
 	p.releaseLocked() // before waking the caller: its budget is back when it returns
@@ -784,9 +809,36 @@ func (o *Objecter) sendLocked(s *session, p *op) {
 	p.attempts++
 	p.epoch = o.osdmap.Epoch
 	p.sentAt = o.cfg.Now()
+	p.postRx(s.conn)
 	if err := s.conn.Send(m); err != nil {
 		// The connection is failing; its reset will resend.
 		o.log.Debug("osdc: send failed", "osd", s.osd, "tid", p.tid, "err", err)
+	}
+}
+
+// postRx posts the op's Into on c for the reply to this send, after
+// revoking the post for an earlier send (whose reply the op no longer
+// takes). Only single-read requests post.
+func (p *op) postRx(c Conn) {
+	p.revokeRx()
+	if p.req.Into == nil || len(p.req.Ops) != 1 || p.req.Ops[0].Op != messages.OpRead {
+		return
+	}
+	rp, ok := c.(RxPoster)
+	if !ok {
+		return
+	}
+	p.rx, p.rxConn = message.NewRxBuffer(p.req.Into), rp
+	rp.PostRxBuffer(p.tid, messages.TypeOSDOpReply, p.rx)
+}
+
+// revokeRx takes the op's Into back from the connection it was posted
+// on: after it, that connection never writes Into (it waits for a read
+// into it under way).
+func (p *op) revokeRx() {
+	if p.rx != nil {
+		p.rxConn.RevokeRxBuffer(p.tid, p.rx)
+		p.rx, p.rxConn = nil, nil
 	}
 }
 

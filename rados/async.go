@@ -40,9 +40,8 @@ func (c *Completion) Wait(ctx context.Context) error {
 		return err
 	}
 	if c.read != nil && !c.copied && len(res.Ops) > 0 {
-		c.n = copy(c.read, res.Ops[0].Data)
+		c.n = readResult(res, c.read)
 		c.copied = true
-		res.Release()
 	}
 	return nil
 }
@@ -58,26 +57,34 @@ func (io *IOContext) start(ctx context.Context, oid string, flags uint32, op mes
 	return &Completion{p: p, err: err}
 }
 
-// WriteAsync starts a Write.
+// WriteAsync starts a Write; data must not change until Wait returned nil
+// (the slice rule of Write).
 func (io *IOContext) WriteAsync(ctx context.Context, oid string, data []byte, offset uint64) *Completion {
 	return io.start(ctx, oid, 0, messages.NewWriteOp(offset, data))
 }
 
-// WriteFullAsync starts a WriteFull.
+// WriteFullAsync starts a WriteFull (the slice rule of WriteAsync).
 func (io *IOContext) WriteFullAsync(ctx context.Context, oid string, data []byte) *Completion {
 	return io.start(ctx, oid, 0, messages.NewWriteFullOp(data))
 }
 
-// AppendAsync starts an Append.
+// AppendAsync starts an Append (the slice rule of WriteAsync).
 func (io *IOContext) AppendAsync(ctx context.Context, oid string, data []byte) *Completion {
 	return io.start(ctx, oid, 0, messages.NewAppendOp(data))
 }
 
 // ReadAsync starts a Read into data; BytesRead says how much after Wait.
+// The reply's data may be read straight into data (see Read) at any time
+// until the op is done: leave data alone until Done is closed (it is when
+// Wait returns nil); msgr never touches it after.
 func (io *IOContext) ReadAsync(ctx context.Context, oid string, data []byte, offset uint64) *Completion {
-	c := io.start(ctx, oid, 0, messages.NewReadOp(offset, uint64(len(data))))
-	c.read = data
-	return c
+	if oid == "" {
+		return &Completion{err: ErrInvalidInput}
+	}
+	r := io.req(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	r.Into = data
+	p, err := io.o.Start(ctx, r)
+	return &Completion{p: p, err: err, read: data}
 }
 
 // DeleteAsync starts a Delete.

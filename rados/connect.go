@@ -212,6 +212,16 @@ type osdConn struct {
 
 func (o osdConn) Send(m message.Message) error { return o.c.Send(m) }
 
+// PostRxBuffer and RevokeRxBuffer let the Objecter have a read's reply
+// data land in the caller's buffer (osdc.RxPoster).
+func (o osdConn) PostRxBuffer(tid uint64, typ uint16, b *message.RxBuffer) {
+	o.c.PostRxBuffer(tid, typ, b)
+}
+
+func (o osdConn) RevokeRxBuffer(tid uint64, b *message.RxBuffer) bool {
+	return o.c.RevokeRxBuffer(tid, b)
+}
+
 // SendKeepalive lets the Objecter probe a session with laggy ops.
 func (o osdConn) SendKeepalive() error { return o.c.SendKeepalive() }
 

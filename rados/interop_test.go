@@ -43,7 +43,11 @@ func clusterConf(t *testing.T) string {
 	return conf
 }
 
-func connect(t *testing.T, conf string) *Conn {
+func connect(t *testing.T, conf string) *Conn { return connectWith(t, conf, nil) }
+
+// connectWith connects with the options in set (SetConfigOption) on top
+// of conf.
+func connectWith(t *testing.T, conf string, set map[string]string) *Conn {
 	t.Helper()
 	c, err := NewConn()
 	if err != nil {
@@ -51,6 +55,9 @@ func connect(t *testing.T, conf string) *Conn {
 	}
 	if err := c.ReadConfigFile(conf); err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range set {
+		c.SetConfigOption(k, v)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -470,20 +477,9 @@ func TestInteropResetsUnderLoad(t *testing.T) {
 	conf := clusterConf(t)
 	admin := connect(t, conf)
 	pool := testPool(t, admin, 1)
-	c, err := NewConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.ReadConfigFile(conf); err != nil {
-		t.Fatal(err)
-	}
-	c.SetConfigOption("ms_inject_socket_failures", "200")
+	c := connectFaulty(t, conf, 200)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := c.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Shutdown()
 	io, err := c.OpenIOContext(ctx, pool)
 	if err != nil {
 		t.Fatal(err)

@@ -97,41 +97,66 @@ func (io *IOContext) doReq(ctx context.Context, r *osdc.Request) (*osdc.Result, 
 }
 
 // Write writes data at offset, extending the object (and creating it) as
-// needed. The data is sent from the caller's slice, not copied (so are
-// WriteFull's, Append's and the async writes'): once the call has returned
-// without error the slice is the caller's again, untouched by msgr; after
-// an error (the context ended, a timeout) the op may still be on its way
-// to the OSD, reading the slice, which must then not change.
+// needed.
+//
+// The slice rule (Write, WriteFull, Append, their Async forms and
+// WriteOp's data): the data is sent from the caller's slice, not copied,
+// so it must not change until the call has returned (an Async one until
+// Wait returned nil). Once it has returned without error the slice is the
+// caller's again: msgr does not touch it (one rare exception: an op a new
+// map moved to another OSD while its first send still sat unwritten in
+// the old OSD's connection queue is written from the slice when that
+// queue drains). After an error (the context ended, a timeout) the op
+// may still be queued on a connection, to be written from the slice,
+// which must then be left alone (or dropped for a new one).
 func (io *IOContext) Write(ctx context.Context, oid string, data []byte, offset uint64) error {
 	_, err := io.do(ctx, oid, 0, messages.NewWriteOp(offset, data))
 	return err
 }
 
-// WriteFull replaces the object's content with data.
+// WriteFull replaces the object's content with data (the slice rule of
+// Write applies).
 func (io *IOContext) WriteFull(ctx context.Context, oid string, data []byte) error {
 	_, err := io.do(ctx, oid, 0, messages.NewWriteFullOp(data))
 	return err
 }
 
-// Append appends data to the object.
+// Append appends data to the object (the slice rule of Write applies).
 func (io *IOContext) Append(ctx context.Context, oid string, data []byte) error {
 	_, err := io.do(ctx, oid, 0, messages.NewAppendOp(data))
 	return err
 }
 
 // Read reads up to len(data) bytes at offset into data and returns how many
-// it read (0 at or past the end). The reply's data arrives in a pooled
-// receive buffer, is copied into data once and the buffer given back. ErrNotFound if there is no such object,
+// it read (0 at or past the end). ErrNotFound if there is no such object,
 // also for an empty data (the OSD is asked, as librados does: callers use
 // it to probe whether an object exists).
+//
+// The reply's data is read from the socket straight into data when it can
+// be (crc mode or msgr1, 32 KiB and more: see osdc.Request.Into); else it
+// arrives in a pooled receive buffer and is copied into data once. Either
+// way msgr never touches data after Read returns, also when ctx ends
+// first.
 func (io *IOContext) Read(ctx context.Context, oid string, data []byte, offset uint64) (int, error) {
-	res, err := io.do(ctx, oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	r := io.req(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	r.Into = data
+	res, err := io.doReq(ctx, r)
 	if err != nil {
 		return 0, err
 	}
-	n := copy(data, res.Ops[0].Data)
+	return readResult(res, data), nil
+}
+
+// readResult is the length of a read's data, copied into data unless it
+// was read there, and gives the reply's buffer back.
+func readResult(res *osdc.Result, data []byte) int {
+	d := res.Ops[0].Data
+	n := len(d)
+	if n > 0 && (len(data) == 0 || &d[0] != &data[0]) {
+		n = copy(data, d)
+	}
 	res.Release()
-	return n, nil
+	return n
 }
 
 // deleteFlags: librados asks for per-op results on remove (as the captured

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/gomsgr/msgr/message"
 )
 
 // bigShapes mixes frames with a buffer of their own (BigFrame and over,
@@ -52,26 +54,7 @@ func TestBigFrameDetach(t *testing.T) {
 				}
 				var detached []kept
 				got, nDetached := 0, 0
-				for off := 0; off < len(stream); {
-					n := min(len(stream)-off, 1+rng.IntN(maxChunk))
-					switch rng.IntN(3) {
-					case 0:
-						d.Feed(stream[off : off+n])
-					case 1:
-						buf := d.ReadBuffer(n)
-						if len(buf) < n {
-							t.Fatalf("ReadBuffer(%d) gave %d", n, len(buf))
-						}
-						d.Commit(copy(buf, stream[off:off+n]))
-					default:
-						buf := d.ReadSpace(n)
-						if len(buf) == 0 {
-							t.Fatal("ReadSpace gave no room")
-						}
-						n = copy(buf, stream[off:off+n])
-						d.Commit(n)
-					}
-					off += n
+				feedRandom(t, d, stream, rng, maxChunk, true, func() {
 					for {
 						f, err := d.Next()
 						if err != nil {
@@ -100,7 +83,7 @@ func TestBigFrameDetach(t *testing.T) {
 					if rng.IntN(2) == 0 {
 						d.Release()
 					}
-				}
+				})
 				if got != len(want) || d.Buffered() != 0 {
 					t.Fatalf("%d frames of %d, %d bytes left", got, len(want), d.Buffered())
 				}
@@ -338,6 +321,14 @@ func readSpaceCheck(t *testing.T, stream []byte, splits uint64, rev1 bool) {
 		d = NewDecoder(lim)
 		d.Establish()
 		d.SetRev1(rev1)
+		if splits&1 != 0 {
+			// Big MESSAGE frames' data goes to RxBuffers of its size.
+			d.SetRouter(func(_ []byte, n int) *message.RxBuffer {
+				rb := message.NewRxBuffer(make([]byte, n))
+				rb.Claim(n)
+				return rb
+			})
+		}
 		s, sp := stream, splits
 		next := func() int { v := int(sp % 97); sp = sp>>7 | sp<<57; return v }
 		for done := false; !done; {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/message"
 )
 
 // Decoder turns a byte stream into frames, resumably: bytes may arrive
@@ -74,6 +75,22 @@ type Decoder struct {
 	crcSeg int
 	crcAt  int
 	crcVal [MaxSegments]uint32
+
+	// Routing (rxdest.go): router chooses where a big frame's data
+	// segment goes; routed: it was asked for the frame under way. With
+	// dest, frame offsets [destAt, destAt+destLen) are dest's memory
+	// and buf holds the frame's other bytes, those after the data moved
+	// down by destLen. pinned: dest's memory while a read or crc is
+	// under way (bigRoom to Commit). roomEnd: where the last room handed
+	// out ends (frame offset). lost: the data went partly to a revoked
+	// RxBuffer; the frame is dropped.
+	router          Router
+	routed          bool
+	dest            *message.RxBuffer
+	destAt, destLen int
+	pinned          []byte
+	roomEnd         int
+	lost            bool
 
 	// The frame under way. In secure mode the first record is decrypted
 	// in place when it arrives, so that progress must be remembered.
@@ -208,9 +225,8 @@ func (d *Decoder) Feed(p []byte) {
 	d.settle()
 	if d.big {
 		for len(p) > 0 && d.w < d.frameLen {
-			d.growBig()
-			n := copy(d.buf[d.w:d.bigEnd()], p)
-			d.w += n
+			n := copy(d.bigRoom(len(p)), p)
+			d.bigCommit(n)
 			p = p[n:]
 		}
 		if len(p) > 0 {
@@ -246,9 +262,13 @@ func (d *Decoder) ReadBuffer(least int) []byte {
 	d.settle()
 	if d.big {
 		if d.frameLen-d.w >= max(least, 1) {
-			d.growBig()
-			return d.buf[d.w:d.bigEnd()]
+			if b := d.bigRoom(d.frameLen); len(b) >= least {
+				return b
+			}
+			d.undest(false)
+			return d.bigRoom(d.frameLen)
 		}
+		d.undest(false)
 		d.unbig()
 	}
 	if !d.established {
@@ -272,19 +292,24 @@ func (d *Decoder) grow() int {
 func (d *Decoder) ReadSpace(least int) []byte {
 	d.settle()
 	if d.big && d.w < d.frameLen {
-		d.growBig()
-		return d.buf[d.w:min(d.bigEnd(), d.w+bigRead)]
+		n := bigRead
+		if !d.routed && d.routable() && d.w < d.hdrEnd() {
+			// Up to the header, so that the Router is asked
+			// before any data byte lands.
+			n = d.hdrEnd() - d.w
+		}
+		return d.bigRoom(n)
 	}
 	return d.ReadBuffer(max(least, 1))
 }
 
 // Commit adds n bytes just read into ReadBuffer's (or ReadSpace's) slice.
 func (d *Decoder) Commit(n int) {
-	end := len(d.buf)
 	if d.big {
-		end = d.bigEnd()
+		d.bigCommit(n)
+		return
 	}
-	if n < 0 || n > end-d.w {
+	if n < 0 || n > len(d.buf)-d.w {
 		d.fail(fmt.Errorf("%w: commit of %d bytes beyond the read buffer", ErrMalformed, n))
 		return
 	}
@@ -310,6 +335,7 @@ func (d *Decoder) Detach() *Buf {
 // remains to be decoded; the next Feed or ReadBuffer takes one again. Like
 // Feed, it ends the validity of the last frame returned (unless detached).
 func (d *Decoder) Release() {
+	d.unpin()
 	d.settle()
 	if d.big || d.w != d.r {
 		return
@@ -340,6 +366,7 @@ func (d *Decoder) settle() {
 	d.buf, d.bufp, d.r, d.w = d.tail, d.tailp, 0, d.tailW
 	d.tail, d.tailp, d.tailW = nil, nil, 0
 	d.big, d.detached = false, false
+	d.routed, d.dest, d.destAt, d.destLen, d.lost = false, nil, 0, 0, false
 }
 
 // unbig moves the frame under way out of its own buffer into a pooled
@@ -441,13 +468,14 @@ func (d *Decoder) next() (*Frame, bool, error) {
 	if d.w-d.r < d.frameLen {
 		return nil, false, nil
 	}
-	b := d.buf[d.r : d.r+d.frameLen]
+	b := d.buf[d.r : d.r+d.frameLen-d.destLen]
 	d.havePre = false
 	d.r += d.frameLen
 	f := &d.frame
 	f.Preamble = d.pre
 	f.Segments = [MaxSegments][]byte{}
 	f.Raw = nil
+	f.DataLost, f.DataRouted = false, false
 	var ok bool
 	var err error
 	switch {
@@ -461,6 +489,10 @@ func (d *Decoder) next() (*Frame, bool, error) {
 		ok, err = d.secureRev0(f, b)
 	}
 	d.crcOn = false
+	if err == nil && d.routed {
+		d.endRoute(f)
+	}
+	d.routed, d.dest, d.destAt, d.destLen, d.lost = false, nil, 0, 0, false
 	if err != nil {
 		return nil, false, fmt.Errorf("%v frame: %w", d.pre.Tag, err)
 	}
@@ -502,16 +534,17 @@ func (d *Decoder) readPreamble() error {
 // buffer of its own: a pooled one of its size class, or for a frame over
 // MaxPooledBuf one that grows as it arrives. Its lengths have been checked.
 func (d *Decoder) promote() {
-	n := d.frameLen
+	if d.routable() && d.w-d.r >= d.hdrEnd() {
+		d.route(d.buf[d.r+PreambleSize : d.r+PreambleSize+int(d.pre.Lengths[SegHeader])])
+	}
+	n := d.frameLen - d.destLen
 	if n > MaxPooledBuf {
 		n = max(d.w-d.r, 1<<minBufShift) * 2
 	}
 	p, b := getBuf(n)
-	d.w = copy(b, d.buf[d.r:d.w])
-	d.r = 0
+	old, oldp := d.buf[d.r:d.w], d.bufp
 	d.account(-len(d.buf))
-	putBuf(d.bufp)
-	d.buf, d.bufp = b, p
+	d.buf, d.bufp, d.r, d.w = b, p, 0, 0
 	d.big, d.detached = true, false
 	if d.rx == nil {
 		d.crcOn, d.crcSeg, d.crcAt = true, 0, 0
@@ -519,6 +552,13 @@ func (d *Decoder) promote() {
 			d.crcVal[i] = 0xffffffff
 		}
 	}
+	// What arrived of the frame goes where the rest will.
+	for len(old) > 0 {
+		n := copy(d.bigRoom(len(old)), old)
+		d.bigCommit(n)
+		old = old[n:]
+	}
+	putBuf(oldp)
 }
 
 // crcAhead extends the segment crcs over the frame's bytes that have
@@ -534,7 +574,11 @@ func (d *Decoder) crcAhead() {
 	for d.crcSeg < int(d.pre.NumSegments) {
 		end := start + int(d.pre.Lengths[d.crcSeg])
 		if from, to := max(d.crcAt, start), min(avail, end); to > from {
-			d.crcVal[d.crcSeg] = encoding.CRC32C(d.crcVal[d.crcSeg], d.buf[d.r+from:d.r+to])
+			b := d.frameBytes(from, to)
+			if b == nil {
+				return // routed data not pinned: its reader takes the crc
+			}
+			d.crcVal[d.crcSeg] = encoding.CRC32C(d.crcVal[d.crcSeg], b)
 			d.crcAt = to
 		}
 		if avail < end {
@@ -600,8 +644,12 @@ func (d *Decoder) crcRev1(f *Frame, b []byte) (bool, error) {
 	epi := b[len(b)-epilogueCRCRev1:]
 	for i := 1; i < n; i++ {
 		l := int(f.Lengths[i])
-		f.Segments[i] = b[off : off+l : off+l]
-		off += l
+		if i == SegData && d.dest != nil {
+			f.Raw = nil // the data is elsewhere (endRoute)
+		} else {
+			f.Segments[i] = b[off : off+l : off+l]
+			off += l
+		}
 		if err := d.checkSeg(i, f.Segments[i], binary.LittleEndian.Uint32(epi[1+4*(i-1):])); err != nil {
 			return false, err
 		}
@@ -615,8 +663,12 @@ func (d *Decoder) crcRev0(f *Frame, b []byte) (bool, error) {
 	epi := b[len(b)-epilogueCRCRev0:]
 	for i := 0; i < int(f.NumSegments); i++ {
 		l := int(f.Lengths[i])
-		f.Segments[i] = b[off : off+l : off+l]
-		off += l
+		if i == SegData && d.dest != nil {
+			f.Raw = nil // the data is elsewhere (endRoute)
+		} else {
+			f.Segments[i] = b[off : off+l : off+l]
+			off += l
+		}
 		if err := d.checkSeg(i, f.Segments[i], binary.LittleEndian.Uint32(epi[1+4*i:])); err != nil {
 			return false, err
 		}

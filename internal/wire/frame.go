@@ -186,8 +186,16 @@ type Frame struct {
 	// Segments holds the NumSegments segments, unpadded.
 	Segments [MaxSegments][]byte
 	// Raw is the frame exactly as it came off the wire, for the
-	// pre-authentication signature; nil in secure mode.
+	// pre-authentication signature; nil in secure mode, and when the
+	// data segment went to a Router's RxBuffer.
 	Raw []byte
+	// DataLost: the data segment was being read into an RxBuffer its
+	// poster revoked (see Decoder.SetRouter); Segments[SegData] is nil
+	// and the message is to be dropped.
+	DataLost bool
+	// DataRouted: Segments[SegData] is the memory of the RxBuffer the
+	// Router chose (filled), not the frame's buffer.
+	DataRouted bool
 }
 
 // Segment returns segment i, or nil if the frame has fewer segments.

@@ -124,11 +124,10 @@ type Machine struct {
 	msgAuth       bool         // MSG_AUTH negotiated: 21-byte footers
 
 	// The message being read: its header, and once the header is in,
-	// front+middle+data+footer in one buffer.
+	// front+middle+data+footer (rxdest.go).
 	inHdr    message.Header
 	inHdrCRC uint32
-	body     []byte
-	bodyN    int
+	body     msgBody
 	inMsg    bool
 
 	// Server side while a Lookup is out.
@@ -342,9 +341,9 @@ func (m *Machine) received(now time.Time, p []byte) []v2.Action {
 
 func (m *Machine) readBuffer(min int) []byte {
 	min = max(min, 1)
-	if m.inMsg && m.body != nil && m.rx.len() == 0 && m.bodyN < len(m.body) && m.ph == phReady {
+	if m.inMsg && m.body.active() && m.rx.len() == 0 && m.body.n < m.body.total && m.ph == phReady {
 		m.readBody = true
-		return m.body[m.bodyN:]
+		return m.body.room()
 	}
 	m.readBody = false
 	return m.rx.space(min)
@@ -353,11 +352,13 @@ func (m *Machine) readBuffer(min int) []byte {
 func (m *Machine) commit(now time.Time, n int) []v2.Action {
 	m.begin()
 	if n <= 0 || !m.hasSocket {
+		m.body.unpin()
+		m.readBody = false
 		return m.end()
 	}
 	m.lastActive = now
 	if m.readBody {
-		m.bodyN += n
+		m.body.commit(n)
 	} else {
 		m.rx.commit(n)
 	}
@@ -369,6 +370,7 @@ func (m *Machine) commit(now time.Time, n int) []v2.Action {
 }
 
 func (m *Machine) unread() {
+	m.body.unpin()
 	m.readBody = false
 	if m.ph == phReady && m.rx.len() == 0 {
 		m.rx.release()
@@ -490,7 +492,8 @@ func (m *Machine) dropSocket(err error) {
 	clear(m.out)
 	m.out = m.out[:0]
 	m.rx.release()
-	m.body, m.bodyN, m.inMsg = nil, 0, false
+	m.body.reset()
+	m.inMsg = false
 	m.authC, m.authMore, m.authS, m.sessKey = nil, nil, nil, nil
 	m.challenged, m.authedPresent, m.authedBytes, m.authedReply = false, false, nil, nil
 	m.adoptReply = nil

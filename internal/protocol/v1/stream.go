@@ -145,8 +145,11 @@ func (m *Machine) handleItem(now time.Time) bool {
 		}
 		m.rx.consume(1 + HeaderLen)
 		m.inHdrCRC = crc
-		m.body = make([]byte, int(total)+FooterSize(m.msgAuth))
-		m.bodyN = 0
+		var rb *message.RxBuffer
+		if dl := int(m.inHdr.DataLen); m.cfg.RxBuffer != nil && dl >= minRouted {
+			rb = m.cfg.RxBuffer(m.inHdr.Tid, m.inHdr.Type, dl)
+		}
+		m.body.start(int(m.inHdr.FrontLen+m.inHdr.MiddleLen), int(m.inHdr.DataLen), FooterSize(m.msgAuth), rb)
 		m.inMsg = true
 		return m.readMessage(now)
 	case TagAck:
@@ -192,20 +195,19 @@ func (m *Machine) handleItem(now time.Time) bool {
 // readMessage fills the message body from the receive buffer and, once
 // whole, checks and delivers it.
 func (m *Machine) readMessage(now time.Time) bool {
-	if m.bodyN < len(m.body) {
-		n := copy(m.body[m.bodyN:], m.rx.unread())
-		m.rx.consume(n)
-		m.bodyN += n
-		if m.bodyN < len(m.body) {
+	if m.body.n < m.body.total {
+		m.rx.consume(m.body.fill(m.rx.unread()))
+		if m.body.n < m.body.total {
 			return false
 		}
 	}
 	h := &m.inHdr
 	body := m.body
-	m.body, m.bodyN, m.inMsg = nil, 0, false
-	fl, ml, dl := int(h.FrontLen), int(h.MiddleLen), int(h.DataLen)
+	m.body.reset()
+	m.inMsg = false
+	fl, ml := int(h.FrontLen), int(h.MiddleLen)
 	var f Footer
-	if err := DecodeFooter(&f, body[fl+ml+dl:], m.msgAuth); err != nil {
+	if err := DecodeFooter(&f, body.footer(), m.msgAuth); err != nil {
 		m.fault(now, m.protoErr("message footer", err))
 		return false
 	}
@@ -215,10 +217,21 @@ func (m *Machine) readMessage(now time.Time) bool {
 	}
 	in := v2.NewInMessage()
 	in.Header = *h
-	in.Payload.Front = body[:fl:fl]
-	in.Payload.Middle = body[fl : fl+ml : fl+ml]
-	in.Payload.Data = body[fl+ml : fl+ml+dl : fl+ml+dl]
-	if err := CheckCRCs(&f, &in.Payload); err != nil {
+	in.Payload.Front = body.buf[:fl:fl]
+	in.Payload.Middle = body.buf[fl : fl+ml : fl+ml]
+	var err error
+	if body.routed() {
+		// The data crc was taken as it arrived in the RxBuffer.
+		front := f
+		front.Flags |= message.FooterNoCRC
+		if err = CheckCRCs(&front, &in.Payload); err == nil {
+			err = body.checkData(&f)
+		}
+	} else {
+		in.Payload.Data = body.data()
+		err = CheckCRCs(&f, &in.Payload)
+	}
+	if err != nil {
 		m.fault(now, m.protoErr(fmt.Sprintf("message seq %d", h.Seq), err))
 		return false
 	}
@@ -233,6 +246,18 @@ func (m *Machine) readMessage(now time.Time) bool {
 	if h.Seq <= m.inSeq {
 		// An old message (sent again after a reconnect): drop it.
 		return true
+	}
+	if body.routed() {
+		// Checked: the data is the RxBuffer's memory, filled, or lost
+		// if it was revoked (the message is then dropped, its seq
+		// counted; see v2.Config.RxBuffer).
+		if in.Payload.Data = body.data(); in.Payload.Data == nil {
+			m.inSeq = h.Seq
+			if !m.policy.Lossy {
+				m.ackLeft++
+			}
+			return true
+		}
 	}
 	if h.Seq > m.inSeq+1 && m.cfg.FaultOnSeqGap {
 		m.fault(now, fmt.Errorf("%w: got seq %d, expected %d", v2.ErrSeqGap, h.Seq, m.inSeq+1))

@@ -137,6 +137,16 @@ type Config struct {
 	// mode then sends big segments while their crcs are computed (see
 	// Writable). Without it every Write's buffers are complete.
 	StreamSums bool
+	// RxBuffer, if set, is asked where the data of a big incoming
+	// message goes once its header is in (tid, type, data length): an
+	// RxBuffer it has claimed (message.RxBuffer.Claim) receives the data
+	// straight from the socket, crc mode only (see wire.Decoder.SetRouter
+	// and Ceph's Connection::post_rx_buffer); nil leaves it to a pooled
+	// buffer. A message whose RxBuffer is revoked while its data arrives
+	// is dropped (its seq counted), so only lossy connections' posters
+	// that can do without the message (an op's reply once the op is
+	// gone) should post.
+	RxBuffer func(tid uint64, typ uint16, dataLen int) *message.RxBuffer
 	// FaultOnSeqGap faults a connection on which a message arrives with
 	// a seq beyond the next one expected. Ceph accepts such gaps (only
 	// ms_die_on_skipped_message objects), and so does the default.

@@ -436,10 +436,19 @@ func (m *Machine) handleMessage(now time.Time, f *wire.Frame) {
 		return
 	}
 	seq := in.Header.Seq
-	if seq <= m.inSeq {
+	if seq <= m.inSeq || f.DataLost {
 		// A duplicate from before a reconnect: Ceph drops it quietly.
+		// Or its data went to an RxBuffer revoked meanwhile (see
+		// Config.RxBuffer): counted, not delivered.
 		if r := in.Payload.Owner; r != nil {
 			r.Release()
+		}
+		if seq > m.inSeq {
+			m.inSeq = seq
+			if !m.policy.Lossy {
+				m.ackLeft++
+			}
+			m.handleAck(in.Header.AckSeq)
 		}
 		return
 	}

@@ -482,6 +482,8 @@ func (m *Machine) Commit(now time.Time, n int) []Action {
 		m.lastActive = now
 		dec.Commit(n)
 		m.process(now)
+	} else {
+		dec.Commit(0) // ends the read: an RxBuffer it pinned is let go
 	}
 	return m.end()
 }
@@ -894,6 +896,9 @@ func (m *Machine) ready(now time.Time) {
 	m.ph = phReady
 	if m.st != nil {
 		m.st.dec.Establish()
+		if m.cfg.RxBuffer != nil {
+			m.st.dec.SetRouter(m.routeData)
+		}
 	}
 	m.announced = true
 	m.lastActive = now
@@ -916,6 +921,16 @@ func (m *Machine) established(reconnected bool) {
 	})
 }
 
+// routeData is the decoder's wire.Router: Config.RxBuffer asked with the
+// header's tid and type.
+func (m *Machine) routeData(hdr []byte, n int) *message.RxBuffer {
+	var h message.Header
+	if message.DecodeHeader2(&h, hdr) != nil {
+		return nil
+	}
+	return m.cfg.RxBuffer(h.Tid, h.Type, n)
+}
+
 // inMessage builds the InMessage for a MESSAGE frame from the current
 // stream's decoder. A big frame that arrived in a buffer of its own is
 // taken over (wire.Decoder.Detach): the payload aliases it, no copy.
@@ -927,10 +942,18 @@ func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
 		return nil, err
 	}
 	front, middle, data := f.Segment(wire.SegFront), f.Segment(wire.SegMiddle), f.Segment(wire.SegData)
+	if f.DataRouted {
+		// The data is in an RxBuffer's memory (Config.RxBuffer), the
+		// message's as it is.
+		in.Payload.Data, data = data, nil
+	}
 	if b := m.detach(); b != nil {
 		// Segments are capped at their lengths (three-index slices), so
 		// an append to one never runs into the next.
-		in.Payload.Front, in.Payload.Middle, in.Payload.Data = front, middle, data
+		in.Payload.Front, in.Payload.Middle = front, middle
+		if !f.DataRouted {
+			in.Payload.Data = data
+		}
 		in.Payload.Owner = b
 		m.handedOver++
 	} else {
@@ -939,12 +962,14 @@ func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
 		in.Payload.Front = buf[:n:n]
 		n2 := n + copy(buf[n:], middle)
 		in.Payload.Middle = buf[n:n2:n2]
-		copy(buf[n2:], data)
-		in.Payload.Data = buf[n2:]
+		if !f.DataRouted {
+			copy(buf[n2:], data)
+			in.Payload.Data = buf[n2:]
+		}
 	}
 	in.Header.Src = encoding.EntityName{Type: m.peerType, Num: m.peerGID}
 	in.Header.FrontLen = uint32(len(front))
 	in.Header.MiddleLen = uint32(len(middle))
-	in.Header.DataLen = uint32(len(data))
+	in.Header.DataLen = uint32(len(in.Payload.Data))
 	return in, nil
 }
