@@ -41,9 +41,16 @@ const (
 // NewRxBuffer returns an RxBuffer for b: a message with up to len(b)
 // bytes of data may land in it.
 func NewRxBuffer(b []byte) *RxBuffer {
-	r := &RxBuffer{buf: b}
-	r.cond.L = &r.mu
+	r := &RxBuffer{}
+	r.Init(b)
 	return r
+}
+
+// Init makes r, the zero value (never posted), an RxBuffer for b, as
+// NewRxBuffer: for an RxBuffer embedded in a value of the poster's.
+func (r *RxBuffer) Init(b []byte) {
+	r.buf = b
+	r.cond.L = &r.mu
 }
 
 // Claim takes a posted RxBuffer for a message with n bytes of data; false

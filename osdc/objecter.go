@@ -204,8 +204,9 @@ type op struct {
 	// completes, so that Into is never written after.
 	rx       *message.RxBuffer
 	rxConn   RxPoster
-	epoch    uint32    // map epoch of the last send
-	sentAt   time.Time // of the last send
+	rxFirst  message.RxBuffer // rx of the first send (no allocation)
+	epoch    uint32           // map epoch of the last send
+	sentAt   time.Time        // of the last send
 	attempts int32
 
 	done   chan struct{}
@@ -828,7 +829,13 @@ func (p *op) postRx(c Conn) {
 	if !ok {
 		return
 	}
-	p.rx, p.rxConn = message.NewRxBuffer(p.req.Into), rp
+	if p.attempts == 1 { // the first send: rxFirst was never posted
+		p.rxFirst.Init(p.req.Into)
+		p.rx = &p.rxFirst
+	} else {
+		p.rx = message.NewRxBuffer(p.req.Into)
+	}
+	p.rxConn = rp
 	rp.PostRxBuffer(p.tid, messages.TypeOSDOpReply, p.rx)
 }
 

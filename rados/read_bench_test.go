@@ -52,9 +52,9 @@ func BenchmarkReadLive(b *testing.B) {
 					b.Fatalf("read: %d bytes, %v", n, err)
 				}
 			}
+			if !bytes.Equal(buf, data) {
+				b.Fatal("read the wrong bytes")
+			}
 		})
-		if !bytes.Equal(buf, data) {
-			b.Fatal("read the wrong bytes")
-		}
 	}
 }
