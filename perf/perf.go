@@ -210,10 +210,12 @@ func (l *Logger) Get(i int) Value {
 	s := &l.slots[i]
 	switch l.descs[i].Kind {
 	case TimeAvg, U64Avg:
+		// count2 first, count last (Ceph's read_avg): equal, no update
+		// was under way between them, so sum is theirs.
 		for {
-			c := s.count.Load()
+			c := s.count2.Load()
 			sum := s.sum.Load()
-			if s.count2.Load() == c {
+			if s.count.Load() == c {
 				return Value{Sum: sum, Count: c}
 			}
 		}
