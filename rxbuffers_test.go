@@ -42,17 +42,23 @@ func (m *bulkMsg) Decode(h *message.Header, _ uint64, p *message.Payload) error 
 // returns (the reading is paused mid-data, the buffer revoked and
 // overwritten, the reading resumed: the message is dropped, the next one
 // delivered, the buffer keeps what was written); a buffer too small, of
-// another type, or revoked before, is not used.
+// another type, or revoked before, is not used. Also on the gonet stack,
+// whose reads are Go copies (seen by the race detector).
 func TestRxBuffer(t *testing.T) {
 	const size = 4 << 20
 	for _, tc := range []struct {
 		name     string
 		srv, cli Options
+		gonet    bool
 	}{
-		{"msgr2", Options{}, Options{}},
-		{"msgr1", Options{BindMsgr1: true}, Options{NoMsgr2: true}},
+		{"msgr2", Options{}, Options{}, false},
+		{"msgr1", Options{BindMsgr1: true}, Options{NoMsgr2: true}, false},
+		{"msgr2-gonet", Options{}, Options{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.gonet {
+				useGoNet(t)
+			}
 			got := make(chan *bulkMsg, 16)
 			conns := make(chan *Conn, 1)
 			disp := DispatcherFunc(func(c *Conn, m message.Message) bool {
