@@ -158,10 +158,10 @@ type stepEvent struct {
 	kind stepKind
 	n    int
 	om   *v2.OutMessage
-	f    func(time.Time) []v2.Action
+	f    func(time.Time) *v2.Ready
 }
 
-func (c *Conn) call(ev *stepEvent, now time.Time) []v2.Action {
+func (c *Conn) call(ev *stepEvent, now time.Time) *v2.Ready {
 	switch ev.kind {
 	case stepSend:
 		return c.mach.Send(now, ev.om)
@@ -573,11 +573,11 @@ func (c *Conn) drainQueued() {
 	c.spare = q[:0]
 }
 
-// step runs one Machine call and carries out its actions. Calls made
-// while actions are being carried out wait their turn, because the
-// Machine must not be re-entered and its action slice is only valid until
+// step runs one Machine call and carries out its Ready. Calls made
+// while a Ready is being carried out wait their turn, because the
+// Machine must not be re-entered and its Ready is only valid until
 // its next call.
-func (c *Conn) step(f func(time.Time) []v2.Action) {
+func (c *Conn) step(f func(time.Time) *v2.Ready) {
 	c.stepEv(stepEvent{f: f})
 }
 
@@ -603,63 +603,76 @@ func (c *Conn) stepEv(ev stepEvent) {
 	c.pumpIn()
 }
 
-func (c *Conn) apply(acts []v2.Action) {
-	for _, a := range acts {
-		switch a := a.(type) {
-		case v2.Write:
-			c.out = append(c.out, a.Bufs...)
-		case v2.Dial:
-			c.dial(a.Addr)
-		case v2.CloseSocket:
-			c.setConnected(false)
-			if a.Handshake && !errors.Is(a.Err, v2.ErrReplaced) && !errors.Is(a.Err, v2.ErrMarkedDown) {
-				c.msgr.handshakeFails.Add(1)
-				c.log.Debug("handshake failed", "peer", a.Peer, "phase", a.Phase, "err", a.Err)
-			}
-			c.closeSocket(true)
-		case v2.SetTimer:
-			c.setTimer(a.Timer, a.At)
-		case v2.StopTimer:
-			c.stopTimer(a.Timer)
-		case v2.LearnedAddr:
-			c.msgr.learnedAddr(a.Addr)
-		case v2.Established:
-			c.established(a)
-		case v2.Deliver:
-			c.perf.Inc(lMsgrRecvMessages, 1)
-			if c.trace {
-				c.traceIn(a.Msg)
-			}
-			c.inq.Push(c.newInMsg(a.Msg))
-		case v2.Acked:
-			c.releaseOut(a.Msgs)
-		case v2.Discarded:
-			c.releaseOut(a.Msgs)
-		case v2.Reset:
-			c.setConnected(false)
-			kind := itemReset
-			if a.Remote {
-				kind = itemRemoteReset
-			}
-			c.log.Debug("session reset", "remote", a.Remote, "err", a.Err)
-			// The old session's messages not yet dispatched go with it,
-			// as in Ceph's reset_session and _stop.
-			c.dropUndispatched()
-			c.msgr.dq.push(dispatchItem{kind: kind, c: c})
-		case v2.Refused:
-			c.log.Debug("connection refused", "err", a.Err)
-			c.msgr.dq.push(dispatchItem{kind: itemRefused, c: c})
-		case v2.KeepaliveAck:
-			c.kaAck.Store(a.Stamp.UnixNano())
-		case v2.Lookup:
-			c.msgr.lookup(c, a.Query)
-		case v2.HandOff:
-			c.handOff(a.Pending)
-		case v2.Closed:
-			c.finish(a.Err)
-		default:
-			c.log.Error("unknown protocol action", "action", fmt.Sprintf("%T", a))
+// apply carries out a Machine's Ready: before each event the frames,
+// deliveries and acks that came before it (only that order matters: a
+// CloseSocket drops the old socket's frames, a Reset the session's
+// undispatched messages, an Established precedes its session's first
+// message), then the lists' tails.
+func (c *Conn) apply(r *v2.Ready) { r.Walk(c.applyStep) }
+
+// applyStep carries out one step of a Ready's Walk.
+func (c *Conn) applyStep(bufs [][]byte, delivered []*v2.InMessage, acked []*v2.OutMessage, a v2.Action) {
+	c.out = append(c.out, bufs...)
+	for _, im := range delivered {
+		c.perf.Inc(lMsgrRecvMessages, 1)
+		if c.trace {
+			c.traceIn(im)
 		}
+		c.inq.Push(c.newInMsg(im))
+	}
+	if len(acked) > 0 {
+		c.releaseOut(acked)
+	}
+	if a != nil {
+		c.applyEvent(a)
+	}
+}
+
+func (c *Conn) applyEvent(a v2.Action) {
+	switch a := a.(type) {
+	case v2.Dial:
+		c.dial(a.Addr)
+	case v2.CloseSocket:
+		c.setConnected(false)
+		if a.Handshake && !errors.Is(a.Err, v2.ErrReplaced) && !errors.Is(a.Err, v2.ErrMarkedDown) {
+			c.msgr.handshakeFails.Add(1)
+			c.log.Debug("handshake failed", "peer", a.Peer, "phase", a.Phase, "err", a.Err)
+		}
+		c.closeSocket(true)
+	case v2.SetTimer:
+		c.setTimer(a.Timer, a.At)
+	case v2.StopTimer:
+		c.stopTimer(a.Timer)
+	case v2.LearnedAddr:
+		c.msgr.learnedAddr(a.Addr)
+	case v2.Established:
+		c.established(a)
+	case v2.Discarded:
+		c.releaseOut(a.Msgs)
+	case v2.Reset:
+		c.setConnected(false)
+		kind := itemReset
+		if a.Remote {
+			kind = itemRemoteReset
+		}
+		c.log.Debug("session reset", "remote", a.Remote, "err", a.Err)
+		// The old session's messages not yet dispatched go with it,
+		// as in Ceph's reset_session and _stop.
+		c.dropUndispatched()
+		c.msgr.dq.push(dispatchItem{kind: kind, c: c})
+	case v2.Refused:
+		c.log.Debug("connection refused", "err", a.Err)
+		c.msgr.dq.push(dispatchItem{kind: itemRefused, c: c})
+	case v2.KeepaliveAck:
+		c.kaAck.Store(a.Stamp.UnixNano())
+	case v2.Lookup:
+		c.msgr.lookup(c, a.Query)
+	case v2.HandOff:
+		c.handOff(a.Pending)
+	case v2.Closed:
+		c.finish(a.Err)
+	default:
+		c.log.Error("unknown protocol action", "action", fmt.Sprintf("%T", a))
 	}
 }
 
@@ -723,7 +736,7 @@ func (c *Conn) dial(a encoding.EntityAddr) {
 	c.closeSocket(false)
 	s, err := c.worker.Connect(a.Addr, c.dialConfig(), (*handler)(c))
 	if err != nil {
-		c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
+		c.step(func(now time.Time) *v2.Ready { return c.mach.SocketError(now, err) })
 		return
 	}
 	c.sock, c.sockUp, c.sockFailed = s, false, false
@@ -732,10 +745,10 @@ func (c *Conn) dial(a encoding.EntityAddr) {
 func (c *Conn) onConnected(err error) {
 	if err != nil {
 		c.sock = nil // the stack closed it
-		c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
+		c.step(func(now time.Time) *v2.Ready { return c.mach.SocketError(now, err) })
 	} else {
 		c.sockUp = true
-		c.step(func(now time.Time) []v2.Action { return c.mach.Connected(now) })
+		c.step(func(now time.Time) *v2.Ready { return c.mach.Connected(now) })
 	}
 	c.flushOut()
 }
@@ -745,13 +758,13 @@ func (c *Conn) attach(p stack.Pending) {
 	s, err := p.Attach(c.worker, c.dialConfig(), (*handler)(c))
 	if err != nil {
 		c.log.Debug("attach accepted socket", "err", err)
-		c.step(func(now time.Time) []v2.Action { return c.mach.MarkDown(now) })
+		c.step(func(now time.Time) *v2.Ready { return c.mach.MarkDown(now) })
 		return
 	}
 	c.sock, c.sockUp, c.sockFailed = s, true, false
 	c.started = true
 	remote := p.RemoteAddr()
-	c.step(func(now time.Time) []v2.Action { return c.mach.Accepted(now, remote) })
+	c.step(func(now time.Time) *v2.Ready { return c.mach.Accepted(now, remote) })
 	c.flushOut()
 }
 
@@ -769,14 +782,14 @@ func (c *Conn) adopt(p stack.Pending, pending []byte, ad sockAuth) {
 	}
 	c.sock, c.sockUp, c.sockFailed = s, true, false
 	c.msgr.handoffs.Add(1)
-	c.step(func(now time.Time) []v2.Action { return c.mach.Adopted(now, pending) })
+	c.step(func(now time.Time) *v2.Ready { return c.mach.Adopted(now, pending) })
 	c.flushOut()
 }
 
 // socketLost tells a Machine waiting for a handed-off socket that it will
 // not come.
 func (c *Conn) socketLost(err error) {
-	c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
+	c.step(func(now time.Time) *v2.Ready { return c.mach.SocketError(now, err) })
 	c.flushOut()
 }
 
@@ -822,7 +835,8 @@ func (c *Conn) handOff(pending []byte) {
 // peer.
 func (c *Conn) closeSocket(flush bool) {
 	if c.sock == nil {
-		// What is queued belongs to the next socket (v2.Write).
+		// What is queued belongs to the next socket (Bufs after a
+		// CloseSocket).
 		return
 	}
 	if flush && c.sockUp && len(c.out) > 0 && !c.sockFailed {
@@ -840,7 +854,7 @@ func (c *Conn) sockFail(err error) {
 	}
 	c.sockFailed = true
 	c.log.Debug("socket error", "err", err)
-	c.step(func(now time.Time) []v2.Action { return c.mach.SocketError(now, err) })
+	c.step(func(now time.Time) *v2.Ready { return c.mach.SocketError(now, err) })
 }
 
 // maxReadsPerEvent bounds the reads one readable event performs, so that
@@ -881,7 +895,7 @@ func (c *Conn) readLoop() {
 			}
 			c.stepEv(stepEvent{kind: stepCommit, n: n})
 			if extra != nil {
-				c.step(func(now time.Time) []v2.Action { return c.mach.Received(now, extra) })
+				c.step(func(now time.Time) *v2.Ready { return c.mach.Received(now, extra) })
 			}
 		} else {
 			c.mach.Unread()
@@ -986,7 +1000,7 @@ func (c *Conn) setTimer(t v2.Timer, at time.Time) {
 	d := time.Until(at)
 	c.timers[t] = c.worker.AfterFunc(max(d, 0), func() {
 		c.timers[t] = nil
-		c.step(func(now time.Time) []v2.Action { return c.mach.TimerFired(now, t) })
+		c.step(func(now time.Time) *v2.Ready { return c.mach.TimerFired(now, t) })
 		c.flushOut()
 	})
 }

@@ -756,7 +756,7 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 			c.regKey = key
 		}
 		m.mu.Unlock()
-		c.step(func(now time.Time) []v2.Action { return c.mach.Resolve(now, nil) })
+		c.step(func(now time.Time) *v2.Ready { return c.mach.Resolve(now, nil) })
 		// A lookup that waited its turn runs from an Exec of its own, and
 		// nothing else would write what Resolve produced.
 		c.flushOut()
@@ -766,10 +766,10 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 	m.mu.Unlock()
 	arbitrate := func() {
 		var v *v2.Verdict
-		e.step(func(now time.Time) []v2.Action {
-			var acts []v2.Action
-			v, acts = e.mach.Arbitrate(now, q)
-			return acts
+		e.step(func(now time.Time) *v2.Ready {
+			var r *v2.Ready
+			v, r = e.mach.Arbitrate(now, q)
+			return r
 		})
 		e.flushOut()
 		if v != nil && v.Register {
@@ -782,7 +782,7 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 		}
 		err := c.worker.Exec(func() {
 			c.handoffTo = e // for a HandOff action
-			c.step(func(now time.Time) []v2.Action { return c.mach.Resolve(now, v) })
+			c.step(func(now time.Time) *v2.Ready { return c.mach.Resolve(now, v) })
 			c.handoffTo = nil
 			c.flushOut()
 			m.lookupDone(key)
@@ -793,7 +793,7 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 	}
 	if err := e.worker.Exec(arbitrate); err != nil {
 		m.lookupDone(key)
-		c.step(func(now time.Time) []v2.Action { return c.mach.Resolve(now, nil) })
+		c.step(func(now time.Time) *v2.Ready { return c.mach.Resolve(now, nil) })
 		c.flushOut()
 	}
 }

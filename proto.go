@@ -12,25 +12,25 @@ import (
 
 // machine is the protocol state machine a Conn drives: a *v2.Machine
 // (msgr2) or a *v1.Machine (msgr1, "ceph v027"). Both take the same events
-// and return the same v2 Actions, so one connection, one action switch
-// and one lookup carry out either; a Conn keeps the machine it was made
+// and return the same v2.Ready, so one connection, one event switch and
+// one lookup carry out either; a Conn keeps the machine it was made
 // with for good.
 type machine interface {
-	Start(now time.Time) []v2.Action
-	Connected(now time.Time) []v2.Action
-	Accepted(now time.Time, remote netip.AddrPort) []v2.Action
-	Received(now time.Time, p []byte) []v2.Action
+	Start(now time.Time) *v2.Ready
+	Connected(now time.Time) *v2.Ready
+	Accepted(now time.Time, remote netip.AddrPort) *v2.Ready
+	Received(now time.Time, p []byte) *v2.Ready
 	ReadBuffer(min int) []byte
-	Commit(now time.Time, n int) []v2.Action
+	Commit(now time.Time, n int) *v2.Ready
 	Unread()
-	Send(now time.Time, msg *v2.OutMessage) []v2.Action
-	SendKeepalive(now time.Time) []v2.Action
-	TimerFired(now time.Time, t v2.Timer) []v2.Action
-	SocketError(now time.Time, err error) []v2.Action
-	MarkDown(now time.Time) []v2.Action
-	Arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, []v2.Action)
-	Resolve(now time.Time, v *v2.Verdict) []v2.Action
-	Adopted(now time.Time, pending []byte) []v2.Action
+	Send(now time.Time, msg *v2.OutMessage) *v2.Ready
+	SendKeepalive(now time.Time) *v2.Ready
+	TimerFired(now time.Time, t v2.Timer) *v2.Ready
+	SocketError(now time.Time, err error) *v2.Ready
+	MarkDown(now time.Time) *v2.Ready
+	Arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, *v2.Ready)
+	Resolve(now time.Time, v *v2.Verdict) *v2.Ready
+	Adopted(now time.Time, pending []byte) *v2.Ready
 }
 
 var (

@@ -2,9 +2,10 @@
 // as a pure state machine, client and server side: no I/O, no goroutine,
 // no clock. It is the twin of internal/protocol/v2 and speaks to the
 // connection in that package's terms: the same Config and Env, the same
-// OutMessage and InMessage, the same Actions (Write, Dial, Established,
-// Deliver, Lookup, HandOff, ...) and errors. A connection drives either
-// Machine through one action switch; only the bytes differ.
+// OutMessage and InMessage, the same Ready (frames, deliveries, acks and
+// events: Dial, Established, Lookup, HandOff, ...) and errors. A
+// connection drives either Machine through one event switch; only the
+// bytes differ.
 //
 // The Machine owns the session (global_seq, connect_seq, in_seq, out_seq,
 // the messages sent and not acknowledged) and the codec of the current
@@ -65,21 +66,21 @@ func NewClient(cfg Config) (*Machine, error) { return newMachine(cfg, true) }
 func NewServer(cfg Config) (*Machine, error) { return newMachine(cfg, false) }
 
 // The event methods are those of v2.Machine, with the same meaning; each
-// returns the actions to carry out, valid until the next call.
+// returns a v2.Ready to carry out, valid until the next call.
 
 // Start begins a client connection (or wakes one in standby).
-func (m *Machine) Start(now time.Time) []v2.Action { return m.start(now) }
+func (m *Machine) Start(now time.Time) *v2.Ready { return m.start(now) }
 
 // Connected reports that the socket from Dial is up.
-func (m *Machine) Connected(now time.Time) []v2.Action { return m.connected(now) }
+func (m *Machine) Connected(now time.Time) *v2.Ready { return m.connected(now) }
 
 // Accepted begins a server connection on a socket accepted from remote.
-func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) []v2.Action {
+func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) *v2.Ready {
 	return m.accepted(now, remote)
 }
 
 // Received feeds bytes read from the socket; p is not retained.
-func (m *Machine) Received(now time.Time, p []byte) []v2.Action { return m.received(now, p) }
+func (m *Machine) Received(now time.Time, p []byte) *v2.Ready { return m.received(now, p) }
 
 // ReadBuffer returns where the next socket read goes: the receive buffer,
 // or the rest of the message being read (its own buffer: no copy).
@@ -87,39 +88,39 @@ func (m *Machine) Received(now time.Time, p []byte) []v2.Action { return m.recei
 func (m *Machine) ReadBuffer(min int) []byte { return m.readBuffer(min) }
 
 // Commit reports n bytes read into the last ReadBuffer.
-func (m *Machine) Commit(now time.Time, n int) []v2.Action { return m.commit(now, n) }
+func (m *Machine) Commit(now time.Time, n int) *v2.Ready { return m.commit(now, n) }
 
 // Unread ends a ReadBuffer whose read returned nothing.
 func (m *Machine) Unread() { m.unread() }
 
 // Send queues msg.
-func (m *Machine) Send(now time.Time, msg *v2.OutMessage) []v2.Action { return m.send(now, msg) }
+func (m *Machine) Send(now time.Time, msg *v2.OutMessage) *v2.Ready { return m.send(now, msg) }
 
 // SendKeepalive sends a KEEPALIVE2 stamped now (KEEPALIVE to a peer
 // without MSGR_KEEPALIVE2).
-func (m *Machine) SendKeepalive(now time.Time) []v2.Action { return m.sendKeepalive(now) }
+func (m *Machine) SendKeepalive(now time.Time) *v2.Ready { return m.sendKeepalive(now) }
 
 // TimerFired reports that t expired.
-func (m *Machine) TimerFired(now time.Time, t v2.Timer) []v2.Action { return m.timerFired(now, t) }
+func (m *Machine) TimerFired(now time.Time, t v2.Timer) *v2.Ready { return m.timerFired(now, t) }
 
 // SocketError reports that the socket failed.
-func (m *Machine) SocketError(now time.Time, err error) []v2.Action { return m.socketError(now, err) }
+func (m *Machine) SocketError(now time.Time, err error) *v2.Ready { return m.socketError(now, err) }
 
 // MarkDown closes the connection for good.
-func (m *Machine) MarkDown(now time.Time) []v2.Action { return m.markDown(now) }
+func (m *Machine) MarkDown(now time.Time) *v2.Ready { return m.markDown(now) }
 
 // Arbitrate is called on the existing connection's Machine with the Query
 // of a new server connection from the same peer (see v2.Lookup).
-func (m *Machine) Arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, []v2.Action) {
+func (m *Machine) Arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, *v2.Ready) {
 	return m.arbitrate(now, q)
 }
 
 // Resolve answers this Machine's Lookup (nil: no existing connection).
-func (m *Machine) Resolve(now time.Time, v *v2.Verdict) []v2.Action { return m.resolve(now, v) }
+func (m *Machine) Resolve(now time.Time, v *v2.Verdict) *v2.Ready { return m.resolve(now, v) }
 
 // Adopted reports that the socket a Query's connection handed over is now
 // this Machine's; pending are the bytes it had read and not processed.
-func (m *Machine) Adopted(now time.Time, pending []byte) []v2.Action { return m.adopted(now, pending) }
+func (m *Machine) Adopted(now time.Time, pending []byte) *v2.Ready { return m.adopted(now, pending) }
 
 // State returns the Machine's coarse state.
 func (m *Machine) State() v2.State { return m.state() }

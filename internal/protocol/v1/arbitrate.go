@@ -40,7 +40,7 @@ type verdict struct {
 
 // arbitrate is the part of handle_connect_message_2 and replace that
 // concerns the existing connection (this Machine).
-func (m *Machine) arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, []v2.Action) {
+func (m *Machine) arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, *v2.Ready) {
 	m.begin()
 	qq, ok := q.V1.(*query)
 	if !ok {
@@ -120,11 +120,11 @@ func (m *Machine) replace(now time.Time, q *query) *verdict {
 }
 
 // adopted: the new connection's socket is ours now.
-func (m *Machine) adopted(now time.Time, pending []byte) []v2.Action {
+func (m *Machine) adopted(now time.Time, pending []byte) *v2.Ready {
 	m.begin()
 	if m.ph != phReplacing || m.adoptReply == nil {
 		// Marked down or faulted meanwhile: the socket is not wanted.
-		m.emit(v2.CloseSocket{Err: v2.ErrReplaced})
+		m.rd.Emit(v2.CloseSocket{Err: v2.ErrReplaced})
 		return m.end()
 	}
 	r := m.adoptReply
@@ -143,7 +143,7 @@ func (m *Machine) adopted(now time.Time, pending []byte) []v2.Action {
 }
 
 // resolve answers our Lookup.
-func (m *Machine) resolve(now time.Time, v *v2.Verdict) []v2.Action {
+func (m *Machine) resolve(now time.Time, v *v2.Verdict) *v2.Ready {
 	m.begin()
 	if m.ph != phLookup {
 		return m.end()
@@ -189,10 +189,10 @@ func (m *Machine) resolve(now time.Time, v *v2.Verdict) []v2.Action {
 		m.hasSocket = false // it is the existing connection's now
 		m.rx.release()
 		m.stopTimer(v2.TimerHandshake)
-		m.emit(v2.HandOff{Pending: pending})
+		m.rd.Emit(v2.HandOff{Pending: pending})
 		m.ph = phClosed
 		m.discardAll()
-		m.emit(v2.Closed{Err: v2.ErrReplaced})
+		m.rd.Emit(v2.Closed{Err: v2.ErrReplaced})
 		return m.end()
 	}
 	if m.ph == phAccConnect || m.ph == phReady || m.ph == phAccSeq {

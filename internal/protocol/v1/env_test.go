@@ -65,15 +65,15 @@ type acts struct {
 	other     []v2.Action
 }
 
-func (a *acts) add(list []v2.Action) {
-	for _, x := range list {
+func (a *acts) add(r *v2.Ready) {
+	r.Walk(func(bufs [][]byte, delivered []*v2.InMessage, ack []*v2.OutMessage, x v2.Action) {
+		for _, b := range bufs {
+			a.writes = append(a.writes, b...)
+		}
+		a.delivered = append(a.delivered, delivered...)
+		a.acked += len(ack)
 		switch x := x.(type) {
-		case v2.Write:
-			for _, b := range x.Bufs {
-				a.writes = append(a.writes, b...)
-			}
-		case v2.Deliver:
-			a.delivered = append(a.delivered, x.Msg)
+		case nil:
 		case v2.Established:
 			a.est = append(a.est, x)
 		case v2.Closed:
@@ -89,8 +89,6 @@ func (a *acts) add(list []v2.Action) {
 			a.lookups = append(a.lookups, x.Query)
 		case v2.HandOff:
 			a.handoffs = append(a.handoffs, x)
-		case v2.Acked:
-			a.acked += len(x.Msgs)
 		case v2.Discarded:
 			a.discarded += len(x.Msgs)
 		case v2.KeepaliveAck:
@@ -99,7 +97,7 @@ func (a *acts) add(list []v2.Action) {
 		default:
 			a.other = append(a.other, x)
 		}
-	}
+	})
 }
 
 // feed gives m bytes as read from its socket, answering its lookups as a

@@ -44,7 +44,7 @@ func (m *Machine) handleServerBanner(now time.Time) bool {
 	}
 	if forMe.Addr.IsValid() && !m.knowMyIP() {
 		m.learnedIP = forMe.Addr.Addr()
-		m.emit(v2.LearnedAddr{Addr: encoding.EntityAddr{Type: encoding.AddrTypeLegacy, Addr: netip.AddrPortFrom(forMe.Addr.Addr(), 0)}})
+		m.rd.Emit(v2.LearnedAddr{Addr: encoding.EntityAddr{Type: encoding.AddrTypeLegacy, Addr: netip.AddrPortFrom(forMe.Addr.Addr(), 0)}})
 	}
 	m.write(AppendAddr(make([]byte, 0, AddrLen), m.myAddr()))
 	m.ph = phConnReply
@@ -326,7 +326,7 @@ func (m *Machine) handleConnect(now time.Time) bool {
 		globalSeq: c.GlobalSeq, connectSeq: c.ConnectSeq, features: c.Features,
 		peerAddr: m.peerAddrs[0], resetcheck: m.policy.ResetCheck,
 	}}
-	m.emit(v2.Lookup{Query: m.query})
+	m.rd.Emit(v2.Lookup{Query: m.query})
 	return false
 }
 

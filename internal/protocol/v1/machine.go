@@ -140,13 +140,11 @@ type Machine struct {
 
 	timers [timerCount]time.Time
 
-	out  [][]byte
-	acts []v2.Action
-	// writes holds the buffer lists of the event's Writes, and lossy
-	// the lossy messages its flush framed (Acked): reused from one event
-	// to the next (an action's slices are valid until the next call).
-	writes [][]byte
-	lossy  []*v2.OutMessage
+	// rd is the event's Ready, built in place and handed out; its lists
+	// are reused from one event to the next (a Ready is valid until the
+	// next call). A lossy flush reports the messages it framed in
+	// rd.Acked.
+	rd v2.Ready
 	// arena holds the small pieces written (message headers and
 	// footers, ACK and KEEPALIVE frames) until the socket takes them.
 	arena wire.Arena
@@ -191,50 +189,25 @@ func newMachine(cfg Config, client bool) (*Machine, error) {
 	return m, nil
 }
 
-// ---- action plumbing ----
+// ---- the Ready ----
 
-func (m *Machine) begin() {
-	clear(m.acts)
-	m.acts = m.acts[:0]
-	clear(m.out)
-	m.out = m.out[:0]
-	clear(m.writes)
-	m.writes = m.writes[:0]
-	clear(m.lossy)
-	m.lossy = m.lossy[:0]
-}
+// begin starts an event: the previous event's Ready is consumed by now.
+func (m *Machine) begin() { m.rd.Reset() }
 
-func (m *Machine) flushOut() {
-	if len(m.out) > 0 {
-		i := len(m.writes)
-		m.writes = append(m.writes, m.out...)
-		clear(m.out)
-		m.out = m.out[:0]
-		m.acts = append(m.acts, v2.Write{Bufs: m.writes[i:len(m.writes):len(m.writes)]})
-	}
-}
+// end returns the event's Ready.
+func (m *Machine) end() *v2.Ready { return &m.rd }
 
-func (m *Machine) emit(a v2.Action) {
-	m.flushOut()
-	m.acts = append(m.acts, a)
-}
-
-func (m *Machine) end() []v2.Action {
-	m.flushOut()
-	return m.acts
-}
-
-func (m *Machine) write(b []byte) { m.out = append(m.out, b) }
+func (m *Machine) write(b []byte) { m.rd.Bufs = append(m.rd.Bufs, b) }
 
 func (m *Machine) setTimer(t v2.Timer, at time.Time) {
 	m.timers[t] = at
-	m.emit(v2.SetTimer{Timer: t, At: at})
+	m.rd.Emit(v2.SetTimer{Timer: t, At: at})
 }
 
 func (m *Machine) stopTimer(t v2.Timer) {
 	if !m.timers[t].IsZero() {
 		m.timers[t] = time.Time{}
-		m.emit(v2.StopTimer{Timer: t})
+		m.rd.Emit(v2.StopTimer{Timer: t})
 	}
 }
 
@@ -244,7 +217,7 @@ func (m *Machine) protoErr(reason string, err error) error {
 
 // ---- events ----
 
-func (m *Machine) start(now time.Time) []v2.Action {
+func (m *Machine) start(now time.Time) *v2.Ready {
 	m.begin()
 	switch {
 	case m.ph == phNone && m.target.Type == encoding.AddrTypeLegacy && !m.hasSocket:
@@ -263,13 +236,13 @@ func (m *Machine) startConnect(now time.Time) {
 	m.ph = phDialing
 	m.isClient = true
 	m.hasSocket = true
-	m.emit(v2.Dial{Addr: m.target})
+	m.rd.Emit(v2.Dial{Addr: m.target})
 	if m.cfg.HandshakeTimeout > 0 {
 		m.setTimer(v2.TimerHandshake, now.Add(m.cfg.HandshakeTimeout))
 	}
 }
 
-func (m *Machine) connected(now time.Time) []v2.Action {
+func (m *Machine) connected(now time.Time) *v2.Ready {
 	m.begin()
 	if m.ph != phDialing {
 		return m.end()
@@ -283,7 +256,7 @@ func (m *Machine) connected(now time.Time) []v2.Action {
 	return m.end()
 }
 
-func (m *Machine) accepted(now time.Time, remote netip.AddrPort) []v2.Action {
+func (m *Machine) accepted(now time.Time, remote netip.AddrPort) *v2.Ready {
 	m.begin()
 	if m.ph != phNone || m.hasSocket {
 		return m.end()
@@ -329,7 +302,7 @@ func (m *Machine) myAddr() encoding.EntityAddr {
 	return a
 }
 
-func (m *Machine) received(now time.Time, p []byte) []v2.Action {
+func (m *Machine) received(now time.Time, p []byte) *v2.Ready {
 	m.begin()
 	if m.hasSocket && m.ph != phClosed && len(p) > 0 {
 		m.lastActive = now
@@ -349,7 +322,7 @@ func (m *Machine) readBuffer(min int) []byte {
 	return m.rx.space(min)
 }
 
-func (m *Machine) commit(now time.Time, n int) []v2.Action {
+func (m *Machine) commit(now time.Time, n int) *v2.Ready {
 	m.begin()
 	if n <= 0 || !m.hasSocket {
 		m.body.unpin()
@@ -377,10 +350,10 @@ func (m *Machine) unread() {
 	}
 }
 
-func (m *Machine) send(now time.Time, msg *v2.OutMessage) []v2.Action {
+func (m *Machine) send(now time.Time, msg *v2.OutMessage) *v2.Ready {
 	m.begin()
 	if m.ph == phClosed {
-		m.emit(v2.Discarded{Msgs: []*v2.OutMessage{msg}})
+		m.rd.Emit(v2.Discarded{Msgs: []*v2.OutMessage{msg}})
 		return m.end()
 	}
 	m.outq.Push(msg)
@@ -393,7 +366,7 @@ func (m *Machine) send(now time.Time, msg *v2.OutMessage) []v2.Action {
 	return m.end()
 }
 
-func (m *Machine) sendKeepalive(now time.Time) []v2.Action {
+func (m *Machine) sendKeepalive(now time.Time) *v2.Ready {
 	m.begin()
 	if m.ph != phClosed {
 		m.keepalive = true
@@ -404,7 +377,7 @@ func (m *Machine) sendKeepalive(now time.Time) []v2.Action {
 	return m.end()
 }
 
-func (m *Machine) timerFired(now time.Time, t v2.Timer) []v2.Action {
+func (m *Machine) timerFired(now time.Time, t v2.Timer) *v2.Ready {
 	m.begin()
 	if int(t) >= timerCount || m.timers[t].IsZero() {
 		return m.end()
@@ -432,7 +405,7 @@ func (m *Machine) timerFired(now time.Time, t v2.Timer) []v2.Action {
 	return m.end()
 }
 
-func (m *Machine) socketError(now time.Time, err error) []v2.Action {
+func (m *Machine) socketError(now time.Time, err error) *v2.Ready {
 	m.begin()
 	switch m.ph {
 	case phLookup:
@@ -444,14 +417,14 @@ func (m *Machine) socketError(now time.Time, err error) []v2.Action {
 	case phNone, phClosed, phStandby, phBackoff:
 	default:
 		if m.ph == phDialing && errors.Is(err, syscall.ECONNREFUSED) {
-			m.emit(v2.Refused{Err: err})
+			m.rd.Emit(v2.Refused{Err: err})
 		}
 		m.fault(now, fmt.Errorf("%w: %w", v2.ErrSocket, err))
 	}
 	return m.end()
 }
 
-func (m *Machine) markDown(now time.Time) []v2.Action {
+func (m *Machine) markDown(now time.Time) *v2.Ready {
 	m.begin()
 	if m.ph == phLookup {
 		m.deferredDown = true
@@ -486,11 +459,11 @@ func (m *Machine) state() v2.State {
 // dropSocket forgets the current socket and everything tied to it.
 func (m *Machine) dropSocket(err error) {
 	if m.hasSocket {
-		m.emit(v2.CloseSocket{Err: err})
+		m.rd.Emit(v2.CloseSocket{Err: err})
 		m.hasSocket = false
 	}
-	clear(m.out)
-	m.out = m.out[:0]
+	// Frames queued after the last event were for this socket.
+	m.rd.DropPendingBufs()
 	m.rx.release()
 	m.body.reset()
 	m.inMsg = false
@@ -555,16 +528,16 @@ func (m *Machine) stop(now time.Time, err error, report bool) {
 	m.stopTimer(v2.TimerBackoff)
 	m.ph = phClosed
 	if report && m.announced {
-		m.emit(v2.Reset{Err: err})
+		m.rd.Emit(v2.Reset{Err: err})
 	}
-	m.emit(v2.Closed{Err: err})
+	m.rd.Emit(v2.Closed{Err: err})
 }
 
 // sessionReset is ProtocolV1::session_reset: the session is gone.
 func (m *Machine) sessionReset() {
 	m.discardAll()
 	if m.announced {
-		m.emit(v2.Reset{Remote: true, Err: v2.ErrSessionReset})
+		m.rd.Emit(v2.Reset{Remote: true, Err: v2.ErrSessionReset})
 	}
 	m.outq.ResetSeq(0)
 	if encoding.HasFeatures(m.features, encoding.FeatureMsgAuth) {
@@ -583,21 +556,17 @@ func (m *Machine) requeueSent() { m.outq.Requeue() }
 
 // discardRequeuedUpTo drops requeued messages the peer already has.
 func (m *Machine) discardRequeuedUpTo(seq uint64) {
-	if acked := m.outq.DiscardRequeuedUpTo(seq, nil); len(acked) > 0 {
-		m.emit(v2.Acked{Msgs: acked})
-	}
+	m.rd.Acked = m.outq.DiscardRequeuedUpTo(seq, m.rd.Acked)
 }
 
 func (m *Machine) discardAll() {
 	if all := m.outq.DiscardAll(nil); len(all) > 0 {
-		m.emit(v2.Discarded{Msgs: all})
+		m.rd.Emit(v2.Discarded{Msgs: all})
 	}
 }
 
 func (m *Machine) handleAck(seq uint64) {
-	if acked := m.outq.Ack(seq, nil); len(acked) > 0 {
-		m.emit(v2.Acked{Msgs: acked})
-	}
+	m.rd.Acked = m.outq.Ack(seq, m.rd.Acked)
 }
 
 // ready is ProtocolV1::ready: the session is open on this socket.
@@ -615,7 +584,7 @@ func (m *Machine) ready(now time.Time) {
 }
 
 func (m *Machine) established() {
-	m.emit(v2.Established{
+	m.rd.Emit(v2.Established{
 		Peer:         encoding.EntityName{Type: m.peerType, Num: m.peerNum},
 		PeerAddrs:    m.peerAddrs,
 		Features:     m.features,

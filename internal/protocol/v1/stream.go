@@ -180,7 +180,7 @@ func (m *Machine) handleItem(now time.Time) bool {
 		}
 		t := decodeTimespec(b[1:])
 		m.rx.consume(1 + timespecLen)
-		m.emit(v2.KeepaliveAck{Stamp: t.Time()})
+		m.rd.Emit(v2.KeepaliveAck{Stamp: t.Time()})
 	case TagClose:
 		m.rx.consume(1)
 		m.stop(now, fmt.Errorf("%w: peer sent CLOSE", v2.ErrSocket), false)
@@ -267,7 +267,7 @@ func (m *Machine) readMessage(now time.Time) bool {
 	if !m.policy.Lossy {
 		m.ackLeft++
 	}
-	m.emit(v2.Deliver{Msg: in})
+	m.rd.Delivered = append(m.rd.Delivered, in)
 	return true
 }
 
@@ -295,15 +295,18 @@ func (m *Machine) flush(now time.Time) {
 			m.write([]byte{byte(TagKeepalive)})
 		}
 	}
-	lossyDone := len(m.lossy)
+	lossyDone := len(m.rd.Acked)
 	for msg := m.outq.Next(); msg != nil; msg = m.outq.Next() {
 		if err := m.writeMessage(msg); err != nil {
 			m.outq.Unsend(msg)
+			// As before, lossy messages framed so far are not reported.
+			clear(m.rd.Acked[lossyDone:])
+			m.rd.Acked = m.rd.Acked[:lossyDone]
 			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", v2.ErrProtocol, msg.Header.Seq, err))
 			return
 		}
 		if m.policy.Lossy {
-			m.lossy = append(m.lossy, msg)
+			m.rd.Acked = append(m.rd.Acked, msg)
 		} else {
 			m.outq.Sent(msg)
 		}
@@ -314,9 +317,6 @@ func (m *Machine) flush(now time.Time) {
 		b[0] = byte(TagAck)
 		binary.LittleEndian.PutUint64(b[1:], m.inSeq)
 		m.write(b)
-	}
-	if n := len(m.lossy); n > lossyDone {
-		m.emit(v2.Acked{Msgs: m.lossy[lossyDone:n:n]})
 	}
 }
 

@@ -2,9 +2,9 @@
 // client and server side: it does no I/O, owns no goroutine and reads no
 // clock. A connection drives one Machine from its loop goroutine: it feeds
 // events in (socket connected or accepted, bytes read, a message to send, a
-// timer fired, a socket error, mark down) and carries out the Actions that
-// come back, in order (write bytes, dial, close the socket, start a timer,
-// deliver a message, report a reset, ...).
+// timer fired, a socket error, mark down) and carries out the Ready that
+// comes back: bytes to write, messages delivered and acked, and events in
+// order (dial, close the socket, start a timer, report a reset, ...).
 //
 // The Machine owns the session (cookies, global_seq, connect_seq, in_seq,
 // out_seq, the queue of messages sent but not acknowledged) and the codec
@@ -29,8 +29,8 @@
 //
 // The msgr1 Machine (internal/protocol/v1) speaks to the connection in
 // this package's terms (Config, Env, Policy, OutMessage, InMessage, the
-// Actions and errors), so that one connection drives either protocol
-// through the same action switch, and keeps its outbound messages in an
+// Ready and errors), so that one connection drives either protocol
+// through the same event switch, and keeps its outbound messages in an
 // OutQueue as this Machine does.
 //
 // Ceph references: src/msg/async/ProtocolV2.{h,cc} (Pacific), src/msg/Policy.h.
@@ -135,7 +135,7 @@ type Config struct {
 	PreSessionBudget *wire.Budget
 	// StreamSums says the driver calls Writable before each write: crc
 	// mode then sends big segments while their crcs are computed (see
-	// Writable). Without it every Write's buffers are complete.
+	// Writable). Without it every buffer in a Ready's Bufs is complete.
 	StreamSums bool
 	// RxBuffer, if set, is asked where the data of a big incoming
 	// message goes once its header is in (tid, type, data length): an
@@ -224,20 +224,9 @@ func (t Timer) String() string {
 	return fmt.Sprintf("timer(%d)", uint8(t))
 }
 
-// Action is one thing the messenger must do, in the order returned. The
-// concrete types are listed below; switch on them.
+// Action is one of a Ready's rare events. The concrete types are listed
+// below; switch on them.
 type Action interface{ isAction() }
-
-// Write: append these buffers to the socket's output, in order. The
-// buffers are never modified afterwards (they may alias an OutMessage's
-// Data). Writes that follow a CloseSocket belong to the next socket the
-// connection gets (after Dial, or an adopted socket).
-//
-// Bufs itself (the list) belongs to the Machine and is valid only until
-// the next call of any Machine method: copy the list (not the bytes) to
-// keep it. The byte buffers it lists live on as before: they are never
-// reused by the Machine.
-type Write struct{ Bufs [][]byte }
 
 // Dial: open a new socket to Addr and call Connected when it is up, or
 // SocketError if it fails.
@@ -285,18 +274,6 @@ type Established struct {
 	ConMode      uint32
 }
 
-// Deliver: a message arrived, in sequence; dispatch it.
-type Deliver struct{ Msg *InMessage }
-
-// Acked: the peer acknowledged these messages; they left the queue. On a
-// lossy connection Ceph keeps no sent list: messages are reported Acked as
-// soon as they are framed.
-//
-// Msgs (the list) belongs to the Machine and is valid only until the next
-// call of any Machine method, as Write's Bufs; the messages themselves are
-// the caller's again.
-type Acked struct{ Msgs []*OutMessage }
-
 // Discarded: these messages will never be sent (lossy fault, session
 // reset, mark down); they left the queue.
 type Discarded struct{ Msgs []*OutMessage }
@@ -328,8 +305,8 @@ type KeepaliveAck struct{ Stamp time.Time }
 //   - finds no other connection registered for Query.PeerAddrs: if
 //     !Query.Reconnect it registers this connection for them; then it
 //     calls Resolve(now, nil) on this Machine;
-//   - finds one, E: on E's loop it calls v, acts := E.Arbitrate(now,
-//     Query) and carries out acts (as E's actions), then on this
+//   - finds one, E: on E's loop it calls v, r := E.Arbitrate(now,
+//     Query) and carries out r (as E's Ready), then on this
 //     connection's loop calls Resolve(now, v). When v.Register is set,
 //     this connection replaces E in the registry.
 type Lookup struct{ Query *Query }
@@ -349,15 +326,12 @@ type HandOff struct{ Pending []byte }
 // that ended a lossy or half-accepted connection.
 type Closed struct{ Err error }
 
-func (Write) isAction()        {}
 func (Dial) isAction()         {}
 func (CloseSocket) isAction()  {}
 func (SetTimer) isAction()     {}
 func (StopTimer) isAction()    {}
 func (LearnedAddr) isAction()  {}
 func (Established) isAction()  {}
-func (Deliver) isAction()      {}
-func (Acked) isAction()        {}
 func (Discarded) isAction()    {}
 func (Reset) isAction()        {}
 func (Refused) isAction()      {}
@@ -482,8 +456,8 @@ func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // Constructors. Each event method of a Machine (Start, Received, Send,
-// TimerFired, ...) returns the actions to carry out, in order; the
-// returned slice is valid until the next call.
+// TimerFired, ...) returns a Ready to carry out, valid until the next
+// call.
 
 // NewClient returns a Machine that will connect to cfg.PeerAddrs. Call
 // Start to begin.

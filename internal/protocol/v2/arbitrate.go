@@ -53,7 +53,7 @@ func (m *Machine) lookup(q *Query) {
 	q.q.stream = m.st
 	m.query = q
 	m.ph = phLookup
-	m.emit(Lookup{Query: q})
+	m.rd.Emit(Lookup{Query: q})
 }
 
 // addrKey lays an address out as Ceph's entity_addr_t sits in memory
@@ -88,8 +88,8 @@ func addrLess(a, b encoding.EntityAddr) bool { return bytes.Compare(addrKey(a), 
 // with the Query of a new server connection from the same peer. It decides,
 // as Ceph's handle_existing_connection / handle_reconnect do, whether the
 // new connection waits, retries, is reset, replaces this one, or hands its
-// socket over; the returned actions are this Machine's.
-func (m *Machine) Arbitrate(now time.Time, q *Query) (*Verdict, []Action) {
+// socket over; the returned Ready is this Machine's.
+func (m *Machine) Arbitrate(now time.Time, q *Query) (*Verdict, *Ready) {
 	m.begin()
 	v := m.judge(now, q)
 	return &Verdict{Register: v.kind == vProceed, v: v}, m.end()
@@ -189,7 +189,7 @@ func (m *Machine) takeOver(now time.Time, q *Query, reconnecting bool) {
 
 // Resolve answers this Machine's Lookup: v is nil when the messenger found
 // no existing connection.
-func (m *Machine) Resolve(now time.Time, v *Verdict) []Action {
+func (m *Machine) Resolve(now time.Time, v *Verdict) *Ready {
 	m.begin()
 	if m.ph != phLookup {
 		return m.end()
@@ -215,7 +215,7 @@ func (m *Machine) Resolve(now time.Time, v *Verdict) []Action {
 		m.lookupBuf = nil
 		m.st = nil // it belongs to the existing Machine now
 		m.hasSocket = false
-		m.emit(HandOff{Pending: pending})
+		m.rd.Emit(HandOff{Pending: pending})
 		m.stop(now, ErrReplaced, false)
 		return m.end()
 	case vWait:
@@ -265,11 +265,11 @@ func (m *Machine) afterLookup(now time.Time) {
 // Adopted reports that the socket of the connection whose Query this
 // Machine took over (see HandOff) is now this connection's; pending are
 // bytes that connection had read and not processed.
-func (m *Machine) Adopted(now time.Time, pending []byte) []Action {
+func (m *Machine) Adopted(now time.Time, pending []byte) *Ready {
 	m.begin()
 	if m.ph != phReplacing || m.adopt == nil {
 		// Marked down (or stopped) while the socket was on its way.
-		m.emit(CloseSocket{Err: ErrReplaced})
+		m.rd.Emit(CloseSocket{Err: ErrReplaced})
 		return m.end()
 	}
 	m.st, m.adopt = m.adopt, nil

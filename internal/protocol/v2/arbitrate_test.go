@@ -78,7 +78,8 @@ func TestArbitrate(t *testing.T) {
 			q := &Query{PeerAddrs: peer, PeerType: encoding.EntityTypeOSD, Reconnect: tc.q.reconnect, q: query{
 				clientCookie: tc.q.cc, globalSeq: tc.q.gs, connectSeq: tc.q.cs, msgSeq: 0, resetcheck: tc.q.resetcheck,
 				stream: newStream(wire.Limits{}, nil, false)}}
-			v, acts := e.Arbitrate(n.now, q)
+			v, r := e.Arbitrate(n.now, q)
+			acts := flatten(r)
 			if v.v != tc.want || v.Register != (tc.want.kind == vProceed) {
 				t.Fatalf("verdict %+v, want %+v", v.v, tc.want)
 			}

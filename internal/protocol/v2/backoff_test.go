@@ -91,13 +91,14 @@ func TestCloseSocketSaysHandshake(t *testing.T) {
 	// Break the socket once the client has sent its banner.
 	n.step() // connected
 	var got []CloseSocket
-	acts := c.m.SocketError(n.now, errTest)
+	r := c.m.SocketError(n.now, errTest)
+	acts := flatten(r)
 	for _, a := range acts {
 		if cs, ok := a.(CloseSocket); ok {
 			got = append(got, cs)
 		}
 	}
-	c.apply(acts)
+	c.apply(r)
 	if len(got) != 1 || !got[0].Handshake || got[0].Phase != "BANNER_CONNECTING" || got[0].Peer != srv.addrs[0] {
 		t.Fatalf("handshake failure reported as %+v", got)
 	}
@@ -106,13 +107,14 @@ func TestCloseSocketSaysHandshake(t *testing.T) {
 		t.Fatalf("state %v", c.m.State())
 	}
 	got = nil
-	acts = c.m.SocketError(n.now, errTest)
+	r = c.m.SocketError(n.now, errTest)
+	acts = flatten(r)
 	for _, a := range acts {
 		if cs, ok := a.(CloseSocket); ok {
 			got = append(got, cs)
 		}
 	}
-	c.apply(acts)
+	c.apply(r)
 	if len(got) != 1 || got[0].Handshake || got[0].Phase != "READY" {
 		t.Fatalf("open session's socket failure reported as %+v", got)
 	}

@@ -100,14 +100,14 @@ type replay struct {
 	handoff   *HandOff
 }
 
-func (r *replay) apply(acts []Action) {
-	for _, a := range acts {
+func (r *replay) apply(rd *Ready) {
+	for _, a := range flatten(rd) {
 		switch a := a.(type) {
-		case Write:
+		case write:
 			for _, b := range a.Bufs {
 				r.out = append(r.out, b...)
 			}
-		case Deliver:
+		case deliver:
 			r.delivered = append(r.delivered, a.Msg)
 		case Established:
 			r.est = append(r.est, a)
@@ -251,11 +251,12 @@ func TestCaptureClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &replay{t: t, m: m}
-	acts := m.Start(time.Unix(0, 0))
+	rd := m.Start(time.Unix(0, 0))
+	acts := flatten(rd)
 	if d, ok := acts[0].(Dial); !ok || d.Addr != ci.TargetAddr {
 		t.Fatalf("first action %+v, want a dial to %v", acts[0], ci.TargetAddr)
 	}
-	r.apply(acts)
+	r.apply(rd)
 	r.apply(m.Connected(time.Unix(0, 0)))
 	r.feed(m2c, rand.New(rand.NewPCG(3, 4)))
 	if len(r.closed) != 0 {

@@ -168,7 +168,7 @@ func (m *Machine) handleSmallFrame(now time.Time, f *wire.Frame) bool {
 	case wire.TagKeepalive2Ack:
 		var k wire.Keepalive2Ack
 		if m.decodeSmall(now, f, k.DecodePayload) && m.expect(now, f.Tag, m.ph == phReady) {
-			m.emit(KeepaliveAck{Stamp: k.Timestamp.Time()})
+			m.rd.Emit(KeepaliveAck{Stamp: k.Timestamp.Time()})
 		}
 	default:
 		return false
@@ -196,7 +196,7 @@ func (m *Machine) handleHello(now time.Time, h *wire.Hello) {
 		m.peerType = h.EntityType
 		m.policy = m.env.Policy(h.EntityType)
 	}
-	m.emit(LearnedAddr{Addr: h.PeerAddr})
+	m.rd.Emit(LearnedAddr{Addr: h.PeerAddr})
 	if m.ph == phHelloAccepting {
 		a, err := m.env.AuthServer(m.peerType)
 		if err != nil {
@@ -460,6 +460,6 @@ func (m *Machine) handleMessage(now time.Time, f *wire.Frame) {
 	if !m.policy.Lossy {
 		m.ackLeft++
 	}
-	m.emit(Deliver{Msg: in})
+	m.rd.Delivered = append(m.rd.Delivered, in)
 	m.handleAck(in.Header.AckSeq)
 }

@@ -218,29 +218,40 @@ func (c *conn) logf(format string, args ...any) {
 	}
 }
 
-// apply carries out a Machine's actions as a messenger would.
-func (c *conn) apply(acts []Action) {
+// apply carries out a Machine's Ready as a messenger would.
+func (c *conn) apply(r *Ready) { r.Walk(c.step) }
+
+// step carries out one step of a Ready's Walk.
+func (c *conn) step(bufs [][]byte, delivered []*InMessage, ack []*OutMessage, a Action) {
 	n := c.node.net
-	for _, a := range acts {
+	if len(bufs) > 0 {
+		if c.sock == nil {
+			n.t.Fatalf("%s: Write with no socket (state %v)", c.node.name, c.m.ph)
+		}
+		i := c.sock.side(c)
+		if !c.sock.open[i] {
+			n.t.Fatalf("%s: Write on a closed socket", c.node.name)
+		}
+		for len(bufs) > 0 {
+			k := len(bufs)
+			if n.streamSums {
+				k = c.m.Writable(bufs)
+			}
+			for _, b := range bufs[:k] {
+				c.sock.buf[i] = append(c.sock.buf[i], b...)
+			}
+			bufs = bufs[k:]
+		}
+	}
+	for _, in := range delivered {
+		if len(c.node.delivered) > 0 && msgID(in) <= msgID(c.node.delivered[len(c.node.delivered)-1]) && c.node.strict {
+			n.t.Fatalf("%s: delivered %d after %d", c.node.name, msgID(in), msgID(c.node.delivered[len(c.node.delivered)-1]))
+		}
+		c.node.delivered = append(c.node.delivered, in)
+	}
+	c.acked = append(c.acked, ack...)
+	if a != nil {
 		switch a := a.(type) {
-		case Write:
-			if c.sock == nil {
-				n.t.Fatalf("%s: Write with no socket (state %v)", c.node.name, c.m.ph)
-			}
-			i := c.sock.side(c)
-			if !c.sock.open[i] {
-				n.t.Fatalf("%s: Write on a closed socket", c.node.name)
-			}
-			for bufs := a.Bufs; len(bufs) > 0; {
-				k := len(bufs)
-				if n.streamSums {
-					k = c.m.Writable(bufs)
-				}
-				for _, b := range bufs[:k] {
-					c.sock.buf[i] = append(c.sock.buf[i], b...)
-				}
-				bufs = bufs[k:]
-			}
 		case Dial:
 			c.logf("dial %v", a.Addr)
 			n.dial(c, a.Addr)
@@ -265,13 +276,6 @@ func (c *conn) apply(acts []Action) {
 		case Established:
 			c.logf("established %+v", a)
 			c.established = append(c.established, a)
-		case Deliver:
-			if len(c.node.delivered) > 0 && msgID(a.Msg) <= msgID(c.node.delivered[len(c.node.delivered)-1]) && c.node.strict {
-				n.t.Fatalf("%s: delivered %d after %d", c.node.name, msgID(a.Msg), msgID(c.node.delivered[len(c.node.delivered)-1]))
-			}
-			c.node.delivered = append(c.node.delivered, a.Msg)
-		case Acked:
-			c.acked = append(c.acked, a.Msgs...)
 		case Discarded:
 			c.discarded = append(c.discarded, a.Msgs...)
 		case Reset:
@@ -324,12 +328,12 @@ func (nd *node) lookup(c *conn, q *Query) {
 		c.apply(c.m.Resolve(now, nil))
 		return
 	}
-	v, acts := e.m.Arbitrate(now, q)
+	v, r := e.m.Arbitrate(now, q)
 	if nd.net.verdicts == nil {
 		nd.net.verdicts = map[verdictKind]int{}
 	}
 	nd.net.verdicts[v.v.kind]++
-	e.apply(acts)
+	e.apply(r)
 	if v.Register {
 		nd.registry[key] = c
 	}

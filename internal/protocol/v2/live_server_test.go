@@ -87,8 +87,8 @@ func TestLiveCephClient(t *testing.T) {
 			}
 			defer sock.Close()
 			r := &replay{t: t, m: m}
-			apply := func(acts []Action) {
-				r.apply(acts)
+			apply := func(rd *Ready) {
+				r.apply(rd)
 				if len(r.out) > 0 {
 					if _, err := sock.Write(r.out); err != nil {
 						t.Fatal(err)

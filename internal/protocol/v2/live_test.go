@@ -82,10 +82,10 @@ func liveMon(t *testing.T, conf cephtest.Cluster) {
 	var established *Established
 	var delivered []*InMessage
 	var keepAck bool
-	apply := func(acts []Action) {
-		for _, a := range acts {
+	apply := func(r *Ready) {
+		for _, a := range flatten(r) {
 			switch a := a.(type) {
-			case Write:
+			case write:
 				for _, b := range a.Bufs {
 					if _, err := sock.Write(b); err != nil {
 						t.Fatal(err)
@@ -95,7 +95,7 @@ func liveMon(t *testing.T, conf cephtest.Cluster) {
 				env.addrs[0].Addr = netip.AddrPortFrom(a.Addr.Addr.Addr(), 0)
 			case Established:
 				established = &a
-			case Deliver:
+			case deliver:
 				delivered = append(delivered, a.Msg)
 			case KeepaliveAck:
 				keepAck = true

@@ -97,7 +97,7 @@ func TestLookupDeferrals(t *testing.T) {
 			t.Fatalf("verdict %+v", v.v)
 		}
 		e.MarkDown(now)
-		acts := e.Adopted(now, nil)
+		acts := flatten(e.Adopted(now, nil))
 		if len(acts) != 1 {
 			t.Fatalf("actions %v", acts)
 		}
@@ -149,7 +149,8 @@ func TestHandOffLost(t *testing.T) {
 			e.ph, e.clientCookie, e.serverCookie, e.policy = phStandby, 7, 5, losslessPeer
 			e.outq.Push(msg(1))
 			q := &Query{PeerAddrs: e.peerAddrs, Reconnect: true, q: query{clientCookie: 7, connectSeq: 1, target: e.target, stream: newStream(wire.Limits{}, nil, false)}}
-			v, acts := e.Arbitrate(now, q)
+			v, rd := e.Arbitrate(now, q)
+			acts := flatten(rd)
 			if v.v.kind != vHandOff || e.State() != StateAccepting {
 				t.Fatalf("verdict %+v state %v", v.v, e.State())
 			}
@@ -163,9 +164,9 @@ func TestHandOffLost(t *testing.T) {
 				t.Fatalf("no handshake timer in %v", acts)
 			}
 			if how == "timer" {
-				acts = e.TimerFired(deadline, TimerHandshake)
+				acts = flatten(e.TimerFired(deadline, TimerHandshake))
 			} else {
-				acts = e.SocketError(now, errors.New("detach failed"))
+				acts = flatten(e.SocketError(now, errors.New("detach failed")))
 			}
 			// It has a message queued and is not a server: it reconnects.
 			if _, ok := acts[len(acts)-2].(Dial); !ok || e.State() != StateConnecting || e.adopt != nil {

@@ -138,21 +138,10 @@ type Machine struct {
 
 	timers [timerCount]time.Time // zero: not armed
 
-	// out holds the buffers of the event's frames; out[:outDone] went
-	// into Write actions already. It is reused from one event to the next
-	// (a Write's slice is valid until the next Machine call), and so are
-	// the boxed Write{out[:k]} actions in outBoxes while out keeps its
-	// array (outArr).
-	out      [][]byte
-	outDone  int
-	outArr   *[]byte
-	outBoxes [16]Action
-	// acked holds the event's Acked lists, reused like out (valid until
-	// the next call); ackedBoxes are the boxed Acked{acked[:k]}.
-	acked      []*OutMessage
-	ackedArr   **OutMessage
-	ackedBoxes [16]Action
-	acts       []Action
+	// rd is the event's Ready, built in place and handed out; its lists
+	// are reused from one event to the next (a Ready is valid until the
+	// next call).
+	rd Ready
 	// ctlTmp is the payload scratch of writeControl.
 	ctlTmp [16]byte
 
@@ -218,100 +207,21 @@ func (m *Machine) limits() wire.Limits {
 	return wire.Limits{MaxSegmentLen: m.cfg.MaxFrameSize, MaxFrameLen: uint64(m.cfg.MaxFrameSize) + 4096}
 }
 
-// maxKeptOut bounds the buffer list kept from one event to the next.
-const maxKeptOut = 1024
+// begin starts an event: the previous event's Ready is consumed by now.
+func (m *Machine) begin() { m.rd.Reset() }
 
-// begin starts an event: the action list and the buffer list of the
-// previous event's Writes are reused.
-func (m *Machine) begin() {
-	m.acts = m.acts[:0]
-	m.resetOut()
-}
-
-// resetOut empties out for a new event. The previous event's Writes are
-// consumed by now (their slices are valid until the next call); clearing
-// the array keeps it from pinning written buffers.
-func (m *Machine) resetOut() {
-	if cap(m.out) > maxKeptOut {
-		m.out, m.outArr, m.outBoxes = nil, nil, [16]Action{}
-	} else {
-		clear(m.out)
-		m.out = m.out[:0]
-	}
-	m.outDone = 0
-	if cap(m.acked) > maxKeptOut {
-		m.acked, m.ackedArr, m.ackedBoxes = nil, nil, [16]Action{}
-	} else {
-		clear(m.acked)
-		m.acked = m.acked[:0]
-	}
-}
-
-// end flushes pending writes and returns the event's actions.
-func (m *Machine) end() []Action {
-	m.flushOut()
-	return m.acts
-}
-
-// emit adds an action after the writes queued so far.
-func (m *Machine) emit(a Action) {
-	m.flushOut()
-	m.acts = append(m.acts, a)
-}
-
-func (m *Machine) flushOut() {
-	if len(m.out) > m.outDone {
-		m.acts = append(m.acts, m.writeAction(m.outDone, len(m.out)))
-		m.outDone = len(m.out)
-	}
-}
-
-// emitAcked reports acked[i:] Acked (the reused list: see acked).
-func (m *Machine) emitAcked(i int) {
-	j := len(m.acked)
-	if i != 0 || j > len(m.ackedBoxes) {
-		m.emit(Acked{Msgs: m.acked[i:j:j]})
-		return
-	}
-	if arr := &m.acked[0]; arr != m.ackedArr {
-		m.ackedArr, m.ackedBoxes = arr, [16]Action{}
-	}
-	a := m.ackedBoxes[j-1]
-	if a == nil {
-		a = Acked{Msgs: m.acked[:j:j]}
-		m.ackedBoxes[j-1] = a
-	}
-	m.emit(a)
-}
-
-// writeAction returns Write{Bufs: out[i:j]}, capped so that an append by
-// the receiver never runs into the Machine's next frames. A Write of
-// out[:j] is boxed once per array of out and length: the box stays right
-// (same array, same bounds) for as long as out keeps that array.
-func (m *Machine) writeAction(i, j int) Action {
-	if i != 0 || j > len(m.outBoxes) {
-		return Write{Bufs: m.out[i:j:j]}
-	}
-	if arr := &m.out[:1][0]; arr != m.outArr {
-		m.outArr, m.outBoxes = arr, [16]Action{}
-	}
-	a := m.outBoxes[j-1]
-	if a == nil {
-		a = Write{Bufs: m.out[:j:j]}
-		m.outBoxes[j-1] = a
-	}
-	return a
-}
+// end returns the event's Ready.
+func (m *Machine) end() *Ready { return &m.rd }
 
 func (m *Machine) setTimer(t Timer, at time.Time) {
 	m.timers[t] = at
-	m.emit(SetTimer{Timer: t, At: at})
+	m.rd.Emit(SetTimer{Timer: t, At: at})
 }
 
 func (m *Machine) stopTimer(t Timer) {
 	if !m.timers[t].IsZero() {
 		m.timers[t] = time.Time{}
-		m.emit(StopTimer{Timer: t})
+		m.rd.Emit(StopTimer{Timer: t})
 	}
 }
 
@@ -321,12 +231,12 @@ func (m *Machine) protoErr(reason string, err error) error {
 
 // writeFrame queues a control frame on the current socket.
 func (m *Machine) writeFrame(now time.Time, f wire.ControlFrame) bool {
-	out, err := m.st.control(m.out, f)
+	out, err := m.st.control(m.rd.Bufs, f)
 	if err != nil {
 		m.fault(now, m.protoErr("encoding "+f.Tag().String(), err))
 		return false
 	}
-	m.out = out
+	m.rd.Bufs = out
 	return true
 }
 
@@ -334,12 +244,12 @@ func (m *Machine) writeFrame(now time.Time, f wire.ControlFrame) bool {
 // payload: without a ControlFrame value to box, the per-message frames
 // (ACK, KEEPALIVE2, KEEPALIVE2_ACK) cost no allocation.
 func (m *Machine) writeControl(now time.Time, tag wire.Tag, payload []byte) bool {
-	out, err := m.st.controlPayload(m.out, tag, payload)
+	out, err := m.st.controlPayload(m.rd.Bufs, tag, payload)
 	if err != nil {
 		m.fault(now, m.protoErr("encoding "+tag.String(), err))
 		return false
 	}
-	m.out = out
+	m.rd.Bufs = out
 	return true
 }
 
@@ -347,7 +257,7 @@ func (m *Machine) writeControl(now time.Time, tag wire.Tag, payload []byte) bool
 
 // Start begins a client connection: it returns a Dial. Calling it on a
 // Machine in standby (or with a lazy connection) starts connecting.
-func (m *Machine) Start(now time.Time) []Action {
+func (m *Machine) Start(now time.Time) *Ready {
 	m.begin()
 	switch {
 	case m.ph == phNone && m.target.Type != encoding.AddrTypeNone && !m.hasSocket:
@@ -369,14 +279,14 @@ func (m *Machine) startConnect(now time.Time) {
 	m.ph = phDialing
 	m.isClient = true
 	m.hasSocket = true
-	m.emit(Dial{Addr: m.target})
+	m.rd.Emit(Dial{Addr: m.target})
 	if m.cfg.HandshakeTimeout > 0 {
 		m.setTimer(TimerHandshake, now.Add(m.cfg.HandshakeTimeout))
 	}
 }
 
 // Connected reports that the socket from Dial is up.
-func (m *Machine) Connected(now time.Time) []Action {
+func (m *Machine) Connected(now time.Time) *Ready {
 	m.begin()
 	if m.ph != phDialing {
 		return m.end()
@@ -390,7 +300,7 @@ func (m *Machine) Connected(now time.Time) []Action {
 }
 
 // Accepted begins a server connection on a socket accepted from remote.
-func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) []Action {
+func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) *Ready {
 	m.begin()
 	if m.ph != phNone || m.hasSocket {
 		return m.end()
@@ -415,11 +325,11 @@ func (m *Machine) writeBanner() {
 	}
 	b := wire.AppendBanner(nil, wire.Banner{Supported: sup})
 	m.st.txLog = append(m.st.txLog, b...)
-	m.out = append(m.out, b)
+	m.rd.Bufs = append(m.rd.Bufs, b)
 }
 
 // Received feeds bytes read from the socket. p is not retained.
-func (m *Machine) Received(now time.Time, p []byte) []Action {
+func (m *Machine) Received(now time.Time, p []byte) *Ready {
 	m.begin()
 	switch {
 	case m.ph == phLookup:
@@ -464,7 +374,7 @@ func (m *Machine) ReadBuffer(min int) []byte {
 // Commit reports n > 0 bytes read into the last ReadBuffer; it is
 // Received for those bytes. A reader goes on until a read returns nothing
 // and then calls Unread, which is when an idle session's buffer goes back.
-func (m *Machine) Commit(now time.Time, n int) []Action {
+func (m *Machine) Commit(now time.Time, n int) *Ready {
 	dec := m.readDec
 	m.readDec = nil
 	if dec == nil {
@@ -491,7 +401,7 @@ func (m *Machine) Commit(now time.Time, n int) []Action {
 // Unread ends a ReadBuffer whose read returned nothing (would block, EOF
 // or an error): the buffer goes back to the pool if the Machine has
 // nothing buffered, so that an idle session holds none. It changes no
-// state and has no actions.
+// state and hands out no Ready.
 func (m *Machine) Unread() {
 	if m.readDec != nil && m.st != nil && m.st.dec == m.readDec {
 		m.releaseRx()
@@ -499,7 +409,7 @@ func (m *Machine) Unread() {
 	m.readDec, m.readScratch = nil, nil
 }
 
-// Writable returns how many of bufs, the buffers of Writes not yet
+// Writable returns how many of bufs, the Ready Bufs not yet
 // written to the current socket, in order (partly written ones trimmed),
 // may be written now; call it before each write (with Config.StreamSums;
 // without, it returns len(bufs)). In crc mode a big segment goes out
@@ -566,10 +476,10 @@ func (m *Machine) process(now time.Time) {
 
 // Send queues msg. It is framed at once when the session is open, or when
 // it next opens; on a lossy connection that is closed it is Discarded.
-func (m *Machine) Send(now time.Time, msg *OutMessage) []Action {
+func (m *Machine) Send(now time.Time, msg *OutMessage) *Ready {
 	m.begin()
 	if m.ph == phClosed {
-		m.emit(Discarded{Msgs: []*OutMessage{msg}})
+		m.rd.Emit(Discarded{Msgs: []*OutMessage{msg}})
 		return m.end()
 	}
 	m.outq.Push(msg)
@@ -587,7 +497,7 @@ func (m *Machine) Send(now time.Time, msg *OutMessage) []Action {
 
 // SendKeepalive sends a KEEPALIVE2 stamped now (or when the session next
 // opens); its answer comes back as a KeepaliveAck.
-func (m *Machine) SendKeepalive(now time.Time) []Action {
+func (m *Machine) SendKeepalive(now time.Time) *Ready {
 	m.begin()
 	if m.ph != phClosed {
 		m.keepalive = true
@@ -599,7 +509,7 @@ func (m *Machine) SendKeepalive(now time.Time) []Action {
 }
 
 // TimerFired reports that t expired. Stale firings are ignored.
-func (m *Machine) TimerFired(now time.Time, t Timer) []Action {
+func (m *Machine) TimerFired(now time.Time, t Timer) *Ready {
 	m.begin()
 	if int(t) >= timerCount || m.timers[t].IsZero() {
 		return m.end()
@@ -629,7 +539,7 @@ func (m *Machine) TimerFired(now time.Time, t Timer) []Action {
 
 // SocketError reports that the socket failed (read/write error, EOF, or
 // a failed dial). It is a fault: what follows depends on the policy.
-func (m *Machine) SocketError(now time.Time, err error) []Action {
+func (m *Machine) SocketError(now time.Time, err error) *Ready {
 	m.begin()
 	switch m.ph {
 	case phLookup:
@@ -649,14 +559,14 @@ func (m *Machine) SocketError(now time.Time, err error) []Action {
 
 func (m *Machine) onSocketError(now time.Time, err error) {
 	if m.ph == phDialing && errors.Is(err, syscall.ECONNREFUSED) {
-		m.emit(Refused{Err: err})
+		m.rd.Emit(Refused{Err: err})
 	}
 	m.fault(now, fmt.Errorf("%w: %w", ErrSocket, err))
 }
 
 // MarkDown closes the connection for good: queued messages are Discarded,
 // and the Machine ends with Closed (no Reset callback: the caller asked).
-func (m *Machine) MarkDown(now time.Time) []Action {
+func (m *Machine) MarkDown(now time.Time) *Ready {
 	m.begin()
 	if m.ph == phLookup {
 		m.deferredDown = true
@@ -707,12 +617,11 @@ func (m *Machine) Seqs() (out, in uint64) { return m.outq.Seq(), m.inSeq }
 func (m *Machine) dropSocket(err error) {
 	if m.hasSocket {
 		hs := m.ph.connecting() || m.ph.accepting() || m.ph == phReplacing
-		m.emit(CloseSocket{Err: err, Phase: m.ph.String(), Peer: m.target, Handshake: hs})
+		m.rd.Emit(CloseSocket{Err: err, Phase: m.ph.String(), Peer: m.target, Handshake: hs})
 		m.hasSocket = false
 	}
-	// Frames not yet in a Write were for this socket: drop them.
-	clear(m.out[m.outDone:])
-	m.out = m.out[:m.outDone]
+	// Frames queued after the last event were for this socket.
+	m.rd.DropPendingBufs()
 	for _, st := range [...]*stream{m.st, m.adopt} {
 		if st != nil {
 			st.dec.SetBudget(nil)
@@ -784,15 +693,15 @@ func (m *Machine) stop(now time.Time, err error, report bool) {
 	m.stopTimer(TimerBackoff)
 	m.ph = phClosed
 	if report && m.announced {
-		m.emit(Reset{Err: err})
+		m.rd.Emit(Reset{Err: err})
 	}
-	m.emit(Closed{Err: err})
+	m.rd.Emit(Closed{Err: err})
 }
 
 // resetSession is ProtocolV2::reset_session: the peer lost our session.
 func (m *Machine) resetSession() {
 	m.discardAll()
-	m.emit(Reset{Remote: true, Err: ErrSessionReset})
+	m.rd.Emit(Reset{Remote: true, Err: ErrSessionReset})
 	m.outq.ResetSeq(0)
 	m.inSeq = 0
 	m.clientCookie, m.serverCookie = 0, 0
@@ -808,15 +717,12 @@ func (m *Machine) requeueSent() { m.outq.Requeue() }
 
 // discardRequeuedUpTo drops requeued messages the peer already has.
 func (m *Machine) discardRequeuedUpTo(seq uint64) {
-	i := len(m.acked)
-	if m.acked = m.outq.DiscardRequeuedUpTo(seq, m.acked); len(m.acked) > i {
-		m.emitAcked(i)
-	}
+	m.rd.Acked = m.outq.DiscardRequeuedUpTo(seq, m.rd.Acked)
 }
 
 func (m *Machine) discardAll() {
 	if all := m.outq.DiscardAll(nil); len(all) > 0 {
-		m.emit(Discarded{Msgs: all})
+		m.rd.Emit(Discarded{Msgs: all})
 	}
 }
 
@@ -833,7 +739,7 @@ func (m *Machine) flush(now time.Time) {
 			return
 		}
 	}
-	lossyDone := len(m.acked) // lossy: framed messages go to acked
+	lossyDone := len(m.rd.Acked) // lossy: framed messages go to acked
 	for msg := m.outq.Next(); msg != nil; msg = m.outq.Next() {
 		h := &msg.Header
 		h.AckSeq = m.inSeq
@@ -841,19 +747,19 @@ func (m *Machine) flush(now time.Time) {
 		h.FrontLen = uint32(len(msg.Payload.Front))
 		h.MiddleLen = uint32(len(msg.Payload.Middle))
 		h.DataLen = uint32(len(msg.Payload.Data))
-		out, err := m.st.message(m.out, h, &msg.Payload)
+		out, err := m.st.message(m.rd.Bufs, h, &msg.Payload)
 		if err != nil {
 			// Put it back so that a lossless session keeps it.
 			m.outq.Unsend(msg)
 			// As before, lossy messages framed so far are not reported.
-			clear(m.acked[lossyDone:])
-			m.acked = m.acked[:lossyDone]
+			clear(m.rd.Acked[lossyDone:])
+			m.rd.Acked = m.rd.Acked[:lossyDone]
 			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", ErrProtocol, h.Seq, err))
 			return
 		}
-		m.out = out
+		m.rd.Bufs = out
 		if m.policy.Lossy {
-			m.acked = append(m.acked, msg)
+			m.rd.Acked = append(m.rd.Acked, msg)
 		} else {
 			m.outq.Sent(msg)
 		}
@@ -865,19 +771,13 @@ func (m *Machine) flush(now time.Time) {
 			return
 		}
 	}
-	if len(m.acked) > lossyDone {
-		m.emitAcked(lossyDone)
-	}
 }
 
 func (m *Machine) handleAck(seq uint64) {
 	if m.policy.Lossy {
 		return
 	}
-	i := len(m.acked)
-	if m.acked = m.outq.Ack(seq, m.acked); len(m.acked) > i {
-		m.emitAcked(i)
-	}
+	m.rd.Acked = m.outq.Ack(seq, m.rd.Acked)
 }
 
 // detach takes over the buffer of the frame just decoded, if it has one
@@ -910,7 +810,7 @@ func (m *Machine) ready(now time.Time) {
 }
 
 func (m *Machine) established(reconnected bool) {
-	m.emit(Established{
+	m.rd.Emit(Established{
 		Peer:         encoding.EntityName{Type: m.peerType, Num: m.peerGID},
 		PeerAddrs:    m.peerAddrs,
 		Features:     m.features,

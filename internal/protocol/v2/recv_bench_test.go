@@ -23,8 +23,8 @@ func BenchmarkReceive(b *testing.B) {
 				n.settle()
 				s := srv.registry[cl.addrs.String()]
 				var frame []byte
-				for _, a := range c.m.Send(n.now, &OutMessage{Header: message.Header{Type: 1, Priority: message.PrioDefault}, Payload: message.Payload{Data: make([]byte, size)}}) {
-					if w, ok := a.(Write); ok {
+				for _, a := range flatten(c.m.Send(n.now, &OutMessage{Header: message.Header{Type: 1, Priority: message.PrioDefault}, Payload: message.Payload{Data: make([]byte, size)}})) {
+					if w, ok := a.(write); ok {
 						for _, p := range w.Bufs {
 							frame = append(frame, p...)
 						}

@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// TestAckedListsOfOneEvent checks that two Acked lists of one event are
-// apart: the first cannot grow into the second.
+// TestAckedListsOfOneEvent checks an event's acks in its Ready: one list
+// in order, cut by the Events between them, and the Walk's pieces apart
+// (the first cannot grow into the second).
 func TestAckedListsOfOneEvent(t *testing.T) {
 	m := &Machine{}
 	var msgs []*OutMessage
@@ -18,17 +19,24 @@ func TestAckedListsOfOneEvent(t *testing.T) {
 	}
 	m.begin()
 	m.handleAck(2)
+	m.rd.Emit(StopTimer{Timer: TimerIdle})
 	m.handleAck(5)
-	acts := m.end()
-	if len(acts) != 2 {
-		t.Fatalf("%d actions", len(acts))
+	r := m.end()
+	if len(r.Acked) != 5 || len(r.Events) != 1 || r.Events[0].NAcked != 2 {
+		t.Fatalf("acked %v events %+v", r.Acked, r.Events)
 	}
-	a, b := acts[0].(Acked).Msgs, acts[1].(Acked).Msgs
-	if len(a) != 2 || a[0] != msgs[0] || a[1] != msgs[1] || len(b) != 3 || b[0] != msgs[2] || b[2] != msgs[4] {
-		t.Fatalf("acked %v %v", a, b)
+	for i, msg := range r.Acked {
+		if msg != msgs[i] {
+			t.Fatalf("acked[%d] seq %d", i, msg.Header.Seq)
+		}
 	}
-	if cap(a) != 2 {
-		t.Fatalf("first Acked list can grow into the second: cap %d", cap(a))
+	var pieces [][]*OutMessage
+	r.Walk(func(_ [][]byte, _ []*InMessage, ack []*OutMessage, _ Action) { pieces = append(pieces, ack) })
+	if len(pieces) != 2 || len(pieces[0]) != 2 || len(pieces[1]) != 3 || pieces[1][0] != msgs[2] {
+		t.Fatalf("pieces %v", pieces)
+	}
+	if cap(pieces[0]) != 2 {
+		t.Fatalf("first Acked piece can grow into the second: cap %d", cap(pieces[0]))
 	}
 }
 

@@ -16,7 +16,7 @@ func kinds(t testing.TB, acts []Action) []string {
 	var out []string
 	for _, a := range acts {
 		switch a := a.(type) {
-		case Write:
+		case write:
 			var b []byte
 			for _, x := range a.Bufs {
 				b = append(b, x...)
@@ -39,6 +39,10 @@ func kinds(t testing.TB, acts []Action) []string {
 				s += f.Tag.String()
 			}
 			out = append(out, s+")")
+		case deliver:
+			out = append(out, "Deliver")
+		case acked:
+			out = append(out, "Acked")
 		case SetTimer:
 			out = append(out, "SetTimer("+a.Timer.String()+")")
 		case StopTimer:
@@ -66,7 +70,7 @@ func TestStepByStep(t *testing.T) {
 	bytesOf := func(acts []Action) []byte {
 		var b []byte
 		for _, a := range acts {
-			if w, ok := a.(Write); ok {
+			if w, ok := a.(write); ok {
 				for _, x := range w.Bufs {
 					b = append(b, x...)
 				}
@@ -75,8 +79,9 @@ func TestStepByStep(t *testing.T) {
 		return b
 	}
 	var c2s, s2c []byte
-	step := func(name string, acts []Action, want ...string) []Action {
+	step := func(name string, r *Ready, want ...string) []Action {
 		t.Helper()
+		acts := flatten(r)
 		if got := kinds(t, acts); !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: actions %v, want %v", name, got, want)
 		}
@@ -129,8 +134,8 @@ func TestWriteBuffersStable(t *testing.T) {
 		type snap struct{ buf, copy []byte }
 		var snaps []snap
 		for i := range 500 {
-			for _, a := range c.m.Send(n.now, msg(uint64(i+1))) {
-				if w, ok := a.(Write); ok {
+			for _, a := range flatten(c.m.Send(n.now, msg(uint64(i+1)))) {
+				if w, ok := a.(write); ok {
 					for _, b := range w.Bufs {
 						snaps = append(snaps, snap{b, append([]byte(nil), b...)})
 					}
