@@ -37,8 +37,6 @@ package v1
 
 import (
 	"errors"
-	"net/netip"
-	"time"
 
 	"github.com/gomsgr/msgr/encoding"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
@@ -65,65 +63,9 @@ func NewClient(cfg Config) (*Machine, error) { return newMachine(cfg, true) }
 // NewServer returns a Machine for an accepted socket. Call Accepted.
 func NewServer(cfg Config) (*Machine, error) { return newMachine(cfg, false) }
 
-// The event methods are those of v2.Machine, with the same meaning; each
-// returns a v2.Ready to carry out, valid until the next call.
-
-// Start begins a client connection (or wakes one in standby).
-func (m *Machine) Start(now time.Time) *v2.Ready { return m.start(now) }
-
-// Connected reports that the socket from Dial is up.
-func (m *Machine) Connected(now time.Time) *v2.Ready { return m.connected(now) }
-
-// Accepted begins a server connection on a socket accepted from remote.
-func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) *v2.Ready {
-	return m.accepted(now, remote)
-}
-
-// Received feeds bytes read from the socket; p is not retained.
-func (m *Machine) Received(now time.Time, p []byte) *v2.Ready { return m.received(now, p) }
-
-// ReadBuffer returns where the next socket read goes: the receive buffer,
-// or the rest of the message being read (its own buffer: no copy).
-// Report the read with Commit at once, or Unread if it returned nothing.
-func (m *Machine) ReadBuffer(min int) []byte { return m.readBuffer(min) }
-
-// Commit reports n bytes read into the last ReadBuffer.
-func (m *Machine) Commit(now time.Time, n int) *v2.Ready { return m.commit(now, n) }
-
-// Unread ends a ReadBuffer whose read returned nothing.
-func (m *Machine) Unread() { m.unread() }
-
-// Send queues msg.
-func (m *Machine) Send(now time.Time, msg *v2.OutMessage) *v2.Ready { return m.send(now, msg) }
-
-// SendKeepalive sends a KEEPALIVE2 stamped now (KEEPALIVE to a peer
-// without MSGR_KEEPALIVE2).
-func (m *Machine) SendKeepalive(now time.Time) *v2.Ready { return m.sendKeepalive(now) }
-
-// TimerFired reports that t expired.
-func (m *Machine) TimerFired(now time.Time, t v2.Timer) *v2.Ready { return m.timerFired(now, t) }
-
-// SocketError reports that the socket failed.
-func (m *Machine) SocketError(now time.Time, err error) *v2.Ready { return m.socketError(now, err) }
-
-// MarkDown closes the connection for good.
-func (m *Machine) MarkDown(now time.Time) *v2.Ready { return m.markDown(now) }
-
-// Arbitrate is called on the existing connection's Machine with the Query
-// of a new server connection from the same peer (see v2.Lookup).
-func (m *Machine) Arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, *v2.Ready) {
-	return m.arbitrate(now, q)
-}
-
-// Resolve answers this Machine's Lookup (nil: no existing connection).
-func (m *Machine) Resolve(now time.Time, v *v2.Verdict) *v2.Ready { return m.resolve(now, v) }
-
-// Adopted reports that the socket a Query's connection handed over is now
-// this Machine's; pending are the bytes it had read and not processed.
-func (m *Machine) Adopted(now time.Time, pending []byte) *v2.Ready { return m.adopted(now, pending) }
-
-// State returns the Machine's coarse state.
-func (m *Machine) State() v2.State { return m.state() }
+// The event methods (machine.go, arbitrate.go) are those of v2.Machine,
+// with the same meaning; each returns a v2.Ready to carry out, valid until
+// the next call.
 
 // Peer returns the peer's entity name and addresses.
 func (m *Machine) Peer() (encoding.EntityName, encoding.EntityAddrVec) {

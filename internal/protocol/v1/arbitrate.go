@@ -38,9 +38,11 @@ type verdict struct {
 	connectSeq uint32
 }
 
-// arbitrate is the part of handle_connect_message_2 and replace that
-// concerns the existing connection (this Machine).
-func (m *Machine) arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, *v2.Ready) {
+// Arbitrate is called on the existing connection's Machine with the Query
+// of a new server connection from the same peer (see v2.Lookup): the part
+// of handle_connect_message_2 and replace that concerns the existing
+// connection (this Machine).
+func (m *Machine) Arbitrate(now time.Time, q *v2.Query) (*v2.Verdict, *v2.Ready) {
 	m.begin()
 	qq, ok := q.V1.(*query)
 	if !ok {
@@ -119,8 +121,9 @@ func (m *Machine) replace(now time.Time, q *query) *verdict {
 	return &verdict{kind: vReplace}
 }
 
-// adopted: the new connection's socket is ours now.
-func (m *Machine) adopted(now time.Time, pending []byte) *v2.Ready {
+// Adopted reports that the socket a Query's connection handed over is now
+// this Machine's; pending are the bytes it had read and not processed.
+func (m *Machine) Adopted(now time.Time, pending []byte) *v2.Ready {
 	m.begin()
 	if m.ph != phReplacing || m.adoptReply == nil {
 		// Marked down or faulted meanwhile: the socket is not wanted.
@@ -142,8 +145,8 @@ func (m *Machine) adopted(now time.Time, pending []byte) *v2.Ready {
 	return m.end()
 }
 
-// resolve answers our Lookup.
-func (m *Machine) resolve(now time.Time, v *v2.Verdict) *v2.Ready {
+// Resolve answers this Machine's Lookup (nil: no existing connection).
+func (m *Machine) Resolve(now time.Time, v *v2.Verdict) *v2.Ready {
 	m.begin()
 	if m.ph != phLookup {
 		return m.end()

@@ -217,7 +217,8 @@ func (m *Machine) protoErr(reason string, err error) error {
 
 // ---- events ----
 
-func (m *Machine) start(now time.Time) *v2.Ready {
+// Start begins a client connection (or wakes one in standby).
+func (m *Machine) Start(now time.Time) *v2.Ready {
 	m.begin()
 	switch {
 	case m.ph == phNone && m.target.Type == encoding.AddrTypeLegacy && !m.hasSocket:
@@ -242,7 +243,8 @@ func (m *Machine) startConnect(now time.Time) {
 	}
 }
 
-func (m *Machine) connected(now time.Time) *v2.Ready {
+// Connected reports that the socket from Dial is up.
+func (m *Machine) Connected(now time.Time) *v2.Ready {
 	m.begin()
 	if m.ph != phDialing {
 		return m.end()
@@ -256,7 +258,8 @@ func (m *Machine) connected(now time.Time) *v2.Ready {
 	return m.end()
 }
 
-func (m *Machine) accepted(now time.Time, remote netip.AddrPort) *v2.Ready {
+// Accepted begins a server connection on a socket accepted from remote.
+func (m *Machine) Accepted(now time.Time, remote netip.AddrPort) *v2.Ready {
 	m.begin()
 	if m.ph != phNone || m.hasSocket {
 		return m.end()
@@ -302,7 +305,8 @@ func (m *Machine) myAddr() encoding.EntityAddr {
 	return a
 }
 
-func (m *Machine) received(now time.Time, p []byte) *v2.Ready {
+// Received feeds bytes read from the socket; p is not retained.
+func (m *Machine) Received(now time.Time, p []byte) *v2.Ready {
 	m.begin()
 	if m.hasSocket && m.ph != phClosed && len(p) > 0 {
 		m.lastActive = now
@@ -312,7 +316,10 @@ func (m *Machine) received(now time.Time, p []byte) *v2.Ready {
 	return m.end()
 }
 
-func (m *Machine) readBuffer(min int) []byte {
+// ReadBuffer returns where the next socket read goes: the receive buffer,
+// or the rest of the message being read (its own buffer: no copy).
+// Report the read with Commit at once, or Unread if it returned nothing.
+func (m *Machine) ReadBuffer(min int) []byte {
 	min = max(min, 1)
 	if m.inMsg && m.body.active() && m.rx.len() == 0 && m.body.n < m.body.total && m.ph == phReady {
 		m.readBody = true
@@ -322,7 +329,8 @@ func (m *Machine) readBuffer(min int) []byte {
 	return m.rx.space(min)
 }
 
-func (m *Machine) commit(now time.Time, n int) *v2.Ready {
+// Commit reports n bytes read into the last ReadBuffer.
+func (m *Machine) Commit(now time.Time, n int) *v2.Ready {
 	m.begin()
 	if n <= 0 || !m.hasSocket {
 		m.body.unpin()
@@ -342,7 +350,8 @@ func (m *Machine) commit(now time.Time, n int) *v2.Ready {
 	return m.end()
 }
 
-func (m *Machine) unread() {
+// Unread ends a ReadBuffer whose read returned nothing.
+func (m *Machine) Unread() {
 	m.body.unpin()
 	m.readBody = false
 	if m.ph == phReady && m.rx.len() == 0 {
@@ -350,7 +359,8 @@ func (m *Machine) unread() {
 	}
 }
 
-func (m *Machine) send(now time.Time, msg *v2.OutMessage) *v2.Ready {
+// Send queues msg.
+func (m *Machine) Send(now time.Time, msg *v2.OutMessage) *v2.Ready {
 	m.begin()
 	if m.ph == phClosed {
 		m.rd.Emit(v2.Discarded{Msgs: []*v2.OutMessage{msg}})
@@ -366,7 +376,9 @@ func (m *Machine) send(now time.Time, msg *v2.OutMessage) *v2.Ready {
 	return m.end()
 }
 
-func (m *Machine) sendKeepalive(now time.Time) *v2.Ready {
+// SendKeepalive sends a KEEPALIVE2 stamped now (KEEPALIVE to a peer
+// without MSGR_KEEPALIVE2).
+func (m *Machine) SendKeepalive(now time.Time) *v2.Ready {
 	m.begin()
 	if m.ph != phClosed {
 		m.keepalive = true
@@ -377,7 +389,8 @@ func (m *Machine) sendKeepalive(now time.Time) *v2.Ready {
 	return m.end()
 }
 
-func (m *Machine) timerFired(now time.Time, t v2.Timer) *v2.Ready {
+// TimerFired reports that t expired.
+func (m *Machine) TimerFired(now time.Time, t v2.Timer) *v2.Ready {
 	m.begin()
 	if int(t) >= timerCount || m.timers[t].IsZero() {
 		return m.end()
@@ -405,7 +418,8 @@ func (m *Machine) timerFired(now time.Time, t v2.Timer) *v2.Ready {
 	return m.end()
 }
 
-func (m *Machine) socketError(now time.Time, err error) *v2.Ready {
+// SocketError reports that the socket failed.
+func (m *Machine) SocketError(now time.Time, err error) *v2.Ready {
 	m.begin()
 	switch m.ph {
 	case phLookup:
@@ -424,7 +438,8 @@ func (m *Machine) socketError(now time.Time, err error) *v2.Ready {
 	return m.end()
 }
 
-func (m *Machine) markDown(now time.Time) *v2.Ready {
+// MarkDown closes the connection for good.
+func (m *Machine) MarkDown(now time.Time) *v2.Ready {
 	m.begin()
 	if m.ph == phLookup {
 		m.deferredDown = true
@@ -434,7 +449,8 @@ func (m *Machine) markDown(now time.Time) *v2.Ready {
 	return m.end()
 }
 
-func (m *Machine) state() v2.State {
+// State returns the Machine's coarse state.
+func (m *Machine) State() v2.State {
 	switch {
 	case m.ph == phNone:
 		return v2.StateNone
