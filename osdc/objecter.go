@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomsgr/msgr/encoding"
@@ -41,6 +42,19 @@ type Conn interface {
 type RxPoster interface {
 	PostRxBuffer(tid uint64, typ uint16, b *message.RxBuffer)
 	RevokeRxBuffer(tid uint64, b *message.RxBuffer) (filled bool)
+}
+
+// Detacher is a Conn that can stop referring to the memory of messages
+// sent on it that may not be written yet (msgr's Conn.DetachData): bytes
+// still to be written from bufs are copied (the message is not withdrawn),
+// and done is called once the Conn will never read bufs again. It must not
+// block. The Objecter calls it when an op ends without a reply (cancel,
+// timeout, Close) and when it sends an op to another connection, and the
+// op completes (Done closes) only after done: so a request's data is the
+// caller's again as soon as the request has completed, whatever happened
+// to its sends.
+type Detacher interface {
+	DetachData(bufs [][]byte, done func())
 }
 
 // Keepaliver is a Conn that can probe its peer (msgr's SendKeepalive); it
@@ -152,6 +166,12 @@ type Request struct {
 	// must be left alone until the request has completed (Do returned,
 	// or Pending.Done closed); from then on msgr never touches it, the
 	// request's end (cancel, timeout) included.
+	//
+	// The ops' Data are sent from the caller's memory, not copied: they
+	// must not change until the request has completed; from then on they
+	// are never read again (on a Detacher Conn: a send that may still be
+	// queued when the op ends without a reply or moves to another
+	// connection is detached first).
 	Into []byte
 }
 
@@ -202,12 +222,21 @@ type op struct {
 	// rx is Request.Into as posted on rxConn for the last send (nil
 	// when not posted); revoked before the op is sent again and when it
 	// completes, so that Into is never written after.
-	rx       *message.RxBuffer
-	rxConn   RxPoster
-	rxFirst  message.RxBuffer // rx of the first send (no allocation)
-	epoch    uint32           // map epoch of the last send
-	sentAt   time.Time        // of the last send
-	attempts int32
+	rx      *message.RxBuffer
+	rxConn  RxPoster
+	rxFirst message.RxBuffer // rx of the first send (no allocation)
+	// sentOn is the connection of the last send, while that send may
+	// still refer to the ops' Data (hasData) from its queue: detached when
+	// the op is sent elsewhere or ends without a reply.
+	sentOn  Conn
+	hasData bool
+	// hold counts what must end before done closes: the op itself (until
+	// complete) and each DetachData not yet done.
+	hold      atomic.Int32
+	completed bool      // complete ran; o.mu
+	epoch     uint32    // map epoch of the last send
+	sentAt    time.Time // of the last send
+	attempts  int32
 
 	done   chan struct{}
 	res    *Result
@@ -466,10 +495,8 @@ func (o *Objecter) Start(ctx context.Context, req *Request) (*Pending, error) {
 	p.hooked, p.stopCtx, p.stopTimeout = true, stop, stopTimeout
 	p.pending.op = p
 	// The op may have completed before the hooks were set.
-	select {
-	case <-p.done:
+	if p.completed {
 		p.releaseLocked()
-	default:
 	}
 	o.mu.Unlock()
 	return &p.pending, nil
@@ -478,11 +505,15 @@ func (o *Objecter) Start(ctx context.Context, req *Request) (*Pending, error) {
 // start takes budget, assigns a tid, targets and sends the op.
 func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	p := &op{req: req, oid: req.Oid, done: make(chan struct{}), osd: -1, budget: o.budget}
+	p.hold.Store(1)
 	p.loc = messages.ObjectLocator{Pool: req.Pool, Key: req.Key, Namespace: req.Namespace, Hash: -1}
 	p.write = req.Flags&messages.FlagWrite != 0
 	for i := range req.Ops {
 		if messages.OSDOpIsWrite(req.Ops[i].Op) {
 			p.write = true
+		}
+		if len(req.Ops[i].Data) > 0 {
+			p.hasData = true
 		}
 	}
 	p.flags = req.Flags | messages.FlagKnownRedir | messages.FlagOnDisk
@@ -539,10 +570,8 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 func (o *Objecter) cancel(p *op, cause error) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	select {
-	case <-p.done:
+	if p.completed {
 		return false
-	default:
 	}
 	o.complete(p, nil, cause)
 	return true
@@ -557,13 +586,47 @@ func (o *Objecter) unlink(p *op) {
 	delete(o.homeless, p.tid)
 }
 
-// complete ends p (o.mu held): its budget is returned and waiters wake.
+// complete ends p (o.mu held): its budget is returned and waiters wake,
+// once its last send, if it may still be queued (no reply came), no
+// longer refers to the ops' Data.
 func (o *Objecter) complete(p *op, res *Result, err error) {
 	p.revokeRx()
+	if res == nil {
+		p.detachSend()
+	}
 	o.unlink(p)
 	p.res, p.err = res, err
+	p.completed = true
 	p.releaseLocked() // before waking the caller: its budget is back when it returns
-	close(p.done)
+	p.unhold()
+}
+
+// detachSend makes the connection of p's last send stop referring to the
+// ops' Data (it may still hold the message, unwritten); p completes only
+// once that is done. Cheap: a task on the connection's loop, and a copy
+// of what is still queued.
+func (p *op) detachSend() {
+	c := p.sentOn
+	p.sentOn = nil
+	d, ok := c.(Detacher)
+	if !ok {
+		return
+	}
+	var bufs [][]byte
+	for i := range p.req.Ops {
+		if b := p.req.Ops[i].Data; len(b) > 0 {
+			bufs = append(bufs, b)
+		}
+	}
+	p.hold.Add(1)
+	d.DetachData(bufs, p.unhold)
+}
+
+// unhold ends one of p's holds; the last closes done.
+func (p *op) unhold() {
+	if p.hold.Add(-1) == 0 {
+		close(p.done)
+	}
 }
 
 // releaseLocked gives back p's budget and context hooks, once, after it
@@ -811,9 +874,15 @@ func (o *Objecter) sendLocked(s *session, p *op) {
 	p.epoch = o.osdmap.Epoch
 	p.sentAt = o.cfg.Now()
 	p.postRx(s.conn)
+	if p.sentOn != s.conn {
+		p.detachSend() // an earlier send may still wait in that queue
+	}
 	if err := s.conn.Send(m); err != nil {
 		// The connection is failing; its reset will resend.
 		o.log.Debug("osdc: send failed", "osd", s.osd, "tid", p.tid, "err", err)
+	}
+	if p.hasData {
+		p.sentOn = s.conn
 	}
 }
 

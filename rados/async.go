@@ -57,8 +57,9 @@ func (io *IOContext) start(ctx context.Context, oid string, flags uint32, op mes
 	return &Completion{p: p, err: err}
 }
 
-// WriteAsync starts a Write; data must not change until Wait returned nil
-// (the slice rule of Write).
+// WriteAsync starts a Write; data must not change until the op has
+// completed: Done is closed (Wait returned the op's outcome, not its own
+// ctx's end). See the slice rule of Write.
 func (io *IOContext) WriteAsync(ctx context.Context, oid string, data []byte, offset uint64) *Completion {
 	return io.start(ctx, oid, 0, messages.NewWriteOp(offset, data))
 }

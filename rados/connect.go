@@ -222,6 +222,10 @@ func (o osdConn) RevokeRxBuffer(tid uint64, b *message.RxBuffer) bool {
 	return o.c.RevokeRxBuffer(tid, b)
 }
 
+// DetachData lets the Objecter hand a request's data back to the caller
+// while a send of it may still wait in the connection (osdc.Detacher).
+func (o osdConn) DetachData(bufs [][]byte, done func()) { o.c.DetachData(bufs, done) }
+
 // SendKeepalive lets the Objecter probe a session with laggy ops.
 func (o osdConn) SendKeepalive() error { return o.c.SendKeepalive() }
 

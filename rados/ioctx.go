@@ -101,14 +101,12 @@ func (io *IOContext) doReq(ctx context.Context, r *osdc.Request) (*osdc.Result, 
 //
 // The slice rule (Write, WriteFull, Append, their Async forms and
 // WriteOp's data): the data is sent from the caller's slice, not copied,
-// so it must not change until the call has returned (an Async one until
-// Wait returned nil). Once it has returned without error the slice is the
-// caller's again: msgr does not touch it (one rare exception: an op a new
-// map moved to another OSD while its first send still sat unwritten in
-// the old OSD's connection queue is written from the slice when that
-// queue drains). After an error (the context ended, a timeout) the op
-// may still be queued on a connection, to be written from the slice,
-// which must then be left alone (or dropped for a new one).
+// so it must not change until the op has completed: the call has
+// returned (an Async one: Wait returned the op's outcome, or Done is
+// closed). From then on msgr never reads the slice, whatever the outcome:
+// a send of the op that may still wait unwritten in a connection (the op
+// was cancelled, timed out, or moved to another OSD by a new map) gets a
+// private copy of its unwritten bytes before the op completes.
 func (io *IOContext) Write(ctx context.Context, oid string, data []byte, offset uint64) error {
 	_, err := io.do(ctx, oid, 0, messages.NewWriteOp(offset, data))
 	return err

@@ -146,3 +146,13 @@ func (s *SendSums) sumNext() {
 
 // Pending reports how many chunks await their crc.
 func (s *SendSums) Pending() int { return len(s.q) }
+
+// SumAll computes now every crc still waiting for its chunk's write, so
+// that no chunk listed in the writer's buffers is needed any more to
+// finish a frame: the writer may then replace such a buffer with a copy
+// of the same bytes (the chunks are matched by identity, see sameEnd).
+func (s *SendSums) SumAll() {
+	for len(s.q) > 0 {
+		s.sumNext()
+	}
+}

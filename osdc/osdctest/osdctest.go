@@ -93,13 +93,26 @@ func NewCluster(t testing.TB) *Cluster {
 	return &Cluster{t: t, objs: map[string]*Object{}, got: map[int32][]*messages.MOSDOp{}, dials: map[int32]int{}}
 }
 
-// Conn is a connection to one fake OSD.
+// Conn is a connection to one fake OSD. As msgr's, it encodes a message
+// when it is sent, referring to its data, and reads the data when it
+// "writes" it (serves it): a queued message refers to the caller's
+// memory until then, or until DetachData.
 type Conn struct {
-	c      *Cluster
-	osd    int32
-	mu     sync.Mutex
-	closed bool
-	queue  chan message.Message
+	c         *Cluster
+	osd       int32
+	mu        sync.Mutex
+	closed    bool
+	held      bool
+	queue     []queued      // sent, not yet served
+	wake      chan struct{} // capacity 1: the queue or held changed
+	detaches  int
+	detachBuf int // buffers detached, of all DetachData calls
+}
+
+// queued is an encoded message waiting to be served.
+type queued struct {
+	h message.Header
+	p message.Payload
 }
 
 // DialOSD implements osdc.Dialer.
@@ -107,7 +120,7 @@ func (f *Cluster) DialOSD(osd int32, addrs encoding.EntityAddrVec) (osdc.Conn, e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dials[osd]++
-	c := &Conn{c: f, osd: osd, queue: make(chan message.Message, 1024)}
+	c := &Conn{c: f, osd: osd, wake: make(chan struct{}, 1)}
 	f.conns = append(f.conns, c)
 	f.wg.Add(1)
 	go c.serve()
@@ -128,40 +141,130 @@ func roundTrip[T message.Message](t testing.TB, m message.Message, fresh T) T {
 	return fresh
 }
 
-// Send implements osdc.Conn.
+// Send implements osdc.Conn: m is encoded now (its data referred to,
+// not copied) and served in order.
 func (c *Conn) Send(m message.Message) error {
+	var q queued
+	h, err := message.EncodeMessage(m, encoding.FeaturesAll, &q.p)
+	if err != nil {
+		c.c.t.Errorf("encode %T: %v", m, err)
+		return err
+	}
+	q.h = h
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return fmt.Errorf("closed")
 	}
-	c.queue <- m
+	c.queue = append(c.queue, q)
+	c.signal()
 	return nil
 }
 
-// Close implements osdc.Conn.
+// signal wakes serve (c.mu held).
+func (c *Conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close implements osdc.Conn. What was sent before is still served.
 func (c *Conn) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.closed {
-		c.closed = true
-		close(c.queue)
+	c.closed = true
+	c.signal()
+}
+
+// Hold stops serving c's queue (messages stay queued, unwritten) until
+// Release; Close serves them anyway.
+func (c *Conn) Hold() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = true
+}
+
+// Release serves c's queue again.
+func (c *Conn) Release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held = false
+	c.signal()
+}
+
+// DetachData implements osdc.Detacher: a queued message whose data is
+// one of bufs gets a copy of it.
+func (c *Conn) DetachData(bufs [][]byte, done func()) {
+	c.mu.Lock()
+	c.detaches++
+	for i := range c.queue {
+		d := &c.queue[i].p.Data
+		for _, b := range bufs {
+			if len(*d) > 0 && len(b) > 0 && &(*d)[0] == &b[0] {
+				*d = bytes.Clone(*d)
+				c.detachBuf++
+				break
+			}
+		}
 	}
+	c.mu.Unlock()
+	done()
+}
+
+// Detaches returns how many times DetachData was called on c, and how
+// many queued buffers it copied.
+func (c *Conn) Detaches() (calls, copied int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.detaches, c.detachBuf
+}
+
+// next waits for a message to serve and decodes it (under c.mu, as the
+// messenger's loop writes and detaches in turn); false once c is closed
+// and its queue served.
+func (c *Conn) next() (message.Message, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !c.closed && (c.held || len(c.queue) == 0) {
+		c.mu.Unlock()
+		<-c.wake
+		c.mu.Lock()
+	}
+	if len(c.queue) == 0 {
+		return nil, false
+	}
+	q := c.queue[0]
+	c.queue[0] = queued{}
+	c.queue = c.queue[1:]
+	var m message.Message
+	switch q.h.Type {
+	case messages.TypeOSDOp:
+		m = &messages.MOSDOp{}
+	case messages.TypeOSDBackoff:
+		m = &messages.MOSDBackoff{}
+	default:
+		c.c.t.Errorf("osdctest: unexpected message type %d", q.h.Type)
+		return nil, true
+	}
+	if err := m.Decode(&q.h, encoding.FeaturesAll, &q.p); err != nil {
+		c.c.t.Errorf("decode %T: %v", m, err)
+		return nil, true
+	}
+	return m, true
 }
 
 func (c *Conn) serve() {
 	defer c.c.wg.Done()
-	for m := range c.queue {
+	for m, ok := c.next(); ok; m, ok = c.next() {
 		switch m := m.(type) {
 		case *messages.MOSDOp:
-			op := roundTrip(c.c.t, m, &messages.MOSDOp{})
-			if r := c.c.handle(c.osd, op); r != nil {
+			if r := c.c.handle(c.osd, m); r != nil {
 				c.c.Objecter.HandleMessage(c, roundTrip(c.c.t, r, &messages.MOSDOpReply{}))
 			}
 		case *messages.MOSDBackoff:
-			b := roundTrip(c.c.t, m, &messages.MOSDBackoff{})
 			c.c.mu.Lock()
-			c.c.acks = append(c.c.acks, b)
+			c.c.acks = append(c.c.acks, m)
 			c.c.mu.Unlock()
 		}
 	}

@@ -78,5 +78,8 @@ func (m *Machine) Features() uint64 { return m.features }
 // Queued returns how many messages are queued or sent but not acked.
 func (m *Machine) Queued() int { return m.outq.Len() }
 
+// EachQueued calls f with every message the Machine holds (v2.Machine's).
+func (m *Machine) EachQueued(f func(*v2.OutMessage)) { m.outq.Each(f) }
+
 // Seqs returns out_seq and in_seq, for dumps.
 func (m *Machine) Seqs() (out, in uint64) { return m.outq.Seq(), m.inSeq }

@@ -608,6 +608,20 @@ func (m *Machine) Peer() (encoding.EntityName, encoding.EntityAddrVec) {
 // Queued returns how many messages are queued or sent but not acked.
 func (m *Machine) Queued() int { return m.outq.Len() }
 
+// EachQueued calls f with every message the Machine holds (queued, or
+// sent and not acked), for a driver that replaces a payload's memory with
+// a copy of the same bytes; f must not call the Machine.
+func (m *Machine) EachQueued(f func(*OutMessage)) { m.outq.Each(f) }
+
+// SumAll computes every crc still waiting for its chunk to be written
+// (see Writable): after it the driver may replace any of the buffers it
+// holds to write with a copy of the same bytes.
+func (m *Machine) SumAll() {
+	if m.st != nil {
+		m.st.sums.SumAll()
+	}
+}
+
 // Seqs returns out_seq and in_seq, for dumps.
 func (m *Machine) Seqs() (out, in uint64) { return m.outq.Seq(), m.inSeq }
 

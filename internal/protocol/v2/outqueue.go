@@ -119,3 +119,21 @@ func (q *OutQueue) Seq() uint64 { return q.seq }
 // ResetSeq sets out_seq when a session starts over (0, or msgr1's random
 // start under MSG_AUTH).
 func (q *OutQueue) ResetSeq(seq uint64) { q.seq = seq }
+
+// Each calls f with every message the queue holds (sent, requeued,
+// queued), for a driver that must replace a payload's memory with a copy
+// of the same bytes (msgr's Conn.DetachData); f must not change the
+// queue.
+func (q *OutQueue) Each(f func(*OutMessage)) {
+	for _, msg := range q.sent.Items() {
+		f(msg)
+	}
+	for _, msg := range q.requeued {
+		f(msg)
+	}
+	for i := range q.queue.prios {
+		for _, msg := range q.queue.prios[i].msgs.Items() {
+			f(msg)
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package v2
 
 import (
+	"cmp"
 	"math/rand"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // outModel is OutQueue written plainly: one slice per list, the queue
@@ -118,11 +120,23 @@ func runOutQueue(t *testing.T, ops []byte) {
 		}
 		same("sent", q.sent.Items(), o.sent)
 		same("requeued", q.requeued, o.requeued)
+		// Each visits every message held, once.
+		var each []*OutMessage
+		q.Each(func(m *OutMessage) { each = append(each, m) })
+		held := slices.Concat(o.sent, o.requeued, o.queued)
+		slices.SortFunc(each, cmpPtr)
+		slices.SortFunc(held, cmpPtr)
+		same("Each", each, held)
 		if q.Seq() != o.seq || q.Waiting() != len(o.requeued)+len(o.queued) || q.Len() != q.Waiting()+len(o.sent) {
 			t.Fatalf("out_seq %d waiting %d len %d; model %d, %d queued, %d sent, %d requeued",
 				q.Seq(), q.Waiting(), q.Len(), o.seq, len(o.queued), len(o.sent), len(o.requeued))
 		}
 	}
+}
+
+// cmpPtr orders messages by address, to compare sets.
+func cmpPtr(a, b *OutMessage) int {
+	return cmp.Compare(uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(b)))
 }
 
 func TestOutQueue(t *testing.T) {
