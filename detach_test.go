@@ -66,42 +66,8 @@ func TestDetachData(t *testing.T) {
 		{name: "msgr1-lossless", srv: Options{BindMsgr1: true}, cli: Options{NoMsgr2: true}, lossless: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := make(chan *bulkMsg, 16)
-			conns := make(chan *Conn, 1)
-			disp := DispatcherFunc(func(c *Conn, m message.Message) bool {
-				bm, ok := m.(*bulkMsg)
-				if !ok {
-					return false
-				}
-				select {
-				case conns <- c:
-				default:
-				}
-				got <- bm
-				return true
-			})
-			reg := message.NewRegistry()
-			reg.Register(bulkMsgType, func() message.Message { return &bulkMsg{} })
-			srvCfg := Config{Name: osdName(1), Nonce: 31, Registry: reg}
-			cliCfg := Config{Name: clientName(2), Nonce: 32, Registry: reg}
-			peer := uint8(encoding.EntityTypeOSD)
-			if tc.mode != 0 {
-				srvCfg.AuthServer, cliCfg.AuthClient = cephxPair(t, tc.mode)
-				srvCfg.Name = encoding.EntityName{Type: encoding.EntityTypeMon, Num: 0}
-				peer = encoding.EntityTypeMon
-			}
-			// A small receive buffer: the kernel takes little of the
-			// message while the peer does not read.
-			tc.srv.TCPRcvBuf = 128 << 10
-			srv := startMessengerCfg(t, srvCfg, true, tc.srv, disp)
-			cli := startMessengerCfg(t, cliCfg, false, tc.cli, newRecorder())
-			if tc.lossless {
-				srv.SetDefaultPolicy(StatefulServer(0))
-				cli.SetDefaultPolicy(LosslessClient(0))
-			} else {
-				srv.SetDefaultPolicy(StatelessServer(0))
-				cli.SetDefaultPolicy(LossyClient(0))
-			}
+			b := newBulkPair(t, tc.srv, tc.cli, tc.mode, tc.lossless)
+			srv, c, got, send, recv := b.srv, b.c, b.got, b.send, b.recv
 			var armed, read int // the server's loop's
 			paused := make(chan struct{}, 1)
 			hook := func(c *Conn, p []byte) []byte {
@@ -117,32 +83,9 @@ func TestDetachData(t *testing.T) {
 				return nil
 			}
 			srv.testRecvHook.Store(&hook)
-			c, err := cli.GetConnection(srv.Addrs(), peer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			send := func(tid uint64, data []byte) {
-				t.Helper()
-				if err := c.SendContext(t.Context(), &bulkMsg{Tid: tid, Data: data}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			recv := func(tid uint64) *bulkMsg {
-				t.Helper()
-				select {
-				case m := <-got:
-					if m.Tid != tid {
-						t.Fatalf("got tid %d, want %d", m.Tid, tid)
-					}
-					return m
-				case <-time.After(30 * time.Second):
-					t.Fatalf("no message %d", tid)
-				}
-				return nil
-			}
 			send(1, []byte("hello"))
 			recv(1)
-			sc := <-conns
+			sc := <-b.conns
 
 			data := takeData(2, size)
 			orig := bytes.Clone(data)
@@ -190,6 +133,128 @@ func TestDetachData(t *testing.T) {
 			}
 			send(3, []byte("after"))
 			recv(3) // and no second copy of 2 before it
+			if len(got) != 0 {
+				t.Fatalf("%d messages more", len(got))
+			}
 		})
 	}
+}
+
+// TestDetachQueued: DetachData copies the payload of a message not yet
+// framed: in the connection's send queue, or in a Machine whose session
+// is not open yet. The slice is overwritten right after; the peer gets
+// the original bytes.
+func TestDetachQueued(t *testing.T) {
+	for _, where := range []string{"sendq", "machine"} {
+		t.Run(where, func(t *testing.T) {
+			b := newBulkPair(t, Options{}, Options{}, 0, false)
+			c := b.c
+			data := takeData(5, 1<<20)
+			orig := bytes.Clone(data)
+			sent, ran := make(chan struct{}), make(chan struct{})
+			// The loop waits in this task while Send queues (its drain
+			// comes after).
+			if err := c.worker.Exec(func() {
+				defer close(ran)
+				<-sent
+				if where == "machine" {
+					c.drainQueued() // the Machine starts connecting
+				}
+				if out, queued := holdsMem(c, data); out || !queued {
+					t.Errorf("before: buffers to write %v, queued payloads %v refer to the data", out, queued)
+				}
+				c.detachData([][]byte{data})
+				if out, queued := holdsMem(c, data); out || queued {
+					t.Errorf("after: buffers to write %v, queued payloads %v refer to the data", out, queued)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			b.send(1, data)
+			close(sent)
+			<-ran
+			for i := range data {
+				data[i] = 0x77
+			}
+			if m := b.recv(1); !bytes.Equal(m.Data, orig) {
+				t.Fatal("the peer received bytes written after DetachData")
+			}
+		})
+	}
+}
+
+// bulkPair is a server that takes bulkMsgs and a client connection to it.
+type bulkPair struct {
+	srv   *Messenger
+	c     *Conn
+	got   chan *bulkMsg
+	conns chan *Conn // the server's connection, once
+	send  func(tid uint64, data []byte)
+	recv  func(tid uint64) *bulkMsg
+}
+
+// newBulkPair starts the pair: mode is a cephx mode (0: no auth);
+// lossless: a lossless client and stateful server, else lossy. The
+// server's receive buffer is small, so that the kernel takes little of
+// a message while the server does not read.
+func newBulkPair(t *testing.T, srvOpts, cliOpts Options, mode uint32, lossless bool) *bulkPair {
+	t.Helper()
+	b := &bulkPair{got: make(chan *bulkMsg, 16), conns: make(chan *Conn, 1)}
+	disp := DispatcherFunc(func(c *Conn, m message.Message) bool {
+		bm, ok := m.(*bulkMsg)
+		if !ok {
+			return false
+		}
+		select {
+		case b.conns <- c:
+		default:
+		}
+		b.got <- bm
+		return true
+	})
+	reg := message.NewRegistry()
+	reg.Register(bulkMsgType, func() message.Message { return &bulkMsg{} })
+	srvCfg := Config{Name: osdName(1), Nonce: 31, Registry: reg}
+	cliCfg := Config{Name: clientName(2), Nonce: 32, Registry: reg}
+	peer := uint8(encoding.EntityTypeOSD)
+	if mode != 0 {
+		srvCfg.AuthServer, cliCfg.AuthClient = cephxPair(t, mode)
+		srvCfg.Name = encoding.EntityName{Type: encoding.EntityTypeMon, Num: 0}
+		peer = encoding.EntityTypeMon
+	}
+	srvOpts.TCPRcvBuf = 128 << 10
+	b.srv = startMessengerCfg(t, srvCfg, true, srvOpts, disp)
+	cli := startMessengerCfg(t, cliCfg, false, cliOpts, newRecorder())
+	if lossless {
+		b.srv.SetDefaultPolicy(StatefulServer(0))
+		cli.SetDefaultPolicy(LosslessClient(0))
+	} else {
+		b.srv.SetDefaultPolicy(StatelessServer(0))
+		cli.SetDefaultPolicy(LossyClient(0))
+	}
+	c, err := cli.GetConnection(b.srv.Addrs(), peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.c = c
+	b.send = func(tid uint64, data []byte) {
+		t.Helper()
+		if err := c.SendContext(t.Context(), &bulkMsg{Tid: tid, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.recv = func(tid uint64) *bulkMsg {
+		t.Helper()
+		select {
+		case m := <-b.got:
+			if m.Tid != tid {
+				t.Fatalf("got tid %d, want %d", m.Tid, tid)
+			}
+			return m
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no message %d", tid)
+		}
+		return nil
+	}
+	return b
 }
