@@ -141,15 +141,7 @@ func TestRxBuffer(t *testing.T) {
 			buf = make([]byte, size)
 			rb = message.NewRxBuffer(buf)
 			sc.PostRxBuffer(2, bulkMsgType, rb)
-			onLoop := func(f func()) {
-				t.Helper()
-				done := make(chan struct{})
-				if err := sc.worker.Exec(func() { f(); close(done) }); err != nil {
-					t.Fatal(err)
-				}
-				<-done
-			}
-			onLoop(func() { armed, read = 1<<20, 0 })
+			onLoop(t, sc, func() { armed, read = 1<<20, 0 })
 			send(2, data)
 			select {
 			case <-paused:
@@ -162,7 +154,7 @@ func TestRxBuffer(t *testing.T) {
 			for i := range buf {
 				buf[i] = 0x77
 			}
-			onLoop(func() {
+			onLoop(t, sc, func() {
 				sc.testPaused = false
 				sc.sock.PauseRead(sc.paused)
 				sc.onReadable() // what arrived meanwhile
