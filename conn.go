@@ -324,7 +324,9 @@ func (c *Conn) isClosed() bool { return c.closed.Load() || c.down.Load() }
 // Send queues m for the peer and returns at once; it is safe from any
 // goroutine. The message is encoded here, for the connection's features
 // once connected (the messenger's otherwise); its data segment is written
-// from m's buffer without a copy, so m must not change until it is acked.
+// from m's buffer without a copy, so that buffer must not change until
+// the message is acked (lossless) or written (lossy), or until
+// DetachData for it has run.
 // When the connection's outbound queue is full Send fails fast with
 // ErrQueueFull; use SendContext to wait for room. After the connection
 // closed it returns ErrConnClosed.
