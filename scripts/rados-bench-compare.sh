@@ -9,14 +9,15 @@
 #   -k KEYRING     client.admin's keyring (default: what the conf names)
 #   -p POOL        pool to bench in (default msgr); bench objects are removed afterwards
 #   -s SECS        seconds per 4 KiB bench (default 10)
-#   -m SECS        seconds per 4 MiB bench (default 5), each at most 250 objects (1 GiB, which
-#                  memstore must hold: a full OSD drops writes and the bench would stall)
+#   -m SECS        seconds per 4 MiB bench (default 5), each at most 250 objects (1000 MiB,
+#                  which the OSDs must hold below their 95% full ratio: a full OSD drops writes
+#                  and the bench stalls; a 1-OSD memstore cluster needs --memstore-mb 2048 or more)
 #   -r ROUNDS      rounds of the whole series (default 1); even rounds run msgr first
 #
 # Series per round, each run by librados then by msgr:
 #   4 KiB write t=16 (objects kept), 4 KiB seq read t=16, 4 KiB rand read t=16, cleanup,
 #   4 MiB write t=4 then 4 MiB seq read t=4 of what it wrote (at most 250 objects), cleanup,
-#   per client in turn (memstore must hold 1 GiB, not 2).
+#   per client in turn (the OSDs hold 1000 MiB of it at a time, not twice that).
 # CPU is user+system seconds of each client process (/usr/bin/time), divided by its ops.
 # `rados bench` prints no latency percentiles, so p50/p99 are msgr's only; the latency ratio
 # is of the averages both print.
