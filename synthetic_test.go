@@ -286,14 +286,15 @@ func runSynthetic(t *testing.T, tc synthConfig) {
 		}
 		cliResets += rs
 	}
-	cross := srvCheck.cross()
+	srvCross, cliCross := srvCheck.cross(), 0
 	for _, c := range cliChecks {
-		cross += c.cross()
+		cliCross += c.cross()
 	}
+	cross := srvCross + cliCross
 	t.Logf("%s: %d connections, sent %d, server got %d, echoes got %d (%d messages), %d socket failures injected, %d sessions resumed on a new socket, %d dups, %d reordered, %d gaps, %d server resets, %d client resets, %d lossy seqs overtaken across connections, %v",
 		tc.name, tc.clients*tc.servers, sent, got, echoed, got+echoed, injected, handoffs, dups, reorders, gaps, resets, cliResets, cross, elapsed.Round(time.Millisecond))
 	if dups != 0 || reorders != 0 || cross != 0 {
-		t.Fatalf("%d duplicated, %d out of order, %d lossy seqs overtaken across connections", dups, reorders, cross)
+		t.Fatalf("%d duplicated, %d out of order, %d lossy seqs overtaken across connections (%d at the servers, %d at the clients)", dups, reorders, cross, srvCross, cliCross)
 	}
 	if injected == 0 {
 		t.Fatal("no socket failure was injected")
