@@ -68,31 +68,17 @@ func TestDetachData(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBulkPair(t, tc.srv, tc.cli, tc.mode, tc.lossless)
 			srv, c, got, send, recv := b.srv, b.c, b.got, b.send, b.recv
-			var armed, read int // the server's loop's
-			paused := make(chan struct{}, 1)
-			hook := func(c *Conn, p []byte) []byte {
-				if armed == 0 {
-					return nil
-				}
-				if read += len(p); read >= armed {
-					armed = 0
-					c.testPaused = true
-					c.sock.PauseRead(true)
-					paused <- struct{}{}
-				}
-				return nil
-			}
-			srv.testRecvHook.Store(&hook)
+			pz := pauseReads(srv)
 			send(1, []byte("hello"))
 			recv(1)
 			sc := <-b.conns
 
 			data := takeData(2, size)
 			orig := bytes.Clone(data)
-			onLoop(t, sc, func() { armed, read = 1<<20, 0 })
+			onLoop(t, sc, func() { pz.armed, pz.read = 1<<20, 0 })
 			send(2, data)
 			select {
-			case <-paused:
+			case <-pz.paused:
 			case <-time.After(30 * time.Second):
 				t.Fatal("the reading did not pause")
 			}

@@ -79,23 +79,7 @@ func TestRxBuffer(t *testing.T) {
 			srv.SetDefaultPolicy(StatelessServer(0))
 			cli := startMessengerCfg(t, Config{Name: clientName(2), Nonce: 22, Registry: reg}, false, tc.cli, newRecorder())
 			cli.SetDefaultPolicy(LossyClient(0))
-			// armed: after that many bytes read on the server's
-			// connection, its reading pauses.
-			var armed, read int
-			paused := make(chan struct{}, 1)
-			hook := func(c *Conn, p []byte) []byte {
-				if armed == 0 {
-					return nil
-				}
-				if read += len(p); read >= armed {
-					armed = 0
-					c.testPaused = true
-					c.sock.PauseRead(true)
-					paused <- struct{}{}
-				}
-				return nil
-			}
-			srv.testRecvHook.Store(&hook)
+			pz := pauseReads(srv)
 			c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
 			if err != nil {
 				t.Fatal(err)
@@ -141,10 +125,10 @@ func TestRxBuffer(t *testing.T) {
 			buf = make([]byte, size)
 			rb = message.NewRxBuffer(buf)
 			sc.PostRxBuffer(2, bulkMsgType, rb)
-			onLoop(t, sc, func() { armed, read = 1<<20, 0 })
+			onLoop(t, sc, func() { pz.armed, pz.read = 1<<20, 0 })
 			send(2, data)
 			select {
-			case <-paused:
+			case <-pz.paused:
 			case <-time.After(time.Minute):
 				t.Fatal("the reading did not pause")
 			}
@@ -193,4 +177,30 @@ func TestRxBuffer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readPauser pauses a server connection's reading once armed bytes were
+// read on it; armed and read are its loop's (set them there, by onLoop).
+type readPauser struct {
+	armed, read int
+	paused      chan struct{}
+}
+
+// pauseReads installs a readPauser as srv's receive hook.
+func pauseReads(srv *Messenger) *readPauser {
+	pz := &readPauser{paused: make(chan struct{}, 1)}
+	hook := func(c *Conn, p []byte) []byte {
+		if pz.armed == 0 {
+			return nil
+		}
+		if pz.read += len(p); pz.read >= pz.armed {
+			pz.armed = 0
+			c.testPaused = true
+			c.sock.PauseRead(true)
+			pz.paused <- struct{}{}
+		}
+		return nil
+	}
+	srv.testRecvHook.Store(&hook)
+	return pz
 }
