@@ -16,6 +16,7 @@ import (
 	"github.com/gomsgr/msgr/internal/fifo"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
 	"github.com/gomsgr/msgr/internal/stack"
+	"github.com/gomsgr/msgr/internal/wire"
 	"github.com/gomsgr/msgr/message"
 	"github.com/gomsgr/msgr/perf"
 )
@@ -324,9 +325,9 @@ func (c *Conn) isClosed() bool { return c.closed.Load() || c.down.Load() }
 // Send queues m for the peer and returns at once; it is safe from any
 // goroutine. The message is encoded here, for the connection's features
 // once connected (the messenger's otherwise); its data segment is written
-// from m's buffer without a copy, so that buffer must not change until
-// the message is acked (lossless) or written (lossy), or until
-// DetachData for it has run.
+// from m's buffer without a copy, and its crc is taken here, before it is
+// written, so that buffer must not change until the message is acked
+// (lossless) or written (lossy), or until DetachData for it has run.
 // When the connection's outbound queue is full Send fails fast with
 // ErrQueueFull; use SendContext to wait for room. After the connection
 // closed it returns ErrConnClosed.
@@ -349,8 +350,9 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 		return ErrConnClosed
 	}
 	features := c.msgr.features
-	if i := c.info.Load(); i.features != 0 {
-		features = i.features
+	info := c.info.Load()
+	if info.features != 0 {
+		features = info.features
 	}
 	// One recycled allocation holds the message, its budget and a small
 	// front.
@@ -360,6 +362,7 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 	if err := message.EncodeInto(m, features, &om.Header, &om.Payload); err != nil {
 		return fmt.Errorf("msgr: encode message type %d: %w", m.Type(), err)
 	}
+	om.DataSum = c.preSum(info, om.Payload.Data)
 	size := int64(len(om.Payload.Front) + len(om.Payload.Middle) + len(om.Payload.Data))
 	o.size = size
 	om.Ref = o
@@ -398,6 +401,23 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 	c.sendq = append(c.sendq, om)
 	return c.scheduleLocked()
 }
+
+// preSum takes data's crc here, in the sender's goroutine, for the
+// framing the connection expects, so that its loop need not read the data
+// once more (wire.PreSum): none when the current session is secure (no
+// data crc). If the framing turns out to be another (a first session or
+// a reconnect comes up secure) the loop ignores the sum. The sum stays
+// right because the caller leaves the data alone until it is written:
+// the rule Send states.
+func (c *Conn) preSum(info *connInfo, data []byte) wire.PreSum {
+	if len(data) < preSumMin || info.auth.ConMode == auth.ModeSecure {
+		return wire.PreSum{}
+	}
+	return wire.TakePreSum(c.proto.dataSeed(), data)
+}
+
+// preSumMin is the smallest data whose crc Send takes.
+const preSumMin = 1
 
 // scheduleLocked queues a drain on the worker if none is pending, and
 // unlocks c.mu. Called from this connection's own read handler it

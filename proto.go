@@ -8,6 +8,7 @@ import (
 	"github.com/gomsgr/msgr/encoding"
 	v1 "github.com/gomsgr/msgr/internal/protocol/v1"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
+	"github.com/gomsgr/msgr/internal/wire"
 )
 
 // machine is the protocol state machine a Conn drives: a *v2.Machine
@@ -51,6 +52,15 @@ func (p proto) String() string {
 		return "v1"
 	}
 	return "v2"
+}
+
+// dataSeed is the seed of the data crc p's crc-mode framing puts on the
+// wire: msgr2's segment crc, msgr1's footer data_crc.
+func (p proto) dataSeed() uint32 {
+	if p == protoV1 {
+		return v1.SectionSeed
+	}
+	return wire.SegmentSeed
 }
 
 // pickProto chooses how to reach a peer at addrs: msgr2 when it offers a

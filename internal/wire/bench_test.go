@@ -41,7 +41,7 @@ func BenchmarkEncode(b *testing.B) {
 				b.ReportAllocs()
 				for i := 0; i < b.N; i++ {
 					var err error
-					iov, err = e.VecMessage(iov[:0], &h, &p)
+					iov, err = e.VecMessage(iov[:0], &h, &p, PreSum{})
 					if err != nil {
 						b.Fatal(err)
 					}

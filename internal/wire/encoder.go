@@ -150,6 +150,12 @@ func (e *Encoder) AppendMessageStaged(h *message.Header, p *message.Payload) ([]
 // (and in v2.0 segment 0) are referenced, not copied: they must not change
 // until written. The other pieces live in the arena until Reset.
 func (e *Encoder) Vec(iov [][]byte, tag Tag, segs ...[]byte) ([][]byte, error) {
+	return e.vec(iov, tag, segs, PreSum{})
+}
+
+// vec is Vec with data, the PreSum of segment SegData if one was taken:
+// crc mode uses it instead of summing that segment.
+func (e *Encoder) vec(iov [][]byte, tag Tag, segs [][]byte, data PreSum) ([][]byte, error) {
 	if len(segs) == 0 {
 		segs = noSegments
 	}
@@ -184,7 +190,7 @@ func (e *Encoder) Vec(iov [][]byte, tag Tag, segs ...[]byte) ([][]byte, error) {
 		epi := e.alloc(epilogueCRCRev1)
 		epi[0] = lateStatusComplete
 		for i := 1; i < n; i++ {
-			iov = e.vecSeg(iov, segs[i], epi[1+4*(i-1):5+4*(i-1)])
+			iov = e.vecSeg(iov, segs[i], epi[1+4*(i-1):5+4*(i-1)], preSumOf(i, data))
 		}
 		for i := n; i < MaxSegments; i++ {
 			binary.LittleEndian.PutUint32(epi[1+4*(i-1):], 0)
@@ -197,15 +203,27 @@ func (e *Encoder) Vec(iov [][]byte, tag Tag, segs ...[]byte) ([][]byte, error) {
 	epi := e.alloc(epilogueCRCRev0)
 	clear(epi)
 	for i := 0; i < n; i++ {
-		iov = e.vecSeg(iov, segs[i], epi[1+4*i:5+4*i])
+		iov = e.vecSeg(iov, segs[i], epi[1+4*i:5+4*i], preSumOf(i, data))
 	}
 	return append(iov, epi), nil
 }
 
+// preSumOf returns data for segment SegData, nothing for the others.
+func preSumOf(i int, data PreSum) PreSum {
+	if i == SegData {
+		return data
+	}
+	return PreSum{}
+}
+
 // vecSeg lists a crc-mode segment whose crc goes in slot (in the
-// epilogue): summed now, or chunk by chunk as it is written when it is
-// big and a SendSums is set.
-func (e *Encoder) vecSeg(iov [][]byte, seg, slot []byte) [][]byte {
+// epilogue): pre when it is seg's, else summed now, or chunk by chunk as
+// it is written when it is big and a SendSums is set.
+func (e *Encoder) vecSeg(iov [][]byte, seg, slot []byte, pre PreSum) [][]byte {
+	if crc, ok := pre.For(SegmentSeed, seg); ok {
+		binary.LittleEndian.PutUint32(slot, crc)
+		return append(iov, seg)
+	}
 	if e.sums != nil && len(seg) >= StreamSumMin {
 		return e.sums.add(iov, seg, slot)
 	}
@@ -227,8 +245,9 @@ func (e *Encoder) VecControl(iov [][]byte, tag Tag, payload []byte) ([][]byte, e
 }
 
 // VecMessage is Vec for a MESSAGE frame: front, middle and data are
-// referenced in crc mode.
-func (e *Encoder) VecMessage(iov [][]byte, h *message.Header, p *message.Payload) ([][]byte, error) {
+// referenced in crc mode, where data, if it is the data segment's
+// PreSum, stands for its crc.
+func (e *Encoder) VecMessage(iov [][]byte, h *message.Header, p *message.Payload, data PreSum) ([][]byte, error) {
 	// v2.1 crc copies segment 0 into the frame's head; v2.0 references
 	// it, so it must live in the arena.
 	var hdr []byte
@@ -237,7 +256,8 @@ func (e *Encoder) VecMessage(iov [][]byte, h *message.Header, p *message.Payload
 	} else {
 		hdr = message.AppendHeader2(e.alloc(message.Header2Size)[:0], h)
 	}
-	return e.Vec(iov, TagMessage, hdr, p.Front, p.Middle, p.Data)
+	segs := [MaxSegments][]byte{hdr, p.Front, p.Middle, p.Data}
+	return e.vec(iov, TagMessage, segs[:], data)
 }
 
 // write lays out a frame into out, which is exactly onWireLen long.

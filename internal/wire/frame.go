@@ -49,8 +49,11 @@ const (
 	SegData   = 3
 )
 
-// SegmentCRC is the crc Ceph puts after a segment (seed 0xffffffff).
-func SegmentCRC(p []byte) uint32 { return encoding.CRC32C(0xffffffff, p) }
+// SegmentSeed seeds the crc Ceph puts after a segment.
+const SegmentSeed = 0xffffffff
+
+// SegmentCRC is the crc Ceph puts after a segment.
+func SegmentCRC(p []byte) uint32 { return encoding.CRC32C(SegmentSeed, p) }
 
 // Preamble is a frame's first block.
 type Preamble struct {

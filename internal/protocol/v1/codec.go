@@ -296,15 +296,12 @@ func DecodeFooter(f *Footer, p []byte, msgAuth bool) error {
 	return nil
 }
 
-// SectionCRCs returns the crcs of a message's sections (0 for an empty
-// one, as ceph_crc32c(0, nothing) is).
-func SectionCRCs(p *message.Payload) (front, middle, data uint32) {
-	return sectionCRC(p.Front), sectionCRC(p.Middle), sectionCRC(p.Data)
-}
+// SectionSeed seeds msgr1's section crcs: ceph_crc32c(0, p).
+const SectionSeed = 0
 
-// sectionCRC is ceph_crc32c(0, p): msgr1 seeds every crc with 0.
+// sectionCRC is a section's crc in a footer.
 func sectionCRC(p []byte) uint32 {
-	return encoding.CRC32C(0, p)
+	return encoding.CRC32C(SectionSeed, p)
 }
 
 // CheckCRCs verifies f's crcs against p's sections; a footer with NOCRC

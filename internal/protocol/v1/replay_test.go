@@ -2,12 +2,14 @@ package v1
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"testing"
 
 	"github.com/gomsgr/msgr/auth"
 	"github.com/gomsgr/msgr/encoding"
 	v2 "github.com/gomsgr/msgr/internal/protocol/v2"
+	"github.com/gomsgr/msgr/internal/wire"
 )
 
 // The rados CLI's connection to the OSD in none-crc/1-put: client.4126
@@ -21,52 +23,78 @@ const (
 // TestReplayClient: a client Machine in the CLI's place writes the CLI's
 // bytes exactly (banner, address, connect with its none authorizer, in_seq,
 // then the MOSDOp with the CLI's header and crcs) and takes the OSD's
-// stream (SEQ reply, the reply message) as Ceph sent it.
+// stream (SEQ reply, the reply message) as Ceph sent it. The MOSDOp goes
+// with each kind of data PreSum: none or one taken from msgr1's seed give
+// the CLI's bytes, a msgr2 one is ignored, a planted one of msgr1's seed
+// is the footer's data_crc (it is used, not summed again).
 func TestReplayClient(t *testing.T) {
 	cli, srv := readFile(t, replayCli), readFile(t, replaySrv)
-	env := &testEnv{name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: 4126}, gseq: 1, policy: v2.Policy{Lossy: true}}
-	env.authClient = func(uint8) (auth.ClientHandler, error) {
-		return &auth.NoneClient{Name: auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}, GlobalID: 4126}, nil
-	}
-	m := newTestClient(t, env, encoding.EntityTypeOSD, v1addr("127.0.0.1:6800", 566), 1497961402)
-	var a acts
-	a.add(m.Start(t0))
-	if a.dials != 1 {
-		t.Fatalf("no dial: %+v", a)
-	}
-	a.add(m.Connected(t0))
-	if w := a.takeWrites(); !bytes.Equal(w, cli[:BannerLen]) {
-		t.Fatalf("banner %q", w)
-	}
-	// The OSD's handshake in two pieces, cut inside the reply.
-	a.add(m.Received(t0, srv[:290]))
-	a.add(m.Received(t0, srv[290:315]))
-	if w := a.takeWrites(); !bytes.Equal(w, cli[BannerLen:208]) {
-		t.Fatalf("handshake differs from the CLI's:\n got %x\nwant %x", w, cli[BannerLen:208])
-	}
-	if len(a.est) != 1 || a.est[0].Features != pacificFeatures || m.State() != v2.StateReady {
-		t.Fatalf("not established: %+v state %v", a.est, m.State())
-	}
-	// Send the CLI's MOSDOp: same header fields, same payload.
 	c, _ := walkPair(t, cli, srv)
 	op := c.msgs[0]
-	out := &v2.OutMessage{Header: op.hdr, Payload: op.pay}
-	a.add(m.Send(t0, out))
-	if w := a.takeWrites(); !bytes.Equal(w, cli[208:]) {
-		t.Fatalf("MOSDOp differs from the CLI's")
+	cases := []struct {
+		name    string
+		sum     wire.PreSum
+		planted bool
+	}{
+		{"none", wire.PreSum{}, false},
+		{"taken", wire.TakePreSum(SectionSeed, op.pay.Data), false},
+		{"msgr2-seed", wire.PreSum{CRC: 0xdeadbeef, Seed: wire.SegmentSeed, Len: len(op.pay.Data)}, false},
+		{"planted", wire.PreSum{CRC: 0xdeadbeef, Seed: SectionSeed, Len: len(op.pay.Data)}, true},
 	}
-	if a.acked != 1 {
-		t.Fatalf("lossy: the framed message should be done, acked %d", a.acked)
-	}
-	// The OSD's reply, a byte at a time.
-	for i := 315; i < len(srv); i++ {
-		a.add(m.Received(t0, srv[i:i+1]))
-	}
-	if len(a.delivered) != 1 || a.delivered[0].Header.Type != 43 || a.delivered[0].Header.Src.Type != encoding.EntityTypeOSD {
-		t.Fatalf("delivered %v", a.delivered)
-	}
-	if len(a.closed)+len(a.resets)+a.sockClose != 0 {
-		t.Fatalf("unexpected close: %+v", a)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := &testEnv{name: encoding.EntityName{Type: encoding.EntityTypeClient, Num: 4126}, gseq: 1, policy: v2.Policy{Lossy: true}}
+			env.authClient = func(uint8) (auth.ClientHandler, error) {
+				return &auth.NoneClient{Name: auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}, GlobalID: 4126}, nil
+			}
+			m := newTestClient(t, env, encoding.EntityTypeOSD, v1addr("127.0.0.1:6800", 566), 1497961402)
+			var a acts
+			a.add(m.Start(t0))
+			if a.dials != 1 {
+				t.Fatalf("no dial: %+v", a)
+			}
+			a.add(m.Connected(t0))
+			if w := a.takeWrites(); !bytes.Equal(w, cli[:BannerLen]) {
+				t.Fatalf("banner %q", w)
+			}
+			// The OSD's handshake in two pieces, cut inside the reply.
+			a.add(m.Received(t0, srv[:290]))
+			a.add(m.Received(t0, srv[290:315]))
+			if w := a.takeWrites(); !bytes.Equal(w, cli[BannerLen:208]) {
+				t.Fatalf("handshake differs from the CLI's:\n got %x\nwant %x", w, cli[BannerLen:208])
+			}
+			if len(a.est) != 1 || a.est[0].Features != pacificFeatures || m.State() != v2.StateReady {
+				t.Fatalf("not established: %+v state %v", a.est, m.State())
+			}
+			// Send the CLI's MOSDOp: same header fields, same payload.
+			out := &v2.OutMessage{Header: op.hdr, Payload: op.pay, DataSum: tc.sum}
+			a.add(m.Send(t0, out))
+			w := a.takeWrites()
+			if tc.planted {
+				// The footer: front_crc, middle_crc, data_crc, sig, flags.
+				crc := w[len(w)-FooterLen+8 : len(w)-FooterLen+12]
+				if got := binary.LittleEndian.Uint32(crc); got != tc.sum.CRC {
+					t.Fatalf("data_crc %#x, want the planted %#x", got, tc.sum.CRC)
+				}
+				copy(crc, cli[len(cli)-FooterLen+8:])
+			}
+			if !bytes.Equal(w, cli[208:]) {
+				t.Fatalf("MOSDOp differs from the CLI's")
+			}
+			if a.acked != 1 {
+				t.Fatalf("lossy: the framed message should be done, acked %d", a.acked)
+			}
+			// The OSD's reply, a byte at a time.
+			for i := 315; i < len(srv); i++ {
+				a.add(m.Received(t0, srv[i:i+1]))
+			}
+			if len(a.delivered) != 1 || a.delivered[0].Header.Type != 43 || a.delivered[0].Header.Src.Type != encoding.EntityTypeOSD {
+				t.Fatalf("delivered %v", a.delivered)
+			}
+			if len(a.closed)+len(a.resets)+a.sockClose != 0 {
+				t.Fatalf("unexpected close: %+v", a)
+			}
+		})
 	}
 }
 

@@ -334,7 +334,12 @@ func (m *Machine) writeMessage(msg *v2.OutMessage) error {
 	b = message.AppendHeader(b, h)
 	hdrCRC := binary.LittleEndian.Uint32(b[1+headerCRCLen:])
 	f := Footer{Flags: message.FooterComplete}
-	f.FrontCRC, f.MiddleCRC, f.DataCRC = SectionCRCs(&msg.Payload)
+	f.FrontCRC, f.MiddleCRC = sectionCRC(msg.Payload.Front), sectionCRC(msg.Payload.Middle)
+	if crc, ok := msg.DataSum.For(SectionSeed, msg.Payload.Data); ok {
+		f.DataCRC = crc // taken by the sender (wire.PreSum)
+	} else {
+		f.DataCRC = sectionCRC(msg.Payload.Data)
+	}
 	if m.sessKey != nil && m.msgAuth {
 		sig, err := cephx.MessageSignature(m.sessKey, sigFields(h, hdrCRC, &f))
 		if err != nil {

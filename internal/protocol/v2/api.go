@@ -168,6 +168,11 @@ type OutMessage struct {
 	// and AckSeq; read them only from the loop.
 	Header  message.Header
 	Payload message.Payload
+	// DataSum, when taken, is Payload.Data's crc for the framing the
+	// sender expects (msgr2 crc mode or msgr1), so that the loop does not
+	// sum the data again; a framing it is not for ignores it (see
+	// wire.PreSum).
+	DataSum wire.PreSum
 	// Ref is the caller's own; the Machine never reads it. It lets the
 	// messenger find its message (and throttle budget) in Acked and
 	// Discarded.

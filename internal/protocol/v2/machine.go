@@ -761,7 +761,7 @@ func (m *Machine) flush(now time.Time) {
 		h.FrontLen = uint32(len(msg.Payload.Front))
 		h.MiddleLen = uint32(len(msg.Payload.Middle))
 		h.DataLen = uint32(len(msg.Payload.Data))
-		out, err := m.st.message(m.rd.Bufs, h, &msg.Payload)
+		out, err := m.st.message(m.rd.Bufs, h, &msg.Payload, msg.DataSum)
 		if err != nil {
 			// Put it back so that a lossless session keeps it.
 			m.outq.Unsend(msg)

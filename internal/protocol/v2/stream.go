@@ -76,10 +76,11 @@ func (s *stream) control(iov [][]byte, f wire.ControlFrame) ([][]byte, error) {
 }
 
 // message appends a MESSAGE frame to iov. In crc mode the payload is
-// referenced, not copied; secure mode encrypts it into a new buffer (a
-// pooled one for a big frame, given back once written, when the driver
-// calls Writable).
-func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload) ([][]byte, error) {
+// referenced, not copied, and data (the data segment's PreSum, if taken)
+// spares summing it; secure mode encrypts it into a new buffer (a pooled
+// one for a big frame, given back once written, when the driver calls
+// Writable).
+func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload, data wire.PreSum) ([][]byte, error) {
 	if s.enc.Secure() {
 		if s.streamSums {
 			s.enc.SetSendSums(&s.sums)
@@ -90,7 +91,7 @@ func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload) ([
 		}
 		return append(iov, b), nil
 	}
-	return s.vecEncoder().VecMessage(iov, h, p)
+	return s.vecEncoder().VecMessage(iov, h, p, data)
 }
 
 // controlPayload appends a control frame of tag whose payload is already
