@@ -73,7 +73,7 @@ func (s *benchSink) FastDispatch(c *Conn, m message.Message) {
 // bound, which on a lossless connection counts messages until the peer
 // acknowledges them. window=1 is a ping-pong; window=64 a stream.
 func BenchmarkMessenger(b *testing.B) {
-	for _, size := range []int{4 << 10, 4 << 20} {
+	for _, size := range []int{4 << 10, 64 << 10, 4 << 20} {
 		windows := []int{64, 1}
 		if size > 1<<20 {
 			windows = []int{8, 1} // 64 x 4 MiB in flight only measures queueing
