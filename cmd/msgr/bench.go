@@ -77,7 +77,7 @@ func newBenchFlags(name string, stderr io.Writer, client bool) *benchFlags {
 	fs.StringVar(&f.plotPath, "plot", "", "write an SVG plot of throughput and p99 against message size")
 	fs.BoolVar(&f.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of each timed run to PREFIX-STACK[-MODE]-SIZE-CONNS.pprof (MODE unless crc)")
-	fs.StringVar(&f.memprofile, "memprofile", "", "with --idle: the server process writes a heap profile with the sessions open to PREFIX-idle-STACK.pprof")
+	fs.StringVar(&f.memprofile, "memprofile", "", "write a heap profile at the end of each timed run to PREFIX-STACK[-MODE]-SIZE-CONNS.pprof, and with --idle the server process's with the sessions open to PREFIX-idle-STACK.pprof")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up on a run this long after its duration")
 	fs.BoolVar(&f.perf, "perf", false, "count perf counters (AsyncMessenger::Worker-N) during the runs")
 	fs.StringVar(&f.adminSock, "admin-socket", "", "serve the perf counters at this admin socket (ceph daemon PATH perf dump); implies --perf")
@@ -317,7 +317,7 @@ func runBenchMain(args []string, stdout, stderr io.Writer, client bool) int {
 			defer closeServers()
 		}
 		suite := bench.Suite{Stacks: all, Cases: cases, Reps: f.reps, Targets: targets, Progress: progress,
-			ProfilePrefix: f.cpuprofile, Timeout: f.timeout}
+			ProfilePrefix: f.cpuprofile, HeapPrefix: f.memprofile, Timeout: f.timeout}
 		medians, runs, err := suite.Run(ctx)
 		report.Results, report.Runs = medians, runs
 		if err != nil {

@@ -15,7 +15,10 @@ type Probe struct {
 	Desc     string
 	// Profile, when set, is where a CPU profile of the window goes.
 	Profile string
-	// ProfileErr is why the profile could not be taken.
+	// HeapProfile, when set, is where a heap profile taken at the end
+	// of the window goes (what the busy connections hold).
+	HeapProfile string
+	// ProfileErr is why a profile could not be taken.
 	ProfileErr error
 	stopProf   func()
 
@@ -36,6 +39,11 @@ func (p *Probe) started(l *closedLoop) {
 
 func (p *Probe) ended() {
 	p.after = ReadProc()
+	if p.HeapProfile != "" {
+		if err := writeHeap(p.HeapProfile); err != nil && p.ProfileErr == nil {
+			p.ProfileErr = err
+		}
+	}
 	if p.stopProf != nil {
 		p.stopProf()
 		p.stopProf = nil
@@ -76,4 +84,18 @@ func profile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// writeHeap writes a heap profile (as of a collection run now) to path.
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	err = pprof.Lookup("heap").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -52,6 +52,10 @@ type Suite struct {
 	// to PREFIX-STACK[-MODE]-SIZE-CONNS.pprof (the last repetition's;
 	// MODE when not crc).
 	ProfilePrefix string
+	// HeapPrefix, when set, writes a heap profile taken at the end of
+	// each timed window to PREFIX-STACK[-MODE]-SIZE-CONNS.pprof (the
+	// last repetition's).
+	HeapPrefix string
 	// Timeout bounds one run beyond its duration (default 2 minutes).
 	Timeout time.Duration
 }
@@ -87,12 +91,18 @@ func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
 				}
 				probe := &Probe{Progress: s.Progress, Desc: fmt.Sprintf("[%d/%d] %s %s %s (rep %d/%d)",
 					ci+1, len(s.Cases), st, FormatSize(spec.Size), spec.Shape(), rep+1, reps)}
-				if s.ProfilePrefix != "" && rep == reps-1 {
+				if rep == reps-1 {
 					name := st // crc is the default mode; others are named
 					if spec.Mode != "crc" && spec.Mode != "-" {
 						name += "-" + spec.Mode
 					}
-					probe.Profile = fmt.Sprintf("%s-%s-%s-%d.pprof", s.ProfilePrefix, name, FormatSize(spec.Size), spec.Conns)
+					suffix := fmt.Sprintf("-%s-%s-%d.pprof", name, FormatSize(spec.Size), spec.Conns)
+					if s.ProfilePrefix != "" {
+						probe.Profile = s.ProfilePrefix + suffix
+					}
+					if s.HeapPrefix != "" {
+						probe.HeapProfile = s.HeapPrefix + suffix
+					}
 				}
 				rctx, cancel := context.WithTimeout(ctx, spec.Duration+timeout)
 				var r Result
@@ -104,7 +114,7 @@ func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
 				}
 				cancel()
 				if rerr == nil && probe.ProfileErr != nil {
-					rerr = fmt.Errorf("cpu profile: %w", probe.ProfileErr)
+					rerr = fmt.Errorf("profile: %w", probe.ProfileErr)
 				}
 				if rerr != nil {
 					return nil, runs, fmt.Errorf("%s %s: %w", st, spec.Key(), rerr)
