@@ -904,8 +904,7 @@ func (c *Conn) readLoop() {
 		}
 		// Straight into the Machine's decoder (no copy); Commit must
 		// follow before any other Machine call, as the read loop never
-		// runs inside apply. A read that returns nothing gives an idle
-		// session's buffer back (Unread).
+		// runs inside apply.
 		rb := c.mach.ReadBuffer(readSize)
 		n, err := s.Read(rb)
 		if n > 0 {
@@ -918,14 +917,16 @@ func (c *Conn) readLoop() {
 			if extra != nil {
 				c.step(func(now time.Time) *v2.Ready { return c.mach.Received(now, extra) })
 			}
-		} else {
-			c.mach.Unread()
 		}
 		if err != nil {
+			// The read loop ends: the ReadBuffer (if nothing was
+			// read) and the receive buffer go before the Machine
+			// hears of the error.
+			c.mach.Unread()
 			if !errors.Is(err, stack.ErrWouldBlock) && c.sock == s {
 				c.sockFail(err)
 			}
-			break
+			return
 		}
 		// A short, small read found the socket empty: skip the read that
 		// would only say so (a syscall per message in ping-pong). The
@@ -935,6 +936,9 @@ func (c *Conn) readLoop() {
 			break
 		}
 	}
+	// Between reads the connection holds only the bytes in flight: the
+	// receive buffer goes back to the pool, or shrinks to a partial frame.
+	c.mach.Unread()
 }
 
 // flushOut writes what the Machine produced, with writev and no copy;
@@ -962,6 +966,11 @@ func (c *Conn) flushOut() {
 		c.sock.WantWrite(false)
 	}
 	c.recycleOut()
+	if len(c.out) == 0 && !c.applying && c.mach != nil {
+		// Nothing waits to be written: the memory the frames were
+		// built in goes back to the pools.
+		c.mach.Written()
+	}
 }
 
 // recycleOut gives the released outMsgs back to outMsgs once c.out is

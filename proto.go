@@ -24,6 +24,7 @@ type machine interface {
 	ReadBuffer(min int) []byte
 	Commit(now time.Time, n int) *v2.Ready
 	Unread()
+	Written()
 	Send(now time.Time, msg *v2.OutMessage) *v2.Ready
 	SendKeepalive(now time.Time) *v2.Ready
 	TimerFired(now time.Time, t v2.Timer) *v2.Ready

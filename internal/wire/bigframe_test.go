@@ -153,10 +153,18 @@ func TestReleaseIdle(t *testing.T) {
 		e, d := pair(t, m)
 		b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), fill(3000, 2))
 		b, _ = e.AppendControl(b, &Ack{Seq: 9})
-		d.Feed(b[:100])
+		// A read loop's 64 KiB room, ending mid-frame: the partial
+		// frame moves to the smallest buffer that holds its frame.
+		d.Commit(copy(d.ReadBuffer(64<<10), b[:100]))
+		if d.Held() < 64<<10 {
+			t.Fatalf("%v: read room of %d bytes", m, d.Held())
+		}
 		d.Release()
 		if d.buf == nil {
 			t.Fatalf("%v: released with a partial frame", m)
+		}
+		if d.Held() != 4<<10 {
+			t.Fatalf("%v: holds %d bytes for a partial frame of 3 KiB", m, d.Held())
 		}
 		d.Feed(b[100:])
 		for _, want := range []Tag{TagMessage, TagAck} {

@@ -83,6 +83,10 @@ func putBuf(p *[]byte) {
 		return
 	}
 	if c := bufClass(len(*p)); c >= 0 && len(*p) == classSize(c) {
+		if poisonReleased {
+			// A reference kept into a released buffer reads this.
+			fillPoison(*p)
+		}
 		bufPools[c].Put(p)
 	}
 }
@@ -111,4 +115,15 @@ func (b *Buf) Release() {
 		return
 	}
 	putBuf(p)
+}
+
+// fillPoison overwrites a released buffer (race-detector builds).
+func fillPoison(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	b[0] = 0xdb
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
 }

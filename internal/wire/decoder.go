@@ -332,19 +332,36 @@ func (d *Decoder) Detach() *Buf {
 }
 
 // Release gives the receive buffer back to the pool if nothing buffered
-// remains to be decoded; the next Feed or ReadBuffer takes one again. Like
-// Feed, it ends the validity of the last frame returned (unless detached).
+// remains to be decoded, or else moves what remains (part of a frame) to
+// the smallest pooled buffer that holds it and what its frame still needs,
+// when that is smaller; the next Feed or ReadBuffer takes room again. So a
+// Decoder between reads holds only the bytes in flight. A frame with a
+// buffer of its own keeps it. Like Feed, it ends the validity of the last
+// frame returned (unless detached).
 func (d *Decoder) Release() {
 	d.unpin()
 	d.settle()
-	if d.big || d.w != d.r {
+	if d.big {
 		return
 	}
 	d.frame.Segments = [MaxSegments][]byte{}
 	d.frame.Raw = nil
-	d.account(-len(d.buf))
+	if d.w == d.r {
+		d.account(-len(d.buf))
+		putBuf(d.bufp)
+		d.buf, d.bufp, d.r, d.w = nil, nil, 0, 0
+		return
+	}
+	n := d.w - d.r
+	c := bufClass(n + d.Need())
+	if c < 0 || classSize(c) >= len(d.buf) {
+		return
+	}
+	d.account(classSize(c) - len(d.buf))
+	p, b := getBuf(classSize(c))
+	copy(b, d.buf[d.r:d.w])
 	putBuf(d.bufp)
-	d.buf, d.bufp, d.r, d.w = nil, nil, 0, 0
+	d.buf, d.bufp, d.r, d.w = b, p, 0, n
 }
 
 // account adds n bytes to the Budget's charge (n < 0 gives back); false

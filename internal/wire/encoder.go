@@ -49,6 +49,11 @@ func (e *Encoder) SetSendSums(s *SendSums) { e.sums = s }
 // returned becomes invalid.
 func (e *Encoder) Reset() { e.arena.Reset() }
 
+// Release gives the arena's chunk back to the pool: every buffer a Vec
+// call returned becomes invalid. An encoder with nothing waiting to be
+// written then holds no buffer.
+func (e *Encoder) Release() { e.arena.Release() }
+
 // alloc carves n bytes from the arena.
 func (e *Encoder) alloc(n int) []byte { return e.arena.Alloc(n) }
 

@@ -128,7 +128,8 @@ func TestFrameRoundTripAllModes(t *testing.T) {
 }
 
 // TestFrameSplitAnywhere feeds a run of frames in every mode cut at random
-// points, including one byte at a time.
+// points, including one byte at a time, the buffer released (or shrunk to
+// a partial frame) between some reads.
 func TestFrameSplitAnywhere(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, m := range modes {
@@ -160,6 +161,9 @@ func TestFrameSplitAnywhere(t *testing.T) {
 					d.Commit(copy(buf, stream[off:off+n]))
 				}
 				off += n
+				if rng.IntN(3) == 0 {
+					d.Release()
+				}
 				for {
 					f, err := d.Next()
 					if err != nil {

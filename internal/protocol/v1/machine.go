@@ -350,6 +350,11 @@ func (m *Machine) Commit(now time.Time, n int) *v2.Ready {
 	return m.end()
 }
 
+// Written reports that every buffer of the Readies handed out so far has
+// been written or dropped: the arena's chunk goes back to the pool. Never
+// while a Ready is being carried out.
+func (m *Machine) Written() { m.arena.Release() }
+
 // Unread ends a ReadBuffer whose read returned nothing.
 func (m *Machine) Unread() {
 	m.body.unpin()

@@ -405,9 +405,14 @@ func (n *net) step() bool {
 						c := copy(buf, s.buf[i][:k])
 						s.buf[i] = s.buf[i][c:]
 						to.apply(to.m.Commit(n.now, c))
-						if len(s.buf[i]) == 0 {
+						switch {
+						case len(s.buf[i]) == 0:
 							// The reader's next read would block.
 							to.m.ReadBuffer(1)
+							to.m.Unread()
+						case n.rng.IntN(2) == 0:
+							// The read loop ends after a short read,
+							// perhaps mid-frame.
 							to.m.Unread()
 						}
 						return true

@@ -398,12 +398,14 @@ func (m *Machine) Commit(now time.Time, n int) *Ready {
 	return m.end()
 }
 
-// Unread ends a ReadBuffer whose read returned nothing (would block, EOF
-// or an error): the buffer goes back to the pool if the Machine has
-// nothing buffered, so that an idle session holds none. It changes no
-// state and hands out no Ready.
+// Unread ends a read loop: after a ReadBuffer whose read returned
+// nothing (would block, EOF or an error), or after the last Commit. The
+// receive buffer goes back to the pool if the Machine has nothing
+// buffered, or shrinks to the frame under way, so that a session between
+// reads holds only the bytes in flight. It changes no state and hands out
+// no Ready.
 func (m *Machine) Unread() {
-	if m.readDec != nil && m.st != nil && m.st.dec == m.readDec {
+	if m.readDec == nil || m.st != nil && m.st.dec == m.readDec {
 		m.releaseRx()
 	}
 	m.readDec, m.readScratch = nil, nil
@@ -424,15 +426,27 @@ func (m *Machine) Writable(bufs [][]byte) int {
 	return m.st.sums.Writable(bufs)
 }
 
+// Written reports that every buffer of the Readies handed out so far has
+// been written to the socket or dropped, none waiting in the driver: the
+// memory behind them (the crc-mode arena's chunk, secure frames' staging
+// buffers) goes back to the pools, so that a session with nothing to write
+// holds none. Call it when the driver's output empties, never while a
+// Ready is being carried out. It hands out no Ready.
+func (m *Machine) Written() {
+	if m.st != nil {
+		m.st.written()
+	}
+}
+
 // releaseRx gives the decoder's receive buffer back to the shared pool
-// when everything read is decoded, so that an idle session (or a
-// half-open connection) holds none. It runs where bytes were decoded
-// outside a read loop (Received, after a Lookup, Adopted) and where a read
-// loop ends (Unread), not after every Commit: a busy connection keeps its
-// buffer from one read to the next. No frame's bytes outlive their
-// handling: messages are copied or detached, control frames decoded into
-// values, and the handlers of handshake frames keep no payload (the next
-// read would overwrite it as well).
+// when everything read is decoded (else shrinks it to the frame under
+// way), so that a session between reads holds none. It runs where bytes
+// were decoded outside a read loop (Received, after a Lookup, Adopted)
+// and where a read loop ends (Unread), not after every Commit: a
+// connection keeps its buffer from one read to the next of a loop. No
+// frame's bytes outlive their handling: messages are copied or detached,
+// control frames decoded into values, and the handlers of handshake
+// frames keep no payload (the next read would overwrite it as well).
 func (m *Machine) releaseRx() {
 	if m.st != nil {
 		m.st.dec.Release()

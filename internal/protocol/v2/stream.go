@@ -123,3 +123,14 @@ func (s *stream) vecEncoder() *wire.Encoder {
 	}
 	return s.vec
 }
+
+// written is called once every buffer the stream handed out has been
+// written (or dropped with the socket): the vec arena's chunk and the
+// staging buffers of secure frames go back to their pools, and crcs
+// still waiting for chunks no longer listed are forgotten.
+func (s *stream) written() {
+	s.sums.Writable(nil)
+	if s.vec != nil {
+		s.vec.Release()
+	}
+}
