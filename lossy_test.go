@@ -2,6 +2,7 @@ package msgr
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gomsgr/msgr/encoding"
 )
@@ -116,5 +117,39 @@ func TestLossyNewConnectionStopsOld(t *testing.T) {
 		if (i == 0) != (g.conns[i] == old) || (i > 0 && m.Seq < 100) {
 			t.Fatalf("#%d: seq %d (old connection %v) dispatched after the new connection opened", i, m.Seq, g.conns[i] == old)
 		}
+	}
+}
+
+// TestLossyReplacementChain: the connection that replaced a lossy peer's
+// old one is itself replaced by the next, however the old one went. Three
+// clients with one identity connect in turn and none closes its side: the
+// second must be stopped when the third arrives. (It was not: the first,
+// stopped during the arbitration, forgot its key, so the second was never
+// registered, and it went on delivering beside the third.)
+func TestLossyReplacementChain(t *testing.T) {
+	rec := newRecorder()
+	srv := newTestMessenger(t, osdName(1), true, Options{}, rec)
+	srv.SetDefaultPolicy(StatelessServer(0))
+	conns := make([]*Conn, 3)
+	for i := range conns {
+		cli := startMessengerCfg(t, Config{Name: clientName(7), Nonce: 7}, false, Options{}, newRecorder())
+		cli.SetDefaultPolicy(LossyClient(0))
+		c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sendRange(t, c, 7, uint64(i*10), uint64(i*10+1))
+		rec.waitFor(t, "the connection's message", func() bool { return rec.count() >= i+1 })
+		conns[i] = c
+	}
+	for i, c := range conns[:2] {
+		select {
+		case <-c.Done():
+		case <-time.After(20 * time.Second):
+			t.Fatalf("connection %d still open after the next one from the same peer opened", i)
+		}
+	}
+	if conns[2].isClosed() {
+		t.Fatal("the newest connection was closed")
 	}
 }

@@ -774,7 +774,11 @@ func (m *Messenger) lookup(c *Conn, q *v2.Query) {
 		e.flushOut()
 		if v != nil && v.Register {
 			m.mu.Lock()
-			if m.conns[key] == e {
+			// A lossy e that Arbitrate stopped has already forgotten
+			// itself: the key is free then, and c must take it, or the
+			// peer's next connection would find no one to stop and c
+			// would go on delivering beside it.
+			if cur := m.conns[key]; cur == e || cur == nil {
 				m.conns[key] = c
 				c.regKey = key
 			}

@@ -296,7 +296,10 @@ func runSynthetic(t *testing.T, tc synthConfig) {
 	if dups != 0 || reorders != 0 || cross != 0 {
 		t.Fatalf("%d duplicated, %d out of order, %d lossy seqs overtaken across connections (%d at the servers, %d at the clients)", dups, reorders, cross, srvCross, cliCross)
 	}
-	if injected == 0 {
+	// The lossy run's writes coalesce into a few hundred socket
+	// operations, so at one failure in 500 a run without one is not rare;
+	// its mark downs break its connections all the same.
+	if injected == 0 && tc.markDownEvery == 0 {
 		t.Fatal("no socket failure was injected")
 	}
 	if lossless {
