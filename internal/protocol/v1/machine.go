@@ -326,6 +326,11 @@ func (m *Machine) ReadBuffer(min int) []byte {
 		return m.body.room()
 	}
 	m.readBody = false
+	if m.ph != phReady {
+		// Handshake messages are a few hundred bytes: small reads, so
+		// that connections being set up hold small buffers.
+		return m.rx.space(1)
+	}
 	return m.rx.space(min)
 }
 
@@ -355,12 +360,16 @@ func (m *Machine) Commit(now time.Time, n int) *v2.Ready {
 // while a Ready is being carried out.
 func (m *Machine) Written() { m.arena.Release() }
 
-// Unread ends a ReadBuffer whose read returned nothing.
+// Unread ends a read loop: after a ReadBuffer whose read returned
+// nothing, or after the last Commit. On an open session the receive
+// buffer goes back to the pool, or shrinks to a partial message head, so
+// that the session between reads holds only the bytes in flight (the
+// handshake's handlers read in place, so its buffer stays).
 func (m *Machine) Unread() {
 	m.body.unpin()
 	m.readBody = false
-	if m.ph == phReady && m.rx.len() == 0 {
-		m.rx.release()
+	if m.ph == phReady {
+		m.rx.shrink()
 	}
 }
 

@@ -13,14 +13,21 @@ import (
 )
 
 // rxSize is the receive buffer a socket read gets; an idle open session
-// gives it back to rxPool.
-const rxSize = 64 << 10
+// gives it back to rxPool. Between reads a session keeps a partial message
+// head of up to rxSmall bytes in a buffer from rxSmallPool instead.
+const (
+	rxSize  = 64 << 10
+	rxSmall = 4 << 10
+)
 
-var rxPool = sync.Pool{New: func() any { b := make([]byte, rxSize); return &b }}
+var (
+	rxPool      = sync.Pool{New: func() any { b := make([]byte, rxSize); return &b }}
+	rxSmallPool = sync.Pool{New: func() any { b := make([]byte, rxSmall); return &b }}
+)
 
 // rxBuf holds bytes read and not yet consumed: buf[r:w].
 type rxBuf struct {
-	p    *[]byte // pooled buffer, nil when buf is not from rxPool
+	p    *[]byte // pooled buffer (rxPool or rxSmallPool by its size), nil when buf is not pooled
 	buf  []byte
 	r, w int
 }
@@ -46,22 +53,25 @@ func (b *rxBuf) take(n int) []byte {
 
 // space returns room for at least min more bytes after the unread ones.
 func (b *rxBuf) space(min int) []byte {
-	if b.buf == nil {
-		if min <= rxSize {
-			b.p = rxPool.Get().(*[]byte)
-			b.buf = *b.p
-		} else {
-			b.buf = make([]byte, min)
-		}
-	}
 	if len(b.buf)-b.w < min {
 		n := copy(b.buf, b.buf[b.r:b.w])
 		b.r, b.w = 0, n
 		if len(b.buf)-b.w < min {
-			nb := make([]byte, b.w+max(min, rxSize))
+			var np *[]byte
+			var nb []byte
+			switch {
+			case b.w+min <= rxSmall:
+				np = rxSmallPool.Get().(*[]byte)
+				nb = *np
+			case b.w+min <= rxSize:
+				np = rxPool.Get().(*[]byte)
+				nb = *np
+			default:
+				nb = make([]byte, b.w+max(min, rxSize))
+			}
 			copy(nb, b.buf[:b.w])
 			b.putBack()
-			b.buf = nb
+			b.buf, b.p = nb, np
 		}
 	}
 	return b.buf[b.w:]
@@ -72,7 +82,11 @@ func (b *rxBuf) commit(n int) { b.w += n }
 func (b *rxBuf) append(p []byte) { n := copy(b.space(len(p)), p); b.commit(n) }
 
 func (b *rxBuf) putBack() {
-	if b.p != nil {
+	switch {
+	case b.p == nil:
+	case len(*b.p) == rxSmall:
+		rxSmallPool.Put(b.p)
+	default:
 		rxPool.Put(b.p)
 	}
 	b.p = nil
@@ -82,6 +96,22 @@ func (b *rxBuf) putBack() {
 func (b *rxBuf) release() {
 	b.putBack()
 	*b = rxBuf{}
+}
+
+// shrink gives the buffer back when nothing is unread, or moves up to
+// rxSmall unread bytes out of a bigger buffer into a small one: what a
+// session holds between reads.
+func (b *rxBuf) shrink() {
+	n := b.len()
+	switch {
+	case n == 0:
+		b.release()
+	case n <= rxSmall && len(b.buf) > rxSmall:
+		p := rxSmallPool.Get().(*[]byte)
+		copy(*p, b.unread())
+		b.putBack()
+		b.buf, b.p, b.r, b.w = *p, p, 0, n
+	}
 }
 
 // reset empties the buffer for a new socket.
