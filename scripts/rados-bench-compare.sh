@@ -3,7 +3,7 @@
 # (`msgr rados bench`) side by side on the same pool of the same running cluster, alternating,
 # and the ratios msgr/librados of IOPS, latency and client CPU seconds per op.
 #
-#   scripts/rados-bench-compare.sh -c CEPH_CONF [-k KEYRING] [-p POOL] [-s SECS] [-m SECS] [-r ROUNDS]
+#   scripts/rados-bench-compare.sh -c CEPH_CONF [-k KEYRING] [-p POOL] [-s SECS] [-m SECS] [-r ROUNDS] [-w SECS]
 #
 #   -c CEPH_CONF   the cluster's ceph.conf (default $MSGR_TEST_CEPH_RADOS)
 #   -k KEYRING     client.admin's keyring (default: what the conf names)
@@ -13,12 +13,15 @@
 #                  which the OSDs must hold below their 95% full ratio: a full OSD drops writes
 #                  and the bench stalls; a 1-OSD memstore cluster needs --memstore-mb 2048 or more)
 #   -r ROUNDS      rounds of the whole series (default 1); even rounds run msgr first
+#   -w SECS        warm-up before round 1: a 4 KiB and a 4 MiB write bench by each client, not
+#                  counted (default 5; 0 skips it). A fresh memstore OSD is slower at first.
 #
 # Series per round, each run by librados then by msgr:
 #   4 KiB write t=16 (objects kept), 4 KiB seq read t=16, 4 KiB rand read t=16, cleanup,
 #   4 MiB write t=4 then 4 MiB seq read t=4 of what it wrote (at most 250 objects), cleanup,
 #   per client in turn (the OSDs hold 1000 MiB of it at a time, not twice that).
-# CPU is user+system seconds of each client process (/usr/bin/time), divided by its ops.
+# CPU is user+system seconds of each client process (/usr/bin/time), divided by its ops; load is
+# the 1-minute load average when the run started.
 # `rados bench` prints no latency percentiles, so p50/p99 are msgr's only; the latency ratio
 # is of the averages both print.
 set -euo pipefail
@@ -30,7 +33,8 @@ SECS=10
 SECS4M=5
 MAX4M=250 # at most 1 GiB of 4 MiB objects per client at a time
 ROUNDS=1
-while getopts "c:k:p:s:m:r:h" opt; do
+WARM=5
+while getopts "c:k:p:s:m:r:w:h" opt; do
 	case $opt in
 	c) CONF=$OPTARG ;;
 	k) KEYRING=$OPTARG ;;
@@ -38,6 +42,7 @@ while getopts "c:k:p:s:m:r:h" opt; do
 	s) SECS=$OPTARG ;;
 	m) SECS4M=$OPTARG ;;
 	r) ROUNDS=$OPTARG ;;
+	w) WARM=$OPTARG ;;
 	*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 done
@@ -60,6 +65,7 @@ run() {
 	shift 2
 	local cmd
 	if [ "$tool" = librados ]; then cmd=(rados); else cmd=("$WORK/msgr" rados); fi
+	cut -d' ' -f1 /proc/loadavg >"$WORK/$tool.$name.load"
 	if ! timeout --kill-after=10 "$LIMIT" /usr/bin/time -f '%U %S' -o "$WORK/$tool.$name.cpu" \
 		"${cmd[@]}" "${common[@]}" -p "$POOL" "$@" >"$WORK/$tool.$name.out" 2>"$WORK/$tool.$name.err"; then
 		echo "rados-bench-compare: $tool $name failed:" >&2
@@ -97,7 +103,14 @@ series() {
 	done
 }
 
-printf '%-10s %-9s %10s %12s %12s %12s %14s\n' bench client IOPS "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op"
+if [ "$WARM" -gt 0 ]; then
+	for tool in librados msgr; do
+		run "$tool" warm4k bench "$WARM" write -b 4096 -t 16
+		run "$tool" warm4m bench "$WARM" write -b 4194304 -t 4 --max-objects "$MAX4M"
+	done
+	cleanup
+fi
+printf '%-10s %-9s %10s %12s %12s %12s %14s %6s\n' bench client IOPS "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op" load
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) = 1 ]; then series "librados msgr"; else series "msgr librados"; fi
 	for name in w4k seq4k rand4k w4m seq4m; do
@@ -110,7 +123,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			ops=$(field "$out" "Total writes made")
 			[ "$ops" = - ] && ops=$(field "$out" "Total reads made")
 			cpu=$(awk -v n="$ops" '{ if (n > 0) printf "%.3g", ($1 + $2) / n; else print "-" }' "$WORK/$tool.$name.cpu")
-			printf '%-10s %-9s %10s %12s %12s %12s %14s\n' "$name" "$tool" "$iops" "$lat" "$p50" "$p99" "$cpu"
+			printf '%-10s %-9s %10s %12s %12s %12s %14s %6s\n' "$name" "$tool" "$iops" "$lat" "$p50" "$p99" "$cpu" "$(cat "$WORK/$tool.$name.load")"
 			sum[$name.$tool.iops]=$iops sum[$name.$tool.lat]=$lat sum[$name.$tool.cpu]=$cpu
 		done
 	done
