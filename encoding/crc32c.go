@@ -9,5 +9,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // out. msgr1 seeds its crcs with 0, msgr2's segments and the maps with
 // 0xffffffff; a crc goes on over more bytes by seeding with the last.
 func CRC32C(seed uint32, p []byte) uint32 {
+	if canFold && len(p) >= foldBlock {
+		n := len(p) &^ (foldBlock - 1)
+		seed, p = foldAVX512(seed, p[:n]), p[n:]
+	}
 	return ^crc32.Update(^seed, castagnoli, p)
 }
