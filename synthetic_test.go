@@ -175,6 +175,7 @@ func TestSyntheticInject(t *testing.T) {
 	if testing.Short() {
 		for i := range cases {
 			cases[i].perConn /= 10
+			cases[i].markDownEvery /= 10 // as many mark downs per message
 		}
 	}
 	for _, tc := range cases {
@@ -299,14 +300,16 @@ func runSynthetic(t *testing.T, tc synthConfig) {
 	// The lossy run's writes coalesce into a few hundred socket
 	// operations, so at one failure in 500 a run without one is not rare;
 	// its mark downs break its connections all the same.
-	if injected == 0 && tc.markDownEvery == 0 {
+	if injected == 0 && tc.markDownEvery == 0 && !testing.Short() {
 		t.Fatal("no socket failure was injected")
 	}
 	if lossless {
 		if gaps != 0 || got != sent || echoed != sent || echoErrs != 0 {
 			t.Fatalf("lossless: %d gaps, server got %d/%d, echoes %d/%d, %d echo errors", gaps, got, sent, echoed, sent, echoErrs)
 		}
-	} else if resets+cliResets == 0 {
+	} else if resets+cliResets == 0 && !testing.Short() {
+		// (A short lossy run can end before a session opens: its mark
+		// downs and failures then hit handshakes, which reset nothing.)
 		t.Fatal("lossy: no reset reached a dispatcher")
 	}
 }

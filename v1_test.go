@@ -91,6 +91,7 @@ func TestSyntheticInjectV1(t *testing.T) {
 	if testing.Short() {
 		for i := range cases {
 			cases[i].perConn /= 10
+			cases[i].markDownEvery /= 10 // as many mark downs per message
 		}
 	}
 	for _, tc := range cases {
