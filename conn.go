@@ -410,7 +410,7 @@ func (c *Conn) send(ctx context.Context, m message.Message) error {
 // right because the caller leaves the data alone until it is written:
 // the rule Send states. Data of every size is summed: the sum costs the
 // same here as on the loop. The loop's own Sends (fast dispatch) sum here
-// too: one pass before the writes cost less than the encoder's chunk by
+// too: one pass before the writes costs less than the encoder's chunk by
 // chunk sums between them (4 MiB: 0.24-0.30 ms against 0.50-0.76 ms in
 // the bench's profiles, issue 13).
 func (c *Conn) preSum(info *connInfo, data []byte) wire.PreSum {
