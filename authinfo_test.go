@@ -1,7 +1,6 @@
 package msgr
 
 import (
-	"crypto/rand"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,14 +77,7 @@ func TestAuthInfoCephx(t *testing.T) {
 	for _, mode := range []uint32{auth.ModeCRC, auth.ModeSecure} {
 		t.Run(map[uint32]string{auth.ModeCRC: "crc", auth.ModeSecure: "secure"}[mode], func(t *testing.T) {
 			clock := newFakeClock(time.Unix(1_700_000_000, 0))
-			admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-			key, err := auth.NewAESKey(rand.Reader, encoding.UTimeOf(clock.now()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			kr := auth.NewKeyring()
-			kr.Add(admin, key)
-			kr.SetCaps(admin, "mon", "allow *")
+			admin, key, kr := adminKeyring(t, clock.now(), "mon")
 			server, err := cephx.NewServer(cephx.ServerConfig{Keyring: kr, Modes: []uint32{mode}, Now: clock.now,
 				AuthTicketTTL: 4 * time.Minute, ServiceTicketTTL: time.Minute})
 			if err != nil {

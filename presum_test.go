@@ -1,7 +1,6 @@
 package msgr
 
 import (
-	"crypto/rand"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -112,14 +111,7 @@ func TestPreSumBeforeUp(t *testing.T) {
 // server accepts exactly one connection per socket: a refused crc would
 // have cost a reconnect.
 func TestPreSumModeChange(t *testing.T) {
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	key, err := auth.NewAESKey(rand.Reader, encoding.UTimeOf(time.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr := auth.NewKeyring()
-	kr.Add(admin, key)
-	kr.SetCaps(admin, "mon", "allow *")
+	admin, key, kr := adminKeyring(t, time.Now(), "mon")
 	server, err := cephx.NewServer(cephx.ServerConfig{Keyring: kr, Modes: []uint32{auth.ModeCRC, auth.ModeSecure}})
 	if err != nil {
 		t.Fatal(err)

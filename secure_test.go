@@ -12,17 +12,28 @@ import (
 )
 
 // cephxPair returns auth hooks for a Go mon (server) and a client
-// authenticating with cephx, offering only mode.
-func cephxPair(t testing.TB, mode uint32) (srv func(uint8) (auth.ServerHandler, error), cli func(uint8) (auth.ClientHandler, error)) {
+
+// adminKeyring returns client.admin, a fresh key for it created at now,
+// and a keyring holding it with "allow *" on each service named.
+func adminKeyring(t testing.TB, now time.Time, services ...string) (auth.EntityName, auth.CryptoKey, *auth.Keyring) {
 	t.Helper()
 	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	key, err := auth.NewAESKey(rand.Reader, encoding.UTimeOf(time.Now()))
+	key, err := auth.NewAESKey(rand.Reader, encoding.UTimeOf(now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	kr := auth.NewKeyring()
 	kr.Add(admin, key)
-	kr.SetCaps(admin, "mon", "allow *")
+	for _, s := range services {
+		kr.SetCaps(admin, s, "allow *")
+	}
+	return admin, key, kr
+}
+
+// authenticating with cephx, offering only mode.
+func cephxPair(t testing.TB, mode uint32) (srv func(uint8) (auth.ServerHandler, error), cli func(uint8) (auth.ClientHandler, error)) {
+	t.Helper()
+	admin, key, kr := adminKeyring(t, time.Now(), "mon")
 	server, err := cephx.NewServer(cephx.ServerConfig{Keyring: kr, Modes: []uint32{mode}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package msgr
 
 import (
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -104,15 +103,7 @@ func TestSyntheticInjectV1(t *testing.T) {
 // OSD bound on msgr1 only: authorizer, CEPHX_V2 challenge, and every
 // message signed and checked both ways.
 func TestV1CephxGoGo(t *testing.T) {
-	admin := auth.EntityName{Type: uint32(encoding.EntityTypeClient), ID: "admin"}
-	key, err := auth.NewAESKey(rand.Reader, encoding.UTimeOf(time.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr := auth.NewKeyring()
-	kr.Add(admin, key)
-	kr.SetCaps(admin, "mon", "allow *")
-	kr.SetCaps(admin, "osd", "allow *")
+	admin, key, kr := adminKeyring(t, time.Now(), "mon", "osd")
 	monAuth, err := cephx.NewServer(cephx.ServerConfig{Keyring: kr, Modes: []uint32{auth.ModeCRC}})
 	if err != nil {
 		t.Fatal(err)
