@@ -11,8 +11,6 @@ import (
 	"github.com/gomsgr/msgr/encoding"
 )
 
-// cephxPair returns auth hooks for a Go mon (server) and a client
-
 // adminKeyring returns client.admin, a fresh key for it created at now,
 // and a keyring holding it with "allow *" on each service named.
 func adminKeyring(t testing.TB, now time.Time, services ...string) (auth.EntityName, auth.CryptoKey, *auth.Keyring) {
@@ -30,6 +28,7 @@ func adminKeyring(t testing.TB, now time.Time, services ...string) (auth.EntityN
 	return admin, key, kr
 }
 
+// cephxPair returns auth hooks for a Go mon (server) and a client
 // authenticating with cephx, offering only mode.
 func cephxPair(t testing.TB, mode uint32) (srv func(uint8) (auth.ServerHandler, error), cli func(uint8) (auth.ClientHandler, error)) {
 	t.Helper()
