@@ -188,7 +188,9 @@ type inMsg struct {
 }
 
 // readSize is the least room a socket read gets; a big incoming message
-// gets what it still needs, in one read, straight into its own buffer.
+// gets what it still needs, in one read, straight into its own buffer, and
+// after a big message the next read gets that message's size (a stream of
+// equal messages: one read each, no copy; Decoder.ReadSpace).
 const readSize = 64 << 10
 
 // shortReadBreak: a read shorter than its buffer and than this ends the

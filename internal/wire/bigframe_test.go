@@ -117,16 +117,87 @@ func frameTotal(segs [][]byte) int {
 	return n
 }
 
-// TestBigFrameWholeIsShared: a big frame that arrives whole in one Feed
-// is decoded in the shared buffer (no allocation of its own), and Detach
-// refuses it.
-func TestBigFrameWholeIsShared(t *testing.T) {
+// TestBigFrameWhole: a big frame that arrives whole in one Feed, after
+// another frame in the same buffer, is decoded in the shared buffer and
+// Detach refuses it; one that starts a buffer of its size class and fills
+// it to its end gets that buffer as its own (no allocation, no copy).
+func TestBigFrameWhole(t *testing.T) {
 	e, d := pair(t, mode{true, false})
-	b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(2*BigFrame, 2))
+	b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(10, 2))
+	b, _ = e.AppendFrame(b, TagMessage, fill(41, 1), nil, nil, fill(2*BigFrame, 2))
 	d.Feed(b)
+	for i := range 2 {
+		f, err := d.Next()
+		if err != nil || f == nil || d.Detach() != nil {
+			t.Fatal(i, f, err)
+		}
+	}
+	b, _ = e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(2*BigFrame, 3))
+	d.Release()
+	d.Feed(b)
+	buf := d.buf
 	f, err := d.Next()
-	if err != nil || f == nil || d.Detach() != nil {
+	if err != nil || f == nil {
 		t.Fatal(f, err)
+	}
+	if &f.Raw[0] != &buf[0] || d.Detach() == nil {
+		t.Fatal("a frame that fills its buffer was not handed over")
+	}
+}
+
+// TestBigFrameHintRead: a stream of equal big frames read through
+// ReadSpace from a socket that holds them all: from the second frame on,
+// each frame takes one read, lands at the start of the room ReadSpace gave
+// and is detached in that same memory (no copy).
+func TestBigFrameHintRead(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) {
+			e, d := pair(t, m)
+			const frames = 5
+			var stream []byte
+			for k := range frames {
+				var err error
+				if stream, err = e.AppendFrame(stream, TagMessage, fill(41, byte(k)), nil, nil, fill(2*BigFrame, byte(k))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := 0
+			for reads := 0; len(stream) > 0; reads++ {
+				if reads > 4*frames {
+					t.Fatalf("%d reads for %d frames", reads, got)
+				}
+				room := d.ReadSpace(64 << 10)
+				n := copy(room, stream)
+				stream = stream[n:]
+				d.Commit(n)
+				for {
+					f, err := d.Next()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if f == nil {
+						break
+					}
+					data := f.Segment(SegData)
+					if !bytes.Equal(data, fill(2*BigFrame, byte(got))) {
+						t.Fatalf("frame %d data differs", got)
+					}
+					buf := d.Detach()
+					if got > 0 {
+						if reads != got+1 || buf == nil || &(*buf.p)[0] != &room[0] || n != len(room) {
+							t.Fatalf("frame %d: read %d of %d bytes, detached %v, in the room read: %v",
+								got, reads, n, buf != nil, buf != nil && &(*buf.p)[0] == &room[0])
+						}
+					}
+					buf.Release()
+					got++
+				}
+				d.Release()
+			}
+			if got != frames {
+				t.Fatalf("%d frames of %d", got, frames)
+			}
+		})
 	}
 }
 

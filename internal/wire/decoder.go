@@ -101,6 +101,13 @@ type Decoder struct {
 
 	frame   Frame
 	aborted uint64
+
+	// hint: the on-wire length of the last message frame when it was
+	// big (0 otherwise). A read that starts a frame gets a buffer of its
+	// size class and exactly that much room, so that a stream of equal
+	// messages reads one frame per read, straight into the buffer it is
+	// detached in (promote adopts it: no copy).
+	hint int
 }
 
 // BigFrame is the on-wire size from which a frame that is still arriving
@@ -278,6 +285,20 @@ func (d *Decoder) ReadBuffer(least int) []byte {
 	return d.buf[d.w:]
 }
 
+// hintRoom is the room of a read that starts a frame when the last
+// message frame was big (see hint): a buffer of that frame's size class,
+// nothing buffered, room for that frame (at most bigRead).
+func (d *Decoder) hintRoom() []byte {
+	if c := bufClass(d.hint); len(d.buf) != classSize(c) {
+		p, b := getBuf(d.hint)
+		d.account(len(b) - len(d.buf))
+		putBuf(d.bufp)
+		d.buf, d.bufp = b, p
+	}
+	d.r, d.w = 0, 0
+	return d.buf[:min(d.hint, bigRead)]
+}
+
 // grow is how much room the frame under way may have beyond what is
 // buffered: what it still needs, at most as much as is buffered (so the
 // buffer at most doubles per read).
@@ -288,7 +309,11 @@ func (d *Decoder) grow() int {
 // ReadSpace is ReadBuffer for a socket reader: at least least bytes,
 // except while a frame with a buffer of its own is under way, when it is
 // what that frame still needs (perhaps less than least; at most bigRead), so
-// that the frame's buffer holds nothing else and Detach can hand it over.
+// that the frame's buffer holds nothing else and Detach can hand it over;
+// and when nothing is buffered and the last message frame was big, when
+// it is that frame's length (at most bigRead) in a buffer of its size
+// class, which the next frame keeps as its own if it is of that class
+// (streams of equal messages: one read and no copy per frame).
 func (d *Decoder) ReadSpace(least int) []byte {
 	d.settle()
 	if d.big && d.w < d.frameLen {
@@ -299,6 +324,9 @@ func (d *Decoder) ReadSpace(least int) []byte {
 			n = d.hdrEnd() - d.w
 		}
 		return d.bigRoom(n)
+	}
+	if d.established && d.hint > 0 && d.w == d.r && !d.big {
+		return d.hintRoom()
 	}
 	return d.ReadBuffer(max(least, 1))
 }
@@ -475,7 +503,7 @@ func (d *Decoder) next() (*Frame, bool, error) {
 		if err := d.readPreamble(); err != nil {
 			return nil, false, err
 		}
-		if d.w-d.r < d.frameLen && d.frameLen >= BigFrame && d.established {
+		if d.frameLen >= BigFrame && d.established && (d.w-d.r < d.frameLen || d.adoptable()) {
 			d.promote()
 		}
 	}
@@ -544,6 +572,12 @@ func (d *Decoder) readPreamble() error {
 	}
 	d.frameLen = int(n)
 	d.havePre = true
+	if d.pre.Tag == TagMessage {
+		d.hint = 0
+		if d.established && d.frameLen >= BigFrame && d.frameLen <= MaxPooledBuf {
+			d.hint = d.frameLen
+		}
+	}
 	return nil
 }
 
@@ -551,6 +585,15 @@ func (d *Decoder) readPreamble() error {
 // buffer of its own: a pooled one of its size class, or for a frame over
 // MaxPooledBuf one that grows as it arrives. Its lengths have been checked.
 func (d *Decoder) promote() {
+	if d.adoptable() {
+		// A read sized by hint: the buffer becomes the frame's own.
+		d.account(-len(d.buf))
+		d.startBig()
+		if d.routable() && d.w >= d.hdrEnd() {
+			d.route(nil)
+		}
+		return
+	}
 	if d.routable() && d.w-d.r >= d.hdrEnd() {
 		d.route(d.buf[d.r+PreambleSize : d.r+PreambleSize+int(d.pre.Lengths[SegHeader])])
 	}
@@ -562,13 +605,7 @@ func (d *Decoder) promote() {
 	old, oldp := d.buf[d.r:d.w], d.bufp
 	d.account(-len(d.buf))
 	d.buf, d.bufp, d.r, d.w = b, p, 0, 0
-	d.big, d.detached = true, false
-	if d.rx == nil {
-		d.crcOn, d.crcSeg, d.crcAt = true, 0, 0
-		for i := range d.crcVal {
-			d.crcVal[i] = 0xffffffff
-		}
-	}
+	d.startBig()
 	// What arrived of the frame goes where the rest will.
 	for len(old) > 0 {
 		n := copy(d.bigRoom(len(old)), old)
@@ -576,6 +613,25 @@ func (d *Decoder) promote() {
 		old = old[n:]
 	}
 	putBuf(oldp)
+}
+
+// adoptable: the frame under way starts the buffer, which holds nothing
+// beyond it and is of its size class, so it can be the frame's own.
+func (d *Decoder) adoptable() bool {
+	return d.r == 0 && d.w <= d.frameLen && d.bufp != nil && d.frameLen <= MaxPooledBuf &&
+		len(d.buf) == classSize(bufClass(d.frameLen))
+}
+
+// startBig marks d.buf as the frame under way's own buffer and, in crc
+// mode, starts the crcs taken as its bytes arrive.
+func (d *Decoder) startBig() {
+	d.big, d.detached = true, false
+	if d.rx == nil {
+		d.crcOn, d.crcSeg, d.crcAt = true, 0, 0
+		for i := range d.crcVal {
+			d.crcVal[i] = 0xffffffff
+		}
+	}
 }
 
 // crcAhead extends the segment crcs over the frame's bytes that have

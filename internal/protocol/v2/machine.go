@@ -344,9 +344,10 @@ func (m *Machine) Received(now time.Time, p []byte) *Ready {
 }
 
 // ReadBuffer returns a buffer for the next socket read, of at least min
-// bytes, or exactly what a big incoming message still needs: the read
-// then lands where it is decoded (no copy), and a big message is read
-// straight into the buffer it is delivered in. Report the bytes read with
+// bytes, or exactly what a big incoming message still needs, or, between
+// frames after a big message, that message's size: the read then lands
+// where it is decoded (no copy), and a big message is read straight into
+// the buffer it is delivered in. Report the bytes read with
 // Commit, at once: no other Machine method may run in between. The buffer
 // must not be used after Commit.
 //
