@@ -346,7 +346,7 @@ func runBenchMain(args []string, stdout, stderr io.Writer, client bool) int {
 		}
 	}
 	closeProgress()
-	report.LoadAfter = bench.LoadAvg()
+	report.Finish()
 	report.Elapsed = time.Since(started)
 
 	if err := printReport(stdout, report, f, all, len(cases)); err != nil {
@@ -381,8 +381,12 @@ func isTerminal(w io.Writer) bool {
 }
 
 func printReport(w io.Writer, r *bench.Report, f *benchFlags, stacks []string, ncases int) error {
-	fmt.Fprintf(w, "msgr bench: %d CPUs, GOMAXPROCS %d, %s %s/%s; load average before %s, after %s; %s\n",
-		r.CPUs, r.GOMAXPROCS, r.GoVersion, r.GOOS, r.GOARCH, r.LoadBefore, r.LoadAfter, r.Elapsed.Round(100*time.Millisecond))
+	steal := ""
+	if r.Steal != "" {
+		steal = "; CPU steal " + r.Steal
+	}
+	fmt.Fprintf(w, "msgr bench: %d CPUs, GOMAXPROCS %d, %s %s/%s; load average before %s, after %s%s; %s\n",
+		r.CPUs, r.GOMAXPROCS, r.GoVersion, r.GOOS, r.GOARCH, r.LoadBefore, r.LoadAfter, steal, r.Elapsed.Round(100*time.Millisecond))
 	if ncases > 0 {
 		each := f.duration.String()
 		if f.count > 0 {

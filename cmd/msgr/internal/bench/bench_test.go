@@ -153,3 +153,21 @@ func TestMedian(t *testing.T) {
 		t.Fatalf("median %+v", m)
 	}
 }
+
+func TestParseCPUTimes(t *testing.T) {
+	for _, tc := range []struct {
+		name, stat string
+		want       cpuTimes
+	}{
+		{"kernel 6", "cpu  100 2 30 400 5 6 7 80 9 10\ncpu0 1 2 3 4 5 6 7 8 9 10\n", cpuTimes{total: 630, steal: 80}},
+		{"no guest fields", "cpu  1 1 1 1 1 1 1 3\n", cpuTimes{total: 10, steal: 3}},
+		{"too short", "cpu  1 2 3 4 5 6 7\n", cpuTimes{}},
+		{"not the cpu line", "intr 1 2 3 4 5 6 7 8 9\n", cpuTimes{}},
+		{"not a number", "cpu  1 2 3 4 5 6 7 x\n", cpuTimes{}},
+		{"empty", "", cpuTimes{}},
+	} {
+		if got := parseCPUTimes(tc.stat); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}

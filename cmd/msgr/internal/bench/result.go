@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -185,14 +187,20 @@ type IdleResult struct {
 
 // Report is everything one invocation measured, as written by --json.
 type Report struct {
-	Started    time.Time     `json:"started"`
-	GoVersion  string        `json:"go_version"`
-	GOOS       string        `json:"goos"`
-	GOARCH     string        `json:"goarch"`
-	CPUs       int           `json:"cpus"`
-	GOMAXPROCS int           `json:"gomaxprocs"`
-	LoadBefore string        `json:"load_before,omitempty"` // /proc/loadavg at the start
-	LoadAfter  string        `json:"load_after,omitempty"`
+	Started    time.Time `json:"started"`
+	GoVersion  string    `json:"go_version"`
+	GOOS       string    `json:"goos"`
+	GOARCH     string    `json:"goarch"`
+	CPUs       int       `json:"cpus"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	LoadBefore string    `json:"load_before,omitempty"` // /proc/loadavg at the start
+	LoadAfter  string    `json:"load_after,omitempty"`
+	// Steal is the share of the machine's CPU time the hypervisor gave
+	// to others over the whole invocation (/proc/stat), "" where unknown:
+	// a loaded host slows every stack, raw TCP included, without showing
+	// in the load average.
+	Steal      string `json:"cpu_steal,omitempty"`
+	stealStart cpuTimes
 	Results    []Result      `json:"results"`
 	Runs       []Result      `json:"runs,omitempty"` // every repetition, before medians
 	Idle       []IdleResult  `json:"idle,omitempty"`
@@ -209,7 +217,56 @@ func NewReport() *Report {
 		CPUs:       runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		LoadBefore: LoadAvg(),
+		stealStart: readCPUTimes(),
 	}
+}
+
+// Finish records what is measured at the end of the invocation.
+func (r *Report) Finish() {
+	r.LoadAfter = LoadAvg()
+	end := readCPUTimes()
+	if total := end.total - r.stealStart.total; r.stealStart.total > 0 && end.total > r.stealStart.total {
+		r.Steal = fmt.Sprintf("%.1f%%", 100*float64(end.steal-r.stealStart.steal)/float64(total))
+	}
+}
+
+// cpuTimes is the machine's "cpu" line of /proc/stat: all jiffies, and
+// the stolen ones.
+type cpuTimes struct{ total, steal uint64 }
+
+// readCPUTimes reads /proc/stat; zero where there is none.
+func readCPUTimes() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	return parseCPUTimes(string(b))
+}
+
+// parseCPUTimes reads the first line of a /proc/stat; zero if it is not
+// the "cpu" line with at least the eight fields up to steal.
+func parseCPUTimes(stat string) cpuTimes {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuTimes{}
+	}
+	var t cpuTimes
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return cpuTimes{}
+		}
+		// user nice system idle iowait irq softirq steal; guest time
+		// is already counted in user.
+		if i < 8 {
+			t.total += n
+		}
+		if i == 7 {
+			t.steal = n
+		}
+	}
+	return t
 }
 
 // LoadAvg returns the first three fields of /proc/loadavg, or "".
