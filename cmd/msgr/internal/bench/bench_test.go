@@ -171,3 +171,33 @@ func TestParseCPUTimes(t *testing.T) {
 		}
 	}
 }
+
+func TestStealSince(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		t0, t1 cpuTimes
+		want   float64
+	}{
+		{"a quarter stolen", cpuTimes{total: 1000, steal: 10}, cpuTimes{total: 1400, steal: 110}, 25},
+		{"none stolen", cpuTimes{total: 1000, steal: 10}, cpuTimes{total: 1200, steal: 10}, 0},
+		{"no first reading", cpuTimes{}, cpuTimes{total: 1200, steal: 10}, -1},
+		{"no second reading", cpuTimes{total: 1000}, cpuTimes{}, -1},
+		{"no time passed", cpuTimes{total: 1000}, cpuTimes{total: 1000}, -1},
+	} {
+		if got := tc.t1.stealSince(tc.t0); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	var b strings.Builder
+	rs := []Result{
+		{Spec: Spec{Stack: "eventloop", Mode: "crc", Size: 4096, Conns: 1, Depth: 1}, Steal: 12.5},
+		{Spec: Spec{Stack: "raw", Mode: "-", Size: 4096, Conns: 1, Depth: 1}, Steal: -1},
+	}
+	if err := WriteTable(&b, rs, []string{"eventloop"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasSuffix(strings.TrimSpace(lines[0]), "steal") || !strings.HasSuffix(strings.TrimSpace(lines[1]), "12.5%") || !strings.HasSuffix(strings.TrimSpace(lines[2]), "-") {
+		t.Errorf("the table's steal column:\n%s", b.String())
+	}
+}

@@ -20,6 +20,7 @@ type ProcSample struct {
 	Allocs     uint64        // heap objects allocated since the process started
 	AllocBytes uint64        // heap bytes allocated since the process started
 	Goroutines int
+	Machine    cpuTimes // the whole machine's CPU time, for the steal
 }
 
 var procMetrics = []metrics.Sample{
@@ -32,7 +33,7 @@ var procMu sync.Mutex // guards procMetrics
 
 // ReadProc samples the process now. It does not stop the world.
 func ReadProc() ProcSample {
-	s := ProcSample{At: time.Now(), CPU: cpuTime(), RSS: ReadRSS(os.Getpid())}
+	s := ProcSample{At: time.Now(), CPU: cpuTime(), RSS: ReadRSS(os.Getpid()), Machine: readCPUTimes()}
 	procMu.Lock()
 	metrics.Read(procMetrics)
 	if v := procMetrics[0].Value; v.Kind() == metrics.KindUint64 {

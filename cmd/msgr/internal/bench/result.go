@@ -65,23 +65,26 @@ func (s Spec) Validate() error {
 // in the same process they include both ends.
 type Result struct {
 	Spec
-	Messages    int64         `json:"messages"` // answered in the timed window
-	Sent        int64         `json:"sent"`     // sent in the timed window
-	Bytes       int64         `json:"bytes"`    // payload bytes of the answered messages
-	Elapsed     time.Duration `json:"elapsed_ns"`
-	MsgsPerSec  float64       `json:"msgs_per_sec"`
-	MBPerSec    float64       `json:"mb_per_sec"` // 10^6 bytes of payload per second
-	P50         time.Duration `json:"p50_ns"`
-	P99         time.Duration `json:"p99_ns"`
-	P999        time.Duration `json:"p999_ns"`
-	MaxLat      time.Duration `json:"max_ns"`
-	CPU         time.Duration `json:"cpu_ns"`              // process CPU time in the window
-	CPUPer1k    float64       `json:"cpu_sec_per_1k_msgs"` // CPU seconds per 1000 messages
-	AllocsPer   float64       `json:"allocs_per_msg"`
-	AllocBPer   float64       `json:"alloc_bytes_per_msg"`
-	Goroutines  int           `json:"goroutines_peak"`
-	RSS         int64         `json:"rss_peak_bytes"`
-	Repetitions int           `json:"repetitions"` // runs this result is the median of
+	Messages   int64         `json:"messages"` // answered in the timed window
+	Sent       int64         `json:"sent"`     // sent in the timed window
+	Bytes      int64         `json:"bytes"`    // payload bytes of the answered messages
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	MsgsPerSec float64       `json:"msgs_per_sec"`
+	MBPerSec   float64       `json:"mb_per_sec"` // 10^6 bytes of payload per second
+	P50        time.Duration `json:"p50_ns"`
+	P99        time.Duration `json:"p99_ns"`
+	P999       time.Duration `json:"p999_ns"`
+	MaxLat     time.Duration `json:"max_ns"`
+	CPU        time.Duration `json:"cpu_ns"`              // process CPU time in the window
+	CPUPer1k   float64       `json:"cpu_sec_per_1k_msgs"` // CPU seconds per 1000 messages
+	AllocsPer  float64       `json:"allocs_per_msg"`
+	AllocBPer  float64       `json:"alloc_bytes_per_msg"`
+	Goroutines int           `json:"goroutines_peak"`
+	RSS        int64         `json:"rss_peak_bytes"`
+	// Steal is the percentage of the machine's CPU time the hypervisor
+	// gave to others during the run (-1 where /proc/stat is missing).
+	Steal       float64 `json:"cpu_steal_percent"`
+	Repetitions int     `json:"repetitions"` // runs this result is the median of
 	// MsgsPerSecMin and MsgsPerSecMax bound the repetitions' rates: how
 	// noisy the machine was.
 	MsgsPerSecMin float64 `json:"msgs_per_sec_min"`
@@ -112,6 +115,7 @@ func (r *Result) Finish(h *Histogram, before, after ProcSample) {
 		r.AllocsPer = float64(after.Allocs-before.Allocs) / float64(r.Messages)
 		r.AllocBPer = float64(after.AllocBytes-before.AllocBytes) / float64(r.Messages)
 	}
+	r.Steal = after.Machine.stealSince(before.Machine)
 	if r.Repetitions == 0 {
 		r.Repetitions = 1
 	}
@@ -161,6 +165,7 @@ func Median(rs []Result) Result {
 	out.AllocBPer = f(func(r Result) float64 { return r.AllocBPer })
 	out.Goroutines = int(f(func(r Result) float64 { return float64(r.Goroutines) }))
 	out.RSS = int64(f(func(r Result) float64 { return float64(r.RSS) }))
+	out.Steal = f(func(r Result) float64 { return r.Steal })
 	out.Repetitions = len(rs)
 	out.MsgsPerSecMin, out.MsgsPerSecMax = rs[0].MsgsPerSec, rs[0].MsgsPerSec
 	for _, r := range rs {
@@ -224,15 +229,23 @@ func NewReport() *Report {
 // Finish records what is measured at the end of the invocation.
 func (r *Report) Finish() {
 	r.LoadAfter = LoadAvg()
-	end := readCPUTimes()
-	if total := end.total - r.stealStart.total; r.stealStart.total > 0 && end.total > r.stealStart.total {
-		r.Steal = fmt.Sprintf("%.1f%%", 100*float64(end.steal-r.stealStart.steal)/float64(total))
+	if p := readCPUTimes().stealSince(r.stealStart); p >= 0 {
+		r.Steal = fmt.Sprintf("%.1f%%", p)
 	}
 }
 
 // cpuTimes is the machine's "cpu" line of /proc/stat: all jiffies, and
 // the stolen ones.
 type cpuTimes struct{ total, steal uint64 }
+
+// stealSince is the stolen share of the CPU time from t0 to t, in
+// percent; -1 where either reading is missing or no time passed.
+func (t cpuTimes) stealSince(t0 cpuTimes) float64 {
+	if t0.total == 0 || t.total <= t0.total || t.steal < t0.steal {
+		return -1
+	}
+	return 100 * float64(t.steal-t0.steal) / float64(t.total-t0.total)
+}
 
 // readCPUTimes reads /proc/stat; zero where there is none.
 func readCPUTimes() cpuTimes {
