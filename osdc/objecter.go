@@ -238,7 +238,10 @@ type op struct {
 	sentAt    time.Time // of the last send
 	attempts  int32
 
-	done   chan struct{}
+	done chan struct{}
+	// onDone is what Pending.OnDone set, written while a hold of its own
+	// kept the op open: the last unhold reads it.
+	onDone func()
 	res    *Result
 	err    error
 	budget *budget
@@ -292,6 +295,10 @@ type Objecter struct {
 	tickStop chan struct{}
 	tickDone chan struct{}
 	lingers  lingerSet // watches and notifies (linger.go)
+	// Ops completed under mu, finished (done closed, OnDone run) by
+	// unlock once mu is released: an OnDone callback may start ops.
+	fin     *op
+	finMore []*op
 }
 
 // Stats counts what the Objecter did, for tests and monitoring.
@@ -307,7 +314,7 @@ type Stats struct {
 // Stats returns the counters so far.
 func (o *Objecter) Stats() Stats {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	return o.stats
 }
 
@@ -352,7 +359,7 @@ func (o *Objecter) ticker() {
 // reset reaching us is reset here, so no op waits on it forever.
 func (o *Objecter) tick() {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	now := o.cfg.Now()
 	for _, s := range o.sessions {
 		if s.conn == nil {
@@ -382,7 +389,7 @@ func (o *Objecter) tick() {
 // Map returns the current OSDMap (nil before the first), read-only.
 func (o *Objecter) Map() *osdmap.OSDMap {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	return o.osdmap
 }
 
@@ -392,7 +399,7 @@ func (o *Objecter) WaitForMap(ctx context.Context, epoch uint32) (*osdmap.OSDMap
 	for {
 		o.mu.Lock()
 		m, ch, closed := o.osdmap, o.mapCh, o.closed
-		o.mu.Unlock()
+		o.unlock()
 		if closed {
 			return nil, ErrClosed
 		}
@@ -460,6 +467,29 @@ func (p *Pending) Result() (*Result, error) {
 	}
 }
 
+// OnDone arranges for f to run once the op has completed (Done closed):
+// at once, in this goroutine, if it already has; otherwise in the
+// goroutine that completes it, often a connection's event loop (a reply
+// is handled there), with no lock of the Objecter's held. So f must be
+// short and must not block: it may read the Result and Start other ops,
+// but only while in-flight budget is left (Config.InflightOps and
+// InflightBytes), since Start waits for it. Call it at most once.
+func (p *Pending) OnDone(f func()) {
+	op := p.op
+	for {
+		h := op.hold.Load()
+		if h == 0 {
+			f()
+			return
+		}
+		if op.hold.CompareAndSwap(h, h+1) {
+			break
+		}
+	}
+	op.onDone = f
+	op.unhold()
+}
+
 // Wait waits for the op, or for ctx (which only stops the waiting: the op
 // itself ends with the context given to Start).
 func (p *Pending) Wait(ctx context.Context) (*Result, error) {
@@ -498,7 +528,7 @@ func (o *Objecter) Start(ctx context.Context, req *Request) (*Pending, error) {
 	if p.completed {
 		p.releaseLocked()
 	}
-	o.mu.Unlock()
+	o.unlock()
 	return &p.pending, nil
 }
 
@@ -539,7 +569,7 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	o.calcTarget(p)
 	if p.poolMissing && o.cfg.RequestMap != nil {
 		// The pool may be newer than our map: ask for the latest first.
-		o.mu.Unlock()
+		o.unlock()
 		if err := o.cfg.RequestMap(ctx); err != nil && ctx.Err() != nil {
 			o.budget.put(p.bytes)
 			return nil, context.Cause(ctx)
@@ -548,12 +578,12 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 		o.calcTarget(p)
 	}
 	if o.closed {
-		o.mu.Unlock()
+		o.unlock()
 		o.budget.put(p.bytes)
 		return nil, ErrClosed
 	}
 	if p.poolMissing {
-		o.mu.Unlock()
+		o.unlock()
 		o.budget.put(p.bytes)
 		return nil, errnoOf(req.Pool, req.Oid, -2)
 	}
@@ -562,14 +592,14 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	o.stats.Ops++
 	o.countOp(p)
 	o.sendOrPark(p)
-	o.mu.Unlock()
+	o.unlock()
 	return p, nil
 }
 
 // cancel fails an op whose context ended; false if it already completed.
 func (o *Objecter) cancel(p *op, cause error) bool {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	if p.completed {
 		return false
 	}
@@ -598,7 +628,26 @@ func (o *Objecter) complete(p *op, res *Result, err error) {
 	p.res, p.err = res, err
 	p.completed = true
 	p.releaseLocked() // before waking the caller: its budget is back when it returns
-	p.unhold()
+	if o.fin == nil {
+		o.fin = p
+	} else {
+		o.finMore = append(o.finMore, p)
+	}
+}
+
+// unlock releases o.mu, then ends the hold of each op completed under
+// it: done closes and OnDone callbacks run outside the lock, so that they
+// may start other ops.
+func (o *Objecter) unlock() {
+	p, more := o.fin, o.finMore
+	o.fin, o.finMore = nil, nil
+	o.mu.Unlock()
+	if p != nil {
+		p.unhold()
+	}
+	for _, p := range more {
+		p.unhold()
+	}
 }
 
 // detachSend makes the connection of p's last send stop referring to the
@@ -622,10 +671,13 @@ func (p *op) detachSend() {
 	d.DetachData(bufs, p.unhold)
 }
 
-// unhold ends one of p's holds; the last closes done.
+// unhold ends one of p's holds; the last closes done and runs onDone.
 func (p *op) unhold() {
 	if p.hold.Add(-1) == 0 {
 		close(p.done)
+		if f := p.onDone; f != nil {
+			f()
+		}
 	}
 }
 
@@ -762,7 +814,7 @@ func (o *Objecter) scheduleRetry() {
 	}
 	o.retry = time.AfterFunc(o.cfg.ResetBackoff, func() {
 		o.mu.Lock()
-		defer o.mu.Unlock()
+		defer o.unlock()
 		o.retry = nil
 		if !o.closed {
 			o.retarget(o.parkedLocked(), true)
@@ -944,7 +996,7 @@ func (o *Objecter) HandleMessage(c Conn, m message.Message) bool {
 
 func (o *Objecter) handleReply(c Conn, m *messages.MOSDOpReply) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	s := o.byConn[c]
 	if s == nil {
 		return
@@ -990,7 +1042,7 @@ func (o *Objecter) handleReply(c Conn, m *messages.MOSDOpReply) {
 
 func (o *Objecter) handleBackoff(c Conn, m *messages.MOSDBackoff) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	s := o.byConn[c]
 	if s == nil {
 		return
@@ -1038,7 +1090,7 @@ func sortedOps(m map[uint64]*op) []*op {
 // connection loses whatever it had in flight.
 func (o *Objecter) HandleReset(c Conn) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	o.resetLocked(c)
 }
 
@@ -1067,7 +1119,7 @@ func (o *Objecter) resetLocked(c Conn) {
 
 func (o *Objecter) reopen(s *session) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	if s.closed || o.closed {
 		return
 	}
@@ -1095,7 +1147,7 @@ func (o *Objecter) retarget(ops []*op, force bool) {
 // or moved are closed.
 func (o *Objecter) HandleOSDMap(m *osdmap.OSDMap) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	defer o.unlock()
 	if o.closed || (o.osdmap != nil && m.Epoch <= o.osdmap.Epoch) {
 		return
 	}
@@ -1128,7 +1180,7 @@ func (o *Objecter) HandleOSDMap(m *osdmap.OSDMap) {
 func (o *Objecter) Close() {
 	o.mu.Lock()
 	if o.closed {
-		o.mu.Unlock()
+		o.unlock()
 		return
 	}
 	o.closed = true
@@ -1145,6 +1197,6 @@ func (o *Objecter) Close() {
 	}
 	close(o.mapCh)
 	o.mapCh = make(chan struct{})
-	o.mu.Unlock()
+	o.unlock()
 	<-o.tickDone
 }

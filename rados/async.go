@@ -46,6 +46,23 @@ func (c *Completion) Wait(ctx context.Context) error {
 	return nil
 }
 
+// OnDone arranges for f to run once the op has completed (librados'
+// completion callback): at once, in this goroutine, if it already has (or
+// could not be started); otherwise in the goroutine that completed it,
+// usually a connection's event loop, which handles the reply there: no
+// goroutine is woken for it. So f must be short and must not block; it
+// may call Wait (which then returns at once) and start other Async ops,
+// while fewer than objecter_inflight_ops (1024) and 100 MiB are in
+// flight (a Start waits for room, which would stall the loop). Call it
+// at most once.
+func (c *Completion) OnDone(f func()) {
+	if c.p == nil {
+		f()
+		return
+	}
+	c.p.OnDone(f)
+}
+
 // BytesRead is how many bytes a ReadAsync read, after Wait.
 func (c *Completion) BytesRead() int { return c.n }
 

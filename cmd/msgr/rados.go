@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -532,6 +533,80 @@ func (s *benchStats) done(lat time.Duration, err error) {
 	s.lastLat = lat
 }
 
+// benchSlot is one of a bench's -t concurrent ops: issue starts an op,
+// and its completion starts the next, until pick says the bench is over
+// or an op fails. turn is how the two meet: issue (after OnDone
+// returned) and completed (after recording the op) each add one, and
+// the second to arrive goes on, so a completion that runs inline, in
+// OnDone, loops in issue instead of recursing.
+type benchSlot struct {
+	r            *radosCmd
+	ctx          context.Context
+	mode, prefix string
+	data, buf    []byte
+	pick         func() (int, bool)
+	st           *benchStats
+	fail         func(error)
+	end          func()
+	onDone       func() // completed, made once
+
+	turn atomic.Int32
+	i    int
+	t0   time.Time
+	c    *rados.Completion
+}
+
+func (s *benchSlot) issue() {
+	for {
+		i, ok := s.pick()
+		if !ok {
+			s.end()
+			return
+		}
+		s.st.mu.Lock()
+		s.st.started++
+		s.st.mu.Unlock()
+		s.i, s.t0 = i, time.Now()
+		name := benchObjName(s.prefix, i)
+		if s.mode == "write" {
+			s.c = s.r.io.WriteAsync(s.ctx, name, s.data, 0)
+		} else {
+			s.c = s.r.io.ReadAsync(s.ctx, name, s.buf, 0)
+		}
+		s.c.OnDone(s.onDone)
+		if s.turn.Add(1) == 1 {
+			return // the completion goes on
+		}
+		s.turn.Store(0)
+		if s.ctx.Err() != nil {
+			s.end()
+			return
+		}
+	}
+}
+
+// completed records the slot's op and, unless issue is still under way
+// (an inline completion), starts the next.
+func (s *benchSlot) completed() {
+	err := s.c.Wait(s.ctx)
+	if err == nil && s.mode != "write" && s.c.BytesRead() != len(s.buf) {
+		err = fmt.Errorf("object %s: read %d bytes, want %d", benchObjName(s.prefix, s.i), s.c.BytesRead(), len(s.buf))
+	}
+	s.st.done(time.Since(s.t0), err)
+	if err != nil {
+		s.fail(err)
+	}
+	if s.turn.Add(1) == 1 {
+		return // issue goes on
+	}
+	s.turn.Store(0)
+	if s.ctx.Err() != nil {
+		s.end()
+		return
+	}
+	s.issue()
+}
+
 // benchGrace is how long a bench waits for its last ops after its time.
 const benchGrace = 30 * time.Second
 
@@ -655,37 +730,19 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 	var wg sync.WaitGroup
 	var firstErr error
 	var errOnce sync.Once
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		cancel()
+	}
+	// As Ceph's ObjBencher, -t ops are kept in flight with async ops and
+	// completions, not a goroutine each: an op's completion (on the
+	// connection's loop) records it and starts the slot's next op there.
 	for range o.threads {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, opSize)
-			for ctx.Err() == nil {
-				i, ok := pick()
-				if !ok {
-					return
-				}
-				st.mu.Lock()
-				st.started++
-				st.mu.Unlock()
-				t0 := time.Now()
-				var err error
-				if mode == "write" {
-					err = r.io.Write(ctx, benchObjName(prefix, i), data, 0)
-				} else {
-					var n int
-					n, err = r.io.Read(ctx, benchObjName(prefix, i), buf, 0)
-					if err == nil && n != opSize {
-						err = fmt.Errorf("object %s: read %d bytes, want %d", benchObjName(prefix, i), n, opSize)
-					}
-				}
-				st.done(time.Since(t0), err)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					cancel()
-				}
-			}
-		}()
+		s := &benchSlot{r: r, ctx: ctx, mode: mode, prefix: prefix, data: data, buf: make([]byte, opSize),
+			pick: pick, st: st, fail: fail, end: wg.Done}
+		s.onDone = s.completed
+		s.issue()
 	}
 	wg.Wait()
 	total := time.Since(start)
