@@ -47,7 +47,8 @@ func takeData(seq uint64, n int) []byte {
 	return b
 }
 
-// TestPayloadOwnership: big messages arrive in pooled buffers. One whose
+// TestPayloadOwnership: big messages arrive in pooled buffers, small ones
+// (from 1 KiB) are copied into pooled buffers. One whose
 // Decode took the buffer keeps its bytes, read on another goroutine while
 // later messages arrive, until it is released; a message that did not
 // take it (it copies) lets the buffer go back at once. In race-detector
@@ -55,7 +56,13 @@ func takeData(seq uint64, n int) []byte {
 // messenger that recycled a taken buffer early (or a holder that read
 // after Release) fails with a data race, as well as on the bytes.
 func TestPayloadOwnership(t *testing.T) {
-	const n, size = 24, 1<<20 + 4321
+	for _, size := range []int{4<<10 + 17, 1<<20 + 4321} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) { testPayloadOwnership(t, size) })
+	}
+}
+
+func testPayloadOwnership(t *testing.T, size int) {
+	const n = 24
 	var (
 		mu       sync.Mutex
 		got      = map[uint64]bool{}

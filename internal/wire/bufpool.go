@@ -100,6 +100,21 @@ func putBuf(p *[]byte) {
 // whoever holds the Buf calls it once (later calls do nothing).
 type Buf struct{ p *[]byte }
 
+// MinPooledCopy is the smallest received message body the protocols copy
+// into a pooled buffer (GetBuf) rather than a fresh allocation: below it
+// the garbage collector's cost is small, and a pooled 4 KiB buffer would
+// be mostly empty while the message waits for dispatch.
+const MinPooledCopy = 1 << 10
+
+// GetBuf returns a pooled buffer of n bytes as a Buf to Release once its
+// holder is done with it: for copies of received bytes that outlive the
+// Decoder's buffer (a small message's segments, until it is decoded), so
+// that steady traffic allocates no payload memory.
+func GetBuf(n int) (*Buf, []byte) {
+	p, b := getBuf(n)
+	return &Buf{p: p}, b[:n]
+}
+
 // Release gives the buffer back. It is a no-op on a nil or released Buf.
 func (b *Buf) Release() {
 	if b == nil || b.p == nil {

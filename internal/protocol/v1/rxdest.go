@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gomsgr/msgr/encoding"
+	"github.com/gomsgr/msgr/internal/wire"
 	"github.com/gomsgr/msgr/message"
 )
 
@@ -18,8 +19,9 @@ const minRouted = 32 << 10
 // pinned, its crc taken there as it arrives. Owned by the Machine's loop.
 type msgBody struct {
 	buf    []byte
-	n      int // bytes of the body received, in wire order
-	total  int // the body's length on the wire
+	owner  *wire.Buf // buf's pooled memory, or nil when buf is allocated
+	n      int       // bytes of the body received, in wire order
+	total  int       // the body's length on the wire
 	dest   *message.RxBuffer
 	pinned []byte // dest's memory while a read is under way
 	at, dl int    // where the data starts in the body, and its length
@@ -32,11 +34,15 @@ type msgBody struct {
 // footer; rb (may be nil) is an RxBuffer claimed for the data.
 func (b *msgBody) start(fm, dl, footer int, rb *message.RxBuffer) {
 	*b = msgBody{total: fm + dl + footer, at: fm, dl: dl, dest: rb}
-	if rb == nil {
-		b.buf = make([]byte, b.total)
+	n := b.total
+	if rb != nil {
+		n = fm + footer
+	}
+	if n >= wire.MinPooledCopy {
+		b.owner, b.buf = wire.GetBuf(n)
 		return
 	}
-	b.buf = make([]byte, fm+footer)
+	b.buf = make([]byte, n)
 }
 
 func (b *msgBody) active() bool { return b.buf != nil }

@@ -247,6 +247,7 @@ func (m *Machine) readMessage(now time.Time) bool {
 	}
 	in := v2.NewInMessage()
 	in.Header = *h
+	in.Payload.Owner = body.owner // given back after Decode (message.Payload)
 	in.Payload.Front = body.buf[:fl:fl]
 	in.Payload.Middle = body.buf[fl : fl+ml : fl+ml]
 	var err error

@@ -864,7 +864,8 @@ func (m *Machine) routeData(hdr []byte, n int) *message.RxBuffer {
 // stream's decoder. A big frame that arrived in a buffer of its own is
 // taken over (wire.Decoder.Detach): the payload aliases it, no copy.
 // Otherwise the frame's buffers belong to the decoder, so the segments are
-// copied (once).
+// copied (once), from wire.MinPooledCopy bytes on into a pooled buffer that
+// Payload.Owner gives back after Decode (message.Payload's rule).
 func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
 	in := NewInMessage()
 	if err := message.DecodeHeader2(&in.Header, f.Segment(wire.SegHeader)); err != nil {
@@ -886,8 +887,16 @@ func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
 		in.Payload.Owner = b
 		m.handedOver++
 	} else {
-		buf := make([]byte, len(front)+len(middle)+len(data))
-		n := copy(buf, front)
+		n := len(front) + len(middle) + len(data)
+		var buf []byte
+		if n >= wire.MinPooledCopy {
+			var b *wire.Buf
+			b, buf = wire.GetBuf(n)
+			in.Payload.Owner = b
+		} else {
+			buf = make([]byte, n)
+		}
+		n = copy(buf, front)
 		in.Payload.Front = buf[:n:n]
 		n2 := n + copy(buf[n:], middle)
 		in.Payload.Middle = buf[n:n2:n2]
