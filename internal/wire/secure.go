@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/gomsgr/msgr/internal/aesgcm"
 )
 
 // Role says which end of a connection a side is; secure mode gives each
@@ -21,8 +23,8 @@ const (
 // AES key, then two 12-byte nonces. The client receives with the first and
 // sends with the second; the server the other way round.
 const (
-	keySize             = 16
-	nonceSize           = 12
+	keySize             = aesgcm.KeySize
+	nonceSize           = aesgcm.NonceSize
 	MinConnectionSecret = keySize + 2*nonceSize
 )
 
@@ -33,8 +35,8 @@ var ErrSecret = errors.New("wire: connection secret too short for secure mode")
 // sequence. Owned by the goroutine that owns the Encoder or Decoder it is
 // installed in.
 type Cipher struct {
-	aead    cipher.AEAD
-	block   cipher.Block
+	aead    *aesgcm.GCM  // shared by both directions: it is read only
+	block   cipher.Block // the same key, for peekPreamble
 	nonce   [nonceSize]byte
 	initial [nonceSize]byte
 	cur     [nonceSize]byte // the nonce in use; a field so that it does not escape per record
@@ -54,7 +56,7 @@ func NewSecure(secret []byte, role Role, rev1 bool) (rx, tx *Cipher, err error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := aesgcm.New(secret[:keySize])
 	if err != nil {
 		return nil, nil, err
 	}
