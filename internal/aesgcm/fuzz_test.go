@@ -11,7 +11,7 @@ import (
 func FuzzSealOpen(f *testing.F) {
 	f.Add(make([]byte, KeySize), make([]byte, NonceSize), []byte("hello"), []byte{}, uint16(0))
 	f.Add(bytes.Repeat([]byte{0xff}, KeySize), bytes.Repeat([]byte{1}, NonceSize), make([]byte, 300), []byte("ad"), uint16(77))
-	f.Add(bytes.Repeat([]byte{7}, KeySize), bytes.Repeat([]byte{9}, NonceSize), make([]byte, chunk+17), []byte{}, uint16(1000))
+	f.Add(bytes.Repeat([]byte{7}, KeySize), bytes.Repeat([]byte{9}, NonceSize), make([]byte, 4096+17), []byte{}, uint16(1000))
 	f.Fuzz(func(t *testing.T, keyIn, nonceIn, pt, ad []byte, flip uint16) {
 		key, nonce := make([]byte, KeySize), make([]byte, NonceSize)
 		copy(key, keyIn)

@@ -24,9 +24,9 @@ const (
 	roundKeysSize = 11 * BlockSize
 	tableSize     = 32 * BlockSize // 16 powers of H, then zeros for the kernel's tail loads
 
-	// chunk is how much is encrypted and then hashed at a time: the
-	// second pass reads it from L1.
-	chunk = 4096
+	// round is what the kernels take at a time: sixteen blocks, four
+	// 512-bit registers.
+	round = 16 * BlockSize
 	// maxText is GCM's limit with a 12-byte nonce: 2^32-2 blocks.
 	maxText = (1<<32 - 2) * BlockSize
 )
@@ -163,28 +163,34 @@ func (s *state) init(g *GCM, nonce, additionalData []byte) {
 }
 
 // encrypt encrypts src into dst; every call but the record's last must
-// be whole blocks.
+// be whole blocks. Whole 256-byte rounds go through the stitched kernel,
+// the rest through the two separate ones.
 func (s *state) encrypt(g *GCM, dst, src []byte) {
 	dst = dst[:len(src)]
-	for len(src) > 0 {
-		n := min(len(src), chunk)
-		ctrAVX512(&g.ks, &s.ctr, dst[:n], src[:n])
-		ghashAVX512(&g.tbl, &s.y, dst[:n])
+	if n := len(src) &^ (round - 1); n > 0 {
+		sealAVX512(&g.ks, &g.tbl, &s.ctr, &s.y, dst[:n], src[:n])
 		s.advance(n)
 		dst, src = dst[n:], src[n:]
 	}
+	if len(src) > 0 {
+		ctrAVX512(&g.ks, &s.ctr, dst, src)
+		ghashAVX512(&g.tbl, &s.y, dst)
+		s.advance(len(src))
+	}
 }
 
-// decrypt is encrypt's inverse: it hashes each chunk before decrypting
-// it, so src may be dst.
+// decrypt is encrypt's inverse; src may be dst.
 func (s *state) decrypt(g *GCM, dst, src []byte) {
 	dst = dst[:len(src)]
-	for len(src) > 0 {
-		n := min(len(src), chunk)
-		ghashAVX512(&g.tbl, &s.y, src[:n])
-		ctrAVX512(&g.ks, &s.ctr, dst[:n], src[:n])
+	if n := len(src) &^ (round - 1); n > 0 {
+		openAVX512(&g.ks, &g.tbl, &s.ctr, &s.y, dst[:n], src[:n])
 		s.advance(n)
 		dst, src = dst[n:], src[n:]
+	}
+	if len(src) > 0 {
+		ghashAVX512(&g.tbl, &s.y, src)
+		ctrAVX512(&g.ks, &s.ctr, dst, src)
+		s.advance(len(src))
 	}
 }
 

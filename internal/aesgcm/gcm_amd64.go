@@ -17,6 +17,19 @@ func ctrAVX512(ks *[roundKeysSize]byte, ctr *[BlockSize]byte, dst, src []byte)
 //go:noescape
 func ghashAVX512(tbl *[tableSize]byte, y *[BlockSize]byte, p []byte)
 
+// sealAVX512 encrypts src into dst from the counter block *ctr and
+// carries GHASH over dst on from *y, in one pass (the stitched kernel);
+// len(src) is a positive multiple of 256. It does not advance *ctr.
+//
+//go:noescape
+func sealAVX512(ks *[roundKeysSize]byte, tbl *[tableSize]byte, ctr, y *[BlockSize]byte, dst, src []byte)
+
+// openAVX512 is sealAVX512's inverse: it hashes src and decrypts it into
+// dst, which may be src.
+//
+//go:noescape
+func openAVX512(ks *[roundKeysSize]byte, tbl *[tableSize]byte, ctr, y *[BlockSize]byte, dst, src []byte)
+
 // haveAVX512 says the kernels can run: 512-bit AES and carry-less
 // multiplication, byte masks (BW), their 128-bit forms on the upper
 // sixteen registers (VL), and BZHI (BMI2).

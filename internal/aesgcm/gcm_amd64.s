@@ -89,6 +89,123 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 	BZHIQ   R9, R8, R11; \
 	KMOVQ   R11, K4
 
+// CTRSETUP loads the round keys from ks into Z16..Z26, the byte-reversal
+// mask into Z29, the step into Z28 and the four lanes' counters from the
+// counter block at ctr into Z27.
+#define CTRSETUP(ks, ctr) \
+	VBROADCASTI32X4 0(ks), Z16; \
+	VBROADCASTI32X4 16(ks), Z17; \
+	VBROADCASTI32X4 32(ks), Z18; \
+	VBROADCASTI32X4 48(ks), Z19; \
+	VBROADCASTI32X4 64(ks), Z20; \
+	VBROADCASTI32X4 80(ks), Z21; \
+	VBROADCASTI32X4 96(ks), Z22; \
+	VBROADCASTI32X4 112(ks), Z23; \
+	VBROADCASTI32X4 128(ks), Z24; \
+	VBROADCASTI32X4 144(ks), Z25; \
+	VBROADCASTI32X4 160(ks), Z26; \
+	VBROADCASTI32X4 bswap<>(SB), Z29; \
+	VBROADCASTI32X4 four<>(SB), Z28; \
+	VBROADCASTI32X4 0(ctr), Z27; \
+	VPSHUFB         Z29, Z27, Z27; \
+	VPADDD          lanes<>(SB), Z27, Z27
+
+// XORSTORE4 stores src XOR the keystream in Z0..Z3 to dst (256 bytes).
+#define XORSTORE4(src, dst) \
+	VPXORQ    0(src), Z0, Z0; \
+	VPXORQ    64(src), Z1, Z1; \
+	VPXORQ    128(src), Z2, Z2; \
+	VPXORQ    192(src), Z3, Z3; \
+	VMOVDQU64 Z0, 0(dst); \
+	VMOVDQU64 Z1, 64(dst); \
+	VMOVDQU64 Z2, 128(dst); \
+	VMOVDQU64 Z3, 192(dst)
+
+// GHSETUP loads the byte-reversal mask, the reduction constant and the
+// accumulator at y.
+#define GHSETUP(y) \
+	VBROADCASTI32X4 bswap<>(SB), Z29; \
+	VMOVDQU64       poly<>(SB), X30; \
+	VMOVDQU64       0(y), X31
+
+// GHLOAD loads the sixteen blocks at p into Z8..Z11, byte-reversed, the
+// accumulator added to the first.
+#define GHLOAD(p) \
+	VMOVDQU64 0(p), Z8; \
+	VMOVDQU64 64(p), Z9; \
+	VMOVDQU64 128(p), Z10; \
+	VMOVDQU64 192(p), Z11; \
+	GHSWAP()
+
+#define GHSWAP() \
+	VPSHUFB Z29, Z8, Z8; \
+	VPSHUFB Z29, Z9, Z9; \
+	VPSHUFB Z29, Z10, Z10; \
+	VPSHUFB Z29, Z11, Z11; \
+	VPXORQ  Z31, Z8, Z8
+
+// GHASH16 multiplies the sixteen blocks in Z8..Z11 by the powers of H at
+// tb (four registers' worth) and adds the products, with one reduction
+// for all sixteen (aggregated reduction); the sum is left in X31, the
+// upper lanes of Z31 zero. Temporaries: Z4..Z7, Z12..Z14.
+#define GHASH16(tb) \
+	VPCLMULQDQ $0x00, 0(tb), Z8, Z12; \
+	VPCLMULQDQ $0x11, 0(tb), Z8, Z13; \
+	VPCLMULQDQ $0x01, 0(tb), Z8, Z14; \
+	VPCLMULQDQ $0x10, 0(tb), Z8, Z4; \
+	VPXORQ     Z4, Z14, Z14; \
+	MULADD(64(tb), Z9); \
+	MULADD(128(tb), Z10); \
+	MULADD(192(tb), Z11); \
+	VPSLLDQ    $8, Z14, Z4; \
+	VPSRLDQ    $8, Z14, Z14; \
+	VPXORQ     Z4, Z12, Z12; \
+	VPXORQ     Z14, Z13, Z13; \
+	VEXTRACTI64X4 $1, Z12, Y4; \
+	VPXORQ     Y4, Y12, Y12; \
+	VEXTRACTI32X4 $1, Y12, X4; \
+	VPXORQ     X4, X12, X12; \
+	VEXTRACTI64X4 $1, Z13, Y4; \
+	VPXORQ     Y4, Y13, Y13; \
+	VEXTRACTI32X4 $1, Y13, X4; \
+	VPXORQ     X4, X13, X13; \
+	VPCLMULQDQ $0x10, X30, X12, X4; \
+	VPSHUFD    $0x4e, X12, X12; \
+	VPXORQ     X4, X12, X12; \
+	VPCLMULQDQ $0x10, X30, X12, X4; \
+	VPSHUFD    $0x4e, X12, X12; \
+	VPTERNLOGD $0x96, X4, X13, X12; \
+	VMOVDQA64  X12, X31
+
+// MULADD adds the partial products of x and the powers at h to Z12
+// (low), Z13 (high) and Z14 (middle).
+#define MULADD(h, x) \
+	VPCLMULQDQ $0x00, h, x, Z4; \
+	VPCLMULQDQ $0x11, h, x, Z5; \
+	VPCLMULQDQ $0x01, h, x, Z6; \
+	VPCLMULQDQ $0x10, h, x, Z7; \
+	VPXORQ     Z4, Z12, Z12; \
+	VPXORQ     Z5, Z13, Z13; \
+	VPTERNLOGD $0x96, Z6, Z7, Z14
+
+// STITCHSETUP loads the stitched kernels' arguments: round keys, counters
+// and accumulator in registers, the table's address in DX, y's in R12.
+#define STITCHSETUP() \
+	MOVQ ks+0(FP), AX; \
+	MOVQ tbl+8(FP), DX; \
+	MOVQ ctr+16(FP), BX; \
+	MOVQ y+24(FP), R12; \
+	MOVQ dst_base+32(FP), DI; \
+	MOVQ src_base+56(FP), SI; \
+	MOVQ src_len+64(FP), CX; \
+	CTRSETUP(AX, BX); \
+	GHSETUP(R12)
+
+#define STITCHDONE() \
+	VMOVDQU64 X31, 0(R12); \
+	VZEROUPPER; \
+	RET
+
 // func ctrAVX512(ks *[176]byte, ctr *[16]byte, dst, src []byte)
 // dst[:len(src)] = src XOR the keystream from counter block *ctr on.
 TEXT ·ctrAVX512(SB), NOSPLIT, $0-64
@@ -97,42 +214,18 @@ TEXT ·ctrAVX512(SB), NOSPLIT, $0-64
 	MOVQ dst_base+16(FP), DI
 	MOVQ src_base+40(FP), SI
 	MOVQ src_len+48(FP), CX
-
-	VBROADCASTI32X4 0(AX), Z16
-	VBROADCASTI32X4 16(AX), Z17
-	VBROADCASTI32X4 32(AX), Z18
-	VBROADCASTI32X4 48(AX), Z19
-	VBROADCASTI32X4 64(AX), Z20
-	VBROADCASTI32X4 80(AX), Z21
-	VBROADCASTI32X4 96(AX), Z22
-	VBROADCASTI32X4 112(AX), Z23
-	VBROADCASTI32X4 128(AX), Z24
-	VBROADCASTI32X4 144(AX), Z25
-	VBROADCASTI32X4 160(AX), Z26
-	VBROADCASTI32X4 bswap<>(SB), Z29
-	VBROADCASTI32X4 four<>(SB), Z28
-	VBROADCASTI32X4 (BX), Z27
-	VPSHUFB         Z29, Z27, Z27
-	VPADDD          lanes<>(SB), Z27, Z27
-
+	CTRSETUP(AX, BX)
 	CMPQ CX, $256
 	JB   ctrTail
 
 ctrLoop:
 	AES4()
-	VPXORQ    0(SI), Z0, Z0
-	VPXORQ    64(SI), Z1, Z1
-	VPXORQ    128(SI), Z2, Z2
-	VPXORQ    192(SI), Z3, Z3
-	VMOVDQU64 Z0, 0(DI)
-	VMOVDQU64 Z1, 64(DI)
-	VMOVDQU64 Z2, 128(DI)
-	VMOVDQU64 Z3, 192(DI)
-	ADDQ      $256, SI
-	ADDQ      $256, DI
-	SUBQ      $256, CX
-	CMPQ      CX, $256
-	JAE       ctrLoop
+	XORSTORE4(SI, DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $256, CX
+	CMPQ CX, $256
+	JAE  ctrLoop
 
 ctrTail:
 	TESTQ CX, CX
@@ -156,50 +249,6 @@ ctrDone:
 	VZEROUPPER
 	RET
 
-// GHASH16 multiplies the sixteen blocks in Z0..Z3 (byte-reversed, the
-// accumulator already added to the first) by the powers in h0..h3 and adds
-// the products (aggregated reduction: one reduction for sixteen blocks);
-// the reduced sum is left in X31, the upper lanes of Z31 zero.
-#define GHASH16(h0, h1, h2, h3) \
-	VPCLMULQDQ $0x00, h0, Z0, Z4; \
-	VPCLMULQDQ $0x11, h0, Z0, Z5; \
-	VPCLMULQDQ $0x01, h0, Z0, Z6; \
-	VPCLMULQDQ $0x10, h0, Z0, Z7; \
-	VPXORQ     Z7, Z6, Z6; \
-	MULADD(h1, Z1); \
-	MULADD(h2, Z2); \
-	MULADD(h3, Z3); \
-	VPSLLDQ    $8, Z6, Z7; \
-	VPSRLDQ    $8, Z6, Z6; \
-	VPXORQ     Z7, Z4, Z4; \
-	VPXORQ     Z6, Z5, Z5; \
-	VEXTRACTI64X4 $1, Z4, Y7; \
-	VPXORQ     Y7, Y4, Y4; \
-	VEXTRACTI32X4 $1, Y4, X7; \
-	VPXORQ     X7, X4, X4; \
-	VEXTRACTI64X4 $1, Z5, Y7; \
-	VPXORQ     Y7, Y5, Y5; \
-	VEXTRACTI32X4 $1, Y5, X7; \
-	VPXORQ     X7, X5, X5; \
-	VPCLMULQDQ $0x10, X30, X4, X7; \
-	VPSHUFD    $0x4e, X4, X4; \
-	VPXORQ     X7, X4, X4; \
-	VPCLMULQDQ $0x10, X30, X4, X7; \
-	VPSHUFD    $0x4e, X4, X4; \
-	VPTERNLOGD $0x96, X7, X5, X4; \
-	VMOVDQA64  X4, X31
-
-// MULADD adds the three partial products of x and h to Z4 (low), Z5
-// (high) and Z6 (middle).
-#define MULADD(h, x) \
-	VPCLMULQDQ $0x00, h, x, Z7; \
-	VPCLMULQDQ $0x11, h, x, Z8; \
-	VPCLMULQDQ $0x01, h, x, Z9; \
-	VPCLMULQDQ $0x10, h, x, Z10; \
-	VPXORQ     Z7, Z4, Z4; \
-	VPXORQ     Z8, Z5, Z5; \
-	VPTERNLOGD $0x96, Z9, Z10, Z6
-
 // func ghashAVX512(tbl *[512]byte, y *[16]byte, p []byte)
 // *y = GHASH over p zero-padded to whole blocks, from *y.
 TEXT ·ghashAVX512(SB), NOSPLIT, $0-40
@@ -207,33 +256,17 @@ TEXT ·ghashAVX512(SB), NOSPLIT, $0-40
 	MOVQ y+8(FP), BX
 	MOVQ p_base+16(FP), SI
 	MOVQ p_len+24(FP), CX
-
-	VBROADCASTI32X4 bswap<>(SB), Z29
-	VMOVDQU64       poly<>(SB), X30
-	VMOVDQU64       (BX), X31
-	VMOVDQU64       0(AX), Z20
-	VMOVDQU64       64(AX), Z21
-	VMOVDQU64       128(AX), Z22
-	VMOVDQU64       192(AX), Z23
-
+	GHSETUP(BX)
 	CMPQ CX, $256
 	JB   ghashTail
 
 ghashLoop:
-	VMOVDQU64 0(SI), Z0
-	VMOVDQU64 64(SI), Z1
-	VMOVDQU64 128(SI), Z2
-	VMOVDQU64 192(SI), Z3
-	VPSHUFB   Z29, Z0, Z0
-	VPSHUFB   Z29, Z1, Z1
-	VPSHUFB   Z29, Z2, Z2
-	VPSHUFB   Z29, Z3, Z3
-	VPXORQ    Z31, Z0, Z0
-	GHASH16(Z20, Z21, Z22, Z23)
-	ADDQ      $256, SI
-	SUBQ      $256, CX
-	CMPQ      CX, $256
-	JAE       ghashLoop
+	GHLOAD(SI)
+	GHASH16(AX)
+	ADDQ $256, SI
+	SUBQ $256, CX
+	CMPQ CX, $256
+	JAE  ghashLoop
 
 ghashTail:
 	TESTQ CX, CX
@@ -247,22 +280,53 @@ ghashTail:
 	ADDQ       $16, DX
 	SHLQ       $4, DX
 	ADDQ       AX, DX
-	VMOVDQU64  0(DX), Z20
-	VMOVDQU64  64(DX), Z21
-	VMOVDQU64  128(DX), Z22
-	VMOVDQU64  192(DX), Z23
-	VMOVDQU8.Z 0(SI), K1, Z0
-	VMOVDQU8.Z 64(SI), K2, Z1
-	VMOVDQU8.Z 128(SI), K3, Z2
-	VMOVDQU8.Z 192(SI), K4, Z3
-	VPSHUFB    Z29, Z0, Z0
-	VPSHUFB    Z29, Z1, Z1
-	VPSHUFB    Z29, Z2, Z2
-	VPSHUFB    Z29, Z3, Z3
-	VPXORQ     Z31, Z0, Z0
-	GHASH16(Z20, Z21, Z22, Z23)
+	VMOVDQU8.Z 0(SI), K1, Z8
+	VMOVDQU8.Z 64(SI), K2, Z9
+	VMOVDQU8.Z 128(SI), K3, Z10
+	VMOVDQU8.Z 192(SI), K4, Z11
+	GHSWAP()
+	GHASH16(DX)
 
 ghashDone:
-	VMOVDQU64 X31, (BX)
+	VMOVDQU64 X31, 0(BX)
 	VZEROUPPER
 	RET
+
+// The stitched kernels: each 256-byte round both encrypts (VAES, port 0)
+// and hashes (VPCLMULQDQ, port 5), and the core overlaps one round's
+// hashing with the next one's encryption; as two passes they take twice
+// as long.
+
+// func sealAVX512(ks *[176]byte, tbl *[512]byte, ctr, y *[16]byte, dst, src []byte)
+// Encrypts src into dst and hashes dst; len(src) is a positive multiple
+// of 256.
+TEXT ·sealAVX512(SB), NOSPLIT, $0-80
+	STITCHSETUP()
+
+sealLoop:
+	AES4()
+	XORSTORE4(SI, DI)
+	GHLOAD(DI)
+	GHASH16(DX)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $256, CX
+	JNE  sealLoop
+	STITCHDONE()
+
+// func openAVX512(ks *[176]byte, tbl *[512]byte, ctr, y *[16]byte, dst, src []byte)
+// Hashes src and decrypts it into dst (which may be src); len(src) is a
+// positive multiple of 256.
+TEXT ·openAVX512(SB), NOSPLIT, $0-80
+	STITCHSETUP()
+
+openLoop:
+	GHLOAD(SI)
+	GHASH16(DX)
+	AES4()
+	XORSTORE4(SI, DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $256, CX
+	JNE  openLoop
+	STITCHDONE()

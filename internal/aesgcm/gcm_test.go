@@ -30,14 +30,14 @@ func randBytes(rng *rand.Rand, n int) []byte {
 }
 
 // testLengths are the text lengths around every threshold: the block,
-// the kernels' 64-byte registers and 256-byte rounds, the chunk, and a
+// the kernels' 64-byte registers and 256-byte rounds, the 4096, and a
 // few MiB.
 func testLengths(rng *rand.Rand) []int {
 	var ls []int
 	for n := 0; n <= 600; n++ {
 		ls = append(ls, n)
 	}
-	for _, base := range []int{1024, chunk, 2 * chunk, 3*chunk + 256, 65536, 1 << 20, 4 << 20, 5 << 20} {
+	for _, base := range []int{1024, 4096, 2 * 4096, 3*4096 + 256, 65536, 1 << 20, 4 << 20, 5 << 20} {
 		for d := -17; d <= 17; d++ {
 			if base+d >= 0 {
 				ls = append(ls, base+d)
@@ -111,7 +111,7 @@ func TestSealOpenStd(t *testing.T) {
 // zeroed, in place or not.
 func TestOpenTampered(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 15, 16, 17, 255, 256, 257, 1000, chunk + 33} {
+	for _, n := range []int{0, 1, 15, 16, 17, 255, 256, 257, 1000, 4096 + 33} {
 		key, nonce := randBytes(rng, KeySize), randBytes(rng, NonceSize)
 		g, err := New(key)
 		if err != nil {
