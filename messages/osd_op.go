@@ -3,6 +3,7 @@ package messages
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/gomsgr/msgr/encoding"
 	"github.com/gomsgr/msgr/message"
@@ -69,6 +70,17 @@ func (m *MOSDOp) AppendFront(b []byte) []byte {
 	}
 	b = encoding.AppendI32(b, m.RetryAttempt)
 	return encoding.AppendU64(b, m.Features)
+}
+
+// mosdopFixedFront is the length of AppendFront's fields of fixed size
+// (all but the strings, ops and snaps).
+const mosdopFixedFront = 171
+
+// frontLen is the length AppendFront appends, give or take nothing (a
+// test holds it to that).
+func (m *MOSDOp) frontLen() int {
+	return mosdopFixedFront + len(m.Oid) + len(m.Locator.Key) + len(m.Locator.Namespace) +
+		len(m.Ops)*osdOpSize + 8*len(m.Snaps)
 }
 
 // DataSegment returns the message's data segment: the ops' input data in
@@ -149,6 +161,8 @@ func (m *MOSDOp) Encode(h *message.Header, features uint64, p *message.Payload) 
 	if h.Priority == 0 {
 		h.Priority = OSDClientOpPriority
 	}
+	// One allocation at most for the front, not one per doubling.
+	p.Front = slices.Grow(p.Front, m.frontLen())
 	p.Front = m.AppendFront(p.Front)
 	if data := m.DataSegment(); len(p.Data) == 0 {
 		p.Data = data

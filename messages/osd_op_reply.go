@@ -34,6 +34,9 @@ type MOSDOpReply struct {
 	Trace            TraceInfo
 
 	buf message.Releaser // the received buffer Ops' Data alias (Decode)
+	// opsInline holds the one op of a single-op reply, the common case:
+	// Decode then makes no allocation for Ops.
+	opsInline [1]OSDOp
 }
 
 // TakeData hands over the received buffer the ops' Data alias: Release on
@@ -80,8 +83,17 @@ func DecodeMOSDOpReply(version uint16, front, data []byte) (*MOSDOpReply, error)
 	if version != MOSDOpReplyVersion {
 		return nil, fmt.Errorf("%w: MOSDOpReply v%d", ErrOSDVersion, version)
 	}
-	d := encoding.NewDecoder(front)
 	r := &MOSDOpReply{}
+	if err := r.decode(front, data); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decode decodes a v8 reply into r, all of it overwritten.
+func (r *MOSDOpReply) decode(front, data []byte) error {
+	*r = MOSDOpReply{}
+	d := encoding.NewDecoder(front)
 	r.Oid = d.String()
 	r.PGID = DecodePG(d)
 	r.Flags = d.I64()
@@ -90,8 +102,16 @@ func DecodeMOSDOpReply(version uint16, front, data []byte) (*MOSDOpReply, error)
 	r.Epoch = d.U32()
 	// Each op takes its head plus a 4-byte rval further on.
 	nops := d.Len(osdOpSize + 4)
-	r.Ops = make([]OSDOp, nops)
-	lens := make([]uint32, nops)
+	if nops <= len(r.opsInline) {
+		r.Ops = r.opsInline[:nops:nops]
+	} else {
+		r.Ops = make([]OSDOp, nops)
+	}
+	var lensInline [4]uint32
+	lens := lensInline[:]
+	if nops > len(lensInline) {
+		lens = make([]uint32, nops)
+	}
 	for i := range r.Ops {
 		lens[i] = decodeOSDOpHead(d, &r.Ops[i])
 	}
@@ -108,12 +128,12 @@ func DecodeMOSDOpReply(version uint16, front, data []byte) (*MOSDOpReply, error)
 	}
 	r.Trace = DecodeTraceInfo(d)
 	if err := d.Err(); err != nil {
-		return nil, fmt.Errorf("MOSDOpReply: %w", err)
+		return fmt.Errorf("MOSDOpReply: %w", err)
 	}
 	if err := splitOpData(r.Ops, lens, data); err != nil {
-		return nil, fmt.Errorf("MOSDOpReply: %w", err)
+		return fmt.Errorf("MOSDOpReply: %w", err)
 	}
-	return r, nil
+	return nil
 }
 
 // Type implements message.Message.
@@ -138,13 +158,14 @@ func (r *MOSDOpReply) Encode(h *message.Header, _ uint64, p *message.Payload) er
 // Decode implements message.Message. The ops' Data alias the received
 // data segment, not copied: Decode takes its buffer (see TakeData).
 func (r *MOSDOpReply) Decode(h *message.Header, _ uint64, p *message.Payload) error {
-	d, err := DecodeMOSDOpReply(h.Version, p.Front, p.Data)
-	if err != nil {
+	if h.Version != MOSDOpReplyVersion {
+		return fmt.Errorf("%w: MOSDOpReply v%d", ErrOSDVersion, h.Version)
+	}
+	if err := r.decode(p.Front, p.Data); err != nil {
 		return err
 	}
-	d.Tid = h.Tid
-	d.buf = p.Take()
-	*r = *d
+	r.Tid = h.Tid
+	r.buf = p.Take()
 	return nil
 }
 

@@ -59,3 +59,23 @@ func BenchmarkMOSDOpEncode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMOSDOpReplyDecode decodes a 4 KiB read's reply as the
+// messenger does (a new message, then Decode).
+func BenchmarkMOSDOpReplyDecode(b *testing.B) {
+	r := &messages.MOSDOpReply{Tid: 7, Oid: "benchmark_data_host_1234_object99", Result: 0, Epoch: 10,
+		Ops: []messages.OSDOp{{Op: messages.OpRead, Data: make([]byte, 4096)}}, UserVersion: 3}
+	var p message.Payload
+	h, err := message.EncodeMessage(r, encoding.FeaturesAll, &p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m := new(messages.MOSDOpReply)
+		q := p
+		if err := m.Decode(&h, encoding.FeaturesAll, &q); err != nil || len(m.Ops) != 1 {
+			b.Fatal(err)
+		}
+	}
+}

@@ -245,13 +245,15 @@ type op struct {
 	res    *Result
 	err    error
 	budget *budget
-	// Set by Start once the op is sent: the context hooks that
-	// releaseLocked stops (nil when there are none).
-	hooked      bool
-	stopCtx     func() bool
-	stopTimeout context.CancelFunc
-	released    bool
-	pending     Pending // what Start returns, without an allocation of its own
+	// Set by start before the op is sent: what releaseLocked gives back
+	// (the budget, the op's place among its context's ops, its
+	// OpTimeout context).
+	hooked       bool
+	watch        *ctxWatch
+	wNext, wPrev *op // in watch's list
+	stopTimeout  context.CancelFunc
+	released     bool
+	pending      Pending // what Start returns, without an allocation of its own
 	// first is the message of the op's first send, in the op's own
 	// allocation (the messenger encodes a message in Send and keeps
 	// nothing of it); a resend gets a new one.
@@ -299,6 +301,7 @@ type Objecter struct {
 	// unlock once mu is released: an OnDone callback may start ops.
 	fin     *op
 	finMore []*op
+	watches map[<-chan struct{}]*ctxWatch
 }
 
 // Stats counts what the Objecter did, for tests and monitoring.
@@ -510,31 +513,20 @@ func (o *Objecter) Start(ctx context.Context, req *Request) (*Pending, error) {
 	if o.cfg.OpTimeout > 0 {
 		ctx, stopTimeout = context.WithTimeoutCause(ctx, o.cfg.OpTimeout, ErrTimedOut)
 	}
-	p, err := o.start(ctx, req)
+	p, err := o.start(ctx, req, stopTimeout)
 	if err != nil {
 		if stopTimeout != nil {
 			stopTimeout()
 		}
 		return nil, err
 	}
-	var stop func() bool
-	if ctx.Done() != nil { // a context that can end (not Background)
-		stop = context.AfterFunc(ctx, func() { o.cancel(p, context.Cause(ctx)) })
-	}
-	o.mu.Lock()
-	p.hooked, p.stopCtx, p.stopTimeout = true, stop, stopTimeout
-	p.pending.op = p
-	// The op may have completed before the hooks were set.
-	if p.completed {
-		p.releaseLocked()
-	}
-	o.unlock()
 	return &p.pending, nil
 }
 
 // start takes budget, assigns a tid, targets and sends the op.
-func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
+func (o *Objecter) start(ctx context.Context, req *Request, stopTimeout context.CancelFunc) (*op, error) {
 	p := &op{req: req, oid: req.Oid, done: make(chan struct{}), osd: -1, budget: o.budget}
+	p.pending.op = p
 	p.hold.Store(1)
 	p.loc = messages.ObjectLocator{Pool: req.Pool, Key: req.Key, Namespace: req.Namespace, Hash: -1}
 	p.write = req.Flags&messages.FlagWrite != 0
@@ -591,20 +583,78 @@ func (o *Objecter) start(ctx context.Context, req *Request) (*op, error) {
 	p.tid = o.lastTid
 	o.stats.Ops++
 	o.countOp(p)
+	p.hooked, p.stopTimeout = true, stopTimeout
+	o.watchLocked(p, ctx)
 	o.sendOrPark(p)
 	o.unlock()
 	return p, nil
 }
 
-// cancel fails an op whose context ended; false if it already completed.
-func (o *Objecter) cancel(p *op, cause error) bool {
+// ctxWatch is the ops in flight started with one context, keyed by its
+// Done channel (contexts that share it end together): one
+// context.AfterFunc fails them all when it ends, instead of one per op,
+// which would cost two allocations and the parent context's lock per op.
+// Its fields are o.mu's.
+type ctxWatch struct {
+	ctx  context.Context
+	stop func() bool
+	head *op
+}
+
+// watchLocked adds p to the ops its context fails when it ends.
+func (o *Objecter) watchLocked(p *op, ctx context.Context) {
+	d := ctx.Done()
+	if d == nil {
+		return // it never ends (Background)
+	}
+	w := o.watches[d]
+	if w == nil {
+		w = &ctxWatch{ctx: ctx}
+		w.stop = context.AfterFunc(ctx, func() { o.ctxEnded(w) })
+		if o.watches == nil {
+			o.watches = make(map[<-chan struct{}]*ctxWatch)
+		}
+		o.watches[d] = w
+	}
+	p.watch, p.wNext = w, w.head
+	if w.head != nil {
+		w.head.wPrev = p
+	}
+	w.head = p
+}
+
+// unwatchLocked takes p off its context's list, and drops the watch once
+// it has no ops left.
+func (o *Objecter) unwatchLocked(p *op) {
+	w := p.watch
+	if w == nil {
+		return
+	}
+	if p.wPrev != nil {
+		p.wPrev.wNext = p.wNext
+	} else {
+		w.head = p.wNext
+	}
+	if p.wNext != nil {
+		p.wNext.wPrev = p.wPrev
+	}
+	p.watch, p.wNext, p.wPrev = nil, nil, nil
+	if w.head == nil {
+		w.stop()
+		if d := w.ctx.Done(); o.watches[d] == w {
+			delete(o.watches, d)
+		}
+	}
+}
+
+// ctxEnded fails the ops of a context that ended with its error or cause.
+func (o *Objecter) ctxEnded(w *ctxWatch) {
 	o.mu.Lock()
 	defer o.unlock()
-	if p.completed {
-		return false
+	cause := context.Cause(w.ctx)
+	for w.head != nil {
+		o.complete(w.head, nil, cause) // unwatches it
 	}
-	o.complete(p, nil, cause)
-	return true
 }
 
 // unlink removes p from its session or the homeless set.
@@ -627,7 +677,7 @@ func (o *Objecter) complete(p *op, res *Result, err error) {
 	o.unlink(p)
 	p.res, p.err = res, err
 	p.completed = true
-	p.releaseLocked() // before waking the caller: its budget is back when it returns
+	o.releaseLocked(p) // before waking the caller: its budget is back when it returns
 	if o.fin == nil {
 		o.fin = p
 	} else {
@@ -683,15 +733,13 @@ func (p *op) unhold() {
 
 // releaseLocked gives back p's budget and context hooks, once, after it
 // completed and Start has installed them.
-func (p *op) releaseLocked() {
+func (o *Objecter) releaseLocked(p *op) {
 	if !p.hooked || p.released {
 		return
 	}
 	p.released = true
 	p.budget.put(p.bytes)
-	if p.stopCtx != nil {
-		p.stopCtx()
-	}
+	o.unwatchLocked(p)
 	if p.stopTimeout != nil {
 		p.stopTimeout()
 	}

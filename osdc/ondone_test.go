@@ -108,3 +108,59 @@ func TestOnDoneEnds(t *testing.T) {
 		})
 	}
 }
+
+type ctxKey struct{}
+
+// TestSharedContextCancel: ops started with contexts that share one Done
+// channel (one context and one derived by WithValue) are watched
+// together; one of them completing leaves the others watched; when the
+// context ends they all fail with its cause, and ops of another context
+// are untouched.
+func TestSharedContextCancel(t *testing.T) {
+	o, f, _ := setup(t, 1, Config{})
+	// The OSD answers s0 and the other context's ops, and never the
+	// rest of the shared context's.
+	f.SetIntercept(func(_ int32, m *messages.MOSDOp) (*messages.MOSDOpReply, bool) {
+		return nil, m.Oid[0] == 's' && m.Oid != "s0"
+	})
+	ctx, cancel := context.WithCancelCause(ctxT(t))
+	other := ctxT(t)
+	cause := errors.New("bench over")
+	start := func(ctx context.Context, oid string) *Pending {
+		p, err := o.Start(ctx, &Request{Pool: 1, Oid: oid, Ops: []messages.OSDOp{messages.NewWriteFullOp([]byte("x"))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var shared, others []*Pending
+	for i := range 8 {
+		others = append(others, start(other, fmt.Sprintf("o%d", i)))
+		c := ctx
+		if i%2 == 1 {
+			c = context.WithValue(ctx, ctxKey{}, i)
+		}
+		shared = append(shared, start(c, fmt.Sprintf("s%d", i)))
+	}
+	if _, err := shared[0].Wait(other); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range others {
+		if _, err := p.Wait(other); err != nil {
+			t.Fatalf("other op %d: %v", i, err)
+		}
+	}
+	cancel(cause)
+	for i, p := range shared[1:] {
+		if _, err := p.Wait(other); !errors.Is(err, cause) {
+			t.Fatalf("shared op %d: %v, want %v", i+1, err, cause)
+		}
+	}
+	if ops, _ := o.InFlight(); ops != 0 {
+		t.Fatalf("%d ops holding budget", ops)
+	}
+	// A context that already ended fails a new op with its cause.
+	if _, err := start(ctx, "s9").Wait(other); !errors.Is(err, cause) {
+		t.Fatalf("op on an ended context: %v", err)
+	}
+}

@@ -70,7 +70,7 @@ func (io *IOContext) start(ctx context.Context, oid string, flags uint32, op mes
 	if oid == "" {
 		return &Completion{err: ErrInvalidInput}
 	}
-	p, err := io.o.Start(ctx, io.req(oid, flags, op))
+	p, err := io.o.Start(ctx, io.req1(oid, flags, op))
 	return &Completion{p: p, err: err}
 }
 
@@ -99,7 +99,7 @@ func (io *IOContext) ReadAsync(ctx context.Context, oid string, data []byte, off
 	if oid == "" {
 		return &Completion{err: ErrInvalidInput}
 	}
-	r := io.req(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	r := io.req1(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
 	r.Into = data
 	p, err := io.o.Start(ctx, r)
 	return &Completion{p: p, err: err, read: data}

@@ -35,6 +35,9 @@ var (
 // Errno returns the errno an error carries (0 if none), as librados' negative
 // return codes: rados.Errno(err) == syscall.ENOENT.
 func Errno(err error) syscall.Errno {
+	if err == nil {
+		return 0 // without the allocation errors.As's target costs
+	}
 	var e syscall.Errno
 	if errors.As(err, &e) {
 		return e

@@ -20,7 +20,7 @@ func MessengerStats(c *Conn) (msgr.Stats, bool) {
 // ReadDirect is Read that also reports whether the reply's data was read
 // from the socket straight into data (osdc.Request.Into) or copied.
 func ReadDirect(ctx context.Context, io *IOContext, oid string, data []byte, offset uint64) (n int, direct bool, err error) {
-	r := io.req(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	r := io.req1(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
 	r.Into = data
 	res, err := io.doReq(ctx, r)
 	if err != nil {

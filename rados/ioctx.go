@@ -66,18 +66,40 @@ func (io *IOContext) GetLastVersion() (uint64, error) { return io.lastVersion.Lo
 // users).
 func (io *IOContext) Destroy() {}
 
-func (io *IOContext) req(oid string, flags uint32, ops ...messages.OSDOp) *osdc.Request {
+// req is a request of ops on oid in the IOContext's pool, namespace,
+// locator and snapshot context.
+func (io *IOContext) req(oid string, flags uint32, ops []messages.OSDOp) *osdc.Request {
+	r := new(osdc.Request)
+	io.fill(r, oid, flags, ops)
+	return r
+}
+
+// oneOpRequest is a Request with room for its one op: the common single
+// op request costs one allocation, not two.
+type oneOpRequest struct {
+	osdc.Request
+	ops [1]messages.OSDOp
+}
+
+// req1 is req of one op.
+func (io *IOContext) req1(oid string, flags uint32, op messages.OSDOp) *osdc.Request {
+	r := &oneOpRequest{ops: [1]messages.OSDOp{op}}
+	io.fill(&r.Request, oid, flags, r.ops[:])
+	return &r.Request
+}
+
+func (io *IOContext) fill(r *osdc.Request, oid string, flags uint32, ops []messages.OSDOp) {
 	if io.fullTry {
 		flags |= messages.FlagFullTry
 	}
-	return &osdc.Request{
+	*r = osdc.Request{
 		Pool: io.pool, Namespace: io.ns, Key: io.key, Oid: oid, Ops: ops, Flags: flags,
 		Snap: io.readSnap, SnapSeq: io.snapSeq, Snaps: io.snaps,
 	}
 }
 
-func (io *IOContext) do(ctx context.Context, oid string, flags uint32, ops ...messages.OSDOp) (*osdc.Result, error) {
-	return io.doReq(ctx, io.req(oid, flags, ops...))
+func (io *IOContext) do(ctx context.Context, oid string, flags uint32, op messages.OSDOp) (*osdc.Result, error) {
+	return io.doReq(ctx, io.req1(oid, flags, op))
 }
 
 // doReq runs r, remembers the object's version (librados keeps the last
@@ -136,7 +158,7 @@ func (io *IOContext) Append(ctx context.Context, oid string, data []byte) error 
 // way msgr never touches data after Read returns, also when ctx ends
 // first.
 func (io *IOContext) Read(ctx context.Context, oid string, data []byte, offset uint64) (int, error) {
-	r := io.req(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	r := io.req1(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
 	r.Into = data
 	res, err := io.doReq(ctx, r)
 	if err != nil {

@@ -91,7 +91,7 @@ func (o *operation) operate(ctx context.Context, io *IOContext, oid string, flag
 		return fmt.Errorf("%w: empty operation", ErrInvalidInput)
 	}
 	if r == nil {
-		r = io.req(oid, flags, o.ops...)
+		r = io.req(oid, flags, o.ops)
 	}
 	res, err := io.doReq(ctx, r)
 	if res == nil {

@@ -122,7 +122,7 @@ func (w *WriteOp) OperateWithMtime(ctx context.Context, io *IOContext, oid strin
 	}
 	// FlagWrite: a write op may hold only class calls, whose code says
 	// read. ReturnVec: per-op results (cmpext) even on success.
-	r := io.req(oid, flags.osdFlags()|messages.FlagWrite|messages.FlagReturnVec, w.ops...)
+	r := io.req(oid, flags.osdFlags()|messages.FlagWrite|messages.FlagReturnVec, w.ops)
 	r.Mtime = mtime
 	return w.operate(ctx, io, oid, 0, r)
 }
