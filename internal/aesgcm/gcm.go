@@ -41,9 +41,11 @@ var ErrKeySize = errors.New("aesgcm: key is not 16 bytes")
 // GCM is one AES-128 key's GCM; it implements cipher.AEAD. Its methods
 // only read it: any number of goroutines may use it at once.
 type GCM struct {
-	ks  [roundKeysSize]byte // round keys, for the kernels
-	tbl [tableSize]byte     // powers of H, for the kernels
-	std cipher.AEAD         // crypto/cipher's GCM: without the kernels, and for short records
+	ks    [roundKeysSize]byte // round keys, for the kernels
+	tbl   [tableSize]byte     // powers of H, for the kernels
+	std   cipher.AEAD         // crypto/cipher's GCM: without the kernels, and for short records
+	block cipher.Block        // without the kernels, Stream's CTR
+	h     elem                // without the kernels, Stream's GHASH key
 }
 
 var _ cipher.AEAD = (*GCM)(nil)
@@ -61,12 +63,15 @@ func New(key []byte) (*GCM, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &GCM{std: std}
+	g := &GCM{std: std, block: block}
+	var zero, h [BlockSize]byte
 	if haveAVX512 {
 		expandKey((*[KeySize]byte)(key), &g.ks)
-		var zero, h [BlockSize]byte
 		ctrAVX512(&g.ks, &zero, h[:], zero[:]) // H = E(K, 0^128)
 		buildTable(&h, &g.tbl)
+	} else {
+		block.Encrypt(h[:], zero[:])
+		g.h = elem{binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:])}
 	}
 	return g, nil
 }
@@ -140,7 +145,8 @@ func (g *GCM) openAVX512(dst, nonce, ciphertext, additionalData []byte) ([]byte,
 	return ret, nil
 }
 
-// state is one record in progress through the kernels.
+// state is one record in progress: through the kernels, or (Stream
+// without them) through crypto/aes and a bit-serial GHASH.
 type state struct {
 	j0    [BlockSize]byte // nonce || 1: its encryption masks the tag
 	ctr   [BlockSize]byte // the next data block's counter block
@@ -158,7 +164,7 @@ func (s *state) init(g *GCM, nonce, additionalData []byte) {
 	s.n = 0
 	s.adLen = uint64(len(additionalData))
 	if len(additionalData) > 0 {
-		ghashAVX512(&g.tbl, &s.y, additionalData)
+		g.ghash(&s.y, additionalData)
 	}
 }
 
@@ -167,36 +173,37 @@ func (s *state) init(g *GCM, nonce, additionalData []byte) {
 // the rest through the two separate ones.
 func (s *state) encrypt(g *GCM, dst, src []byte) {
 	dst = dst[:len(src)]
-	if n := len(src) &^ (round - 1); n > 0 {
+	s.n += uint64(len(src))
+	if n := len(src) &^ (round - 1); n > 0 && haveAVX512 {
 		sealAVX512(&g.ks, &g.tbl, &s.ctr, &s.y, dst[:n], src[:n])
-		s.advance(n)
+		s.step(n)
 		dst, src = dst[n:], src[n:]
 	}
 	if len(src) > 0 {
-		ctrAVX512(&g.ks, &s.ctr, dst, src)
-		ghashAVX512(&g.tbl, &s.y, dst)
-		s.advance(len(src))
+		g.ctr(&s.ctr, dst, src)
+		g.ghash(&s.y, dst)
+		s.step(len(src))
 	}
 }
 
 // decrypt is encrypt's inverse; src may be dst.
 func (s *state) decrypt(g *GCM, dst, src []byte) {
 	dst = dst[:len(src)]
-	if n := len(src) &^ (round - 1); n > 0 {
+	s.n += uint64(len(src))
+	if n := len(src) &^ (round - 1); n > 0 && haveAVX512 {
 		openAVX512(&g.ks, &g.tbl, &s.ctr, &s.y, dst[:n], src[:n])
-		s.advance(n)
+		s.step(n)
 		dst, src = dst[n:], src[n:]
 	}
 	if len(src) > 0 {
-		ghashAVX512(&g.tbl, &s.y, src)
-		ctrAVX512(&g.ks, &s.ctr, dst, src)
-		s.advance(len(src))
+		g.ghash(&s.y, src)
+		g.ctr(&s.ctr, dst, src)
+		s.step(len(src))
 	}
 }
 
-// advance counts n text bytes and moves the counter past their blocks.
-func (s *state) advance(n int) {
-	s.n += uint64(n)
+// step moves the counter past n bytes' blocks.
+func (s *state) step(n int) {
 	c := binary.BigEndian.Uint32(s.ctr[12:])
 	binary.BigEndian.PutUint32(s.ctr[12:], c+uint32((n+BlockSize-1)/BlockSize))
 }
@@ -206,12 +213,51 @@ func (s *state) tag(g *GCM, tag *[TagSize]byte) {
 	var lens [BlockSize]byte
 	binary.BigEndian.PutUint64(lens[:8], s.adLen*8)
 	binary.BigEndian.PutUint64(lens[8:], s.n*8)
-	ghashAVX512(&g.tbl, &s.y, lens[:])
+	g.ghash(&s.y, lens[:])
 	var S [BlockSize]byte
 	for i := range S {
 		S[i] = s.y[BlockSize-1-i]
 	}
-	ctrAVX512(&g.ks, &s.j0, tag[:], S[:])
+	g.ctr(&s.j0, tag[:], S[:])
+}
+
+// ctr is ctrAVX512, or without the kernels the same with crypto/aes
+// block by block.
+func (g *GCM) ctr(ctr *[BlockSize]byte, dst, src []byte) {
+	if haveAVX512 {
+		ctrAVX512(&g.ks, ctr, dst, src)
+		return
+	}
+	c := *ctr
+	var ks [BlockSize]byte
+	for len(src) > 0 {
+		g.block.Encrypt(ks[:], c[:])
+		n := min(len(src), BlockSize)
+		subtle.XORBytes(dst[:n], src[:n], ks[:n])
+		binary.BigEndian.PutUint32(c[12:], binary.BigEndian.Uint32(c[12:])+1)
+		dst, src = dst[n:], src[n:]
+	}
+}
+
+// ghash is ghashAVX512, or without the kernels SP 800-38D's GHASH bit by
+// bit on the same byte-reversed accumulator: slow, but Seal and Open do
+// not take it (they are crypto/cipher's there); only Stream does.
+func (g *GCM) ghash(y *[BlockSize]byte, p []byte) {
+	if haveAVX512 {
+		ghashAVX512(&g.tbl, y, p)
+		return
+	}
+	acc := elem{binary.LittleEndian.Uint64(y[8:]), binary.LittleEndian.Uint64(y[:8])}
+	for len(p) > 0 {
+		var b [BlockSize]byte
+		n := copy(b[:], p)
+		acc.hi ^= binary.BigEndian.Uint64(b[:8])
+		acc.lo ^= binary.BigEndian.Uint64(b[8:])
+		acc = acc.mul(g.h)
+		p = p[n:]
+	}
+	binary.LittleEndian.PutUint64(y[8:], acc.hi)
+	binary.LittleEndian.PutUint64(y[:8], acc.lo)
 }
 
 // sliceForAppend extends in by n bytes, reallocating only if its capacity
