@@ -21,7 +21,8 @@
 #   4 MiB write t=4 then 4 MiB seq read t=4 of what it wrote (at most 250 objects), cleanup,
 #   per client in turn (the OSDs hold 1000 MiB of it at a time, not twice that).
 # CPU is user+system seconds of each client process (/usr/bin/time), divided by its ops; load is
-# the 1-minute load average when the run started.
+# the 1-minute load average when the run started; steal% is the share of all CPU time the
+# hypervisor gave to other guests during the run (/proc/stat).
 # `rados bench` prints no latency percentiles, so p50/p99 are msgr's only; the latency ratio
 # is of the averages both print.
 set -euo pipefail
@@ -66,6 +67,8 @@ run() {
 	local cmd
 	if [ "$tool" = librados ]; then cmd=(rados); else cmd=("$WORK/msgr" rados); fi
 	cut -d' ' -f1 /proc/loadavg >"$WORK/$tool.$name.load"
+	local stat0
+	stat0=$(head -n1 /proc/stat)
 	if ! timeout --kill-after=10 "$LIMIT" /usr/bin/time -f '%U %S' -o "$WORK/$tool.$name.cpu" \
 		"${cmd[@]}" "${common[@]}" -p "$POOL" "$@" >"$WORK/$tool.$name.out" 2>"$WORK/$tool.$name.err"; then
 		echo "rados-bench-compare: $tool $name failed:" >&2
@@ -73,6 +76,11 @@ run() {
 		cleanup
 		exit 1
 	fi
+	# The share of the machine's CPU time the hypervisor gave to others
+	# during the run (the cpu line's steal column), as msgr bench's steal.
+	printf '%s\n%s\n' "$stat0" "$(head -n1 /proc/stat)" | awk '
+		{ t = 0; for (i = 2; i <= NF; i++) t += $i; tot[NR] = t; st[NR] = $9 }
+		END { d = tot[2] - tot[1]; if (d > 0) printf "%.1f\n", 100 * (st[2] - st[1]) / d; else print "-" }' >"$WORK/$tool.$name.steal"
 }
 
 field() { # field FILE LABEL: the value after "LABEL:" (first match), or "-"
@@ -110,7 +118,7 @@ if [ "$WARM" -gt 0 ]; then
 	done
 	cleanup
 fi
-printf '%-10s %-9s %10s %12s %12s %12s %14s %6s\n' bench client IOPS "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op" load
+printf '%-10s %-9s %10s %12s %12s %12s %14s %6s %6s\n' bench client IOPS "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op" load steal%
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) = 1 ]; then series "librados msgr"; else series "msgr librados"; fi
 	for name in w4k seq4k rand4k w4m seq4m; do
@@ -123,7 +131,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			ops=$(field "$out" "Total writes made")
 			[ "$ops" = - ] && ops=$(field "$out" "Total reads made")
 			cpu=$(awk -v n="$ops" '{ if (n > 0) printf "%.3g", ($1 + $2) / n; else print "-" }' "$WORK/$tool.$name.cpu")
-			printf '%-10s %-9s %10s %12s %12s %12s %14s %6s\n' "$name" "$tool" "$iops" "$lat" "$p50" "$p99" "$cpu" "$(cat "$WORK/$tool.$name.load")"
+			printf '%-10s %-9s %10s %12s %12s %12s %14s %6s %6s\n' "$name" "$tool" "$iops" "$lat" "$p50" "$p99" "$cpu" "$(cat "$WORK/$tool.$name.load")" "$(cat "$WORK/$tool.$name.steal")"
 			sum[$name.$tool.iops]=$iops sum[$name.$tool.lat]=$lat sum[$name.$tool.cpu]=$cpu
 		done
 	done

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gomsgr/msgr/cmd/msgr/internal/bench"
 	"github.com/gomsgr/msgr/config"
 	"github.com/gomsgr/msgr/rados"
 )
@@ -83,6 +84,7 @@ const radosUsage = `usage: msgr rados [-c CONF] [-k KEYRING] [-n NAME|--id ID] [
   cleanup [--run-name NAME]  remove what a bench --no-cleanup left
 options: --admin-socket PATH serves "ceph daemon PATH perf dump" (config show, objecter_requests, ...) while it runs
          --cpuprofile FILE writes a Go CPU profile of the command
+         --memprofile FILE writes a Go heap profile at its end (alloc_objects: what it allocated)
 `
 
 // radosOpts are the rados tool's own options.
@@ -97,6 +99,7 @@ type radosOpts struct {
 	noHints     bool
 	timeout     time.Duration
 	cpuProf     string
+	memProf     string
 	maxObjs     int
 }
 
@@ -168,6 +171,8 @@ func parseRadosArgs(args []string) (radosOpts, []string, error) {
 			}
 		case "--cpuprofile":
 			o.cpuProf, err = val()
+		case "--memprofile":
+			o.memProf, err = val()
 		case "--admin-socket", "--admin_socket":
 			o.adminSocket, err = val()
 		case "--no-cleanup":
@@ -236,6 +241,13 @@ func runRados(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.memProf != "" {
+		defer func() {
+			if err := bench.WriteHeap(o.memProf); err != nil {
+				fmt.Fprintln(stderr, "rados:", err)
+			}
+		}()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

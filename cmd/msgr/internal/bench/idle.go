@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -71,7 +69,7 @@ func ServeControl(in io.Reader, out io.Writer, sessions func() int64) error {
 	for sc.Scan() {
 		cmd := strings.TrimSpace(sc.Text())
 		if path, ok := strings.CutPrefix(cmd, "heap "); ok {
-			if err := writeHeapProfile(path); err != nil {
+			if err := WriteHeap(path); err != nil {
 				fmt.Fprintf(out, "error %v\n", err)
 			} else {
 				fmt.Fprintln(out, "ok")
@@ -95,19 +93,6 @@ func ServeControl(in io.Reader, out io.Writer, sessions func() int64) error {
 		}
 	}
 	return sc.Err()
-}
-
-func writeHeapProfile(path string) error {
-	runtime.GC()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // child is a control-mode server process.

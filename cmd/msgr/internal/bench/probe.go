@@ -40,7 +40,7 @@ func (p *Probe) started(l *closedLoop) {
 func (p *Probe) ended() {
 	p.after = ReadProc()
 	if p.HeapProfile != "" {
-		if err := writeHeap(p.HeapProfile); err != nil && p.ProfileErr == nil {
+		if err := WriteHeap(p.HeapProfile); err != nil && p.ProfileErr == nil {
 			p.ProfileErr = err
 		}
 	}
@@ -86,8 +86,8 @@ func profile(path string) (func(), error) {
 	}, nil
 }
 
-// writeHeap writes a heap profile (as of a collection run now) to path.
-func writeHeap(path string) error {
+// WriteHeap writes a heap profile (as of a collection run now) to path.
+func WriteHeap(path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
