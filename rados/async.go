@@ -17,6 +17,7 @@ type Completion struct {
 	// copied: the data was copied into read and its buffer released
 	// (once: a second Wait must not read it again).
 	copied bool
+	req    oneOpRequest // the op's request, in the same allocation
 }
 
 // Done is closed when the op has completed.
@@ -70,8 +71,10 @@ func (io *IOContext) start(ctx context.Context, oid string, flags uint32, op mes
 	if oid == "" {
 		return &Completion{err: ErrInvalidInput}
 	}
-	p, err := io.o.Start(ctx, io.req1(oid, flags, op))
-	return &Completion{p: p, err: err}
+	c := new(Completion)
+	io.fill1(&c.req, oid, flags, op)
+	c.p, c.err = io.o.Start(ctx, &c.req.Request)
+	return c
 }
 
 // WriteAsync starts a Write; data must not change until the op has
@@ -99,10 +102,11 @@ func (io *IOContext) ReadAsync(ctx context.Context, oid string, data []byte, off
 	if oid == "" {
 		return &Completion{err: ErrInvalidInput}
 	}
-	r := io.req1(oid, 0, messages.NewReadOp(offset, uint64(len(data))))
-	r.Into = data
-	p, err := io.o.Start(ctx, r)
-	return &Completion{p: p, err: err, read: data}
+	c := &Completion{read: data}
+	io.fill1(&c.req, oid, 0, messages.NewReadOp(offset, uint64(len(data))))
+	c.req.Into = data
+	c.p, c.err = io.o.Start(ctx, &c.req.Request)
+	return c
 }
 
 // DeleteAsync starts a Delete.

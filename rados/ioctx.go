@@ -83,9 +83,14 @@ type oneOpRequest struct {
 
 // req1 is req of one op.
 func (io *IOContext) req1(oid string, flags uint32, op messages.OSDOp) *osdc.Request {
-	r := &oneOpRequest{ops: [1]messages.OSDOp{op}}
-	io.fill(&r.Request, oid, flags, r.ops[:])
+	r := new(oneOpRequest)
+	io.fill1(r, oid, flags, op)
 	return &r.Request
+}
+
+func (io *IOContext) fill1(r *oneOpRequest, oid string, flags uint32, op messages.OSDOp) {
+	r.ops[0] = op
+	io.fill(&r.Request, oid, flags, r.ops[:])
 }
 
 func (io *IOContext) fill(r *osdc.Request, oid string, flags uint32, ops []messages.OSDOp) {

@@ -622,7 +622,11 @@ func (s *benchSlot) completed() {
 // benchGrace is how long a bench waits for its last ops after its time.
 const benchGrace = 30 * time.Second
 
-func benchObjName(prefix string, i int) string { return fmt.Sprintf("%s_object%d", prefix, i) }
+// benchObjName is ObjBencher's object name, in one allocation.
+func benchObjName(prefix string, i int) string {
+	var b [128]byte
+	return string(strconv.AppendInt(append(append(b[:0], prefix...), "_object"...), int64(i), 10))
+}
 
 func (r *radosCmd) bench(args []string, o radosOpts) int {
 	secs, err := strconv.Atoi(args[0])
