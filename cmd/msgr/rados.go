@@ -326,7 +326,7 @@ func runRados(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	io_.SetNamespace(o.ns)
-	r := &radosCmd{ctx: ctx, io: io_, pool: o.pool, ns: o.ns, stdout: stdout, stderr: stderr}
+	r := &radosCmd{ctx: ctx, conn: conn, io: io_, pool: o.pool, ns: o.ns, stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "put":
 		return r.put(pos[1], pos[2], false)
@@ -419,6 +419,7 @@ func runRados(args []string, stdout, stderr io.Writer) int {
 
 type radosCmd struct {
 	ctx            context.Context
+	conn           *rados.Conn
 	io             *rados.IOContext
 	pool, ns       string
 	stdout, stderr io.Writer
@@ -561,6 +562,7 @@ type benchSlot struct {
 	fail         func(error)
 	end          func()
 	onDone       func() // completed, made once
+	onLoop       bool   // completed may start the next op where it runs
 
 	turn atomic.Int32
 	i    int
@@ -616,7 +618,30 @@ func (s *benchSlot) completed() {
 		s.end()
 		return
 	}
+	if !s.onLoop {
+		go s.issue()
+		return
+	}
 	s.issue()
+}
+
+// budgetFits reports whether ops ops of size bytes fit the Objecter's
+// in-flight budget (objecter_inflight_ops, objecter_inflight_op_bytes) at
+// once, so that starting one never waits.
+func (r *radosCmd) budgetFits(ops, size int) bool {
+	limit := func(opt string, def int64) int64 {
+		v, err := r.conn.GetConfigOption(opt)
+		if err != nil {
+			return def
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			return def // 0: the Objecter's default
+		}
+		return n
+	}
+	return int64(ops) <= limit("objecter_inflight_ops", 1024) &&
+		int64(ops)*int64(size) <= limit("objecter_inflight_op_bytes", 100<<20)
 }
 
 // benchGrace is how long a bench waits for its last ops after its time.
@@ -752,11 +777,15 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 	}
 	// As Ceph's ObjBencher, -t ops are kept in flight with async ops and
 	// completions, not a goroutine each: an op's completion (on the
-	// connection's loop) records it and starts the slot's next op there.
+	// connection's loop) records it and starts the slot's next op there,
+	// unless -t ops may not fit the in-flight budget at once: a start
+	// would then wait for budget on the loop that has to free it, so the
+	// next op is started from a goroutine.
+	onLoop := r.budgetFits(o.threads, opSize)
 	for range o.threads {
 		wg.Add(1)
 		s := &benchSlot{r: r, ctx: ctx, mode: mode, prefix: prefix, data: data, buf: make([]byte, opSize),
-			pick: pick, st: st, fail: fail, end: wg.Done}
+			pick: pick, st: st, fail: fail, end: wg.Done, onLoop: onLoop}
 		s.onDone = s.completed
 		s.issue()
 	}

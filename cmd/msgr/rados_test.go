@@ -177,6 +177,24 @@ func TestRadosLsXattrPools(t *testing.T) {
 	}
 }
 
+// TestRadosBenchOverBudget: with more ops in flight (-t) than the
+// Objecter's budget, the bench's completions must not start the next op
+// on the connection's loop (it would wait there for budget only that loop
+// can free): it runs to its end.
+func TestRadosBenchOverBudget(t *testing.T) {
+	_, cl := radostest.New(t, osdc.Config{InflightOps: 2})
+	prev := radosConnect
+	radosConnect = func(ctx context.Context, a config.Args) (*rados.Conn, error) {
+		c := rados.NewConnWithBackend(keepOpen{cl})
+		return c, c.SetConfigOption("objecter_inflight_ops", "2")
+	}
+	t.Cleanup(func() { radosConnect = prev })
+	code, o, e := radosRun(t, nil, "-p", "vec", "bench", "1", "write", "-b", "1K", "-t", "6")
+	if code != 0 || !strings.Contains(o, "Total writes made:") {
+		t.Fatalf("bench write: %d %q\n%s", code, e, o)
+	}
+}
+
 func TestRadosBench(t *testing.T) {
 	cl := offlineRados(t)
 	objects := cl.OSDs.NumObjects()
