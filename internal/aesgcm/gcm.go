@@ -38,6 +38,10 @@ var ErrOpen = errors.New("aesgcm: message authentication failed")
 // ErrKeySize reports a key that is not 16 bytes.
 var ErrKeySize = errors.New("aesgcm: key is not 16 bytes")
 
+// Kernels says Seal, Open and Stream run the AVX-512 kernels on this CPU.
+// Without them Seal and Open are crypto/cipher's and Stream is slow.
+func Kernels() bool { return haveAVX512 }
+
 // GCM is one AES-128 key's GCM; it implements cipher.AEAD. Its methods
 // only read it: any number of goroutines may use it at once.
 type GCM struct {

@@ -327,27 +327,11 @@ func (e *Encoder) write(out []byte, p *Preamble, segs [][]byte) error {
 		if n == 1 {
 			return nil
 		}
-		rec := out[off:]
-		o := 0
-		for i := 1; i < n; i++ {
-			c := copy(rec[o:], seg(i))
-			pl := int(pad16(uint64(c)))
-			clear(rec[o+c : o+pl])
-			o += pl
-		}
-		clear(rec[o : o+epilogueSecure])
-		rec[o] = lateStatusComplete
-		return e.tx.seal(rec, o+epilogueSecure)
+		epi := [epilogueSecure]byte{lateStatusComplete}
+		return e.tx.sealSegments(out[off:], 0, segs, 1, n, epi[:])
 	default:
 		p.put(out)
-		o := PreambleSize
-		for i := 0; i < n; i++ {
-			c := copy(out[o:], seg(i))
-			pl := int(pad16(uint64(c)))
-			clear(out[o+c : o+pl])
-			o += pl
-		}
-		clear(out[o : o+epilogueSecure])
-		return e.tx.seal(out, o+epilogueSecure)
+		var epi [epilogueSecure]byte
+		return e.tx.sealSegments(out, PreambleSize, segs, 0, n, epi[:])
 	}
 }

@@ -35,8 +35,9 @@ var ErrSecret = errors.New("wire: connection secret too short for secure mode")
 // sequence. Owned by the goroutine that owns the Encoder or Decoder it is
 // installed in.
 type Cipher struct {
-	aead    *aesgcm.GCM  // shared by both directions: it is read only
-	block   cipher.Block // the same key, for peekPreamble
+	aead    *aesgcm.GCM   // shared by both directions: it is read only
+	block   cipher.Block  // the same key, for peekPreamble
+	stream  aesgcm.Stream // sealSegments' record in progress
 	nonce   [nonceSize]byte
 	initial [nonceSize]byte
 	cur     [nonceSize]byte // the nonce in use; a field so that it does not escape per record
@@ -97,6 +98,53 @@ func (c *Cipher) seal(rec []byte, n int) error {
 		return err
 	}
 	c.aead.Seal(rec[:0], c.cur[:], rec[:n], nil)
+	return nil
+}
+
+// sealSegments seals into rec one record of: rec's first head bytes (in
+// place), segs[from:to] each zero-padded to a block (segments past
+// len(segs) are empty), then epi; the tag follows. With aesgcm's kernels
+// the segments are encrypted from where they are, not copied first (a
+// 4 MiB message's memmove); else they are copied and the record sealed.
+func (c *Cipher) sealSegments(rec []byte, head int, segs [][]byte, from, to int, epi []byte) error {
+	if !aesgcm.Kernels() {
+		o := head
+		for i := from; i < to; i++ {
+			var s []byte
+			if i < len(segs) {
+				s = segs[i]
+			}
+			n := copy(rec[o:], s)
+			pl := int(pad16(uint64(n)))
+			clear(rec[o+n : o+pl])
+			o += pl
+		}
+		o += copy(rec[o:], epi)
+		return c.seal(rec, o)
+	}
+	if err := c.next(); err != nil {
+		return err
+	}
+	st := &c.stream
+	st.InitSeal(c.aead, c.cur[:], nil)
+	st.Update(rec[:head], rec[:head])
+	o := head
+	var zero [Block]byte
+	for i := from; i < to; i++ {
+		var s []byte
+		if i < len(segs) {
+			s = segs[i]
+		}
+		st.Update(rec[o:o+len(s)], s)
+		o += len(s)
+		if p := int(pad16(uint64(len(s)))) - len(s); p > 0 {
+			st.Update(rec[o:o+p], zero[:p])
+			o += p
+		}
+	}
+	st.Update(rec[o:o+len(epi)], epi)
+	o += len(epi)
+	st.Tag(rec[o : o : o+TagSize])
 	return nil
 }
 

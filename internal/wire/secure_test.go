@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -63,6 +64,48 @@ func TestCipherCryptoCipher(t *testing.T) {
 			if !bytes.Equal(rec[:n], plain) {
 				t.Fatalf("rev1=%v record %d: opened to other bytes", rev1, i)
 			}
+		}
+	}
+}
+
+// TestSealSegments: a record sealed from its segments where they are is
+// the record of the segments copied, padded and sealed, whatever their
+// lengths (around blocks and the kernels' 256-byte rounds) and however
+// many there are.
+func TestSealSegments(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	lengths := []int{0, 1, 15, 16, 17, 200, 255, 256, 257, 4000, 65536 + 5}
+	_, tx, _ := NewSecure(testSecret, RoleClient, true)
+	_, ref, _ := NewSecure(testSecret, RoleClient, true)
+	for round := range 200 {
+		head := []int{0, PreambleSize}[round%2]
+		segs := make([][]byte, 1+rng.IntN(4))
+		for i := range segs {
+			segs[i] = fill(lengths[rng.IntN(len(lengths))], byte(round+i))
+		}
+		from, to := rng.IntN(2), len(segs)+rng.IntN(2) // past len(segs): empty
+		epi := [epilogueSecure]byte{lateStatusComplete}
+		var plain []byte
+		plain = append(plain, fill(head, 99)...)
+		for i := from; i < to; i++ {
+			if i < len(segs) {
+				plain = append(plain, segs[i]...)
+			}
+			plain = append(plain, make([]byte, int(pad16(uint64(len(plain))))-len(plain))...)
+		}
+		plain = append(plain, epi[:]...)
+		want := make([]byte, len(plain)+TagSize)
+		copy(want, plain)
+		if err := ref.seal(want, len(plain)); err != nil {
+			t.Fatal(err)
+		}
+		rec := make([]byte, len(want))
+		copy(rec, fill(head, 99))
+		if err := tx.sealSegments(rec, head, segs, from, to, epi[:]); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rec, want) {
+			t.Fatalf("round %d: head %d, segments %d..%d of %d: record differs", round, head, from, to, len(segs))
 		}
 	}
 }
