@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -284,6 +285,12 @@ type loopSocket struct {
 	// drained: the latest Read found the receive queue empty (EAGAIN,
 	// or a short read), so the loop need not poll for this socket again.
 	drained bool
+	// inEvent: HandleFileEvent is running; moved: the bytes its reads
+	// and writes moved so far; watched: it has yielded once (see
+	// watchNetwork).
+	inEvent bool
+	moved   int
+	watched bool
 }
 
 func newLoopSocket(c *event.Center, fd int, h Handler) *loopSocket {
@@ -350,18 +357,17 @@ func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 		s.h.OnConnected(nil)
 		return false
 	}
+	s.inEvent, s.moved, s.watched = true, 0, false
 	drained := true
 	if m&event.Readable != 0 && !s.paused {
 		s.drained = false
 		s.h.OnReadable()
 		drained = s.drained
 	}
-	if s.closed {
-		return true
-	}
-	if m&event.Writable != 0 && s.wantWrite {
+	if !s.closed && m&event.Writable != 0 && s.wantWrite {
 		s.h.OnWritable()
 	}
+	s.inEvent = false
 	return drained || s.closed
 }
 
@@ -369,7 +375,9 @@ func (s *loopSocket) Read(p []byte) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
+	s.longIO(len(p))
 	n, err := sock.Read(s.fd, p)
+	s.moved += n
 	if err != nil && errors.Is(err, sock.ErrWouldBlock) {
 		s.drained = true
 		return 0, ErrWouldBlock
@@ -384,11 +392,60 @@ func (s *loopSocket) Writev(bufs [][]byte) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
+	s.longIO(vecLen(bufs, longIO))
 	n, err := sock.Writev(s.fd, bufs)
+	s.moved += n
 	if err != nil && errors.Is(err, sock.ErrWouldBlock) {
 		return 0, ErrWouldBlock
 	}
 	return n, err
+}
+
+// longIO is how many bytes one readiness event (or one call outside an
+// event) may move before the loop makes sure the runtime watches the
+// network while it goes on: about 50-100 µs of copying.
+const longIO = 256 << 10
+
+// longIO is told that a read or write of up to n bytes is about to run;
+// once the event's bytes may reach longIO it calls watchNetwork, once
+// per event (outside an event: for each call that long).
+func (s *loopSocket) longIO(n int) {
+	switch {
+	case !s.inEvent:
+		if n >= longIO {
+			watchNetwork()
+		}
+	case !s.watched && s.moved+n >= longIO:
+		s.watched = true
+		watchNetwork()
+	}
+}
+
+// watchNetwork yields the loop once before long work (a variable for
+// tests). A loop parks in the runtime's netpoller (event.WaitParked), and
+// the runtime looks at the poller only when a thread enters the scheduler
+// or blocks in it (sysmon: every 10 ms at most). The thread that last
+// woke from the poller to run a loop leaves nobody blocked there, so
+// while this loop copies megabytes and the other P is idle, no thread
+// notices that another loop's socket became readable or writable: the
+// other loops of the process wait for this one to park. The two ends of
+// a connection in one process then take turns instead of overlapping
+// (issue 13: the sender's writev and the receiver's reads ran strictly
+// one after the other). Gosched wakes an idle P's thread, which finds
+// nothing to run and blocks in the poller, where it sees the next
+// readiness at once; with no idle P it is a trip through the scheduler.
+var watchNetwork = runtime.Gosched
+
+// vecLen is the length of bufs, counted up to at least max.
+func vecLen(bufs [][]byte, max int) int {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+		if n >= max {
+			break
+		}
+	}
+	return n
 }
 
 func (s *loopSocket) WantWrite(on bool) {
