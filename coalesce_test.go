@@ -81,19 +81,7 @@ func coalesceClient(t *testing.T, srvRec *recorder, setup func(*Messenger), pol 
 		srv = newTestMessenger(t, osdName(0), true, Options{}, nil)
 		setup(srv)
 	}
-	cli, err := New(Config{Name: clientName(1), Nonce: 7, Registry: testRegistry(t), Stack: wc}, Options{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cli.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		shutdown(t, cli)
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	cli := startOnStack(t, Config{Name: clientName(1), Nonce: 7, Registry: testRegistry(t), Stack: wc}, st)
 	cli.SetDefaultPolicy(LosslessClient(0))
 	if len(pol) > 0 {
 		cli.SetDefaultPolicy(pol[0])
@@ -107,6 +95,26 @@ func coalesceClient(t *testing.T, srvRec *recorder, setup func(*Messenger), pol 
 	}
 	srvRec.waitFor(t, "the first message", func() bool { return srvRec.count() == 1 })
 	return c, wc
+}
+
+// startOnStack starts a messenger on cfg.Stack, a transport of its own
+// (or a wrapper of st), and shuts both down when the test ends.
+func startOnStack(t *testing.T, cfg Config, st Stack) *Messenger {
+	t.Helper()
+	m, err := New(cfg, Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		shutdown(t, m)
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return m
 }
 
 // TestSendCoalesces: messages Sent while the connection's loop is busy go

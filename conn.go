@@ -890,6 +890,12 @@ func (c *Conn) onReadable() {
 	c.reading = true
 	c.readLoop()
 	c.reading = false
+	c.flushPending()
+}
+
+// flushPending drains what the read handler's dispatches queued (see
+// scheduleLocked) and writes it out.
+func (c *Conn) flushPending() {
 	if c.drainLater {
 		c.drainLater = false
 		c.drainQueued()
@@ -897,9 +903,17 @@ func (c *Conn) onReadable() {
 	c.flushOut()
 }
 
+// flushEvery is how many bytes a read loop reads before it writes out
+// what its dispatches queued meanwhile: the replies to big messages leave
+// as each message is read, not after the event's last read (up to
+// maxReadsPerEvent reads of up to 512 KiB), so that a sender waiting for
+// them keeps its window full; small messages still answer in batches.
+const flushEvery = 1 << 20
+
 // readLoop reads and decodes what the socket holds, within a budget.
 func (c *Conn) readLoop() {
 	s := c.sock
+	unflushed := 0
 	for i := 0; i < maxReadsPerEvent && c.sock == s && s != nil && !c.paused && !c.testPaused && !c.sockFailed; i++ {
 		if c.inject.socketFailure() {
 			c.msgr.injected.Add(1)
@@ -920,6 +934,10 @@ func (c *Conn) readLoop() {
 			c.stepEv(stepEvent{kind: stepCommit, n: n})
 			if extra != nil {
 				c.step(func(now time.Time) *v2.Ready { return c.mach.Received(now, extra) })
+			}
+			if unflushed += n; unflushed >= flushEvery && (c.drainLater || len(c.out) > 0) {
+				unflushed = 0
+				c.flushPending()
 			}
 		}
 		if err != nil {
