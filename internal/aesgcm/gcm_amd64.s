@@ -129,8 +129,13 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 	VMOVDQU64       0(y), X31
 
 // GHLOAD loads the sixteen blocks at p into Z8..Z11, byte-reversed, the
-// accumulator added to the first.
+// accumulator added to the first; GHLOAD2 without the accumulator (the
+// second half of a 32-block round).
 #define GHLOAD(p) \
+	GHLOAD2(p); \
+	VPXORQ  Z31, Z8, Z8
+
+#define GHLOAD2(p) \
 	VMOVDQU64 0(p), Z8; \
 	VMOVDQU64 64(p), Z9; \
 	VMOVDQU64 128(p), Z10; \
@@ -141,14 +146,15 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 	VPSHUFB Z29, Z8, Z8; \
 	VPSHUFB Z29, Z9, Z9; \
 	VPSHUFB Z29, Z10, Z10; \
-	VPSHUFB Z29, Z11, Z11; \
-	VPXORQ  Z31, Z8, Z8
+	VPSHUFB Z29, Z11, Z11
 
-// GHASH16 multiplies the sixteen blocks in Z8..Z11 by the powers of H at
-// tb (four registers' worth) and adds the products, with one reduction
-// for all sixteen (aggregated reduction); the sum is left in X31, the
-// upper lanes of Z31 zero. Temporaries: Z4..Z7, Z12..Z14.
-#define GHASH16(tb) \
+// GHMUL multiplies the sixteen blocks in Z8..Z11 by the powers of H at tb
+// (four registers' worth), the products' low, high and middle halves
+// summed unreduced into Z12, Z13, Z14; GHMULACC adds to those sums.
+// GHREDUCE then reduces them once for all the blocks (aggregated
+// reduction), leaving the new accumulator in X31, the upper lanes of Z31
+// zero. Temporaries: Z4..Z7.
+#define GHMUL(tb) \
 	VPCLMULQDQ $0x00, 0(tb), Z8, Z12; \
 	VPCLMULQDQ $0x11, 0(tb), Z8, Z13; \
 	VPCLMULQDQ $0x01, 0(tb), Z8, Z14; \
@@ -156,7 +162,15 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 	VPXORQ     Z4, Z14, Z14; \
 	MULADD(64(tb), Z9); \
 	MULADD(128(tb), Z10); \
-	MULADD(192(tb), Z11); \
+	MULADD(192(tb), Z11)
+
+#define GHMULACC(tb) \
+	MULADD(0(tb), Z8); \
+	MULADD(64(tb), Z9); \
+	MULADD(128(tb), Z10); \
+	MULADD(192(tb), Z11)
+
+#define GHREDUCE() \
 	VPSLLDQ    $8, Z14, Z4; \
 	VPSRLDQ    $8, Z14, Z14; \
 	VPXORQ     Z4, Z12, Z12; \
@@ -176,6 +190,11 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 	VPSHUFD    $0x4e, X12, X12; \
 	VPTERNLOGD $0x96, X4, X13, X12; \
 	VMOVDQA64  X12, X31
+
+// GHASH16 is one 16-block round: the powers at tb are H^16..H^1.
+#define GHASH16(tb) \
+	GHMUL(tb); \
+	GHREDUCE()
 
 // MULADD adds the partial products of x and the powers at h to Z12
 // (low), Z13 (high) and Z14 (middle).
@@ -249,7 +268,7 @@ ctrDone:
 	VZEROUPPER
 	RET
 
-// func ghashAVX512(tbl *[512]byte, y *[16]byte, p []byte)
+// func ghashAVX512(tbl *[768]byte, y *[16]byte, p []byte)
 // *y = GHASH over p zero-padded to whole blocks, from *y.
 TEXT ·ghashAVX512(SB), NOSPLIT, $0-40
 	MOVQ tbl+0(FP), AX
@@ -257,12 +276,13 @@ TEXT ·ghashAVX512(SB), NOSPLIT, $0-40
 	MOVQ p_base+16(FP), SI
 	MOVQ p_len+24(FP), CX
 	GHSETUP(BX)
+	LEAQ 256(AX), R13
 	CMPQ CX, $256
 	JB   ghashTail
 
 ghashLoop:
 	GHLOAD(SI)
-	GHASH16(AX)
+	GHASH16(R13)
 	ADDQ $256, SI
 	SUBQ $256, CX
 	CMPQ CX, $256
@@ -273,11 +293,11 @@ ghashTail:
 	JEQ   ghashDone
 	TAILMASKS()
 	// n = ceil(CX/16) blocks take the powers H^n..H^1: the table from
-	// entry 16-n on.
+	// entry 32-n on.
 	LEAQ       15(CX), DX
 	SHRQ       $4, DX
 	NEGQ       DX
-	ADDQ       $16, DX
+	ADDQ       $32, DX
 	SHLQ       $4, DX
 	ADDQ       AX, DX
 	VMOVDQU8.Z 0(SI), K1, Z8
@@ -285,6 +305,7 @@ ghashTail:
 	VMOVDQU8.Z 128(SI), K3, Z10
 	VMOVDQU8.Z 192(SI), K4, Z11
 	GHSWAP()
+	VPXORQ     Z31, Z8, Z8
 	GHASH16(DX)
 
 ghashDone:
@@ -297,36 +318,79 @@ ghashDone:
 // hashing with the next one's encryption; as two passes they take twice
 // as long.
 
-// func sealAVX512(ks *[176]byte, tbl *[512]byte, ctr, y *[16]byte, dst, src []byte)
+// func sealAVX512(ks *[176]byte, tbl *[768]byte, ctr, y *[16]byte, dst, src []byte)
 // Encrypts src into dst and hashes dst; len(src) is a positive multiple
 // of 256.
 TEXT ·sealAVX512(SB), NOSPLIT, $0-80
 	STITCHSETUP()
 
+	LEAQ 256(DX), R13
+
+	// 512 bytes a round: one reduction for 32 blocks.
 sealLoop:
+	CMPQ CX, $512
+	JB   sealLast
 	AES4()
 	XORSTORE4(SI, DI)
 	GHLOAD(DI)
-	GHASH16(DX)
+	GHMUL(DX)
 	ADDQ $256, SI
 	ADDQ $256, DI
-	SUBQ $256, CX
-	JNE  sealLoop
+	AES4()
+	XORSTORE4(SI, DI)
+	GHLOAD2(DI)
+	GHMULACC(R13)
+	GHREDUCE()
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $512, CX
+	JMP  sealLoop
+
+sealLast:
+	TESTQ CX, CX
+	JEQ   sealDone
+	AES4()
+	XORSTORE4(SI, DI)
+	GHLOAD(DI)
+	GHASH16(R13)
+
+sealDone:
 	STITCHDONE()
 
-// func openAVX512(ks *[176]byte, tbl *[512]byte, ctr, y *[16]byte, dst, src []byte)
+// func openAVX512(ks *[176]byte, tbl *[768]byte, ctr, y *[16]byte, dst, src []byte)
 // Hashes src and decrypts it into dst (which may be src); len(src) is a
 // positive multiple of 256.
 TEXT ·openAVX512(SB), NOSPLIT, $0-80
 	STITCHSETUP()
 
+	LEAQ 256(DX), R13
+
 openLoop:
+	CMPQ CX, $512
+	JB   openLast
 	GHLOAD(SI)
-	GHASH16(DX)
+	GHMUL(DX)
 	AES4()
 	XORSTORE4(SI, DI)
 	ADDQ $256, SI
 	ADDQ $256, DI
-	SUBQ $256, CX
-	JNE  openLoop
+	GHLOAD2(SI)
+	GHMULACC(R13)
+	GHREDUCE()
+	AES4()
+	XORSTORE4(SI, DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $512, CX
+	JMP  openLoop
+
+openLast:
+	TESTQ CX, CX
+	JEQ   openDone
+	GHLOAD(SI)
+	GHASH16(R13)
+	AES4()
+	XORSTORE4(SI, DI)
+
+openDone:
 	STITCHDONE()

@@ -41,21 +41,21 @@ func (x elem) mul(y elem) elem {
 	return z
 }
 
-// buildTable fills tbl with H^16, H^15, ..., H^1 in the kernel's form
-// (16 bytes each, low qword first) followed by zeros: the kernel
-// multiplies a run of n <= 16 blocks by the entries from 16-n on.
+// buildTable fills tbl with H^32, H^31, ..., H^1 in the kernels' form
+// (16 bytes each, low qword first) followed by zeros: the kernels
+// multiply a run of n <= 32 blocks by the entries from 32-n on.
 func buildTable(h *[BlockSize]byte, tbl *[tableSize]byte) {
 	*tbl = [tableSize]byte{}
 	H := elem{binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:])}
 	p := H
-	for k := 1; k <= 16; k++ {
+	for k := 1; k <= 32; k++ {
 		e := p
 		hi, lo := e.hi<<1|e.lo>>63, e.lo<<1
 		if e.hi>>63 != 0 {
 			hi ^= 0xc2 << 56
 			lo ^= 1
 		}
-		off := (16 - k) * BlockSize
+		off := (32 - k) * BlockSize
 		binary.LittleEndian.PutUint64(tbl[off:], lo)
 		binary.LittleEndian.PutUint64(tbl[off+8:], hi)
 		p = p.mul(H)
