@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
-
-	. "github.com/gomsgr/msgr/rados"
 )
 
 // BenchmarkReadLive reads one object of each size over and over from the
@@ -16,27 +13,10 @@ import (
 // buffer: -benchmem's allocations are the client's alone (the OSD is
 // another process).
 func BenchmarkReadLive(b *testing.B) {
-	conf := os.Getenv("MSGR_TEST_CEPH_RADOS")
-	if conf == "" {
-		b.Skip("MSGR_TEST_CEPH_RADOS is not set")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := NewConn()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := c.ReadConfigFile(conf); err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Connect(ctx); err != nil {
-		b.Fatal(err)
-	}
+	c, io := liveIOContext(b, ctx)
 	defer c.Shutdown()
-	io, err := c.OpenIOContext(ctx, "msgr") // the cluster's pool
-	if err != nil {
-		b.Fatal(err)
-	}
 	for _, size := range []int{64 << 10, 4 << 20} {
 		data := randomBytes(size)
 		oid := fmt.Sprintf("bench-read-%d", size)
