@@ -51,7 +51,7 @@ func TestWatchNetwork(t *testing.T) {
 	kicks := 0
 	defer func(f func()) { watchNetwork = f }(watchNetwork)
 	watchNetwork = func() { kicks++ }
-	const k = 1 << 10
+	const k = longIO / 256 // the cases' sizes are in 256ths of longIO
 	for _, tc := range []struct {
 		name  string
 		event bool
@@ -63,7 +63,7 @@ func TestWatchNetwork(t *testing.T) {
 		{"writes adding up", true, []int{100 * k, 100 * k, 100 * k, 100 * k}, []int{0, 0, 1, 1}},
 		{"reads adding up", true, []int{-100 * k, -100 * k, -100 * k, -100 * k}, []int{0, 0, 1, 1}},
 		{"reads and writes", true, []int{-200 * k, 4 * k, 60 * k}, []int{0, 0, 1}},
-		// 100 KiB wait: the rooms add up to 300 KiB, the bytes read to 100.
+		// 100 k wait: the rooms add up to 300 k, the bytes read to 100 k.
 		{"reads count what they read", true, []int{-150 * k, -150 * k}, []int{0, 0}},
 		{"outside an event", false, []int{longIO, 100 * k, 100 * k, 100 * k, -longIO}, []int{1, 1, 1, 1, 2}},
 	} {
