@@ -265,15 +265,19 @@ func (e *Encoder) VecMessage(iov [][]byte, h *message.Header, p *message.Payload
 	return e.vec(iov, TagMessage, segs[:], data)
 }
 
+// segment is segs[i], or empty past the segments given (a frame's
+// trailing segments may be left out).
+func segment(segs [][]byte, i int) []byte {
+	if i < len(segs) {
+		return segs[i]
+	}
+	return nil
+}
+
 // write lays out a frame into out, which is exactly onWireLen long.
 func (e *Encoder) write(out []byte, p *Preamble, segs [][]byte) error {
 	n := int(p.NumSegments)
-	seg := func(i int) []byte {
-		if i < len(segs) {
-			return segs[i]
-		}
-		return nil
-	}
+	seg := func(i int) []byte { return segment(segs, i) }
 	switch {
 	case e.tx == nil && e.rev1:
 		p.put(out)

@@ -107,43 +107,39 @@ func (c *Cipher) seal(rec []byte, n int) error {
 // the segments are encrypted from where they are, not copied first (a
 // 4 MiB message's memmove); else they are copied and the record sealed.
 func (c *Cipher) sealSegments(rec []byte, head int, segs [][]byte, from, to int, epi []byte) error {
-	if !aesgcm.Kernels() {
-		o := head
-		for i := from; i < to; i++ {
-			var s []byte
-			if i < len(segs) {
-				s = segs[i]
-			}
-			n := copy(rec[o:], s)
-			pl := int(pad16(uint64(n)))
-			clear(rec[o+n : o+pl])
-			o += pl
-		}
-		o += copy(rec[o:], epi)
-		return c.seal(rec, o)
-	}
-	if err := c.next(); err != nil {
-		return err
-	}
+	stream := aesgcm.Kernels()
 	st := &c.stream
-	st.InitSeal(c.aead, c.cur[:], nil)
-	st.Update(rec[:head], rec[:head])
-	o := head
-	var zero [Block]byte
-	for i := from; i < to; i++ {
-		var s []byte
-		if i < len(segs) {
-			s = segs[i]
+	if stream {
+		if err := c.next(); err != nil {
+			return err
 		}
-		st.Update(rec[o:o+len(s)], s)
+		st.InitSeal(c.aead, c.cur[:], nil)
+		st.Update(rec[:head], rec[:head])
+	}
+	// put lays src at dst: encrypted there, or copied to be sealed after.
+	put := func(dst, src []byte) {
+		if stream {
+			st.Update(dst, src)
+		} else {
+			copy(dst, src)
+		}
+	}
+	var zero [Block]byte
+	o := head
+	for i := from; i < to; i++ {
+		s := segment(segs, i)
+		put(rec[o:o+len(s)], s)
 		o += len(s)
 		if p := int(pad16(uint64(len(s)))) - len(s); p > 0 {
-			st.Update(rec[o:o+p], zero[:p])
+			put(rec[o:o+p], zero[:p])
 			o += p
 		}
 	}
-	st.Update(rec[o:o+len(epi)], epi)
+	put(rec[o:o+len(epi)], epi)
 	o += len(epi)
+	if !stream {
+		return c.seal(rec, o)
+	}
 	st.Tag(rec[o : o : o+TagSize])
 	return nil
 }
