@@ -30,7 +30,10 @@
 # total time run (summed over the seq passes), for both tools alike: `rados bench` averages its
 # per-second counts, which for a few seconds of 4 MiB ops is a handful of samples.
 # CPU is user+system seconds of each client process (/usr/bin/time), summed over a run's
-# processes and divided by its ops; load is the 1-minute load average when the run started;
+# processes and divided by its ops. OSD and mon CPU are the user+system seconds the cluster's
+# ceph-osd and ceph-mon processes spent during the run (utime+stime from /proc/PID/stat, summed
+# over the daemons on this machine started with CEPH_CONF; "-" if there are none), per op: what
+# each client's ops cost the cluster. load is the 1-minute load average when the run started;
 # steal% is the share of all CPU time the hypervisor gave to other guests during the run
 # (/proc/stat).
 # `rados bench` prints no latency percentiles, so p50/p99 are msgr's only (of a seq read's
@@ -88,6 +91,38 @@ common=(-c "$CONF")
 [ -n "$KEYRING" ] && common+=(-k "$KEYRING")
 LIMIT=$((SECS + SECS4M + 120)) # a bench that hangs (a full OSD) must not hang the caller
 
+# daemon_pids KIND: the ceph-KIND processes on this machine started with CONF.
+daemon_pids() {
+	local conf p
+	conf=$(realpath "$CONF")
+	for p in /proc/[0-9]*; do
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qE "^(\S*/)?ceph-$1 (.* )?-c ($conf|$CONF) " && echo "${p#/proc/}"
+	done
+	return 0
+}
+OSDS=$(daemon_pids osd)
+MONS=$(daemon_pids mon)
+
+# daemon_ticks PIDS...: their utime+stime in clock ticks (- if none).
+daemon_ticks() {
+	[ $# -gt 0 ] || { echo -; return; }
+	local p
+	for p; do sed 's/.*) //' "/proc/$p/stat"; done | awk '{ t += $12 + $13 } END { print t }'
+}
+TICK=$(getconf CLK_TCK)
+
+# daemons_start TOOL NAME, daemons_end TOOL NAME: the OSDs' and mons' CPU ticks
+# spent in between, in $WORK/TOOL.NAME.dcpu ("OSD mon").
+daemons_start() {
+	# shellcheck disable=SC2086 # lists of pids
+	echo "$(daemon_ticks $OSDS) $(daemon_ticks $MONS)" >"$WORK/$1.$2.d0"
+}
+daemons_end() {
+	# shellcheck disable=SC2086
+	echo "$(daemon_ticks $OSDS) $(daemon_ticks $MONS)" | paste -d' ' "$WORK/$1.$2.d0" - |
+		awk '{ printf "%s %s\n", ($1 == "-" ? "-" : $3 - $1), ($2 == "-" ? "-" : $4 - $2) }' >"$WORK/$1.$2.dcpu"
+}
+
 # run TOOL NAME ARGS...: one bench, its output in $WORK/TOOL.NAME.out, its CPU
 # (user system) in .cpu, the load when it started in .load, its steal in .steal.
 run() {
@@ -96,7 +131,9 @@ run() {
 	cut -d' ' -f1 /proc/loadavg >"$WORK/$tool.$name.load"
 	local stat0
 	stat0=$(head -n1 /proc/stat)
+	daemons_start "$tool" "$name"
 	pass "$tool" "$name" "$@" >"$WORK/$tool.$name.out"
+	daemons_end "$tool" "$name"
 	mv "$WORK/$tool.$name.pcpu" "$WORK/$tool.$name.cpu"
 	steal "$stat0" >"$WORK/$tool.$name.steal"
 }
@@ -137,6 +174,7 @@ seqpasses() {
 	stat0=$(head -n1 /proc/stat)
 	: >"$WORK/$tool.$name.out"
 	: >"$WORK/$tool.$name.cpus"
+	daemons_start "$tool" "$name"
 	while awk -v l="$left" 'BEGIN { exit !(l > 0) }'; do
 		pass "$tool" "$name" bench "$SECS4M" seq -t 4 >>"$WORK/$tool.$name.out"
 		cat "$WORK/$tool.$name.pcpu" >>"$WORK/$tool.$name.cpus"
@@ -144,6 +182,7 @@ seqpasses() {
 		[ "$secs" = - ] && { echo "rados-bench-compare: $tool $name printed no time" >&2; exit 1; }
 		left=$(awk -v l="$left" -v s="$secs" 'BEGIN { print l - s }')
 	done
+	daemons_end "$tool" "$name"
 	awk '{ u += $1; s += $2 } END { print u, s }' "$WORK/$tool.$name.cpus" >"$WORK/$tool.$name.cpu"
 	steal "$stat0" >"$WORK/$tool.$name.steal"
 }
@@ -190,7 +229,7 @@ if [ "$WARM" -gt 0 ]; then
 	done
 	cleanup
 fi
-printf '%-10s %-9s %10s %9s %12s %12s %12s %14s %6s %6s\n' bench client IOPS MB/s "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op" load steal%
+printf '%-10s %-9s %10s %9s %12s %12s %12s %14s %14s %14s %6s %6s\n' bench client IOPS MB/s "avg lat(s)" "p50(s)" "p99(s)" "CPU s/op" "OSD s/op" "mon s/op" load steal%
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) = 1 ]; then series "librados msgr"; else series "msgr librados"; fi
 	for name in $NAMES; do
@@ -215,16 +254,24 @@ for round in $(seq 1 "$ROUNDS"); do
 				;;
 			esac
 			cpu=$(awk -v n="$ops" '{ if (n > 0) printf "%.3g", ($1 + $2) / n; else print "-" }' "$WORK/$tool.$name.cpu")
-			printf '%-10s %-9s %10s %9s %12s %12s %12s %14s %6s %6s\n' "$name" "$tool" "$iops" "$bw" "$lat" "$p50" "$p99" "$cpu" "$(cat "$WORK/$tool.$name.load")" "$(cat "$WORK/$tool.$name.steal")"
-			sum[$name.$tool.iops]=$iops sum[$name.$tool.lat]=$lat sum[$name.$tool.cpu]=$cpu
+			read -r osd mon <"$WORK/$tool.$name.dcpu"
+			osd=$(awk -v n="$ops" -v t="$osd" -v k="$TICK" 'BEGIN { if (n > 0 && t != "-") printf "%.3g", t / k / n; else print "-" }')
+			mon=$(awk -v n="$ops" -v t="$mon" -v k="$TICK" 'BEGIN { if (n > 0 && t != "-") printf "%.3g", t / k / n; else print "-" }')
+			printf '%-10s %-9s %10s %9s %12s %12s %12s %14s %14s %14s %6s %6s\n' "$name" "$tool" "$iops" "$bw" "$lat" "$p50" "$p99" "$cpu" "$osd" "$mon" "$(cat "$WORK/$tool.$name.load")" "$(cat "$WORK/$tool.$name.steal")"
+			sum[$name.$tool.iops]=$iops sum[$name.$tool.lat]=$lat sum[$name.$tool.cpu]=$cpu sum[$name.$tool.osd]=$osd
+			sum[$name.$tool.all]=$(awk -v c="$cpu" -v o="$osd" -v m="$mon" 'BEGIN { if (c != "-" && o != "-" && m != "-") printf "%.3g", c + o + m; else print "-" }')
 		done
 	done
-	echo "ratios msgr/librados (round $round): IOPS (higher is better), avg latency and CPU/op (lower is better)"
+	# all CPU/op: client + OSDs + mons per op. When they share the machine's cores and use them
+	# all, IOPS can be at most the inverse of its ratio.
+	echo "ratios msgr/librados (round $round): IOPS (higher is better), avg latency, CPU/op of the client, of the OSDs, of all (lower is better)"
 	for name in $NAMES; do
 		awk -v n="$name" -v li="${sum[$name.librados.iops]}" -v mi="${sum[$name.msgr.iops]}" \
 			-v ll="${sum[$name.librados.lat]}" -v ml="${sum[$name.msgr.lat]}" \
 			-v lc="${sum[$name.librados.cpu]}" -v mc="${sum[$name.msgr.cpu]}" \
+			-v lo="${sum[$name.librados.osd]}" -v mo="${sum[$name.msgr.osd]}" \
+			-v la="${sum[$name.librados.all]}" -v ma="${sum[$name.msgr.all]}" \
 			'function r(m, l) { return (l + 0 > 0 && m != "-") ? sprintf("%.2f", m / l) : "-" }
-			 BEGIN { printf "  %-8s IOPS %s  latency %s  CPU/op %s\n", n, r(mi, li), r(ml, ll), r(mc, lc) }'
+			 BEGIN { printf "  %-8s IOPS %s  latency %s  CPU/op %s  OSD CPU/op %s  all CPU/op %s\n", n, r(mi, li), r(ml, ll), r(mc, lc), r(mo, lo), r(ma, la) }'
 	done
 done
