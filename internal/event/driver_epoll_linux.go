@@ -4,7 +4,9 @@ package event
 
 import (
 	"time"
+	"unsafe"
 
+	"github.com/gomsgr/msgr/internal/sock"
 	"golang.org/x/sys/unix"
 )
 
@@ -100,7 +102,11 @@ func (d *epollDriver) wait(ev []Fired, msec int) (n int, woke bool, err error) {
 	if len(ev) < len(evs) {
 		evs = evs[:len(ev)]
 	}
-	n, err = unix.EpollWait(d.epfd, evs, msec)
+	if msec == 0 {
+		n, err = epollPoll(d.epfd, evs)
+	} else {
+		n, err = unix.EpollWait(d.epfd, evs, msec)
+	}
 	if err != nil {
 		if err == unix.EINTR {
 			return 0, true, nil
@@ -112,7 +118,7 @@ func (d *epollDriver) wait(ev []Fired, msec int) (n int, woke bool, err error) {
 		e := &evs[i]
 		if int(e.Fd) == d.efd {
 			// Level-triggered: drain so it stops firing.
-			_, _ = unix.Read(d.efd, d.rbuf[:])
+			_, _ = sock.Read(d.efd, d.rbuf[:])
 			woke = true
 			continue
 		}
@@ -131,7 +137,7 @@ func (d *epollDriver) wait(ev []Fired, msec int) (n int, woke bool, err error) {
 
 func (d *epollDriver) Wake() error {
 	for {
-		_, err := unix.Write(d.efd, wakeVal[:])
+		_, err := sock.Write(d.efd, wakeVal[:])
 		switch err {
 		case nil, unix.EAGAIN: // EAGAIN: counter saturated, a wake is pending anyway
 			return nil
@@ -160,4 +166,21 @@ func (d *epollDriver) closeFDs() error {
 		err = cerr
 	}
 	return err
+}
+
+// epollPoll is epoll_pwait with a zero timeout as a raw system call (so are
+// sock's reads and writes of the nonblocking eventfd): it never sleeps, so
+// it need not give up the P. Through syscall.Syscall it would wake the
+// runtime's sysmon whenever sysmon waits for an idle process to get busy,
+// and sysmon then polls every 20 µs for a millisecond or more (see
+// internal/sock's raw_unix.go for what that cost a request/response client).
+func epollPoll(epfd int, evs []unix.EpollEvent) (int, error) {
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }

@@ -268,3 +268,110 @@ func TestFDConcurrent(t *testing.T) {
 		t.Fatal("not closed after all holders left")
 	}
 }
+
+// TestVectors gathers and scatters buffer lists around the 16 iovecs the
+// raw calls keep on the stack, with empty buffers mixed in, and checks
+// that a full socket says ErrWouldBlock rather than blocking.
+func TestVectors(t *testing.T) {
+	cli, srv := pair(t, netip.MustParseAddrPort("127.0.0.1:0"))
+	for _, tc := range []struct {
+		name    string
+		n       int // buffers
+		emptyAt int // every emptyAt-th buffer is empty; 0: none
+	}{
+		{"none", 0, 0},
+		{"all empty", 5, 1},
+		{"one", 1, 0},
+		{"stack", 16, 0},
+		{"stack with empties", 16, 3},
+		{"heap", 17, 0},
+		{"heap with empties", 40, 4},
+		{"many", MaxIovecs + 7, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var bufs [][]byte
+			var want []byte
+			for i := range tc.n {
+				var b []byte
+				if tc.emptyAt == 0 || i%tc.emptyAt != 0 {
+					b = []byte{byte(i), byte(i >> 8), 0xa5}
+				}
+				bufs = append(bufs, b)
+				if i < MaxIovecs {
+					want = append(want, b...)
+				}
+			}
+			n, err := Writev(cli, bufs)
+			if err != nil || n != len(want) {
+				t.Fatalf("Writev(%d buffers) = %d, %v; want %d", tc.n, n, err, len(want))
+			}
+			if len(want) == 0 {
+				return
+			}
+			got := make([]byte, 0, len(want))
+			for len(got) < len(want) {
+				waitFD(t, srv, unix.POLLIN)
+				// Scatter over 1-byte, empty and 19 larger buffers.
+				parts := [][]byte{make([]byte, 1), nil}
+				for range 19 {
+					parts = append(parts, make([]byte, 7))
+				}
+				n, err := Readv(srv, parts)
+				if err != nil {
+					t.Fatalf("Readv: %v", err)
+				}
+				for _, p := range parts {
+					k := min(n, len(p))
+					got = append(got, p[:k]...)
+					n -= k
+				}
+			}
+			if string(got) != string(want) {
+				t.Fatalf("read back %x, want %x", got, want)
+			}
+		})
+	}
+	t.Run("no allocation", func(t *testing.T) {
+		bufs := make([][]byte, 16)
+		for i := range bufs {
+			bufs[i] = []byte{byte(i)}
+		}
+		rbuf := make([]byte, 64)
+		allocs := testing.AllocsPerRun(50, func() {
+			if n, err := Writev(cli, bufs); n != 16 || err != nil {
+				t.Fatalf("Writev = %d, %v", n, err)
+			}
+			waitFD(t, srv, unix.POLLIN)
+			if _, err := Read(srv, rbuf); err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			if _, err := Read(srv, rbuf); err != nil && !errors.Is(err, ErrWouldBlock) {
+				t.Fatalf("Read: %v", err)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("Writev of 16 buffers and Read: %v allocations, want 0", allocs)
+		}
+	})
+	t.Run("full", func(t *testing.T) {
+		if n, err := Write(cli, nil); n != 0 || err != nil {
+			t.Fatalf("Write(nil) = %d, %v", n, err)
+		}
+		chunk := make([]byte, 1<<16)
+		for i := 0; ; i++ {
+			if i > 4096 {
+				t.Fatal("a socket nobody reads never filled")
+			}
+			_, err := Writev(cli, [][]byte{chunk, chunk})
+			if errors.Is(err, ErrWouldBlock) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("Writev: %v", err)
+			}
+		}
+		if _, err := Write(cli, chunk); !errors.Is(err, ErrWouldBlock) {
+			t.Fatalf("Write on a full socket: %v, want ErrWouldBlock", err)
+		}
+	})
+}

@@ -164,7 +164,7 @@ func ConnectResult(fd int) error {
 // when nothing is available, and retries EINTR.
 func Read(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Read(fd, p)
+		n, err := read(fd, p)
 		if err == unix.EINTR {
 			continue
 		}
@@ -181,7 +181,7 @@ func Read(fd int, p []byte) (int, error) {
 // Write writes from p, possibly partially; ErrWouldBlock when full.
 func Write(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Write(fd, p)
+		n, err := write(fd, p)
 		if err == unix.EINTR {
 			continue
 		}
