@@ -33,78 +33,81 @@ func TestBigFrameDetach(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, m := range modes {
 		for _, maxChunk := range []int{7, 1000, 70000, 1 << 20} {
-			t.Run(fmt.Sprintf("%v/chunk=%d", m, maxChunk), func(t *testing.T) {
-				e, d := pair(t, m)
-				var stream []byte
-				var want [][][]byte
-				for k, shape := range bigShapes {
-					segs := make([][]byte, len(shape))
-					for i, n := range shape {
-						segs[i] = fill(n, byte(k+i))
-					}
-					var err error
-					if stream, err = e.AppendFrame(stream, TagMessage, segs...); err != nil {
-						t.Fatal(err)
-					}
-					want = append(want, segs)
-				}
-				type kept struct {
-					k    int
-					segs [][]byte
-				}
-				var detached []kept
-				got, nDetached := 0, 0
-				feedRandom(t, d, stream, rng, maxChunk, true, func() {
-					for {
-						f, err := d.Next()
-						if err != nil {
+			for _, ahead := range openAheadWays(m) {
+				t.Run(fmt.Sprintf("%v/chunk=%d/ahead=%v", m, maxChunk, ahead), func(t *testing.T) {
+					setOpenAhead(t, ahead)
+					e, d := pair(t, m)
+					var stream []byte
+					var want [][][]byte
+					for k, shape := range bigShapes {
+						segs := make([][]byte, len(shape))
+						for i, n := range shape {
+							segs[i] = fill(n, byte(k+i))
+						}
+						var err error
+						if stream, err = e.AppendFrame(stream, TagMessage, segs...); err != nil {
 							t.Fatal(err)
 						}
-						if f == nil {
-							break
-						}
-						for i, s := range want[got] {
-							if len(s) > 0 && !bytes.Equal(f.Segment(i), s) {
-								t.Fatalf("frame %d segment %d differs", got, i)
-							}
-						}
-						if rng.IntN(4) != 0 {
-							if d.Detach() != nil {
-								nDetached++
-								var segs [][]byte
-								for i := range want[got] {
-									segs = append(segs, f.Segment(i))
-								}
-								detached = append(detached, kept{got, segs})
-							}
-						}
-						got++
+						want = append(want, segs)
 					}
-					if rng.IntN(2) == 0 {
-						d.Release()
+					type kept struct {
+						k    int
+						segs [][]byte
+					}
+					var detached []kept
+					got, nDetached := 0, 0
+					feedRandom(t, d, stream, rng, maxChunk, true, func() {
+						for {
+							f, err := d.Next()
+							if err != nil {
+								t.Fatal(err)
+							}
+							if f == nil {
+								break
+							}
+							for i, s := range want[got] {
+								if len(s) > 0 && !bytes.Equal(f.Segment(i), s) {
+									t.Fatalf("frame %d segment %d differs", got, i)
+								}
+							}
+							if rng.IntN(4) != 0 {
+								if d.Detach() != nil {
+									nDetached++
+									var segs [][]byte
+									for i := range want[got] {
+										segs = append(segs, f.Segment(i))
+									}
+									detached = append(detached, kept{got, segs})
+								}
+							}
+							got++
+						}
+						if rng.IntN(2) == 0 {
+							d.Release()
+						}
+					})
+					if got != len(want) || d.Buffered() != 0 {
+						t.Fatalf("%d frames of %d, %d bytes left", got, len(want), d.Buffered())
+					}
+					if nDetached == 0 && maxChunk < BigFrame {
+						t.Fatal("no frame was detached")
+					}
+					for _, kp := range detached {
+						if total := frameTotal(want[kp.k]); total < BigFrame-200 {
+							t.Fatalf("frame %d of %d bytes was detached", kp.k, total)
+						}
+						for i, s := range want[kp.k] {
+							if len(s) > 0 && !bytes.Equal(kp.segs[i], s) {
+								t.Fatalf("detached frame %d segment %d overwritten", kp.k, i)
+							}
+						}
+					}
+					d.Release()
+					if d.buf != nil || d.big || d.tail != nil {
+						t.Fatalf("released decoder still holds %d + %d bytes", len(d.buf), len(d.tail))
 					}
 				})
-				if got != len(want) || d.Buffered() != 0 {
-					t.Fatalf("%d frames of %d, %d bytes left", got, len(want), d.Buffered())
-				}
-				if nDetached == 0 && maxChunk < BigFrame {
-					t.Fatal("no frame was detached")
-				}
-				for _, kp := range detached {
-					if total := frameTotal(want[kp.k]); total < BigFrame-200 {
-						t.Fatalf("frame %d of %d bytes was detached", kp.k, total)
-					}
-					for i, s := range want[kp.k] {
-						if len(s) > 0 && !bytes.Equal(kp.segs[i], s) {
-							t.Fatalf("detached frame %d segment %d overwritten", kp.k, i)
-						}
-					}
-				}
-				d.Release()
-				if d.buf != nil || d.big || d.tail != nil {
-					t.Fatalf("released decoder still holds %d + %d bytes", len(d.buf), len(d.tail))
-				}
-			})
+			}
 		}
 	}
 }
@@ -368,19 +371,55 @@ func FuzzDecoderReadSpace(f *testing.F) {
 		b, _ = e.AppendFrame(b, TagMessage, fill(41, 1), fill(5, 3), nil, fill(2*BigFrame, 4))
 		f.Add(b, uint64(0x0123456789abcdef), rev1)
 	}
-	f.Fuzz(readSpaceCheck)
+	f.Fuzz(func(t *testing.T, stream []byte, splits uint64, rev1 bool) {
+		readSpaceCheck(t, stream, splits, mode{rev1, false})
+	})
 }
 
-func readSpaceCheck(t *testing.T, stream []byte, splits uint64, rev1 bool) {
+// FuzzSecureDecoderReadSpace is FuzzDecoderReadSpace in secure mode: a
+// big frame read in pieces is decrypted as they arrive (openAhead, both
+// ways), the whole stream fed at once is opened a record at a time; both
+// must give the same frames, or the same error.
+func FuzzSecureDecoderReadSpace(f *testing.F) {
+	for _, rev1 := range []bool{true, false} {
+		e, _ := pair(f, mode{rev1, true})
+		b, _ := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(BigFrame+100, 2))
+		b, _ = e.AppendControl(b, &Ack{Seq: 3})
+		b, _ = e.AppendFrame(b, TagMessage, fill(200, 1), fill(5, 3), nil, fill(2*BigFrame, 4))
+		b, _ = e.AppendFrame(b, TagMessage, fill(BigFrame+3, 5))
+		f.Add(b, uint64(0x0123456789abcdef), rev1)
+		f.Add(b, uint64(0xfedcba9876543210), rev1)
+	}
+	f.Fuzz(func(t *testing.T, stream []byte, splits uint64, rev1 bool) {
+		for _, ahead := range []bool{false, true} {
+			setOpenAhead(t, ahead)
+			readSpaceCheck(t, stream, splits, mode{rev1, true})
+		}
+	})
+}
+
+// readSpaceDecoder is a decoder for readSpaceCheck, in m.
+func readSpaceDecoder(t *testing.T, m mode) *Decoder {
+	d := NewDecoder(Limits{MaxSegmentLen: 1 << 17, MaxFrameLen: 1 << 18})
+	d.Establish()
+	d.SetRev1(m.rev1)
+	if m.secure {
+		rx, _, err := NewSecure(testSecret, RoleServer, m.rev1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.SetSecure(rx)
+	}
+	return d
+}
+
+func readSpaceCheck(t *testing.T, stream []byte, splits uint64, m mode) {
 	{
-		lim := Limits{MaxSegmentLen: 1 << 17, MaxFrameLen: 1 << 18}
 		describe := func(fr *Frame) string {
 			return fmt.Sprintf("%v %d %x|", fr.Tag, fr.NumSegments, fr.Segments)
 		}
 		var want bytes.Buffer
-		d := NewDecoder(lim)
-		d.Establish()
-		d.SetRev1(rev1)
+		d := readSpaceDecoder(t, m)
 		d.Feed(stream)
 		for {
 			fr, err := d.Next()
@@ -397,9 +436,7 @@ func readSpaceCheck(t *testing.T, stream []byte, splits uint64, rev1 bool) {
 		var got bytes.Buffer
 		type kept struct{ segs, copies [][]byte }
 		var detached []kept
-		d = NewDecoder(lim)
-		d.Establish()
-		d.SetRev1(rev1)
+		d = readSpaceDecoder(t, m)
 		if splits&1 != 0 {
 			// Big MESSAGE frames' data goes to RxBuffers of its size.
 			d.SetRouter(func(_ []byte, n int) *message.RxBuffer {
