@@ -100,7 +100,12 @@ func (p *parker) wait(ev []Fired, timeout time.Duration) (int, error) {
 // or nil once step reports errLoopDone.
 func (p *parker) run(step func() (park bool, err error)) error {
 	var serr error
+	parked := false
 	f := func(uintptr) bool {
+		if parked {
+			parked = false
+			parkedWakes.Add(1)
+		}
 		for {
 			park, err := step()
 			if err != nil {
@@ -110,6 +115,7 @@ func (p *parker) run(step func() (park bool, err error)) error {
 			if !park {
 				continue
 			}
+			parked = true
 			return false // step armed the deadline
 		}
 	}
