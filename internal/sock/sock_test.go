@@ -269,7 +269,7 @@ func TestFDConcurrent(t *testing.T) {
 	}
 }
 
-// TestVectors gathers and scatters buffer lists around the 16 iovecs the
+// TestVectors gathers and scatters buffer lists around the 64 iovecs the
 // raw calls keep on the stack, with empty buffers mixed in, and checks
 // that a full socket says ErrWouldBlock rather than blocking.
 func TestVectors(t *testing.T) {
@@ -282,10 +282,10 @@ func TestVectors(t *testing.T) {
 		{"none", 0, 0},
 		{"all empty", 5, 1},
 		{"one", 1, 0},
-		{"stack", 16, 0},
-		{"stack with empties", 16, 3},
-		{"heap", 17, 0},
-		{"heap with empties", 40, 4},
+		{"stack", 64, 0},
+		{"stack with empties", 64, 3},
+		{"heap", 65, 0},
+		{"heap with empties", 100, 4},
 		{"many", MaxIovecs + 7, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -332,13 +332,13 @@ func TestVectors(t *testing.T) {
 		})
 	}
 	t.Run("no allocation", func(t *testing.T) {
-		bufs := make([][]byte, 16)
+		bufs := make([][]byte, 64)
 		for i := range bufs {
 			bufs[i] = []byte{byte(i)}
 		}
-		rbuf := make([]byte, 64)
+		rbuf := make([]byte, 256)
 		allocs := testing.AllocsPerRun(50, func() {
-			if n, err := Writev(cli, bufs); n != 16 || err != nil {
+			if n, err := Writev(cli, bufs); n != 64 || err != nil {
 				t.Fatalf("Writev = %d, %v", n, err)
 			}
 			waitFD(t, srv, unix.POLLIN)
@@ -350,7 +350,7 @@ func TestVectors(t *testing.T) {
 			}
 		})
 		if allocs != 0 {
-			t.Fatalf("Writev of 16 buffers and Read: %v allocations, want 0", allocs)
+			t.Fatalf("Writev of 64 buffers and Read: %v allocations, want 0", allocs)
 		}
 	})
 	t.Run("full", func(t *testing.T) {
