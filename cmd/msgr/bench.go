@@ -399,7 +399,7 @@ func printReport(w io.Writer, r *bench.Report, f *benchFlags, stacks []string, n
 		if f.addr != "" {
 			scope = "this client process only"
 		}
-		fmt.Fprintf(w, "%d cases x %d stacks x %d reps of %s each, alternating; medians (spread: (max-min)/median of msgs/s over the reps). CPU, allocations, goroutines and RSS are %s; steal is the machine's CPU time the hypervisor gave to others during the run.\n\n",
+		fmt.Fprintf(w, "%d cases x %d stacks x %d reps of %s each, alternating; medians (spread: (max-min)/median of msgs/s over the reps). CPU, allocations, goroutines and RSS are %s; steal is the machine's CPU time the hypervisor gave to others during the run; runq is how many of the process's threads waited for a CPU other work held (average), idleP how many of its Go Ps had nothing to run.\n\n",
 			ncases, len(stacks), max(f.reps, 1), each, scope)
 		if err := bench.WriteTable(w, r.Results, stacks); err != nil {
 			return err

@@ -190,14 +190,58 @@ func TestStealSince(t *testing.T) {
 	}
 	var b strings.Builder
 	rs := []Result{
-		{Spec: Spec{Stack: "eventloop", Mode: "crc", Size: 4096, Conns: 1, Depth: 1}, Steal: 12.5},
-		{Spec: Spec{Stack: "raw", Mode: "-", Size: 4096, Conns: 1, Depth: 1}, Steal: -1},
+		{Spec: Spec{Stack: "eventloop", Mode: "crc", Size: 4096, Conns: 1, Depth: 1}, Steal: 12.5, Runq: 0.75, IdleP: 0.25},
+		{Spec: Spec{Stack: "raw", Mode: "-", Size: 4096, Conns: 1, Depth: 1}, Steal: -1, Runq: -1},
 	}
 	if err := WriteTable(&b, rs, []string{"eventloop"}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(b.String(), "\n")
-	if !strings.HasSuffix(strings.TrimSpace(lines[0]), "steal") || !strings.HasSuffix(strings.TrimSpace(lines[1]), "12.5%") || !strings.HasSuffix(strings.TrimSpace(lines[2]), "-") {
-		t.Errorf("the table's steal column:\n%s", b.String())
+	for i, want := range []string{"steal runq idleP", "12.5% 0.75 0.25", "- - 0.00"} {
+		f := strings.Fields(lines[i])
+		if got := strings.Join(f[len(f)-3:], " "); got != want {
+			t.Errorf("table line %d ends %q, want %q:\n%s", i, got, want, b.String())
+		}
+	}
+}
+
+func TestParseRunDelay(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"123456 7890 12\n", 7890, true},
+		{"1 2", 2, true},
+		{"1\n", 0, false},
+		{"", 0, false},
+		{"1 x 3", 0, false},
+		{"1 -5 3", 0, false},
+	} {
+		got, ok := parseRunDelay([]byte(tc.in))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseRunDelay(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestFinishRunqIdleP(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	for _, tc := range []struct {
+		name          string
+		before, after ProcSample
+		runq, idleP   float64
+	}{
+		{"half a thread waiting, a quarter P idle",
+			ProcSample{At: t0, RunqWait: time.Second, IdleP: time.Second},
+			ProcSample{At: t0.Add(2 * time.Second), RunqWait: 2 * time.Second, IdleP: 1500 * time.Millisecond}, 0.5, 0.25},
+		{"no schedstat", ProcSample{At: t0, RunqWait: -1}, ProcSample{At: t0.Add(time.Second), RunqWait: -1}, -1, 0},
+		{"no time passed", ProcSample{At: t0}, ProcSample{At: t0, RunqWait: time.Second}, -1, 0},
+	} {
+		var r Result
+		r.Finish(nil, tc.before, tc.after)
+		if r.Runq != tc.runq || r.IdleP != tc.idleP {
+			t.Errorf("%s: runq %v idleP %v, want %v %v", tc.name, r.Runq, r.IdleP, tc.runq, tc.idleP)
+		}
 	}
 }

@@ -21,19 +21,28 @@ type ProcSample struct {
 	AllocBytes uint64        // heap bytes allocated since the process started
 	Goroutines int
 	Machine    cpuTimes // the whole machine's CPU time, for the steal
+	// RunqWait is how long the process's threads have waited, runnable,
+	// for a CPU the kernel gave to something else (schedstat run_delay,
+	// summed over its threads); -1 where unknown. On a shared machine
+	// this, not the loops, is where a busy process's missing CPU goes.
+	RunqWait time.Duration
+	// IdleP is the Go runtime's estimate of the time its Ps (GOMAXPROCS
+	// slots) had no goroutine to run: loops parked with nothing to do.
+	IdleP time.Duration
 }
 
 var procMetrics = []metrics.Sample{
 	{Name: "/gc/heap/allocs:objects"},
 	{Name: "/gc/heap/allocs:bytes"},
 	{Name: "/sched/goroutines:goroutines"},
+	{Name: "/cpu/classes/idle:cpu-seconds"},
 }
 
 var procMu sync.Mutex // guards procMetrics
 
 // ReadProc samples the process now. It does not stop the world.
 func ReadProc() ProcSample {
-	s := ProcSample{At: time.Now(), CPU: cpuTime(), RSS: ReadRSS(os.Getpid()), Machine: readCPUTimes()}
+	s := ProcSample{At: time.Now(), CPU: cpuTime(), RSS: ReadRSS(os.Getpid()), Machine: readCPUTimes(), RunqWait: runqWait()}
 	procMu.Lock()
 	metrics.Read(procMetrics)
 	if v := procMetrics[0].Value; v.Kind() == metrics.KindUint64 {
@@ -47,6 +56,9 @@ func ReadProc() ProcSample {
 	} else {
 		s.Goroutines = runtime.NumGoroutine()
 	}
+	if v := procMetrics[3].Value; v.Kind() == metrics.KindFloat64 {
+		s.IdleP = time.Duration(v.Float64() * float64(time.Second))
+	}
 	procMu.Unlock()
 	return s
 }
@@ -57,6 +69,43 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runqWait sums run_delay (the second field of /proc/PID/task/TID/
+// schedstat, in ns) over this process's threads; -1 without schedstat.
+// A thread that exited takes its share along: Go seldom ends threads.
+func runqWait() time.Duration {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return -1
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		d, ok := parseRunDelay(b)
+		if !ok {
+			return -1
+		}
+		sum += d
+	}
+	return sum
+}
+
+// parseRunDelay reads run_delay from a schedstat line ("cpu_ns
+// run_delay_ns timeslices").
+func parseRunDelay(b []byte) (time.Duration, bool) {
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(f[1]), 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return time.Duration(n), true
 }
 
 // ReadRSS returns the resident set size of process pid in bytes, from

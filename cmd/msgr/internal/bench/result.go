@@ -83,7 +83,14 @@ type Result struct {
 	RSS        int64         `json:"rss_peak_bytes"`
 	// Steal is the percentage of the machine's CPU time the hypervisor
 	// gave to others during the run (-1 where /proc/stat is missing).
-	Steal       float64 `json:"cpu_steal_percent"`
+	Steal float64 `json:"cpu_steal_percent"`
+	// Runq is how many of the process's threads were, on average over
+	// the window, runnable but waiting for a CPU (-1 where unknown);
+	// IdleP how many of its GOMAXPROCS Ps had nothing to run. CPUs used
+	// + Runq is what the process would have used on a machine of its
+	// own; IdleP is CPU it left unused by itself.
+	Runq        float64 `json:"runq_threads"`
+	IdleP       float64 `json:"idle_ps"`
 	Repetitions int     `json:"repetitions"` // runs this result is the median of
 	// MsgsPerSecMin and MsgsPerSecMax bound the repetitions' rates: how
 	// noisy the machine was.
@@ -116,6 +123,13 @@ func (r *Result) Finish(h *Histogram, before, after ProcSample) {
 		r.AllocBPer = float64(after.AllocBytes-before.AllocBytes) / float64(r.Messages)
 	}
 	r.Steal = after.Machine.stealSince(before.Machine)
+	r.Runq = -1
+	if el := after.At.Sub(before.At).Seconds(); el > 0 {
+		if before.RunqWait >= 0 && after.RunqWait >= 0 {
+			r.Runq = max(after.RunqWait-before.RunqWait, 0).Seconds() / el
+		}
+		r.IdleP = max(after.IdleP-before.IdleP, 0).Seconds() / el
+	}
 	if r.Repetitions == 0 {
 		r.Repetitions = 1
 	}
@@ -166,6 +180,8 @@ func Median(rs []Result) Result {
 	out.Goroutines = int(f(func(r Result) float64 { return float64(r.Goroutines) }))
 	out.RSS = int64(f(func(r Result) float64 { return float64(r.RSS) }))
 	out.Steal = f(func(r Result) float64 { return r.Steal })
+	out.Runq = f(func(r Result) float64 { return r.Runq })
+	out.IdleP = f(func(r Result) float64 { return r.IdleP })
 	out.Repetitions = len(rs)
 	out.MsgsPerSecMin, out.MsgsPerSecMax = rs[0].MsgsPerSec, rs[0].MsgsPerSec
 	for _, r := range rs {

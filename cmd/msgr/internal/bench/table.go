@@ -13,7 +13,7 @@ import (
 // (messages/s, and bandwidth against raw TCP).
 func WriteTable(w io.Writer, results []Result, stacks []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stack\tmode\tsize\tconns\tdepth/rate\tmsgs\tmsgs/s\tspread\tMB/s\tp50\tp99\tp999\tCPUs/1k\tallocs/msg\tgoroutines\tRSS\tsteal\t")
+	fmt.Fprintln(tw, "stack\tmode\tsize\tconns\tdepth/rate\tmsgs\tmsgs/s\tspread\tMB/s\tp50\tp99\tp999\tCPUs/1k\tallocs/msg\tgoroutines\tRSS\tsteal\trunq\tidleP\t")
 	for _, g := range groupByCase(results) {
 		for _, r := range g {
 			spread := "-"
@@ -28,10 +28,14 @@ func WriteTable(w io.Writer, results []Result, stacks []string) error {
 			if r.Steal >= 0 {
 				steal = fmt.Sprintf("%.1f%%", r.Steal)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.4f\t%.1f\t%d\t%s\t%s\t\n",
+			runq := "-"
+			if r.Runq >= 0 {
+				runq = fmt.Sprintf("%.2f", r.Runq)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.4f\t%.1f\t%d\t%s\t%s\t%s\t%.2f\t\n",
 				r.Stack, r.Mode, FormatSize(r.Size), r.Conns, depth, r.Messages,
 				formatRate(r.MsgsPerSec), spread, r.MBPerSec, formatDur(r.P50), formatDur(r.P99), formatDur(r.P999),
-				r.CPUPer1k, r.AllocsPer, r.Goroutines, FormatBytes(float64(r.RSS)), steal)
+				r.CPUPer1k, r.AllocsPer, r.Goroutines, FormatBytes(float64(r.RSS)), steal, runq, r.IdleP)
 		}
 	}
 	if err := tw.Flush(); err != nil {
