@@ -33,81 +33,78 @@ func TestBigFrameDetach(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, m := range modes {
 		for _, maxChunk := range []int{7, 1000, 70000, 1 << 20} {
-			for _, ahead := range openAheadWays(m) {
-				t.Run(fmt.Sprintf("%v/chunk=%d/ahead=%v", m, maxChunk, ahead), func(t *testing.T) {
-					setOpenAhead(t, ahead)
-					e, d := pair(t, m)
-					var stream []byte
-					var want [][][]byte
-					for k, shape := range bigShapes {
-						segs := make([][]byte, len(shape))
-						for i, n := range shape {
-							segs[i] = fill(n, byte(k+i))
-						}
-						var err error
-						if stream, err = e.AppendFrame(stream, TagMessage, segs...); err != nil {
+			t.Run(fmt.Sprintf("%v/chunk=%d", m, maxChunk), func(t *testing.T) {
+				e, d := pair(t, m)
+				var stream []byte
+				var want [][][]byte
+				for k, shape := range bigShapes {
+					segs := make([][]byte, len(shape))
+					for i, n := range shape {
+						segs[i] = fill(n, byte(k+i))
+					}
+					var err error
+					if stream, err = e.AppendFrame(stream, TagMessage, segs...); err != nil {
+						t.Fatal(err)
+					}
+					want = append(want, segs)
+				}
+				type kept struct {
+					k    int
+					segs [][]byte
+				}
+				var detached []kept
+				got, nDetached := 0, 0
+				feedRandom(t, d, stream, rng, maxChunk, true, func() {
+					for {
+						f, err := d.Next()
+						if err != nil {
 							t.Fatal(err)
 						}
-						want = append(want, segs)
-					}
-					type kept struct {
-						k    int
-						segs [][]byte
-					}
-					var detached []kept
-					got, nDetached := 0, 0
-					feedRandom(t, d, stream, rng, maxChunk, true, func() {
-						for {
-							f, err := d.Next()
-							if err != nil {
-								t.Fatal(err)
+						if f == nil {
+							break
+						}
+						for i, s := range want[got] {
+							if len(s) > 0 && !bytes.Equal(f.Segment(i), s) {
+								t.Fatalf("frame %d segment %d differs", got, i)
 							}
-							if f == nil {
-								break
-							}
-							for i, s := range want[got] {
-								if len(s) > 0 && !bytes.Equal(f.Segment(i), s) {
-									t.Fatalf("frame %d segment %d differs", got, i)
+						}
+						if rng.IntN(4) != 0 {
+							if d.Detach() != nil {
+								nDetached++
+								var segs [][]byte
+								for i := range want[got] {
+									segs = append(segs, f.Segment(i))
 								}
-							}
-							if rng.IntN(4) != 0 {
-								if d.Detach() != nil {
-									nDetached++
-									var segs [][]byte
-									for i := range want[got] {
-										segs = append(segs, f.Segment(i))
-									}
-									detached = append(detached, kept{got, segs})
-								}
-							}
-							got++
-						}
-						if rng.IntN(2) == 0 {
-							d.Release()
-						}
-					})
-					if got != len(want) || d.Buffered() != 0 {
-						t.Fatalf("%d frames of %d, %d bytes left", got, len(want), d.Buffered())
-					}
-					if nDetached == 0 && maxChunk < BigFrame {
-						t.Fatal("no frame was detached")
-					}
-					for _, kp := range detached {
-						if total := frameTotal(want[kp.k]); total < BigFrame-200 {
-							t.Fatalf("frame %d of %d bytes was detached", kp.k, total)
-						}
-						for i, s := range want[kp.k] {
-							if len(s) > 0 && !bytes.Equal(kp.segs[i], s) {
-								t.Fatalf("detached frame %d segment %d overwritten", kp.k, i)
+								detached = append(detached, kept{got, segs})
 							}
 						}
+						got++
 					}
-					d.Release()
-					if d.buf != nil || d.big || d.tail != nil {
-						t.Fatalf("released decoder still holds %d + %d bytes", len(d.buf), len(d.tail))
+					if rng.IntN(2) == 0 {
+						d.Release()
 					}
 				})
-			}
+				if got != len(want) || d.Buffered() != 0 {
+					t.Fatalf("%d frames of %d, %d bytes left", got, len(want), d.Buffered())
+				}
+				if nDetached == 0 && maxChunk < BigFrame {
+					t.Fatal("no frame was detached")
+				}
+				for _, kp := range detached {
+					if total := frameTotal(want[kp.k]); total < BigFrame-200 {
+						t.Fatalf("frame %d of %d bytes was detached", kp.k, total)
+					}
+					for i, s := range want[kp.k] {
+						if len(s) > 0 && !bytes.Equal(kp.segs[i], s) {
+							t.Fatalf("detached frame %d segment %d overwritten", kp.k, i)
+						}
+					}
+				}
+				d.Release()
+				if d.buf != nil || d.big || d.tail != nil {
+					t.Fatalf("released decoder still holds %d + %d bytes", len(d.buf), len(d.tail))
+				}
+			})
 		}
 	}
 }
@@ -376,10 +373,9 @@ func FuzzDecoderReadSpace(f *testing.F) {
 	})
 }
 
-// FuzzSecureDecoderReadSpace is FuzzDecoderReadSpace in secure mode: a
-// big frame read in pieces is decrypted as they arrive (openAhead, both
-// ways), the whole stream fed at once is opened a record at a time; both
-// must give the same frames, or the same error.
+// FuzzSecureDecoderReadSpace is FuzzDecoderReadSpace in secure mode: the
+// stream read in pieces at random and fed at once must give the same
+// frames, or the same error.
 func FuzzSecureDecoderReadSpace(f *testing.F) {
 	for _, rev1 := range []bool{true, false} {
 		e, _ := pair(f, mode{rev1, true})
@@ -391,10 +387,7 @@ func FuzzSecureDecoderReadSpace(f *testing.F) {
 		f.Add(b, uint64(0xfedcba9876543210), rev1)
 	}
 	f.Fuzz(func(t *testing.T, stream []byte, splits uint64, rev1 bool) {
-		for _, ahead := range []bool{false, true} {
-			setOpenAhead(t, ahead)
-			readSpaceCheck(t, stream, splits, mode{rev1, true})
-		}
+		readSpaceCheck(t, stream, splits, mode{rev1, true})
 	})
 }
 

@@ -76,15 +76,6 @@ type Decoder struct {
 	crcAt  int
 	crcVal [MaxSegments]uint32
 
-	// secOn: in secure mode, the records of a frame with a buffer of its
-	// own are decrypted in place as its bytes arrive and each tag checked
-	// once its record is in (openRecords, openahead.go), before the frame
-	// is returned. The frame's bytes before secAt are decrypted; the
-	// record under way spans [secStart, secEnd) (secEnd 0: none begun).
-	secOn            bool
-	secAt            int
-	secStart, secEnd int
-
 	// Routing (rxdest.go): router chooses where a big frame's data
 	// segment goes; routed: it was asked for the frame under way. With
 	// dest, frame offsets [destAt, destAt+destLen) are dest's memory
@@ -519,11 +510,6 @@ func (d *Decoder) next() (*Frame, bool, error) {
 	if d.crcOn {
 		d.crcAhead()
 	}
-	if d.secOn {
-		if err := d.openRecords(); err != nil {
-			return nil, false, fmt.Errorf("%v frame: %w", d.pre.Tag, err)
-		}
-	}
 	if d.w-d.r < d.frameLen {
 		return nil, false, nil
 	}
@@ -547,7 +533,7 @@ func (d *Decoder) next() (*Frame, bool, error) {
 	default:
 		ok, err = d.secureRev0(f, b)
 	}
-	d.crcOn, d.secOn = false, false
+	d.crcOn = false
 	if err == nil && d.routed {
 		d.endRoute(f)
 	}
@@ -636,14 +622,10 @@ func (d *Decoder) adoptable() bool {
 		len(d.buf) == classSize(bufClass(d.frameLen))
 }
 
-// startBig marks d.buf as the frame under way's own buffer and starts
-// the crcs (crc mode) or the decryption (secure mode, openAhead) done as
-// its bytes arrive.
+// startBig marks d.buf as the frame under way's own buffer and, in crc
+// mode, starts the crcs taken as its bytes arrive.
 func (d *Decoder) startBig() {
 	d.big, d.detached = true, false
-	if d.rx != nil && openAhead {
-		d.startOpenAhead()
-	}
 	if d.rx == nil {
 		d.crcOn, d.crcSeg, d.crcAt = true, 0, 0
 		for i := range d.crcVal {
@@ -776,7 +758,7 @@ func (d *Decoder) secureRev1(f *Frame, b []byte) (bool, error) {
 		f.Segments[0] = b[PreambleSize : PreambleSize+l0 : PreambleSize+l0]
 	} else {
 		rest := p0 - InlineSize
-		if err := d.openRecord(b[off : off+rest+TagSize]); err != nil {
+		if err := d.rx.open(b[off : off+rest+TagSize]); err != nil {
 			return false, err
 		}
 		// Close the gap left by record 1's tag so that segment 0 is
@@ -791,7 +773,7 @@ func (d *Decoder) secureRev1(f *Frame, b []byte) (bool, error) {
 		return true, nil
 	}
 	rec := b[off:]
-	if err := d.openRecord(rec); err != nil {
+	if err := d.rx.open(rec); err != nil {
 		return false, err
 	}
 	o := 0
@@ -804,7 +786,7 @@ func (d *Decoder) secureRev1(f *Frame, b []byte) (bool, error) {
 }
 
 func (d *Decoder) secureRev0(f *Frame, b []byte) (bool, error) {
-	if err := d.openRecord(b); err != nil {
+	if err := d.rx.open(b); err != nil {
 		return false, err
 	}
 	o := PreambleSize

@@ -22,10 +22,8 @@ type Router func(header []byte, dataLen int) *message.RxBuffer
 // DataLost set when the RxBuffer was revoked before.
 //
 // Secure mode never asks: the data segment is part of one AES-GCM record
-// with the front and the epilogue, decrypted in the frame's own buffer
-// (as it arrives, see openRecords) but authenticated only once the whole
-// record is in, so no byte of it may reach a caller's memory before; the
-// receiver copies it.
+// with the front and the epilogue, opened (authenticated and decrypted) in
+// one piece in the frame's own buffer, so the receiver copies it.
 func (d *Decoder) SetRouter(r Router) { d.router = r }
 
 // routable reports whether the frame under way may have its data segment

@@ -37,7 +37,7 @@ var ErrSecret = errors.New("wire: connection secret too short for secure mode")
 type Cipher struct {
 	aead    *aesgcm.GCM   // shared by both directions: it is read only
 	block   cipher.Block  // the same key, for peekPreamble
-	stream  aesgcm.Stream // the record in progress: sealSegments' (tx), openRecords' (rx)
+	stream  aesgcm.Stream // sealSegments' record in progress
 	nonce   [nonceSize]byte
 	initial [nonceSize]byte
 	cur     [nonceSize]byte // the nonce in use; a field so that it does not escape per record
@@ -151,28 +151,6 @@ func (c *Cipher) open(rec []byte) error {
 		return err
 	}
 	if _, err := c.aead.Open(rec[:0], c.cur[:], rec, nil); err != nil {
-		return ErrAuthTag
-	}
-	return nil
-}
-
-// openStart starts opening the next record piece by piece: openUpdate
-// over its ciphertext, then openVerify with its tag.
-func (c *Cipher) openStart() error {
-	if err := c.next(); err != nil {
-		return err
-	}
-	c.stream.InitOpen(c.aead, c.cur[:], nil)
-	return nil
-}
-
-// openUpdate decrypts the record's next bytes in place; they are
-// unauthenticated until openVerify returns nil.
-func (c *Cipher) openUpdate(b []byte) { c.stream.Update(b, b) }
-
-// openVerify ends the record: ErrAuthTag unless tag is its tag.
-func (c *Cipher) openVerify(tag []byte) error {
-	if c.stream.Verify(tag) != nil {
 		return ErrAuthTag
 	}
 	return nil
