@@ -111,6 +111,11 @@ daemon_ticks() {
 }
 TICK=$(getconf CLK_TCK)
 
+# ticks_per_op TICKS OPS: CPU seconds per op ("-" if either is unknown).
+ticks_per_op() {
+	awk -v t="$1" -v n="$2" -v k="$TICK" 'BEGIN { if (n > 0 && t != "-") printf "%.3g", t / k / n; else print "-" }'
+}
+
 # daemons_start TOOL NAME, daemons_end TOOL NAME: the OSDs' and mons' CPU ticks
 # spent in between, in $WORK/TOOL.NAME.dcpu ("OSD mon").
 daemons_start() {
@@ -255,8 +260,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			esac
 			cpu=$(awk -v n="$ops" '{ if (n > 0) printf "%.3g", ($1 + $2) / n; else print "-" }' "$WORK/$tool.$name.cpu")
 			read -r osd mon <"$WORK/$tool.$name.dcpu"
-			osd=$(awk -v n="$ops" -v t="$osd" -v k="$TICK" 'BEGIN { if (n > 0 && t != "-") printf "%.3g", t / k / n; else print "-" }')
-			mon=$(awk -v n="$ops" -v t="$mon" -v k="$TICK" 'BEGIN { if (n > 0 && t != "-") printf "%.3g", t / k / n; else print "-" }')
+			osd=$(ticks_per_op "$osd" "$ops") mon=$(ticks_per_op "$mon" "$ops")
 			printf '%-10s %-9s %10s %9s %12s %12s %12s %14s %14s %14s %6s %6s\n' "$name" "$tool" "$iops" "$bw" "$lat" "$p50" "$p99" "$cpu" "$osd" "$mon" "$(cat "$WORK/$tool.$name.load")" "$(cat "$WORK/$tool.$name.steal")"
 			sum[$name.$tool.iops]=$iops sum[$name.$tool.lat]=$lat sum[$name.$tool.cpu]=$cpu sum[$name.$tool.osd]=$osd
 			sum[$name.$tool.all]=$(awk -v c="$cpu" -v o="$osd" -v m="$mon" 'BEGIN { if (c != "-" && o != "-" && m != "-") printf "%.3g", c + o + m; else print "-" }')

@@ -277,7 +277,6 @@ func segment(segs [][]byte, i int) []byte {
 // write lays out a frame into out, which is exactly onWireLen long.
 func (e *Encoder) write(out []byte, p *Preamble, segs [][]byte) error {
 	n := int(p.NumSegments)
-	seg := func(i int) []byte { return segment(segs, i) }
 	switch {
 	case e.tx == nil && e.rev1:
 		p.put(out)
@@ -294,8 +293,8 @@ func (e *Encoder) write(out []byte, p *Preamble, segs [][]byte) error {
 		clear(epi)
 		epi[0] = lateStatusComplete
 		for i := 1; i < n; i++ {
-			off += copy(out[off:], seg(i))
-			binary.LittleEndian.PutUint32(epi[1+4*(i-1):], SegmentCRC(seg(i)))
+			off += copy(out[off:], segment(segs, i))
+			binary.LittleEndian.PutUint32(epi[1+4*(i-1):], SegmentCRC(segment(segs, i)))
 		}
 		return nil
 	case e.tx == nil:
@@ -304,8 +303,8 @@ func (e *Encoder) write(out []byte, p *Preamble, segs [][]byte) error {
 		epi := out[len(out)-epilogueCRCRev0:]
 		clear(epi)
 		for i := 0; i < n; i++ {
-			off += copy(out[off:], seg(i))
-			binary.LittleEndian.PutUint32(epi[1+4*i:], SegmentCRC(seg(i)))
+			off += copy(out[off:], segment(segs, i))
+			binary.LittleEndian.PutUint32(epi[1+4*i:], SegmentCRC(segment(segs, i)))
 		}
 		return nil
 	case e.rev1:

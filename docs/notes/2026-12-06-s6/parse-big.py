@@ -1,5 +1,5 @@
 import re,sys
-# Parses big-bench.sh output: per round/build/depth, eventloop % of raw, CPU/raw, p99/p50.
+# Parses ab-bench.sh runs labelled "depth D": per round/build/depth, eventloop % of raw, CPU/raw, p99/p50.
 txt=open(sys.argv[1]).read()
 def dur(x):
     m=re.match(r'([\d.]+)(µs|ms|s)',x); u={'µs':1e-3,'ms':1,'s':1e3}[m.group(2)]; return float(m.group(1))*u
@@ -17,6 +17,6 @@ for b in re.split(r'^### ',txt,flags=re.M)[1:]:
     for (mode,size,conns),f in el.items():
         w=raw[(size,conns)]
         pct=float(f[8])/float(w[8])*100; cpu=float(f[12])/float(w[12]); tail=dur(f[10])/dur(f[9])
-        rows.setdefault((mode,size,conns,d),[]).append((r,build,load,pct,cpu,tail,f[-1]))
+        rows.setdefault((mode,size,conns,d),[]).append((r,build,load,pct,cpu,tail,f[16]))
 for k in sorted(rows):
     print('%-6s %-4s x%s d%s |'%k, '  '.join('r%s %s L%s %.0f%% cpu%.2f t%.1f st%s'%x for x in rows[k]))

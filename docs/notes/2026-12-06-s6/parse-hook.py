@@ -1,11 +1,11 @@
 import re,sys
-# hook-bench.sh output: per round/build, 4K el/gonet msgs/s + CPU/1k, 4M % of raw + CPU/raw, steal.
+# ab-bench.sh hook runs: per round/build, 4K el/gonet msgs/s + CPU/1k, 4M % of raw + CPU/raw, steal.
 txt=open(sys.argv[1]).read()
 print('| round | build | load | 4K x1 el/gonet msgs/s (CPU/1k el, gonet) | 4K x16 el/gonet (CPU) | 4M x1 el % raw (CPU/raw) | 4M x16 el % raw (CPU/raw) | steal |')
 print('|---|---|---|---|---|---|---|---|')
 for b in re.split(r'^### ',txt,flags=re.M)[1:]:
     hdr=b.split('\n',1)[0]
-    r,build,t,load=re.match(r'round (\d) (\w+) (\S+) load (\S+)',hdr).groups()
+    r,build,load=re.match(r'round (\d) (\w+) .*?load (\S+)',hdr).groups()
     steal=re.search(r'CPU steal (\S+);',b).group(1)
     d={}
     for line in b.split('\n'):
