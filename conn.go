@@ -616,12 +616,13 @@ func (c *Conn) stepEv(ev stepEvent) {
 		return
 	}
 	c.applying = true
-	c.apply(c.call(&ev, time.Now()))
+	now := c.worker.Now()
+	c.apply(c.call(&ev, now))
 	// Calls made meanwhile, in order; the slice keeps its capacity.
 	for i := 0; i < len(c.later); i++ {
 		next := c.later[i]
 		c.later[i] = stepEvent{}
-		c.apply(c.call(&next, time.Now()))
+		c.apply(c.call(&next, now))
 	}
 	c.later = c.later[:0]
 	c.applying = false

@@ -60,6 +60,7 @@ type fakeWorker struct {
 func (w *fakeWorker) ID() int             { return 0 }
 func (w *fakeWorker) Exec(f func()) error { f(); return nil }
 func (w *fakeWorker) InContext() bool     { return true }
+func (w *fakeWorker) Now() time.Time      { return time.Now() }
 func (w *fakeWorker) fire() {
 	fs := w.timers
 	w.timers = nil

@@ -88,6 +88,8 @@ func (w *loopWorker) Exec(f func()) error {
 
 func (w *loopWorker) InContext() bool { return w.c.InLoop() }
 
+func (w *loopWorker) Now() time.Time { return w.c.Now() }
+
 type loopTimer struct {
 	c  *event.Center
 	id event.TimerID

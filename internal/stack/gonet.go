@@ -195,6 +195,8 @@ func (w *netWorker) InContext() bool {
 	return o != 0 && o == goid.Current()
 }
 
+func (w *netWorker) Now() time.Time { return time.Now() }
+
 func (w *netWorker) Exec(f func()) error {
 	w.qmu.Lock()
 	if w.stopped {

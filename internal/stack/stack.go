@@ -61,6 +61,11 @@ type Worker interface {
 	Exec(f func()) error
 	// InContext reports whether the caller is running on this context.
 	InContext() bool
+	// Now is the time for a step on the context: an event loop's clock as
+	// of its latest wakeup (a loop step lasts microseconds, and reading
+	// the clock per message cost 2-3% of a 4 KiB round trip), else the
+	// current time. Context only.
+	Now() time.Time
 	// AfterFunc runs f on the context once d has passed, unless stopped.
 	// Context only.
 	AfterFunc(d time.Duration, f func()) Timer
