@@ -81,7 +81,7 @@ const radosUsage = `usage: msgr rados [-c CONF] [-k KEYRING] [-n NAME|--id ID] [
   getxattr OBJ NAME      print an attribute
   listxattr OBJ          list attributes
   bench SECS write|seq|rand [-b SIZE] [-t N] [--max-objects N] [--no-cleanup] [--run-name NAME]
-  cleanup [--run-name NAME]  remove what a bench --no-cleanup left
+  cleanup [--run-name NAME] [-t N]  remove what a bench --no-cleanup left, N deletes in flight
 options: --admin-socket PATH serves "ceph daemon PATH perf dump" (config show, objecter_requests, ...) while it runs
          --cpuprofile FILE writes a Go CPU profile of the command
          --memprofile FILE writes a Go heap profile at its end (alloc_objects: what it allocated)
@@ -412,7 +412,7 @@ func runRados(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "error during cleanup: %s\n", cppStrerror(err))
 			return 1
 		}
-		return r.benchCleanup(prefix, n, benchMetaName(o))
+		return r.benchCleanup(prefix, n, o.threads, benchMetaName(o))
 	}
 	return 1
 }
@@ -816,7 +816,7 @@ func (r *radosCmd) bench(args []string, o radosOpts) int {
 			}
 			return 0
 		}
-		return r.benchCleanup(prefix, st.started, meta)
+		return r.benchCleanup(prefix, st.started, o.threads, meta)
 	}
 	return 0
 }
@@ -843,17 +843,37 @@ func (r *radosCmd) benchMeta(meta string) (prefix string, n, size int, err error
 	return prefix, n, size, nil
 }
 
-func (r *radosCmd) benchCleanup(prefix string, n int, meta string) int {
+// benchCleanup removes a bench's n objects and its metadata object,
+// threads deletes in flight (rados bench's cleanup likewise keeps -t
+// aio removes going): one at a time, each waits a whole round trip.
+func (r *radosCmd) benchCleanup(prefix string, n, threads int, meta string) int {
 	fmt.Fprintf(r.stdout, "Cleaning up (deleting benchmark objects)\n")
 	t0 := time.Now()
 	removed := 0
-	for i := range n {
-		if err := r.io.Delete(r.ctx, benchObjName(prefix, i)); err == nil {
+	var failed error
+	inflight := make([]*rados.Completion, 0, threads)
+	// reap waits for the oldest delete in flight.
+	reap := func() {
+		c := inflight[0]
+		inflight = inflight[1:]
+		if err := c.Wait(r.ctx); err == nil {
 			removed++
-		} else if !errors.Is(err, rados.ErrNotFound) {
-			fmt.Fprintf(r.stderr, "error during cleanup: %s\n", cppStrerror(err))
-			return 1
+		} else if !errors.Is(err, rados.ErrNotFound) && failed == nil {
+			failed = err
 		}
+	}
+	for i := 0; i < n && failed == nil; i++ {
+		if len(inflight) == threads {
+			reap()
+		}
+		inflight = append(inflight, r.io.DeleteAsync(r.ctx, benchObjName(prefix, i)))
+	}
+	for len(inflight) > 0 {
+		reap()
+	}
+	if failed != nil {
+		fmt.Fprintf(r.stderr, "error during cleanup: %s\n", cppStrerror(failed))
+		return 1
 	}
 	r.io.Delete(r.ctx, meta)
 	fmt.Fprintf(r.stdout, "Removed %d objects\n", removed)
