@@ -866,7 +866,7 @@ func (c *Conn) closeSocket(flush bool) {
 		return
 	}
 	if flush && c.sockUp && len(c.out) > 0 && !c.sockFailed {
-		_, _ = c.sock.Writev(c.out)
+		_, _ = c.sock.Writev(c.out[:c.writable()])
 	}
 	_ = c.sock.Close()
 	clear(c.out)

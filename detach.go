@@ -123,7 +123,15 @@ func (c *Conn) detachData(bufs [][]byte) {
 		q.EachQueued(detachMsg)
 	}
 	// Framed and not yet written: buffers of a lossy message released as
-	// it was framed, or of a held one.
+	// it was framed, or of a held one. Big segments' crcs may still be
+	// waiting for their chunks (matched by identity), and big secure
+	// frames for their chunks to be sealed from the payload: done now,
+	// from the caller's bytes.
+	if len(c.out) > 0 {
+		if g, ok := c.mach.(sumSettler); ok {
+			g.SumAll()
+		}
+	}
 	n := 0
 	for _, b := range c.out {
 		if touches(b, mem) {
@@ -132,11 +140,6 @@ func (c *Conn) detachData(bufs [][]byte) {
 	}
 	if n == 0 {
 		return
-	}
-	// Big segments' crcs may still be waiting for their chunks (matched
-	// by identity): take them now, from the caller's bytes.
-	if g, ok := c.mach.(sumSettler); ok {
-		g.SumAll()
 	}
 	var fresh []byte
 	for i, b := range c.out {

@@ -130,25 +130,41 @@ func (e *Encoder) AppendMessage(b []byte, h *message.Header, p *message.Payload)
 	return e.AppendFrame(b, TagMessage, hdr, p.Front, p.Middle, p.Data)
 }
 
-// AppendMessageStaged builds a MESSAGE frame (as AppendMessage) in a
-// buffer of its own: a pooled one, which goes back to the pool once the
-// writer has written it, as seen by the Encoder's SendSums (Writable);
-// without a SendSums, a new one. For secure mode, whose ciphertext must
-// be made anew for every frame.
-func (e *Encoder) AppendMessageStaged(h *message.Header, p *message.Payload) ([]byte, error) {
+// VecMessageStaged appends to iov a secure MESSAGE frame (as
+// AppendMessage's) in buffers of its own, which go back to their pool
+// once the writer has written them, as seen by the Encoder's SendSums
+// (Writable): a pooled copy of the whole frame, or, for a big frame
+// queued behind others not yet written (with aesgcm's kernels), its head
+// records then chunks of its last record that Writable seals one by one
+// as the writer reaches them, so that the queue holds no whole frames of
+// ciphertext. Without a SendSums the frame is one new buffer.
+//
+// A big frame with nothing ahead of it is sealed whole, now: sealed
+// chunk by chunk as it is written, the encryption overlaps the peer's
+// copies and both cost more on the machines measured (issue 13's
+// secseal note).
+func (e *Encoder) VecMessageStaged(iov [][]byte, h *message.Header, p *message.Payload) ([][]byte, error) {
 	hdr := message.AppendHeader2(e.hdr[:0], h)
-	n, err := e.FrameLen(TagMessage, hdr, p.Front, p.Middle, p.Data)
+	segs := [MaxSegments][]byte{hdr, p.Front, p.Middle, p.Data}
+	if e.sums != nil && sealLazy && e.sums.busy() && len(p.Front)+len(p.Middle)+len(p.Data) >= StreamSumMin {
+		return e.vecSealed(iov, segs[:])
+	}
+	n, err := e.FrameLen(TagMessage, segs[:]...)
 	if err != nil || e.sums == nil {
-		return e.AppendFrame(nil, TagMessage, hdr, p.Front, p.Middle, p.Data)
+		b, err := e.AppendFrame(nil, TagMessage, segs[:]...)
+		if err != nil {
+			return iov, err
+		}
+		return append(iov, b), nil
 	}
 	bp, b := getBuf(n)
-	out, err := e.AppendFrame(b[:0], TagMessage, hdr, p.Front, p.Middle, p.Data)
+	out, err := e.AppendFrame(b[:0], TagMessage, segs[:]...)
 	if err != nil {
 		putBuf(bp)
-		return nil, err
+		return iov, err
 	}
 	e.sums.held = append(e.sums.held, staged{p: bp, frame: out})
-	return out, nil
+	return append(iov, out), nil
 }
 
 // Vec appends to iov the buffers of one frame. In crc mode segments 1..3
@@ -308,27 +324,9 @@ func (e *Encoder) write(out []byte, p *Preamble, segs [][]byte) error {
 		}
 		return nil
 	case e.rev1:
-		// Record 1: preamble and the first InlineSize bytes of segment 0.
-		p.put(out)
-		s0 := segs[0]
-		inl := min(len(s0), InlineSize)
-		copy(out[PreambleSize:], s0[:inl])
-		clear(out[PreambleSize+inl : PreambleSize+InlineSize])
-		if err := e.tx.seal(out, PreambleSize+InlineSize); err != nil {
+		off, err := e.sealHead(out, p, segs[0])
+		if err != nil || n == 1 {
 			return err
-		}
-		off := firstSecureRecord
-		if p0 := int(pad16(uint64(len(s0)))); p0 > InlineSize {
-			rest := p0 - InlineSize
-			c := copy(out[off:], s0[InlineSize:])
-			clear(out[off+c : off+rest])
-			if err := e.tx.seal(out[off:], rest); err != nil {
-				return err
-			}
-			off += rest + TagSize
-		}
-		if n == 1 {
-			return nil
 		}
 		epi := [epilogueSecure]byte{lateStatusComplete}
 		return e.tx.sealSegments(out[off:], 0, segs, 1, n, epi[:])
@@ -337,4 +335,38 @@ func (e *Encoder) write(out []byte, p *Preamble, segs [][]byte) error {
 		var epi [epilogueSecure]byte
 		return e.tx.sealSegments(out, PreambleSize, segs, 0, n, epi[:])
 	}
+}
+
+// secureHeadLen is the size of a v2.1 secure frame's records before the
+// one of segments 1 and up: the preamble's record (with segment 0's
+// first InlineSize bytes), then one for the rest of segment 0 if any.
+func secureHeadLen(l0 int) int {
+	n := firstSecureRecord
+	if p0 := int(pad16(uint64(l0))); p0 > InlineSize {
+		n += p0 - InlineSize + TagSize
+	}
+	return n
+}
+
+// sealHead seals a v2.1 secure frame's head records (secureHeadLen) of
+// preamble p and segment 0 s0 into out, and returns their length.
+func (e *Encoder) sealHead(out []byte, p *Preamble, s0 []byte) (int, error) {
+	p.put(out)
+	inl := min(len(s0), InlineSize)
+	copy(out[PreambleSize:], s0[:inl])
+	clear(out[PreambleSize+inl : PreambleSize+InlineSize])
+	if err := e.tx.seal(out, PreambleSize+InlineSize); err != nil {
+		return 0, err
+	}
+	off := firstSecureRecord
+	if p0 := int(pad16(uint64(len(s0)))); p0 > InlineSize {
+		rest := p0 - InlineSize
+		c := copy(out[off:], s0[InlineSize:])
+		clear(out[off+c : off+rest])
+		if err := e.tx.seal(out[off:], rest); err != nil {
+			return 0, err
+		}
+		off += rest + TagSize
+	}
+	return off, nil
 }

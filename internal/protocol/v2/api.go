@@ -133,9 +133,11 @@ type Config struct {
 	// by a messenger's connections); a socket that would go over it is
 	// faulted with a protocol error wrapping wire.ErrMemory.
 	PreSessionBudget *wire.Budget
-	// StreamSums says the driver calls Writable before each write: crc
-	// mode then sends big segments while their crcs are computed (see
-	// Writable). Without it every buffer in a Ready's Bufs is complete.
+	// StreamSums says the driver calls Writable before each write, and
+	// writes what it let through as it left it: crc mode then sends big
+	// segments while their crcs are computed, secure mode seals big
+	// frames chunk by chunk (see Writable). Without it every buffer in a
+	// Ready's Bufs is complete.
 	StreamSums bool
 	// RxBuffer, if set, is asked where the data of a big incoming
 	// message goes once its header is in (tid, type, data length): an

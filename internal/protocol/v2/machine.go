@@ -418,8 +418,10 @@ func (m *Machine) Unread() {
 // without, it returns len(bufs)). In crc mode a big segment goes out
 // while its crc is computed chunk by chunk (the crc travels in the
 // epilogue, after the data): Writable sums the chunk about to be written
-// and holds back what follows the next unsummed one. It also gives back
-// the staging buffers of secure frames already written.
+// and holds back what follows the next unsummed one. A big secure frame
+// is listed with placeholders that Writable replaces in bufs with the
+// chunks it seals: the driver writes bufs[:n] as Writable left them. It
+// also gives back the staging buffers of secure frames already written.
 func (m *Machine) Writable(bufs [][]byte) int {
 	if m.st == nil {
 		return len(bufs)
@@ -629,8 +631,9 @@ func (m *Machine) Queued() int { return m.outq.Len() }
 func (m *Machine) EachQueued(f func(*OutMessage)) { m.outq.Each(f) }
 
 // SumAll computes every crc still waiting for its chunk to be written
-// (see Writable): after it the driver may replace any of the buffers it
-// holds to write with a copy of the same bytes.
+// and seals every secure chunk still to seal (see Writable): after it no
+// frame reads the payload it was built from, and the driver may replace
+// any of the buffers it holds to write with a copy of the same bytes.
 func (m *Machine) SumAll() {
 	if m.st != nil {
 		m.st.sums.SumAll()

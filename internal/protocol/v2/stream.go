@@ -77,19 +77,15 @@ func (s *stream) control(iov [][]byte, f wire.ControlFrame) ([][]byte, error) {
 
 // message appends a MESSAGE frame to iov. In crc mode the payload is
 // referenced, not copied, and data (the data segment's PreSum, if taken)
-// spares summing it; secure mode encrypts it into a new buffer (a pooled
-// one for a big frame, given back once written, when the driver calls
-// Writable).
+// spares summing it; secure mode encrypts it into new buffers (pooled
+// ones, given back once written, and a big frame sealed chunk by chunk as
+// it is written, when the driver calls Writable).
 func (s *stream) message(iov [][]byte, h *message.Header, p *message.Payload, data wire.PreSum) ([][]byte, error) {
 	if s.enc.Secure() {
 		if s.streamSums {
 			s.enc.SetSendSums(&s.sums)
 		}
-		b, err := s.enc.AppendMessageStaged(h, p)
-		if err != nil {
-			return iov, err
-		}
-		return append(iov, b), nil
+		return s.enc.VecMessageStaged(iov, h, p)
 	}
 	return s.vecEncoder().VecMessage(iov, h, p, data)
 }
