@@ -21,23 +21,10 @@ func BenchmarkSealStaged(b *testing.B) {
 			e.SetSendSums(&sums)
 			h := message.Header{Type: 7, Seq: 1}
 			p := message.Payload{Data: fill(4<<20, 2)}
-			small := message.Payload{Data: fill(100, 3)}
 			iov := make([][]byte, 0, 64)
 			b.SetBytes(4 << 20)
 			for b.Loop() {
-				// Behind a small frame, as a big one queued behind others.
-				out, err := e.VecMessageStaged(iov, &h, &small)
-				if err == nil {
-					out, err = e.VecMessageStaged(out, &h, &p)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-				for len(out) > 0 {
-					k := sums.Writable(out)
-					out = out[k:]
-				}
-				sums.Writable(nil)
+				queueBig(b, e, &sums, iov, &h, &p)
 			}
 		})
 	}

@@ -46,27 +46,7 @@ func TestSendSums(t *testing.T) {
 				if sums.Pending() == 0 {
 					t.Fatal("no chunk left to sum")
 				}
-				var got []byte
-				for len(out) > 0 {
-					k := sums.Writable(out)
-					if k == 0 {
-						t.Fatal("nothing writable")
-					}
-					// Write up to maxWrite bytes of out[:k], as writev would.
-					budget := 1 + rng.IntN(maxWrite)
-					i := 0
-					for i < k && budget > 0 {
-						n := min(budget, len(out[i]))
-						got = append(got, out[i][:n]...)
-						budget -= n
-						if n < len(out[i]) {
-							out[i] = out[i][n:]
-							break
-						}
-						i++
-					}
-					out = out[i:]
-				}
+				got := writeAll(t, &sums, out, rng, maxWrite, nil)
 				if !bytes.Equal(got, want) {
 					t.Fatalf("streamed frames differ from whole ones (%d vs %d bytes)", len(got), len(want))
 				}
