@@ -419,3 +419,45 @@ func queueBig(tb testing.TB, e *Encoder, s *SendSums, iov [][]byte, h *message.H
 	}
 	s.Writable(nil)
 }
+
+// TestSealedTagSplit: a record whose chunk boundary falls inside its tag
+// (the last chunk holds 1..15 of its bytes) is written byte for byte as
+// the whole-record path makes it.
+func TestSealedTagSplit(t *testing.T) {
+	withSealLazy(t, true, func() {
+		big, _ := sealSizes()
+		const chunk = 4101
+		rng := rand.New(rand.NewPCG(51, 52))
+		for _, tail := range []int{1, 5, 15} {
+			// v2.1 with segments 1 and 2 empty: the record is the data
+			// padded, the epilogue and the tag.
+			n := big
+			for (int(pad16(uint64(n)))+epilogueSecure+TagSize)%chunk != tail {
+				n += Block
+			}
+			ref, _ := pair(t, mode{true, true})
+			e, _ := pair(t, mode{true, true})
+			var sums SendSums
+			sums.chunk = chunk
+			e.SetSendSums(&sums)
+			h := message.Header{Type: 7}
+			first := message.Payload{Data: fill(100, 1)}
+			p := message.Payload{Data: fill(n, 2)}
+			want, _ := ref.AppendMessage(nil, &h, &first)
+			want, _ = ref.AppendMessage(want, &h, &p)
+			out, err := e.VecMessageStaged(nil, &h, &first)
+			if err == nil {
+				out, err = e.VecMessageStaged(out, &h, &p)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := sums.q[len(sums.q)-1].n; last != tail {
+				t.Fatalf("last chunk %d bytes, want %d", last, tail)
+			}
+			if got := writeAll(t, &sums, out, rng, 64<<10, nil); !bytes.Equal(got, want) {
+				t.Fatalf("tail %d: the frame differs", tail)
+			}
+		}
+	})
+}
