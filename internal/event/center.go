@@ -110,6 +110,9 @@ type Center struct {
 	// then runs inside it, and producers wake it through it); nil when
 	// the driver blocks or cannot park that way.
 	lp *parker
+	// kw blocks a parked loop's thread in the kernel instead, when
+	// kernelWaitAt says so (nil: the driver cannot).
+	kw kernelWaiter
 
 	// Any goroutine.
 	mu       sync.Mutex
@@ -117,6 +120,7 @@ type Center struct {
 	closed   bool   // guarded by mu: Dispatch refuses new tasks
 	notified atomic.Bool
 	awake    atomic.Bool // loop is running handlers, not waiting
+	inKernel atomic.Bool // the loop's latest wait blocks in the kernel: wake through the driver
 	stopping atomic.Bool
 	started  atomic.Bool
 	unrun    atomic.Bool    // stopped before any Run
@@ -131,6 +135,9 @@ type Center struct {
 	// called by a parked loop right before it arms its park.
 	iterHook func(nfired int)
 	armHook  func()
+	// waitAt decides each wait of a parked loop: kernelWaitAt, or a
+	// test's choice.
+	waitAt func(others, procs int, timeout time.Duration) bool
 
 	// Loop goroutine only.
 	files  []fileEntry
@@ -144,6 +151,15 @@ type Center struct {
 	// (not drained) or a registration changed, so the loop must poll
 	// again before it parks.
 	repoll bool
+	// counted: the loop is counted in loopsAwake; procs: GOMAXPROCS at
+	// Run; kwait: the wait step asked for blocks in the kernel, for at
+	// most kwaitFor; nready: events that wait returned, for the next
+	// step to handle instead of polling (-1: none).
+	counted  bool
+	procs    int
+	kwait    bool
+	kwaitFor time.Duration
+	nready   int
 }
 
 // NewCenter opens a Center and its driver. Run it on a goroutine of
@@ -155,12 +171,19 @@ func NewCenter(opts Options) (*Center, error) {
 		return nil, err
 	}
 	var lp *parker
+	var kw kernelWaiter
 	if d, ok := drv.(loopParker); ok {
 		lp = d.loopParker()
+		if lp != nil {
+			kw, _ = drv.(kernelWaiter)
+		}
 	}
 	return &Center{
 		drv:    drv,
 		lp:     lp,
+		kw:     kw,
+		waitAt: kernelWaitAt,
+		nready: -1,
 		opts:   opts,
 		base:   time.Now(),
 		exited: make(chan struct{}),
@@ -375,9 +398,13 @@ func (c *Center) enqueue(t task) error {
 
 // wake ends the loop's wait. A loop parked inside its parker's Read is
 // woken by an expired read deadline: the runtime readies the goroutine
-// directly, no system call, no eventfd to write and read back.
+// directly, no system call, no eventfd to write and read back. A loop
+// blocked in the kernel is woken through the driver (eventfd). step
+// stores inKernel before it clears awake, and enqueue reads awake
+// first, so a wake after a cleared awake sees this wait's kind; one
+// from an older wait only costs the loop a spurious return.
 func (c *Center) wake() error {
-	if c.lp != nil {
+	if c.lp != nil && !c.inKernel.Load() {
 		return c.lp.wake()
 	}
 	return c.drv.Wake()
@@ -453,10 +480,15 @@ func (c *Center) Run() error {
 		return ErrRunning
 	}
 	c.loopG.Store(goid.Current())
-	c.awake.Store(true)
+	c.procs = procs()
+	c.setAwake(true)
 	var err error
 	if c.lp != nil {
-		err = c.lp.run(c.step)
+		err = c.lp.run(c.step, c.waitKernel)
+		if c.counted {
+			c.counted = false
+			loopsAwake.Add(-1)
+		}
 	} else {
 		for !c.stopping.Load() {
 			if err = c.processEvents(); err != nil {
@@ -530,13 +562,15 @@ var errLoopDone = errors.New("event: loop done")
 // or timer is due; otherwise the next step polls again (the poll a loop
 // used to make before every park, now only when something may be left).
 func (c *Center) step() (park bool, err error) {
-	c.awake.Store(true)
+	c.setAwake(true)
 	if c.stopping.Load() {
 		return false, errLoopDone
 	}
 	c.repoll = false
-	n, err := c.drv.Wait(c.fired, 0)
-	if err != nil {
+	n := c.nready
+	if n >= 0 {
+		c.nready = -1 // waitKernel polled
+	} else if n, err = c.drv.Wait(c.fired, 0); err != nil {
 		return false, err
 	}
 	c.handle(n)
@@ -559,17 +593,41 @@ func (c *Center) step() (park bool, err error) {
 	if c.armHook != nil {
 		c.armHook()
 	}
-	if err := c.lp.arm(timeout); err != nil {
+	kernel := c.kw != nil && c.waitAt(int(loopsAwake.Load())-1, c.procs, timeout)
+	if kernel {
+		c.kwaitFor = timeout
+	} else if err := c.lp.arm(timeout); err != nil {
 		return false, err
 	}
+	c.kwait = kernel
+	c.inKernel.Store(kernel)
 	// As in processEvents: clear awake, then look at notified; a
 	// producer sets notified, then looks at awake. Stop wakes whatever
 	// awake says, so stopping is looked at again after arming too.
-	c.awake.Store(false)
+	c.setAwake(false)
 	if c.notified.Load() || c.stopping.Load() {
-		c.awake.Store(true)
+		c.setAwake(true)
+		c.kwait = false
 		return false, nil
 	}
+	return true, nil
+}
+
+// waitKernel does the wait step asked for when it is one in the kernel
+// (kernelWaitAt): it blocks the loop's thread in the driver and keeps the
+// events for the next step. It reports whether it waited; when not, the
+// loop parks in the netpoller.
+func (c *Center) waitKernel() (waited bool, err error) {
+	if !c.kwait {
+		return false, nil
+	}
+	c.kwait = false
+	c.stats.kernelWaits.Add(1)
+	n, err := c.kw.waitKernel(c.fired, c.kwaitFor)
+	if err != nil {
+		return true, err
+	}
+	c.nready = n
 	return true, nil
 }
 
@@ -679,12 +737,15 @@ type Stats struct {
 	Timers     uint64 // timers fired
 	Tasks      uint64 // external tasks run
 	Wakes      uint64 // wakeups written by Dispatch (0→1 while asleep)
+	// KernelWaits: waits of a parked loop done blocking its thread in
+	// the kernel instead (kernelWaitAt).
+	KernelWaits uint64
 }
 
 // centerStats is updated by the loop once per iteration (Wakes by
 // producers) and read by anyone.
 type centerStats struct {
-	iterations, fileEvents, timers, tasks, wakes atomic.Uint64
+	iterations, fileEvents, timers, tasks, wakes, kernelWaits atomic.Uint64
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -695,5 +756,7 @@ func (c *Center) Stats() Stats {
 		Timers:     c.stats.timers.Load(),
 		Tasks:      c.stats.tasks.Load(),
 		Wakes:      c.stats.wakes.Load(),
+
+		KernelWaits: c.stats.kernelWaits.Load(),
 	}
 }

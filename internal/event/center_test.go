@@ -24,11 +24,7 @@ const testTimeout = 20 * time.Second
 // and stops it at test end.
 func startCenter(t testing.TB, dc driverCase, opts Options) *Center {
 	t.Helper()
-	opts.Driver, opts.Wait = dc.kind, dc.mode
-	c, err := NewCenter(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newCenterCase(t, dc, opts)
 	done := make(chan error, 1)
 	go func() { done <- c.Run() }()
 	t.Cleanup(func() {
@@ -52,7 +48,7 @@ func onLoop(t testing.TB, c *Center, fn func()) {
 }
 
 func forEachCenter(t *testing.T, fn func(t *testing.T, dc driverCase)) {
-	for _, dc := range driverCases(t) {
+	for _, dc := range centerCases(t) {
 		t.Run(dc.String(), func(t *testing.T) { fn(t, dc) })
 	}
 }
@@ -629,10 +625,7 @@ func TestCenterWakeStress(t *testing.T) {
 func TestCenterStopWhileArming(t *testing.T) {
 	forEachCenter(t, func(t *testing.T, dc driverCase) {
 		for i := range 20 {
-			c, err := NewCenter(Options{Driver: dc.kind, Wait: dc.mode, MaxWait: time.Minute})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newCenterCase(t, dc, Options{MaxWait: time.Minute})
 			left := i % 4 // timers before the loop goes quiet
 			var rearm func()
 			rearm = func() {

@@ -95,6 +95,12 @@ func (d *epollDriver) Wait(ev []Fired, timeout time.Duration) (int, error) {
 	return n, err
 }
 
+// waitKernel blocks the loop's thread in epoll_wait (kernelWaiter).
+func (d *epollDriver) waitKernel(ev []Fired, timeout time.Duration) (int, error) {
+	n, _, err := d.wait(ev, timeoutMillis(timeout))
+	return n, err
+}
+
 func (d *epollDriver) poll0(ev []Fired) (int, bool, error) { return d.wait(ev, 0) }
 
 func (d *epollDriver) wait(ev []Fired, msec int) (n int, woke bool, err error) {

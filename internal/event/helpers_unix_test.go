@@ -3,7 +3,9 @@
 package event
 
 import (
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,13 +27,69 @@ func socketPair(t testing.TB) (a, b int) {
 	return fds[0], fds[1]
 }
 
-// driverCase is one driver and wait mode this platform offers.
+// driverCase is one driver and wait mode this platform offers, and for
+// a Center how a parked loop chooses each wait (kernelWaitAt).
 type driverCase struct {
-	kind DriverKind
-	mode WaitMode
+	kind  DriverKind
+	mode  WaitMode
+	waits waitChoice
 }
 
-func (d driverCase) String() string { return d.kind.String() + "/" + d.mode.String() }
+// waitChoice replaces kernelWaitAt in a test: the policy itself, always
+// the kernel, or a coin toss per wait.
+type waitChoice int
+
+const (
+	waitsPolicy waitChoice = iota
+	waitsKernel
+	waitsMixed
+)
+
+func (d driverCase) String() string {
+	s := d.kind.String() + "/" + d.mode.String()
+	switch d.waits {
+	case waitsKernel:
+		s += "+kernel"
+	case waitsMixed:
+		s += "+mixed"
+	}
+	return s
+}
+
+// centerCases is driverCases plus, for a loop that can wait in the
+// kernel as well as park, the cases that force kernel waits or mix both.
+func centerCases(t testing.TB) []driverCase {
+	var out []driverCase
+	for _, dc := range driverCases(t) {
+		out = append(out, dc)
+		c, err := NewCenter(Options{Driver: dc.kind, Wait: dc.mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.kw != nil {
+			out = append(out, driverCase{dc.kind, dc.mode, waitsKernel}, driverCase{dc.kind, dc.mode, waitsMixed})
+		}
+		c.Stop()
+	}
+	return out
+}
+
+// newCenterCase opens a Center for dc, its waits chosen as dc says.
+func newCenterCase(t testing.TB, dc driverCase, opts Options) *Center {
+	t.Helper()
+	opts.Driver, opts.Wait = dc.kind, dc.mode
+	c, err := NewCenter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch dc.waits {
+	case waitsKernel:
+		c.waitAt = func(int, int, time.Duration) bool { return true }
+	case waitsMixed:
+		c.waitAt = func(int, int, time.Duration) bool { return rand.IntN(2) == 0 }
+	}
+	return c
+}
 
 // driverCases lists every driver/wait combination that opens here.
 func driverCases(t testing.TB) []driverCase {
@@ -43,7 +101,7 @@ func driverCases(t testing.TB) []driverCase {
 				continue
 			}
 			d.Close()
-			out = append(out, driverCase{k, m})
+			out = append(out, driverCase{kind: k, mode: m})
 		}
 	}
 	if len(out) == 0 {

@@ -97,8 +97,10 @@ func (p *parker) wait(ev []Fired, timeout time.Duration) (int, error) {
 // Read starts, not between the callback's calls, so an edge that came
 // after step's last poll (new readiness on the epoll fd wakes its
 // watchers) makes the park return at once. run returns step's error,
-// or nil once step reports errLoopDone.
-func (p *parker) run(step func() (park bool, err error)) error {
+// or nil once step reports errLoopDone. When step says park, block may
+// wait instead without leaving the Read (kernelWaitAt); the loop then
+// steps on.
+func (p *parker) run(step func() (park bool, err error), block func() (waited bool, err error)) error {
 	var serr error
 	parked := false
 	f := func(uintptr) bool {
@@ -113,6 +115,12 @@ func (p *parker) run(step func() (park bool, err error)) error {
 				return true
 			}
 			if !park {
+				continue
+			}
+			if waited, err := block(); err != nil {
+				serr = err
+				return true
+			} else if waited {
 				continue
 			}
 			parked = true

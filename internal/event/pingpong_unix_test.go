@@ -118,9 +118,9 @@ func startPP(b *testing.B, kind string, conns int) *ppFixture {
 		srv = startNetPP(b)
 	default:
 		dc := map[string]driverCase{
-			"loop-parked":   {DriverAuto, WaitParked},
-			"loop-blocking": {DriverAuto, WaitBlocking},
-			"loop-poll":     {DriverPoll, WaitBlocking},
+			"loop-parked":   {kind: DriverAuto, mode: WaitParked},
+			"loop-blocking": {kind: DriverAuto, mode: WaitBlocking},
+			"loop-poll":     {kind: DriverPoll, mode: WaitBlocking},
 		}[kind]
 		pool, err := NewPool(Options{Workers: 2, Driver: dc.kind, Wait: dc.mode})
 		if err != nil {

@@ -39,7 +39,7 @@ func TestParkedWakes(t *testing.T) {
 		default:
 			return false, errLoopDone
 		}
-	})
+	}, func() (bool, error) { return false, nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,70 @@
+package event
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// A parked loop (WaitParked) has two ways to wait for its next event:
+//
+//   - park its goroutine in the Go netpoller (parker.run). Cheap when the
+//     process has idle Ps: the thread that parks the loop finds the next
+//     ready loop itself (depth-1 ping-pong between two loops of one
+//     process runs on one thread, no thread wake at all).
+//   - block its own thread in epoll_wait, as Ceph's workers do. Better
+//     when every other P is busy running loops: then nobody else watches
+//     the netpoller, and the loop's readiness is found only when some
+//     thread happens to enter the scheduler (sysmon: every 10 ms at
+//     most), or by a thread blocked in the netpoller that is not the
+//     loop's last one, so loops hop between threads and the kernel
+//     stacks two busy threads on one CPU for a tick (4 ms here). Issue 13:
+//     64 KiB x4 conns at depth 4 gave p99 2.7-12 ms at p50 50-160 µs
+//     parked, 0.33-0.54 ms at p50 125-172 µs blocking.
+//
+// kernelWaitAt chooses per wait from how many other loops of the process
+// are awake (running handlers, not waiting).
+
+// loopsAwake counts the awake loops of the process that could park in the
+// netpoller (Center.lp set), every pool together.
+var loopsAwake atomic.Int32
+
+// minKernelWait is the shortest wait done in epoll_wait: its timeout is
+// in milliseconds (rounded up), so a loop with a timer due sooner parks
+// in the netpoller, whose deadlines are exact.
+const minKernelWait = time.Millisecond
+
+// kernelWaitAt reports whether a loop about to wait up to timeout blocks
+// in the kernel: when the other awake loops (others) can keep every
+// other P busy, so no idle P's thread watches the netpoller. With one P
+// the netpoller is the only way to run other goroutines meanwhile.
+func kernelWaitAt(others, procs int, timeout time.Duration) bool {
+	return procs > 1 && others >= procs-1 && timeout >= minKernelWait
+}
+
+// kernelWaiter is a loopParker whose loop can also block its thread in
+// the kernel for events (epoll).
+type kernelWaiter interface {
+	// waitKernel blocks until an event is ready or timeout passes (a
+	// Wake, or EINTR, returns 0 events).
+	waitKernel(ev []Fired, timeout time.Duration) (int, error)
+}
+
+// setAwake marks the loop awake or waiting (Center.awake), and keeps
+// loopsAwake for loops that may park in the netpoller. Loop goroutine.
+func (c *Center) setAwake(on bool) {
+	c.awake.Store(on)
+	if c.lp == nil || c.counted == on {
+		return
+	}
+	c.counted = on
+	if on {
+		loopsAwake.Add(1)
+	} else {
+		loopsAwake.Add(-1)
+	}
+}
+
+// procs is GOMAXPROCS, read once per loop start (runtime.GOMAXPROCS(0)
+// takes the scheduler's lock).
+func procs() int { return runtime.GOMAXPROCS(0) }
