@@ -70,8 +70,12 @@
 // blocking; WaitBlocking blocks the loop's thread in epoll_wait/kevent/
 // poll. A parked epoll loop parks without polling first when every
 // handler reported its descriptor drained (HandleFileEvent's result), and
-// other goroutines wake it without a system call (NOTES.md). On few cores parked wins: a wakeup is a goroutine switch instead
-// of a thread handoff. Measured on 2 shared cores (NOTES.md): an
+// other goroutines wake it without a system call (NOTES.md). A parked
+// epoll loop still blocks its own thread in epoll_wait for a wait when
+// the process's other awake loops keep every other P busy: then no idle
+// thread watches the netpoller for it (kernelwait.go). On few cores
+// parked wins: a wakeup is a goroutine switch instead of a thread
+// handoff. Measured on 2 shared cores (NOTES.md): an
 // external-event round trip takes about 4 µs parked against 45 µs
 // blocking; loopback ping-pong is 0.83-0.85x of goroutine-per-conn
 // net.Conn at 1 and 16 connections and 1.07x at 256.

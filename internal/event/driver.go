@@ -97,7 +97,9 @@ const (
 	WaitAuto WaitMode = iota
 	// WaitParked parks the loop goroutine in the Go netpoller on the
 	// driver's descriptor (epoll or kqueue fd), so a wakeup is a goroutine
-	// switch rather than a thread wakeup.
+	// switch rather than a thread wakeup. An epoll loop blocks in
+	// epoll_wait instead while the other loops keep every other P busy
+	// (Stats.KernelWaits counts those waits).
 	WaitParked
 	// WaitBlocking blocks the loop's thread in epoll_wait/kevent/poll.
 	WaitBlocking
