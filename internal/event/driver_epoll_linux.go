@@ -3,6 +3,7 @@
 package event
 
 import (
+	"sync"
 	"time"
 	"unsafe"
 
@@ -20,6 +21,12 @@ type epollDriver struct {
 	evs  []unix.EpollEvent
 	rbuf [8]byte
 	park *parker // nil in blocking mode
+
+	// wmu orders Wake against Close: a producer that decided to wake
+	// just as the loop stopped must not write to a descriptor number
+	// the process has reused since.
+	wmu    sync.Mutex
+	closed bool // guarded by wmu
 }
 
 func newEpoll(mode WaitMode, nevents int) (*epollDriver, error) {
@@ -142,6 +149,11 @@ func (d *epollDriver) wait(ev []Fired, msec int) (n int, woke bool, err error) {
 }
 
 func (d *epollDriver) Wake() error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.closed {
+		return nil
+	}
 	for {
 		_, err := sock.Write(d.efd, wakeVal[:])
 		switch err {
@@ -156,6 +168,12 @@ func (d *epollDriver) Wake() error {
 }
 
 func (d *epollDriver) Close() error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
 	var err error
 	if d.park != nil {
 		err = d.park.close()

@@ -3,6 +3,7 @@
 package event
 
 import (
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,10 @@ type pollDriver struct {
 	fds    []unix.PollFd // fds[0] is the wake pipe
 	slot   []int32       // fd -> index in fds, -1 when absent
 	rbuf   [64]byte
+
+	// wmu orders Wake against Close (as epollDriver's).
+	wmu    sync.Mutex
+	closed bool // guarded by wmu
 }
 
 // wakeVal is what Wake writes: an eventfd increment of 1 (native
@@ -126,6 +131,11 @@ func (d *pollDriver) drain() {
 }
 
 func (d *pollDriver) Wake() error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.closed {
+		return nil
+	}
 	for {
 		_, err := unix.Write(d.wr, wakeVal[:1])
 		switch err {
@@ -140,6 +150,12 @@ func (d *pollDriver) Wake() error {
 }
 
 func (d *pollDriver) Close() error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
 	err := unix.Close(d.rd)
 	if cerr := unix.Close(d.wr); err == nil {
 		err = cerr
