@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Throttle bounds a count (bytes or messages) shared by many holders, as
@@ -19,9 +20,20 @@ import (
 type Throttle struct {
 	name string
 
+	// cur and max are atomics so that the common case (nobody waiting,
+	// room left) takes and gives back units without mu: every received
+	// message takes the messenger's two dispatch throttles and gives them
+	// back, from every loop, and a mutex there showed in profiles.
+	cur atomic.Int64
+	max atomic.Int64
+	// nwait counts the queued waiters plus a Get or Acquire about to
+	// queue (it counts itself before its last look at cur). A Put that
+	// sees none has nobody to grant: a request that counted itself after
+	// that look sees the units the Put gave back (both are sequentially
+	// consistent atomics).
+	nwait atomic.Int32
+
 	mu      sync.Mutex
-	max     int64
-	cur     int64
 	waiters []*throttleWaiter // FIFO; guarded by mu
 }
 
@@ -35,11 +47,10 @@ type throttleWaiter struct {
 }
 
 // NewThrottle returns a Throttle named for logs and errors.
-func NewThrottle(name string, max int64) *Throttle {
-	if max < 0 {
-		max = 0
-	}
-	return &Throttle{name: name, max: max}
+func NewThrottle(name string, limit int64) *Throttle {
+	t := &Throttle{name: name}
+	t.max.Store(max(limit, 0))
+	return t
 }
 
 // Name returns the name given to NewThrottle.
@@ -49,44 +60,58 @@ func (t *Throttle) Name() string { return t.name }
 func (t *Throttle) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fmt.Sprintf("throttle %s %d/%d (%d waiting)", t.name, t.cur, t.max, len(t.waiters))
+	return fmt.Sprintf("throttle %s %d/%d (%d waiting)", t.name, t.cur.Load(), t.max.Load(), len(t.waiters))
 }
 
 // Current returns the units held.
-func (t *Throttle) Current() int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.cur
-}
+func (t *Throttle) Current() int64 { return t.cur.Load() }
 
 // Max returns the maximum (0: unlimited).
-func (t *Throttle) Max() int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.max
-}
+func (t *Throttle) Max() int64 { return t.max.Load() }
 
 // SetMax changes the maximum and wakes waiters that now fit.
-func (t *Throttle) SetMax(max int64) {
-	if max < 0 {
-		max = 0
-	}
+func (t *Throttle) SetMax(limit int64) {
+	t.max.Store(max(limit, 0))
 	t.mu.Lock()
-	t.max = max
 	notify := t.grantLocked()
 	t.mu.Unlock()
 	runNotify(notify)
 }
 
-// fitsLocked reports whether n more units may be taken now.
-func (t *Throttle) fitsLocked(n int64) bool {
-	if t.max == 0 || n == 0 {
+// fits reports whether n more units may be taken with cur held.
+func fits(cur, limit, n int64) bool {
+	if limit == 0 || n == 0 {
 		return true
 	}
-	if n >= t.max {
-		return t.cur == 0
+	if n >= limit {
+		return cur == 0
 	}
-	return t.cur+n <= t.max
+	return cur+n <= limit
+}
+
+// take takes n units if they fit now, whoever waits.
+func (t *Throttle) take(n int64) bool {
+	for {
+		cur := t.cur.Load()
+		if !fits(cur, t.max.Load(), n) {
+			return false
+		}
+		if t.cur.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
+
+// queueLocked takes n units now if nobody waits and they fit, or else
+// queues w (with n) and returns false.
+func (t *Throttle) queueLocked(w *throttleWaiter) bool {
+	t.nwait.Add(1) // before take's look at cur: see nwait
+	if len(t.waiters) == 0 && t.take(w.n) {
+		t.nwait.Add(-1)
+		return true
+	}
+	t.waiters = append(t.waiters, w)
+	return false
 }
 
 // grantLocked hands units to waiters at the head of the queue that now
@@ -95,12 +120,12 @@ func (t *Throttle) grantLocked() []func() {
 	var notify []func()
 	for len(t.waiters) > 0 {
 		w := t.waiters[0]
-		if !t.fitsLocked(w.n) {
+		if !t.take(w.n) {
 			break
 		}
 		t.waiters[0] = nil
 		t.waiters = t.waiters[1:]
-		t.cur += w.n
+		t.nwait.Add(-1)
 		w.granted = true
 		if w.ready != nil {
 			close(w.ready)
@@ -123,13 +148,7 @@ func (t *Throttle) TryGet(n int64) bool {
 	if t == nil {
 		return true
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.waiters) > 0 || !t.fitsLocked(n) {
-		return false
-	}
-	t.cur += n
-	return true
+	return t.nwait.Load() == 0 && t.take(n)
 }
 
 // Get takes n units, waiting in line until they fit or ctx ends. On error
@@ -138,14 +157,15 @@ func (t *Throttle) Get(ctx context.Context, n int64) error {
 	if t == nil {
 		return nil
 	}
-	t.mu.Lock()
-	if len(t.waiters) == 0 && t.fitsLocked(n) {
-		t.cur += n
-		t.mu.Unlock()
+	if t.TryGet(n) {
 		return nil
 	}
 	w := &throttleWaiter{n: n, ready: make(chan struct{})}
-	t.waiters = append(t.waiters, w)
+	t.mu.Lock()
+	if t.queueLocked(w) {
+		t.mu.Unlock()
+		return nil
+	}
 	t.mu.Unlock()
 	select {
 	case <-w.ready:
@@ -169,14 +189,15 @@ func (t *Throttle) Acquire(n int64, notify func()) (ok bool, cancel func() bool)
 	if t == nil {
 		return true, nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.waiters) == 0 && t.fitsLocked(n) {
-		t.cur += n
+	if t.TryGet(n) {
 		return true, nil
 	}
 	w := &throttleWaiter{n: n, notify: notify}
-	t.waiters = append(t.waiters, w)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.queueLocked(w) {
+		return true, nil
+	}
 	return false, func() bool { return t.cancel(w) }
 }
 
@@ -190,6 +211,7 @@ func (t *Throttle) cancel(w *throttleWaiter) bool {
 	for i, x := range t.waiters {
 		if x == w {
 			t.waiters = append(t.waiters[:i], t.waiters[i+1:]...)
+			t.nwait.Add(-1)
 			break
 		}
 	}
@@ -205,13 +227,18 @@ func (t *Throttle) Put(n int64) {
 	if t == nil || n == 0 {
 		return
 	}
-	t.mu.Lock()
-	t.cur -= n
-	if t.cur < 0 {
-		// A caller put back more than it took: a bug, but never let one
-		// holder's mistake starve everyone else.
-		t.cur = 0
+	for {
+		// A caller putting back more than it took is a bug, but never
+		// let one holder's mistake starve everyone else: at least 0.
+		cur := t.cur.Load()
+		if t.cur.CompareAndSwap(cur, max(cur-n, 0)) {
+			break
+		}
 	}
+	if t.nwait.Load() == 0 {
+		return // nobody to grant (see nwait)
+	}
+	t.mu.Lock()
 	notify := t.grantLocked()
 	t.mu.Unlock()
 	runNotify(notify)

@@ -3,7 +3,10 @@ package msgr
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestThrottleTryGet(t *testing.T) {
@@ -165,4 +168,82 @@ func TestThrottleNil(t *testing.T) {
 		t.Fatal("nil Acquire")
 	}
 	th.Put(5)
+}
+
+// TestThrottleRace has goroutines take and give back units of a small
+// throttle every way at once: the lock-free TryGet and Put must never let
+// the count past the maximum, and never lose the wake-up of a request
+// that queued just as the units came back (a lost one leaves its Get
+// waiting until the deadline, or its Acquire never granted).
+func TestThrottleRace(t *testing.T) {
+	const limit, workers, rounds = 3, 6, 2000
+	th := NewThrottle("t", limit)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var held atomic.Int64
+	take := func(n int64) error {
+		if h := held.Add(n); h > limit {
+			return fmt.Errorf("%d held, limit %d", h, limit)
+		}
+		held.Add(-n)
+		th.Put(n)
+		return nil
+	}
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			var err error
+			for i := 0; i < rounds && err == nil; i++ {
+				n := int64(1 + (w+i)%limit)
+				switch (w + i) % 3 {
+				case 0:
+					if th.TryGet(n) {
+						err = take(n)
+					}
+				case 1:
+					if err = th.Get(ctx, n); err == nil {
+						err = take(n)
+					}
+				case 2:
+					granted := make(chan struct{})
+					if ok, _ := th.Acquire(n, func() { close(granted) }); !ok {
+						select {
+						case <-granted:
+						case <-ctx.Done():
+							err = fmt.Errorf("Acquire(%d) never granted: %s", n, th)
+							continue
+						}
+					}
+					err = take(n)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if c := th.Current(); c != 0 {
+		t.Fatalf("Current = %d after every unit came back", c)
+	}
+}
+
+// BenchmarkThrottleMessage is what every received message costs the
+// messenger's two shared dispatch throttles (conn.go's inRelease: a
+// TryGet and a Put on each), from as many goroutines as loops.
+func BenchmarkThrottleMessage(b *testing.B) {
+	msgs, bytes := NewThrottle("msgs", 65536), NewThrottle("bytes", 100<<20)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !msgs.TryGet(1) || !bytes.TryGet(4096) {
+				b.Error("TryGet failed with room left")
+				return
+			}
+			msgs.Put(1)
+			bytes.Put(4096)
+		}
+	})
 }
