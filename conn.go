@@ -1192,17 +1192,23 @@ func (r *inRelease) release() {
 
 func (c *Conn) dispatch(e *inMsg) {
 	// The InMessage is ours alone: decode into its header in place, and
-	// recycle it after.
-	defer v2.FreeInMessage(e.im)
+	// recycle it after, unless Decode took its payload's buffer, which
+	// may live in it (v2.FreeInMessage).
+	im := e.im
 	rel := c.inRelease(e)
 	if c.down.Load() {
 		rel.release() // marked down: dropped, as MarkDown says
+		v2.FreeInMessage(im)
 		return
 	}
-	hp := &e.im.Header
-	msg, err := c.decode(hp, &e.im.Payload)
+	hp := &im.Header
+	owner := im.Payload.Owner
+	msg, err := c.decode(hp, &im.Payload)
+	if owner == nil || im.Payload.Owner != nil {
+		defer v2.FreeInMessage(im)
+	}
 	// The payload was valid for Decode only, unless Decode took it.
-	releasePayload(&e.im.Payload)
+	releasePayload(&im.Payload)
 	if err != nil {
 		rel.release()
 		// As Ceph's handle_message: an undecodable message faults the

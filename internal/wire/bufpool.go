@@ -111,8 +111,16 @@ const MinPooledCopy = 1 << 10
 // Decoder's buffer (a small message's segments, until it is decoded), so
 // that steady traffic allocates no payload memory.
 func GetBuf(n int) (*Buf, []byte) {
-	p, b := getBuf(n)
-	return &Buf{p: p}, b[:n]
+	b := new(Buf)
+	return b, b.Get(n)
+}
+
+// Get is GetBuf into b, which holds no buffer: for a Buf kept in a value
+// its holder allocates anyway, so that it costs no allocation of its own.
+func (b *Buf) Get(n int) []byte {
+	p, buf := getBuf(n)
+	b.p = p
+	return buf[:n]
 }
 
 // Release gives the buffer back. It is a no-op on a nil or released Buf.

@@ -189,6 +189,9 @@ type OutMessage struct {
 type InMessage struct {
 	Header  message.Header
 	Payload message.Payload
+	// buf is the pooled copy of a frame's segments when it is
+	// Payload.Owner: kept here, it costs no allocation of its own.
+	buf wire.Buf
 }
 
 // inMessages recycles InMessages: one a message received, on the
@@ -199,8 +202,9 @@ var inMessages = sync.Pool{New: func() any { return new(InMessage) }}
 func NewInMessage() *InMessage { return inMessages.Get().(*InMessage) }
 
 // FreeInMessage gives in back for reuse, once nothing refers to it any
-// more (its payload's buffer is given back or taken on its own).
-// Optional: an InMessage never freed is garbage as any other value.
+// more: its payload's buffer given back, never taken (Payload.Take), since
+// a taken buffer may live in in. Optional: an InMessage never freed is
+// garbage as any other value.
 func FreeInMessage(in *InMessage) {
 	*in = InMessage{}
 	inMessages.Put(in)

@@ -893,9 +893,8 @@ func (m *Machine) inMessage(f *wire.Frame) (*InMessage, error) {
 		n := len(front) + len(middle) + len(data)
 		var buf []byte
 		if n >= wire.MinPooledCopy {
-			var b *wire.Buf
-			b, buf = wire.GetBuf(n)
-			in.Payload.Owner = b
+			buf = in.buf.Get(n)
+			in.Payload.Owner = &in.buf
 		} else {
 			buf = make([]byte, n)
 		}
