@@ -146,3 +146,26 @@ func FuzzHeader2(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRegistryNew is the lookup every received message makes, from
+// every loop at once.
+func BenchmarkRegistryNew(b *testing.B) {
+	r := NewRegistry()
+	one := &Raw{} // the lookup alone, not an allocation
+	for t := uint16(1); t <= 64; t++ {
+		if err := r.Register(t, func() Message { return one }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		t := uint16(0)
+		for pb.Next() {
+			t = t%64 + 1
+			if r.New(t) != one {
+				b.Error("registered type unknown")
+				return
+			}
+		}
+	})
+}

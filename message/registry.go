@@ -3,7 +3,9 @@ package message
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrRegistered is returned when a type number is registered twice.
@@ -27,41 +29,44 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // concurrent use; registration normally happens once, before connections
 // start, and lookups happen on every connection's loop.
 type Registry struct {
-	mu  sync.RWMutex
-	new map[uint16]func() Message
+	mu sync.Mutex // serializes Register
+	// new is never changed once stored: Register stores a copy. A lookup
+	// is then one load, where a read lock wrote a counter every loop
+	// shares, on every message received.
+	new atomic.Pointer[map[uint16]func() Message]
 }
 
 // NewRegistry returns an empty Registry.
-func NewRegistry() *Registry { return &Registry{new: make(map[uint16]func() Message)} }
+func NewRegistry() *Registry {
+	r := &Registry{}
+	r.new.Store(&map[uint16]func() Message{})
+	return r
+}
 
 // Register makes type t decode into values made by newMsg.
 func (r *Registry) Register(t uint16, newMsg func() Message) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.new[t]; ok {
+	old := *r.new.Load()
+	if _, ok := old[t]; ok {
 		return fmt.Errorf("%w: %d", ErrRegistered, t)
 	}
-	r.new[t] = newMsg
+	m := maps.Clone(old)
+	m[t] = newMsg
+	r.new.Store(&m)
 	return nil
 }
 
 // New returns a new empty Message for type t, or a *Raw if t is unknown.
 func (r *Registry) New(t uint16) Message {
-	r.mu.RLock()
-	f := r.new[t]
-	r.mu.RUnlock()
-	if f == nil {
-		return &Raw{}
+	if f := (*r.new.Load())[t]; f != nil {
+		return f()
 	}
-	return f()
+	return &Raw{}
 }
 
 // Known reports whether type t is registered.
-func (r *Registry) Known(t uint16) bool {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.new[t] != nil
-}
+func (r *Registry) Known(t uint16) bool { return (*r.new.Load())[t] != nil }
 
 // Decode builds the message h describes from p. The result does not alias
 // p unless its type's Decode keeps slices (it must not).
