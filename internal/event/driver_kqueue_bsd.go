@@ -3,6 +3,7 @@
 package event
 
 import (
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,11 @@ type kqueueDriver struct {
 	changes [4]unix.Kevent_t
 	ts      unix.Timespec
 	park    *parker
+
+	// wmu orders Wake against Close (as epollDriver's): a late Wake must
+	// not trigger an event on a kqueue that reused kq's number.
+	wmu    sync.Mutex
+	closed bool // guarded by wmu
 }
 
 // wakeIdent names the EVFILT_USER event; descriptors use other filters,
@@ -143,6 +149,11 @@ func (d *kqueueDriver) wait(ev []Fired, timeout time.Duration) (n int, woke bool
 }
 
 func (d *kqueueDriver) Wake() error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.closed {
+		return nil
+	}
 	trig := [1]unix.Kevent_t{{Ident: wakeIdent, Filter: unix.EVFILT_USER, Fflags: unix.NOTE_TRIGGER}}
 	for {
 		_, err := unix.Kevent(d.kq, trig[:], nil, nil)
@@ -158,6 +169,12 @@ func (d *kqueueDriver) Wake() error {
 }
 
 func (d *kqueueDriver) Close() error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
 	var err error
 	if d.park != nil {
 		err = d.park.close()
