@@ -137,7 +137,7 @@ type Center struct {
 	armHook  func()
 	// waitAt decides each wait of a parked loop: kernelWaitAt, or a
 	// test's choice.
-	waitAt func(others, procs int, timeout time.Duration) bool
+	waitAt func(others, procs int, timeout, last time.Duration) bool
 
 	// Loop goroutine only.
 	files  []fileEntry
@@ -160,6 +160,11 @@ type Center struct {
 	kwait    bool
 	kwaitFor time.Duration
 	nready   int
+	// waitFrom: loop clock when the latest wait began (-1: the loop has
+	// not waited since lastWait was taken); lastWait: how long the
+	// latest wait lasted, for kernelWaitAt.
+	waitFrom int64
+	lastWait time.Duration
 }
 
 // NewCenter opens a Center and its driver. Run it on a goroutine of
@@ -179,16 +184,17 @@ func NewCenter(opts Options) (*Center, error) {
 		}
 	}
 	return &Center{
-		drv:    drv,
-		lp:     lp,
-		kw:     kw,
-		waitAt: kernelWaitAt,
-		nready: -1,
-		opts:   opts,
-		base:   time.Now(),
-		exited: make(chan struct{}),
-		fired:  make([]Fired, opts.Events),
-		snap:   make([]uint32, opts.Events),
+		drv:      drv,
+		lp:       lp,
+		kw:       kw,
+		waitAt:   kernelWaitAt,
+		nready:   -1,
+		waitFrom: -1,
+		opts:     opts,
+		base:     time.Now(),
+		exited:   make(chan struct{}),
+		fired:    make([]Fired, opts.Events),
+		snap:     make([]uint32, opts.Events),
 	}, nil
 }
 
@@ -574,15 +580,20 @@ func (c *Center) step() (park bool, err error) {
 		return false, err
 	}
 	c.handle(n)
+	if c.waitFrom >= 0 {
+		c.lastWait = time.Duration(c.nowNS.Load() - c.waitFrom)
+		c.waitFrom = -1
+	}
 	if c.stopping.Load() {
 		return false, errLoopDone
 	}
 	if n == len(c.fired) || c.repoll || c.head < len(c.local) {
 		return false, nil
 	}
+	now := c.clock()
 	timeout := c.opts.MaxWait
 	if when, ok := c.timers.earliest(); ok {
-		d := time.Duration(when - c.clock())
+		d := time.Duration(when - now)
 		if d <= 0 {
 			return false, nil
 		}
@@ -593,7 +604,7 @@ func (c *Center) step() (park bool, err error) {
 	if c.armHook != nil {
 		c.armHook()
 	}
-	kernel := c.kw != nil && c.waitAt(int(loopsAwake.Load())-1, c.procs, timeout)
+	kernel := c.kw != nil && c.waitAt(int(loopsAwake.Load())-1, c.procs, timeout, c.lastWait)
 	if kernel {
 		c.kwaitFor = timeout
 	} else if err := c.lp.arm(timeout); err != nil {
@@ -601,6 +612,7 @@ func (c *Center) step() (park bool, err error) {
 	}
 	c.kwait = kernel
 	c.inKernel.Store(kernel)
+	c.waitFrom = now
 	// As in processEvents: clear awake, then look at notified; a
 	// producer sets notified, then looks at awake. Stop wakes whatever
 	// awake says, so stopping is looked at again after arming too.

@@ -84,9 +84,9 @@ func newCenterCase(t testing.TB, dc driverCase, opts Options) *Center {
 	}
 	switch dc.waits {
 	case waitsKernel:
-		c.waitAt = func(int, int, time.Duration) bool { return true }
+		c.waitAt = func(int, int, time.Duration, time.Duration) bool { return true }
 	case waitsMixed:
-		c.waitAt = func(int, int, time.Duration) bool { return rand.IntN(2) == 0 }
+		c.waitAt = func(int, int, time.Duration, time.Duration) bool { return rand.IntN(2) == 0 }
 	}
 	return c
 }

@@ -23,7 +23,21 @@ import (
 //     parked, 0.33-0.54 ms at p50 125-172 µs blocking.
 //
 // kernelWaitAt chooses per wait from how many other loops of the process
-// are awake (running handlers, not waiting).
+// are awake (running handlers, not waiting) and how long the loop's
+// latest wait lasted.
+//
+// Only short waits go to the kernel. A wait of a few microseconds
+// (issue 13's many-connection cases: 99% under 10 µs) returns before
+// sysmon looks at the thread, so the loop keeps its P and its thread,
+// and nothing else moves. A long one (one connection streaming 4 MiB:
+// the writer waits 50-1000 µs for the reader to drain its socket) puts
+// the thread to sleep for real: sysmon retakes the P and starts a
+// spinning M for it, the wakeup is a kernel reschedule of that thread
+// wherever the kernel has room, and two loops that could take turns on
+// whichever thread holds a CPU (the netpoller's way) each need their
+// own. With CPUs shared with other processes that cost 10-15 points of
+// raw TCP at 4 MiB x1 (NOTES.md); long waits are also the ones a thread
+// blocked in the netpoller notices without delay.
 
 // loopsAwake counts the awake loops of the process that could park in the
 // netpoller (Center.lp set), every pool together.
@@ -34,12 +48,18 @@ var loopsAwake atomic.Int32
 // in the netpoller, whose deadlines are exact.
 const minKernelWait = time.Millisecond
 
+// shortWait is the longest latest wait after which a loop still waits in
+// the kernel: sysmon's shortest tick, below which a thread in a system
+// call keeps its P.
+const shortWait = 20 * time.Microsecond
+
 // kernelWaitAt reports whether a loop about to wait up to timeout blocks
 // in the kernel: when the other awake loops (others) can keep every
-// other P busy, so no idle P's thread watches the netpoller. With one P
-// the netpoller is the only way to run other goroutines meanwhile.
-func kernelWaitAt(others, procs int, timeout time.Duration) bool {
-	return procs > 1 && others >= procs-1 && timeout >= minKernelWait
+// other P busy, so no idle P's thread watches the netpoller, and the
+// loop's latest wait (last) was short. With one P the netpoller is the
+// only way to run other goroutines meanwhile.
+func kernelWaitAt(others, procs int, timeout, last time.Duration) bool {
+	return procs > 1 && others >= procs-1 && timeout >= minKernelWait && last < shortWait
 }
 
 // kernelWaiter is a loopParker whose loop can also block its thread in
