@@ -72,8 +72,9 @@
 // handler reported its descriptor drained (HandleFileEvent's result), and
 // other goroutines wake it without a system call (NOTES.md). A parked
 // epoll loop still blocks its own thread in epoll_wait for a wait when
-// the process's other awake loops keep every other P busy: then no idle
-// thread watches the netpoller for it (kernelwait.go). On few cores
+// the process's other awake loops keep every other P busy (then no idle
+// thread watches the netpoller for it) and its latest wait was short
+// (kernelwait.go). On few cores
 // parked wins: a wakeup is a goroutine switch instead of a thread
 // handoff. Measured on 2 shared cores (NOTES.md): an
 // external-event round trip takes about 4 µs parked against 45 µs

@@ -26,18 +26,17 @@ import (
 // are awake (running handlers, not waiting) and how long the loop's
 // latest wait lasted.
 //
-// Only short waits go to the kernel. A wait of a few microseconds
-// (issue 13's many-connection cases: 99% under 10 µs) returns before
-// sysmon looks at the thread, so the loop keeps its P and its thread,
-// and nothing else moves. A long one (one connection streaming 4 MiB:
-// the writer waits 50-1000 µs for the reader to drain its socket) puts
-// the thread to sleep for real: sysmon retakes the P and starts a
-// spinning M for it, the wakeup is a kernel reschedule of that thread
-// wherever the kernel has room, and two loops that could take turns on
-// whichever thread holds a CPU (the netpoller's way) each need their
-// own. With CPUs shared with other processes that cost 10-15 points of
-// raw TCP at 4 MiB x1 (NOTES.md); long waits are also the ones a thread
-// blocked in the netpoller notices without delay.
+// Only short waits go to the kernel. A wait of a few microseconds (issue
+// 13's many-connection cases: 99% under 10 µs) ends before sysmon looks
+// at the thread again, so the loop keeps its P. A long one sleeps in a
+// system call: sysmon, seeing the P in the same call at two of its ticks,
+// retakes it and wakes a spinning M for it, and keeps ticking every 20 µs
+// while it finds Ps to retake. One connection streaming 4 MiB (the writer
+// waits 10-1000 µs for the reader to drain its socket, several times a
+// message) paid 4-5 sysmon wakeups and 12-13 context switches per message
+// that way, against 0.4-0.5 and 6-8 parked (NOTES.md). The latest wait
+// is the guess for the next: a loop whose waits are long parks in the
+// netpoller, where a thread blocked in netpoll finds it.
 
 // loopsAwake counts the awake loops of the process that could park in the
 // netpoller (Center.lp set), every pool together.
