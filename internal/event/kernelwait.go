@@ -33,8 +33,8 @@ import (
 // retakes it and wakes a spinning M for it, and keeps ticking every 20 µs
 // while it finds Ps to retake. One connection streaming 4 MiB (the writer
 // waits 10-1000 µs for the reader to drain its socket, several times a
-// message) paid 4-5 sysmon wakeups and 12-13 context switches per message
-// that way, against 0.4-0.5 and 6-8 parked (NOTES.md). The latest wait
+// message) paid 4 sysmon wakeups and 10-12 context switches per message
+// that way, against 0.4-0.8 and 6-8 parked (NOTES.md). The latest wait
 // is the guess for the next: a loop whose waits are long parks in the
 // netpoller, where a thread blocked in netpoll finds it.
 
