@@ -75,9 +75,13 @@ type Conn struct {
 	// Owned by the worker's context.
 	// reading: onReadable is running; a Send made meanwhile on this loop
 	// (a fast dispatcher's reply) sets drainLater instead of queuing a
-	// drain task, and goes out in the read's own flush, with the ACK.
+	// drain task, and goes out in the read's own flush, carrying the ack.
 	reading    bool
 	drainLater bool
+	// ackDue: a Ready asked for WriteAck (v2.Ready.AckDue); it is made
+	// once the messages received are dispatched and their replies framed,
+	// as Ceph's write event follows handle_message.
+	ackDue     bool
 	testPaused bool // tests stop reading mid-message (rxbuffers_test.go)
 	mach       machine
 	started    bool
@@ -150,6 +154,7 @@ const (
 	stepStart
 	stepKeepalive
 	stepMarkDown
+	stepWriteAck
 )
 
 // stepEvent is one Machine call for step to make. The frequent calls are
@@ -174,6 +179,8 @@ func (c *Conn) call(ev *stepEvent, now time.Time) *v2.Ready {
 		return c.mach.SendKeepalive(now)
 	case stepMarkDown:
 		return c.mach.MarkDown(now)
+	case stepWriteAck:
+		return c.mach.WriteAck(now)
 	}
 	return ev.f(now)
 }
@@ -627,6 +634,20 @@ func (c *Conn) stepEv(ev stepEvent) {
 	c.later = c.later[:0]
 	c.applying = false
 	c.pumpIn()
+	if !c.reading {
+		// Outside a read the ACK goes at once; a read's goes in its
+		// flush (flushPending).
+		c.writeAck()
+	}
+}
+
+// writeAck frames the ACK a Ready asked for, unless a message framed
+// since carried it.
+func (c *Conn) writeAck() {
+	if c.ackDue {
+		c.ackDue = false
+		c.stepEv(stepEvent{kind: stepWriteAck})
+	}
 }
 
 // apply carries out a Machine's Ready: before each event the frames,
@@ -634,7 +655,12 @@ func (c *Conn) stepEv(ev stepEvent) {
 // CloseSocket drops the old socket's frames, a Reset the session's
 // undispatched messages, an Established precedes its session's first
 // message), then the lists' tails.
-func (c *Conn) apply(r *v2.Ready) { r.Walk(c.applyStep) }
+func (c *Conn) apply(r *v2.Ready) {
+	if r.AckDue {
+		c.ackDue = true
+	}
+	r.Walk(c.applyStep)
+}
 
 // applyStep carries out one step of a Ready's Walk.
 func (c *Conn) applyStep(bufs [][]byte, delivered []*v2.InMessage, acked []*v2.OutMessage, a v2.Action) {
@@ -901,6 +927,7 @@ func (c *Conn) flushPending() {
 		c.drainLater = false
 		c.drainQueued()
 	}
+	c.writeAck()
 	c.flushOut()
 }
 

@@ -26,6 +26,7 @@ type machine interface {
 	Unread()
 	Written()
 	Send(now time.Time, msg *v2.OutMessage) *v2.Ready
+	WriteAck(now time.Time) *v2.Ready
 	SendKeepalive(now time.Time) *v2.Ready
 	TimerFired(now time.Time, t v2.Timer) *v2.Ready
 	SocketError(now time.Time, err error) *v2.Ready

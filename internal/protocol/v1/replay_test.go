@@ -177,10 +177,16 @@ func TestReplayPeer(t *testing.T) {
 	if len(a.lookups) != 1 {
 		t.Fatalf("a lossless peer should be looked up: %+v", a)
 	}
-	a.add(m.Resolve(t0, nil))
+	r := m.Resolve(t0, nil)
+	due := r.AckDue
+	a.add(r)
 	if len(a.delivered) != len(c.msgs) {
 		t.Fatalf("delivered %d of %d", len(a.delivered), len(c.msgs))
 	}
+	if !due {
+		t.Fatal("no ACK asked for on a lossless session")
+	}
+	a.add(m.WriteAck(t0))
 	if !bytes.Contains(a.writes, []byte{byte(TagAck)}) {
 		t.Fatal("no ACK written on a lossless session")
 	}

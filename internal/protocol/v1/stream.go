@@ -143,8 +143,19 @@ func (m *Machine) process(now time.Time) {
 		}
 	}
 	if m.ph == phReady {
-		m.flush(now)
+		m.flushMessages(now)
+		m.rd.AckDue = m.ackLeft > 0 && !m.policy.Lossy
 	}
+}
+
+// WriteAck frames the ACK still owed for the messages received (the end
+// of ProtocolV1::write_event): see v2.Ready.AckDue.
+func (m *Machine) WriteAck(now time.Time) *v2.Ready {
+	m.begin()
+	if m.ph == phReady && m.hasSocket {
+		m.writeAck()
+	}
+	return m.end()
 }
 
 // handleItem reads one item of an open session: a tag and what follows.
@@ -314,8 +325,15 @@ func sigFields(h *message.Header, hdrCRC uint32, f *Footer) cephx.SigFields {
 // messages, the queue by priority, then an ACK if one is owed
 // (ProtocolV1::write_event).
 func (m *Machine) flush(now time.Time) {
+	if m.flushMessages(now) {
+		m.writeAck()
+	}
+}
+
+// flushMessages is flush without the ACK; false if it could not write.
+func (m *Machine) flushMessages(now time.Time) bool {
 	if m.ph != phReady || !m.hasSocket {
-		return
+		return false
 	}
 	if m.keepalive {
 		m.keepalive = false
@@ -334,7 +352,7 @@ func (m *Machine) flush(now time.Time) {
 			clear(m.rd.Acked[lossyDone:])
 			m.rd.Acked = m.rd.Acked[:lossyDone]
 			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", v2.ErrProtocol, msg.Header.Seq, err))
-			return
+			return false
 		}
 		if m.policy.Lossy {
 			m.rd.Acked = append(m.rd.Acked, msg)
@@ -342,6 +360,11 @@ func (m *Machine) flush(now time.Time) {
 			m.outq.Sent(msg)
 		}
 	}
+	return true
+}
+
+// writeAck queues an ACK if one is owed: msgr1's messages carry none.
+func (m *Machine) writeAck() {
 	if m.ackLeft > 0 && !m.policy.Lossy {
 		m.ackLeft = 0
 		b := m.arena.Alloc(9)

@@ -218,8 +218,15 @@ func (c *conn) logf(format string, args ...any) {
 	}
 }
 
-// apply carries out a Machine's Ready as a messenger would.
-func (c *conn) apply(r *Ready) { r.Walk(c.step) }
+// apply carries out a Machine's Ready as a messenger would, the ACK it
+// asks for once its deliveries are taken.
+func (c *conn) apply(r *Ready) {
+	due := r.AckDue
+	r.Walk(c.step)
+	if due {
+		c.apply(c.m.WriteAck(c.node.net.now))
+	}
+}
 
 // step carries out one step of a Ready's Walk.
 func (c *conn) step(bufs [][]byte, delivered []*InMessage, ack []*OutMessage, a Action) {

@@ -487,8 +487,19 @@ func (m *Machine) process(now time.Time) {
 		m.handleFrame(now, f)
 	}
 	if m.ph == phReady {
-		m.flush(now)
+		m.flushMessages(now)
+		m.rd.AckDue = m.ackLeft > 0 && !m.policy.Lossy
 	}
+}
+
+// WriteAck frames the ACK still owed for the messages received, if no
+// frame has carried it since (Ceph's write_event after handle_message).
+func (m *Machine) WriteAck(now time.Time) *Ready {
+	m.begin()
+	if m.ph == phReady && m.st != nil {
+		m.writeAck(now)
+	}
+	return m.end()
 }
 
 // Send queues msg. It is framed at once when the session is open, or when
@@ -761,14 +772,21 @@ func (m *Machine) discardAll() {
 // flush writes what is due on an open session: a keepalive, the requeued
 // messages, the queue by priority, then an ACK if one is owed.
 func (m *Machine) flush(now time.Time) {
+	if m.flushMessages(now) {
+		m.writeAck(now)
+	}
+}
+
+// flushMessages is flush without the ACK; false if it could not write.
+func (m *Machine) flushMessages(now time.Time) bool {
 	if m.ph != phReady || m.st == nil {
-		return
+		return false
 	}
 	if m.keepalive {
 		m.keepalive = false
 		ka := wire.Keepalive2{Timestamp: encoding.UTimeOf(now)}
 		if !m.writeControl(now, ka.Tag(), ka.AppendPayload(m.ctlTmp[:0])) {
-			return
+			return false
 		}
 	}
 	lossyDone := len(m.rd.Acked) // lossy: framed messages go to acked
@@ -787,7 +805,7 @@ func (m *Machine) flush(now time.Time) {
 			clear(m.rd.Acked[lossyDone:])
 			m.rd.Acked = m.rd.Acked[:lossyDone]
 			m.fault(now, fmt.Errorf("%w: encoding message seq %d: %w", ErrProtocol, h.Seq, err))
-			return
+			return false
 		}
 		m.rd.Bufs = out
 		if m.policy.Lossy {
@@ -796,12 +814,15 @@ func (m *Machine) flush(now time.Time) {
 			m.outq.Sent(msg)
 		}
 	}
+	return true
+}
+
+// writeAck frames an ACK if one is owed.
+func (m *Machine) writeAck(now time.Time) {
 	if m.ackLeft > 0 && !m.policy.Lossy {
 		m.ackLeft = 0
 		ack := wire.Ack{Seq: m.inSeq}
-		if !m.writeControl(now, ack.Tag(), ack.AppendPayload(m.ctlTmp[:0])) {
-			return
-		}
+		m.writeControl(now, ack.Tag(), ack.AppendPayload(m.ctlTmp[:0]))
 	}
 }
 

@@ -30,6 +30,11 @@ type Ready struct {
 	Acked []*OutMessage
 	// Events: the rest, in order.
 	Events []Event
+	// AckDue: messages arrived on a lossless session and no frame has
+	// acked them yet. Call WriteAck once the Delivered messages are
+	// dispatched, so that a reply sent meanwhile carries the ack instead
+	// (Ceph's handle_message queues its write event for this).
+	AckDue bool
 }
 
 // Event is an Action with the lengths of Ready's lists when it happened.
@@ -69,6 +74,7 @@ func (r *Ready) Reset() {
 	r.Delivered = resetList(r.Delivered)
 	r.Acked = resetList(r.Acked)
 	r.Events = resetList(r.Events)
+	r.AckDue = false
 }
 
 func resetList[T any](l []T) []T {

@@ -101,7 +101,13 @@ func TestStepByStep(t *testing.T) {
 		"Write(SERVER_IDENT)", "Established", "StopTimer(handshake)", "SetTimer(idle)"))
 	step("client opens", c.Received(now, s2c), "Established", "StopTimer(handshake)", "SetTimer(idle)")
 	c2s = bytesOf(step("client sends", c.Send(now, msg(1)), "Write(MESSAGE)"))
-	s2c = bytesOf(step("server delivers and acks", s.Received(now, c2s), "Deliver", "Write(ACK)"))
+	if r := s.Received(now, c2s); !r.AckDue {
+		t.Fatal("server delivers: no ACK asked for")
+	} else {
+		step("server delivers", r, "Deliver")
+	}
+	s2c = bytesOf(step("server acks", s.WriteAck(now), "Write(ACK)"))
+	step("nothing more to ack", s.WriteAck(now))
 	step("client acked", c.Received(now, s2c), "Acked")
 	c2s = bytesOf(step("keepalive", c.SendKeepalive(now.Add(time.Second)), "Write(KEEPALIVE2)"))
 	s2c = bytesOf(step("keepalive ack", s.Received(now, c2s), "Write(KEEPALIVE2_ACK)"))
