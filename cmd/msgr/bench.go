@@ -42,6 +42,7 @@ type benchFlags struct {
 	sizes      string
 	conns      string
 	depth      int
+	lossless   bool
 	duration   time.Duration
 	count      int64
 	rate       float64
@@ -68,6 +69,7 @@ func newBenchFlags(name string, stderr io.Writer, client bool) *benchFlags {
 	fs.StringVar(&f.sizes, "size", "", "message sizes, comma separated (4K, 64K, 4M, or bytes)")
 	fs.StringVar(&f.conns, "conns", "", "connection counts, comma separated")
 	fs.IntVar(&f.depth, "depth", 1, "messages in flight per connection")
+	fs.BoolVar(&f.lossless, "lossless", false, "messenger clients are lossless clients of a stateful server (messages kept until acked, resent after a fault, as between Ceph daemons) instead of lossy ones (as librados')")
 	fs.DurationVar(&f.duration, "duration", time.Second, "length of each run (ignored with --count)")
 	fs.Int64Var(&f.count, "count", 0, "messages per run instead of a duration")
 	fs.Float64Var(&f.rate, "rate", 0, "open loop: offer this many messages per second in all, whatever the answers (--depth ignored); latency counts from when each message was due")
@@ -157,7 +159,7 @@ func (f *benchFlags) cases() (cases []bench.Spec, def bool, err error) {
 			return nil, false, err
 		}
 	}
-	base := bench.Spec{Depth: f.depth, Duration: f.duration, Count: f.count, Rate: f.rate}
+	base := bench.Spec{Depth: f.depth, Duration: f.duration, Count: f.count, Rate: f.rate, Lossless: f.lossless}
 	if f.count > 0 {
 		base.Duration = 0
 	}
@@ -395,12 +397,16 @@ func printReport(w io.Writer, r *bench.Report, f *benchFlags, stacks []string, n
 		if f.rate > 0 {
 			each += fmt.Sprintf(" offered at %.0f msgs/s (open loop)", f.rate)
 		}
+		clients := ""
+		if f.lossless {
+			clients = " with lossless clients"
+		}
 		scope := "the whole process (clients and servers)"
 		if f.addr != "" {
 			scope = "this client process only"
 		}
-		fmt.Fprintf(w, "%d cases x %d stacks x %d reps of %s each, alternating; medians (spread: (max-min)/median of msgs/s over the reps). CPU, allocations, goroutines and RSS are %s; steal is the machine's CPU time the hypervisor gave to others during the run; runq is how many of the process's threads waited for a CPU other work held (average), idleP how many of its Go Ps had nothing to run.\n\n",
-			ncases, len(stacks), max(f.reps, 1), each, scope)
+		fmt.Fprintf(w, "%d cases x %d stacks x %d reps of %s each%s, alternating; medians (spread: (max-min)/median of msgs/s over the reps). CPU, allocations, goroutines and RSS are %s; steal is the machine's CPU time the hypervisor gave to others during the run; runq is how many of the process's threads waited for a CPU other work held (average), idleP how many of its Go Ps had nothing to run.\n\n",
+			ncases, len(stacks), max(f.reps, 1), each, clients, scope)
 		if err := bench.WriteTable(w, r.Results, stacks); err != nil {
 			return err
 		}

@@ -224,7 +224,7 @@ func RunIdle(ctx context.Context, argv []string, stackName string, n int, progre
 	}
 	progress.Case(fmt.Sprintf("idle %s: opening %d sessions", stackName, n), nil)
 	start := time.Now()
-	cl, err := newMsgrClients(ctx, "eventloop", "crc", n, nil, ServerAddrs(ch.addr))
+	cl, err := newMsgrClients(ctx, "eventloop", "crc", false, n, nil, ServerAddrs(ch.addr))
 	if err != nil {
 		return res, err
 	}

@@ -219,14 +219,21 @@ type MsgrServer struct {
 	acc   atomic.Int64 // sessions accepted
 	// secure counts authentications that chose secure mode.
 	secure atomic.Int64
+	// lossless counts sessions accepted from lossless clients.
+	lossless atomic.Int64
 }
 
 // serverDispatcher answers requests on the loop (fast dispatch).
 type serverDispatcher struct{ s *MsgrServer }
 
 func (d serverDispatcher) Dispatch(*msgr.Conn, message.Message) bool { return false }
-func (d serverDispatcher) HandleFastAccept(*msgr.Conn)               { d.s.acc.Add(1) }
-func (d serverDispatcher) CanFastDispatch(m message.Message) bool    { return m.Type() == ReqType }
+func (d serverDispatcher) HandleFastAccept(c *msgr.Conn) {
+	d.s.acc.Add(1)
+	if c.PeerType() == losslessPeer {
+		d.s.lossless.Add(1)
+	}
+}
+func (d serverDispatcher) CanFastDispatch(m message.Message) bool { return m.Type() == ReqType }
 func (d serverDispatcher) FastDispatch(c *msgr.Conn, m message.Message) {
 	req := m.(*benchReq)
 	d.s.n.Add(1)
@@ -263,6 +270,7 @@ func StartMsgrServer(ctx context.Context, stackName string, addr netip.AddrPort)
 		return nil, err
 	}
 	m.SetDefaultPolicy(msgr.StatelessServer(0))
+	m.SetPolicy(losslessPeer, msgr.StatefulServer(0))
 	if err := m.Bind(ctx, addr); err != nil {
 		_ = m.Shutdown(ctx)
 		st.Close()
@@ -283,6 +291,10 @@ func (s *MsgrServer) Addrs() encoding.EntityAddrVec { return s.m.Addrs() }
 
 // Sessions is the number of sessions accepted so far.
 func (s *MsgrServer) Sessions() int64 { return s.acc.Load() }
+
+// LosslessSessions is the number of sessions accepted from lossless
+// clients (Spec.Lossless).
+func (s *MsgrServer) LosslessSessions() int64 { return s.lossless.Load() }
 
 // SecureSessions is the number of sessions authenticated in secure mode.
 func (s *MsgrServer) SecureSessions() int64 { return s.secure.Load() }
@@ -328,12 +340,21 @@ type msgrClients struct {
 	conns []*msgr.Conn
 }
 
-func newMsgrClients(ctx context.Context, stackName, mode string, n int, d msgr.Dispatcher, server encoding.EntityAddrVec) (*msgrClients, error) {
+// losslessPeer is the entity type lossless clients (Spec.Lossless) take,
+// so that the server, whose policies go by peer type, keeps their
+// sessions (StatefulServer), as an OSD does its peers'.
+const losslessPeer = encoding.EntityTypeOSD
+
+func newMsgrClients(ctx context.Context, stackName, mode string, lossless bool, n int, d msgr.Dispatcher, server encoding.EntityAddrVec) (*msgrClients, error) {
 	st, err := NewStack(stackName)
 	if err != nil {
 		return nil, err
 	}
 	cl := &msgrClients{st: st}
+	clientType, policy := encoding.EntityTypeClient, msgr.LossyClient(0)
+	if lossless {
+		clientType, policy = losslessPeer, msgr.LosslessClient(0)
+	}
 	base := uint32(time.Now().UnixNano())
 	for i := 0; i < n; i++ {
 		authCli, err := newAuthClient(mode)
@@ -342,7 +363,7 @@ func newMsgrClients(ctx context.Context, stackName, mode string, n int, d msgr.D
 			return nil, err
 		}
 		m, err := msgr.New(msgr.Config{
-			Name:       encoding.EntityName{Type: encoding.EntityTypeClient, Num: int64(1000 + i)},
+			Name:       encoding.EntityName{Type: clientType, Num: int64(1000 + i)},
 			Nonce:      base + uint32(i),
 			Stack:      st,
 			Registry:   benchRegistry(),
@@ -353,7 +374,7 @@ func newMsgrClients(ctx context.Context, stackName, mode string, n int, d msgr.D
 			return nil, err
 		}
 		cl.ms = append(cl.ms, m)
-		m.SetDefaultPolicy(msgr.LossyClient(0))
+		m.SetDefaultPolicy(policy)
 		if err := m.Start(); err != nil {
 			cl.close(ctx)
 			return nil, err
@@ -410,7 +431,7 @@ func RunMsgr(ctx context.Context, server encoding.EntityAddrVec, spec Spec, prob
 	var warm sync.WaitGroup
 	var bad atomic.Int64
 	d := clientDispatcher{loop: &cur, warm: &warm, size: uint64(spec.Size), badMsg: &bad}
-	cl, err := newMsgrClients(ctx, spec.Stack, spec.Mode, spec.Conns, d, server)
+	cl, err := newMsgrClients(ctx, spec.Stack, spec.Mode, spec.Lossless, spec.Conns, d, server)
 	if err != nil {
 		return Result{}, err
 	}

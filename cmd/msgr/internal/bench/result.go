@@ -28,6 +28,11 @@ type Spec struct {
 	// that a stalled sender cannot hide its queueing (coordinated
 	// omission). Depth is ignored.
 	Rate float64 `json:"rate,omitempty"`
+	// Lossless runs the clients as lossless clients of a stateful server
+	// (msgr.LosslessClient, msgr.StatefulServer): every message is kept
+	// until the peer acks it, and resent after a fault, as between Ceph
+	// daemons. Otherwise clients are lossy, as librados'.
+	Lossless bool `json:"lossless,omitempty"`
 }
 
 // Shape names connections and depth (or rate) for tables: "16x1",
@@ -41,7 +46,11 @@ func (s Spec) Shape() string {
 
 // Key names the case without its stack, so that stacks line up in tables.
 func (s Spec) Key() string {
-	return fmt.Sprintf("%s/%d/%s", s.Mode, s.Size, s.Shape())
+	k := fmt.Sprintf("%s/%d/%s", s.Mode, s.Size, s.Shape())
+	if s.Lossless {
+		k += "/lossless"
+	}
+	return k
 }
 
 func (s Spec) Validate() error {

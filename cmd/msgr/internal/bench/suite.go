@@ -83,7 +83,7 @@ func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
 				spec := c
 				spec.Stack = st
 				if st == "raw" {
-					spec.Mode = "-"
+					spec.Mode, spec.Lossless = "-", false // no protocol, no policy
 				}
 				tgt, ok := s.Targets[st]
 				if !ok {
@@ -95,6 +95,9 @@ func (s *Suite) Run(ctx context.Context) (medians, runs []Result, err error) {
 					name := st // crc is the default mode; others are named
 					if spec.Mode != "crc" && spec.Mode != "-" {
 						name += "-" + spec.Mode
+					}
+					if spec.Lossless {
+						name += "-lossless"
 					}
 					suffix := fmt.Sprintf("-%s-%s-%d.pprof", name, FormatSize(spec.Size), spec.Conns)
 					if s.ProfilePrefix != "" {
