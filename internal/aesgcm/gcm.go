@@ -1,8 +1,8 @@
 // Package aesgcm is AES-128-GCM with a 12-byte nonce and a 16-byte tag,
 // byte for byte crypto/cipher's, computed where the CPU has them with
-// 512-bit VAES (CTR, sixteen blocks at a time) and VPCLMULQDQ (GHASH,
-// 32 blocks per reduction) kernels: about twice crypto/cipher's
-// throughput on large records. Elsewhere, and with -tags purego, it is
+// 512-bit VAES (CTR, 32 blocks a step) and VPCLMULQDQ (GHASH, 32 blocks
+// per reduction) kernels, the two stitched into one pass: several times
+// crypto/cipher's throughput on large records. Elsewhere, and with -tags purego, it is
 // crypto/cipher's GCM.
 package aesgcm
 
@@ -22,7 +22,8 @@ const (
 	BlockSize = 16
 
 	roundKeysSize = 11 * BlockSize
-	tableSize     = 48 * BlockSize // 32 powers of H, then zeros for the kernels' tail loads
+	tableSize     = 80 * BlockSize // 32 powers of H, their Karatsuba factors, zeros for the tail loads (table.go)
+	karatsuba     = 32 * BlockSize // where the Karatsuba factors start
 
 	// round is what the kernels take at a time: sixteen blocks, four
 	// 512-bit registers.
@@ -243,21 +244,27 @@ func (g *GCM) ctr(ctr *[BlockSize]byte, dst, src []byte) {
 	}
 }
 
-// ghash is ghashAVX512, or without the kernels SP 800-38D's GHASH bit by
-// bit on the same byte-reversed accumulator: slow, but Seal and Open do
-// not take it (they are crypto/cipher's there); only Stream does.
+// ghash is ghashAVX512, or without the kernels ghashGeneric: slow, but
+// Seal and Open do not take it (they are crypto/cipher's there); only
+// Stream does.
 func (g *GCM) ghash(y *[BlockSize]byte, p []byte) {
 	if haveAVX512 {
 		ghashAVX512(&g.tbl, y, p)
 		return
 	}
+	ghashGeneric(g.h, y, p)
+}
+
+// ghashGeneric is SP 800-38D's GHASH bit by bit, on the kernels'
+// byte-reversed accumulator.
+func ghashGeneric(h elem, y *[BlockSize]byte, p []byte) {
 	acc := elem{binary.LittleEndian.Uint64(y[8:]), binary.LittleEndian.Uint64(y[:8])}
 	for len(p) > 0 {
 		var b [BlockSize]byte
 		n := copy(b[:], p)
 		acc.hi ^= binary.BigEndian.Uint64(b[:8])
 		acc.lo ^= binary.BigEndian.Uint64(b[8:])
-		acc = acc.mul(g.h)
+		acc = acc.mul(h)
 		p = p[n:]
 	}
 	binary.LittleEndian.PutUint64(y[8:], acc.hi)

@@ -125,90 +125,219 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 // accumulator at y.
 #define GHSETUP(y) \
 	VBROADCASTI32X4 bswap<>(SB), Z29; \
-	VMOVDQU64       poly<>(SB), X30; \
+	VBROADCASTI32X4 poly<>(SB), Z30; \
 	VMOVDQU64       0(y), X31
 
-// GHLOAD loads the sixteen blocks at p into Z8..Z11, byte-reversed, the
-// accumulator added to the first; GHLOAD2 without the accumulator (the
-// second half of a 32-block round).
-#define GHLOAD(p) \
-	GHLOAD2(p); \
-	VPXORQ  Z31, Z8, Z8
+// GHASH multiplies four blocks (one register) at a time by four powers of
+// H from the table at t (see table.go), Karatsuba style: three carry-less
+// multiplications a block, not four, as Zen 5 issues one only every other
+// cycle (the middle product's missing LO^HI is added once, in GHREDUCE).
+// The products' low, high and middle halves are summed unreduced into
+// Z12, Z13, Z14 over many blocks, and GHREDUCE reduces them once.
+// Temporaries: Z8..Z11, Z15.
 
-#define GHLOAD2(p) \
-	VMOVDQU64 0(p), Z8; \
-	VMOVDQU64 64(p), Z9; \
-	VMOVDQU64 128(p), Z10; \
-	VMOVDQU64 192(p), Z11; \
-	GHSWAP()
+// GHLD loads 64 bytes at off(p) into Z8, byte-reversed; GHLDACC adds the
+// accumulator to the first block.
+#define GHLD(p, off) \
+	VMOVDQU64 off(p), Z8; \
+	VPSHUFB   Z29, Z8, Z8
 
-#define GHSWAP() \
-	VPSHUFB Z29, Z8, Z8; \
-	VPSHUFB Z29, Z9, Z9; \
-	VPSHUFB Z29, Z10, Z10; \
-	VPSHUFB Z29, Z11, Z11
+#define GHLDACC(p, off) \
+	GHLD(p, off); \
+	VPXORQ Z31, Z8, Z8
 
-// GHMUL multiplies the sixteen blocks in Z8..Z11 by the powers of H at tb
-// (four registers' worth), the products' low, high and middle halves
-// summed unreduced into Z12, Z13, Z14; GHMULACC adds to those sums.
-// GHREDUCE then reduces them once for all the blocks (aggregated
-// reduction), leaving the new accumulator in X31, the upper lanes of Z31
-// zero. Temporaries: Z4..Z7.
-#define GHMUL(tb) \
-	VPCLMULQDQ $0x00, 0(tb), Z8, Z12; \
-	VPCLMULQDQ $0x11, 0(tb), Z8, Z13; \
-	VPCLMULQDQ $0x01, 0(tb), Z8, Z14; \
-	VPCLMULQDQ $0x10, 0(tb), Z8, Z4; \
-	VPXORQ     Z4, Z14, Z14; \
-	MULADD(64(tb), Z9); \
-	MULADD(128(tb), Z10); \
-	MULADD(192(tb), Z11)
+// GHMUL1 starts the sums with Z8 times the powers at off(t); GHMUL adds
+// to them.
+#define GHMUL1(t, off) \
+	VPSHUFD    $0x4e, Z8, Z9; \
+	VPXORQ     Z8, Z9, Z9; \
+	VPCLMULQDQ $0x00, off(t), Z8, Z12; \
+	VPCLMULQDQ $0x11, off(t), Z8, Z13; \
+	VPCLMULQDQ $0x00, (512+off)(t), Z9, Z14
 
-#define GHMULACC(tb) \
-	MULADD(0(tb), Z8); \
-	MULADD(64(tb), Z9); \
-	MULADD(128(tb), Z10); \
-	MULADD(192(tb), Z11)
+#define GHMUL(t, off) \
+	VPSHUFD    $0x4e, Z8, Z9; \
+	VPXORQ     Z8, Z9, Z9; \
+	VPCLMULQDQ $0x00, off(t), Z8, Z10; \
+	VPCLMULQDQ $0x11, off(t), Z8, Z11; \
+	VPCLMULQDQ $0x00, (512+off)(t), Z9, Z15; \
+	VPXORQ     Z10, Z12, Z12; \
+	VPXORQ     Z11, Z13, Z13; \
+	VPXORQ     Z15, Z14, Z14
 
+// GHREDUCE completes the middle halves and reduces each lane (x^-128
+// times the product: fold the low half into the middle, the middle into
+// the high, each by one multiplication by the constant and a qword swap),
+// then sums the four lanes: the new accumulator in X31, the upper lanes
+// of Z31 zero. Zen 5 runs VPSHUFD and VPTERNLOGD beside VAES but lane
+// crossings (the two extracts) on its ports, so they are kept few.
 #define GHREDUCE() \
-	VPSLLDQ    $8, Z14, Z4; \
-	VPSRLDQ    $8, Z14, Z14; \
-	VPXORQ     Z4, Z12, Z12; \
-	VPXORQ     Z14, Z13, Z13; \
-	VEXTRACTI64X4 $1, Z12, Y4; \
-	VPXORQ     Y4, Y12, Y12; \
-	VEXTRACTI32X4 $1, Y12, X4; \
-	VPXORQ     X4, X12, X12; \
-	VEXTRACTI64X4 $1, Z13, Y4; \
-	VPXORQ     Y4, Y13, Y13; \
-	VEXTRACTI32X4 $1, Y13, X4; \
-	VPXORQ     X4, X13, X13; \
-	VPCLMULQDQ $0x10, X30, X12, X4; \
-	VPSHUFD    $0x4e, X12, X12; \
-	VPXORQ     X4, X12, X12; \
-	VPCLMULQDQ $0x10, X30, X12, X4; \
-	VPSHUFD    $0x4e, X12, X12; \
-	VPTERNLOGD $0x96, X4, X13, X12; \
-	VMOVDQA64  X12, X31
+	VPCLMULQDQ $0x10, Z30, Z12, Z8; \
+	VPSHUFD    $0x4e, Z12, Z9; \
+	VPTERNLOGD $0x96, Z12, Z13, Z14; \
+	VPTERNLOGD $0x96, Z8, Z9, Z14; \
+	VPCLMULQDQ $0x10, Z30, Z14, Z8; \
+	VPSHUFD    $0x4e, Z14, Z9; \
+	VPTERNLOGD $0x96, Z8, Z9, Z13; \
+	VEXTRACTI64X4 $1, Z13, Y8; \
+	VPXORQ     Y8, Y13, Y13; \
+	VEXTRACTI32X4 $1, Y13, X8; \
+	VPXORQ     X8, X13, X31
 
-// GHASH16 is one 16-block round: the powers at tb are H^16..H^1.
-#define GHASH16(tb) \
-	GHMUL(tb); \
+// GHASH4 hashes the sixteen blocks at p with the powers at t (H^16..H^1
+// for a whole round); the accumulator's block goes last, off the critical
+// path as long as possible.
+#define GHASH4(p, t) \
+	GHLD(p, 64); \
+	GHMUL1(t, 64); \
+	GHLD(p, 128); \
+	GHMUL(t, 128); \
+	GHLD(p, 192); \
+	GHMUL(t, 192); \
+	GHLDACC(p, 0); \
+	GHMUL(t, 0); \
 	GHREDUCE()
 
-// MULADD adds the partial products of x and the powers at h to Z12
-// (low), Z13 (high) and Z14 (middle).
-#define MULADD(h, x) \
-	VPCLMULQDQ $0x00, h, x, Z4; \
-	VPCLMULQDQ $0x11, h, x, Z5; \
-	VPCLMULQDQ $0x01, h, x, Z6; \
-	VPCLMULQDQ $0x10, h, x, Z7; \
-	VPXORQ     Z4, Z12, Z12; \
-	VPXORQ     Z5, Z13, Z13; \
-	VPTERNLOGD $0x96, Z6, Z7, Z14
+// GHASH8 hashes the 32 blocks at p with H^32..H^1 (the table at DX).
+#define GHASH8(p) \
+	GHLD(p, 64); \
+	GHMUL1(DX, 64); \
+	GHLD(p, 128); \
+	GHMUL(DX, 128); \
+	GHLD(p, 192); \
+	GHMUL(DX, 192); \
+	GHLD(p, 256); \
+	GHMUL(DX, 256); \
+	GHLD(p, 320); \
+	GHMUL(DX, 320); \
+	GHLD(p, 384); \
+	GHMUL(DX, 384); \
+	GHLD(p, 448); \
+	GHMUL(DX, 448); \
+	GHLDACC(p, 0); \
+	GHMUL(DX, 0); \
+	GHREDUCE()
+
+// The stitched kernels take 512 bytes a step: eight registers of AES in
+// flight (VAES has four cycles' latency and issues two a cycle), with the
+// 32 blocks' GHASH interleaved between the rounds (VPCLMULQDQ runs beside
+// VAES; it is the bound: 24 multiplications, 48 cycles a step).
+
+// CTR8 starts eight registers' counter blocks (Z0..Z7) from Z27, whitened
+// with round key 0, and advances Z27 by 32.
+#define CTR8() \
+	VPADDD  Z28, Z27, Z1; \
+	VPSHUFB Z29, Z27, Z0; \
+	VPADDD  Z28, Z1, Z2; \
+	VPSHUFB Z29, Z1, Z1; \
+	VPADDD  Z28, Z2, Z3; \
+	VPSHUFB Z29, Z2, Z2; \
+	VPADDD  Z28, Z3, Z4; \
+	VPSHUFB Z29, Z3, Z3; \
+	VPADDD  Z28, Z4, Z5; \
+	VPSHUFB Z29, Z4, Z4; \
+	VPADDD  Z28, Z5, Z6; \
+	VPSHUFB Z29, Z5, Z5; \
+	VPADDD  Z28, Z6, Z7; \
+	VPSHUFB Z29, Z6, Z6; \
+	VPADDD  Z28, Z7, Z27; \
+	VPSHUFB Z29, Z7, Z7; \
+	VPXORQ  Z16, Z0, Z0; \
+	VPXORQ  Z16, Z1, Z1; \
+	VPXORQ  Z16, Z2, Z2; \
+	VPXORQ  Z16, Z3, Z3; \
+	VPXORQ  Z16, Z4, Z4; \
+	VPXORQ  Z16, Z5, Z5; \
+	VPXORQ  Z16, Z6, Z6; \
+	VPXORQ  Z16, Z7, Z7
+
+#define ROUND8(k) \
+	VAESENC k, Z0, Z0; \
+	VAESENC k, Z1, Z1; \
+	VAESENC k, Z2, Z2; \
+	VAESENC k, Z3, Z3; \
+	VAESENC k, Z4, Z4; \
+	VAESENC k, Z5, Z5; \
+	VAESENC k, Z6, Z6; \
+	VAESENC k, Z7, Z7
+
+#define LAST8() \
+	VAESENCLAST Z26, Z0, Z0; \
+	VAESENCLAST Z26, Z1, Z1; \
+	VAESENCLAST Z26, Z2, Z2; \
+	VAESENCLAST Z26, Z3, Z3; \
+	VAESENCLAST Z26, Z4, Z4; \
+	VAESENCLAST Z26, Z5, Z5; \
+	VAESENCLAST Z26, Z6, Z6; \
+	VAESENCLAST Z26, Z7, Z7
+
+// AES8 is eight registers' keystream, no hashing.
+#define AES8() \
+	CTR8(); \
+	ROUND8(Z17); \
+	ROUND8(Z18); \
+	ROUND8(Z19); \
+	ROUND8(Z20); \
+	ROUND8(Z21); \
+	ROUND8(Z22); \
+	ROUND8(Z23); \
+	ROUND8(Z24); \
+	ROUND8(Z25); \
+	LAST8()
+
+// STITCH8 is AES8 with GHASH8 of the 512 bytes at p between its rounds
+// (all of p is read before the caller's stores, so p may be dst).
+#define STITCH8(p) \
+	CTR8(); \
+	ROUND8(Z17); \
+	GHLD(p, 64); \
+	GHMUL1(DX, 64); \
+	ROUND8(Z18); \
+	GHLD(p, 128); \
+	GHMUL(DX, 128); \
+	ROUND8(Z19); \
+	GHLD(p, 192); \
+	GHMUL(DX, 192); \
+	ROUND8(Z20); \
+	GHLD(p, 256); \
+	GHMUL(DX, 256); \
+	ROUND8(Z21); \
+	GHLD(p, 320); \
+	GHMUL(DX, 320); \
+	ROUND8(Z22); \
+	GHLD(p, 384); \
+	GHMUL(DX, 384); \
+	ROUND8(Z23); \
+	GHLD(p, 448); \
+	GHMUL(DX, 448); \
+	ROUND8(Z24); \
+	GHLDACC(p, 0); \
+	GHMUL(DX, 0); \
+	ROUND8(Z25); \
+	LAST8()
+
+// XORSTORE8 stores src XOR the keystream in Z0..Z7 to dst (512 bytes).
+#define XORSTORE8(src, dst) \
+	VPXORQ    0(src), Z0, Z0; \
+	VPXORQ    64(src), Z1, Z1; \
+	VPXORQ    128(src), Z2, Z2; \
+	VPXORQ    192(src), Z3, Z3; \
+	VPXORQ    256(src), Z4, Z4; \
+	VPXORQ    320(src), Z5, Z5; \
+	VPXORQ    384(src), Z6, Z6; \
+	VPXORQ    448(src), Z7, Z7; \
+	VMOVDQU64 Z0, 0(dst); \
+	VMOVDQU64 Z1, 64(dst); \
+	VMOVDQU64 Z2, 128(dst); \
+	VMOVDQU64 Z3, 192(dst); \
+	VMOVDQU64 Z4, 256(dst); \
+	VMOVDQU64 Z5, 320(dst); \
+	VMOVDQU64 Z6, 384(dst); \
+	VMOVDQU64 Z7, 448(dst)
 
 // STITCHSETUP loads the stitched kernels' arguments: round keys, counters
-// and accumulator in registers, the table's address in DX, y's in R12.
+// and accumulator in registers, the table's address in DX (and its second
+// half, H^16..H^1, in R13), y's in R12.
 #define STITCHSETUP() \
 	MOVQ ks+0(FP), AX; \
 	MOVQ tbl+8(FP), DX; \
@@ -218,7 +347,8 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 	MOVQ src_base+56(FP), SI; \
 	MOVQ src_len+64(FP), CX; \
 	CTRSETUP(AX, BX); \
-	GHSETUP(R12)
+	GHSETUP(R12); \
+	LEAQ 256(DX), R13
 
 #define STITCHDONE() \
 	VMOVDQU64 X31, 0(R12); \
@@ -268,7 +398,7 @@ ctrDone:
 	VZEROUPPER
 	RET
 
-// func ghashAVX512(tbl *[768]byte, y *[16]byte, p []byte)
+// func ghashAVX512(tbl *[1280]byte, y *[16]byte, p []byte)
 // *y = GHASH over p zero-padded to whole blocks, from *y.
 TEXT ·ghashAVX512(SB), NOSPLIT, $0-40
 	MOVQ tbl+0(FP), AX
@@ -276,119 +406,116 @@ TEXT ·ghashAVX512(SB), NOSPLIT, $0-40
 	MOVQ p_base+16(FP), SI
 	MOVQ p_len+24(FP), CX
 	GHSETUP(BX)
+	MOVQ AX, DX
 	LEAQ 256(AX), R13
-	CMPQ CX, $256
-	JB   ghashTail
 
 ghashLoop:
-	GHLOAD(SI)
-	GHASH16(R13)
+	CMPQ CX, $512
+	JB   ghashHalf
+	GHASH8(SI)
+	ADDQ $512, SI
+	SUBQ $512, CX
+	JMP  ghashLoop
+
+ghashHalf:
+	CMPQ CX, $256
+	JB   ghashTail
+	GHASH4(SI, R13)
 	ADDQ $256, SI
 	SUBQ $256, CX
-	CMPQ CX, $256
-	JAE  ghashLoop
 
 ghashTail:
 	TESTQ CX, CX
 	JEQ   ghashDone
 	TAILMASKS()
 	// n = ceil(CX/16) blocks take the powers H^n..H^1: the table from
-	// entry 32-n on.
+	// entry 32-n on. The blocks past n are zero, whatever entries they meet.
 	LEAQ       15(CX), DX
 	SHRQ       $4, DX
 	NEGQ       DX
 	ADDQ       $32, DX
 	SHLQ       $4, DX
 	ADDQ       AX, DX
+	VMOVDQU8.Z 64(SI), K2, Z8
+	VPSHUFB    Z29, Z8, Z8
+	GHMUL1(DX, 64)
+	VMOVDQU8.Z 128(SI), K3, Z8
+	VPSHUFB    Z29, Z8, Z8
+	GHMUL(DX, 128)
+	VMOVDQU8.Z 192(SI), K4, Z8
+	VPSHUFB    Z29, Z8, Z8
+	GHMUL(DX, 192)
 	VMOVDQU8.Z 0(SI), K1, Z8
-	VMOVDQU8.Z 64(SI), K2, Z9
-	VMOVDQU8.Z 128(SI), K3, Z10
-	VMOVDQU8.Z 192(SI), K4, Z11
-	GHSWAP()
+	VPSHUFB    Z29, Z8, Z8
 	VPXORQ     Z31, Z8, Z8
-	GHASH16(DX)
+	GHMUL(DX, 0)
+	GHREDUCE()
 
 ghashDone:
 	VMOVDQU64 X31, 0(BX)
 	VZEROUPPER
 	RET
 
-// The stitched kernels: each 256-byte round both encrypts (VAES, port 0)
-// and hashes (VPCLMULQDQ, port 5), and the core overlaps one round's
-// hashing with the next one's encryption; as two passes they take twice
-// as long.
-
-// func sealAVX512(ks *[176]byte, tbl *[768]byte, ctr, y *[16]byte, dst, src []byte)
+// func sealAVX512(ks *[176]byte, tbl *[1280]byte, ctr, y *[16]byte, dst, src []byte)
 // Encrypts src into dst and hashes dst; len(src) is a positive multiple
-// of 256.
+// of 256. Each step hashes the previous step's ciphertext.
 TEXT ·sealAVX512(SB), NOSPLIT, $0-80
 	STITCHSETUP()
-
-	LEAQ 256(DX), R13
-
-	// 512 bytes a round: one reduction for 32 blocks.
-sealLoop:
 	CMPQ CX, $512
 	JB   sealLast
-	AES4()
-	XORSTORE4(SI, DI)
-	GHLOAD(DI)
-	GHMUL(DX)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	AES4()
-	XORSTORE4(SI, DI)
-	GHLOAD2(DI)
-	GHMULACC(R13)
+	AES8()
+	XORSTORE8(SI, DI)
+	ADDQ $512, SI
+	ADDQ $512, DI
+	SUBQ $512, CX
+
+sealLoop:
+	CMPQ CX, $512
+	JB   sealDrain
+	LEAQ -512(DI), R14
+	STITCH8(R14)
+	XORSTORE8(SI, DI)
 	GHREDUCE()
-	ADDQ $256, SI
-	ADDQ $256, DI
+	ADDQ $512, SI
+	ADDQ $512, DI
 	SUBQ $512, CX
 	JMP  sealLoop
+
+sealDrain:
+	LEAQ -512(DI), R14
+	GHASH8(R14)
 
 sealLast:
 	TESTQ CX, CX
 	JEQ   sealDone
 	AES4()
 	XORSTORE4(SI, DI)
-	GHLOAD(DI)
-	GHASH16(R13)
+	GHASH4(DI, R13)
 
 sealDone:
 	STITCHDONE()
 
-// func openAVX512(ks *[176]byte, tbl *[768]byte, ctr, y *[16]byte, dst, src []byte)
+// func openAVX512(ks *[176]byte, tbl *[1280]byte, ctr, y *[16]byte, dst, src []byte)
 // Hashes src and decrypts it into dst (which may be src); len(src) is a
 // positive multiple of 256.
 TEXT ·openAVX512(SB), NOSPLIT, $0-80
 	STITCHSETUP()
 
-	LEAQ 256(DX), R13
-
 openLoop:
 	CMPQ CX, $512
 	JB   openLast
-	GHLOAD(SI)
-	GHMUL(DX)
-	AES4()
-	XORSTORE4(SI, DI)
-	ADDQ $256, SI
-	ADDQ $256, DI
-	GHLOAD2(SI)
-	GHMULACC(R13)
+	STITCH8(SI)
+	XORSTORE8(SI, DI)
 	GHREDUCE()
-	AES4()
-	XORSTORE4(SI, DI)
-	ADDQ $256, SI
-	ADDQ $256, DI
+	ADDQ $512, SI
+	ADDQ $512, DI
 	SUBQ $512, CX
 	JMP  openLoop
 
 openLast:
 	TESTQ CX, CX
 	JEQ   openDone
-	GHLOAD(SI)
-	GHASH16(R13)
+	GHASH4(SI, R13)
 	AES4()
 	XORSTORE4(SI, DI)
 

@@ -42,8 +42,11 @@ func (x elem) mul(y elem) elem {
 }
 
 // buildTable fills tbl with H^32, H^31, ..., H^1 in the kernels' form
-// (16 bytes each, low qword first) followed by zeros: the kernels
-// multiply a run of n <= 32 blocks by the entries from 32-n on.
+// (16 bytes each, low qword first), then the same powers' two qwords
+// XORed together (Karatsuba's middle factor, in both qwords), then
+// zeros: the kernels multiply a run of n <= 32 blocks by the entries from
+// 32-n on of the first two parts, and a short run's loads read on into
+// the next part.
 func buildTable(h *[BlockSize]byte, tbl *[tableSize]byte) {
 	*tbl = [tableSize]byte{}
 	H := elem{binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:])}
@@ -58,6 +61,8 @@ func buildTable(h *[BlockSize]byte, tbl *[tableSize]byte) {
 		off := (32 - k) * BlockSize
 		binary.LittleEndian.PutUint64(tbl[off:], lo)
 		binary.LittleEndian.PutUint64(tbl[off+8:], hi)
+		binary.LittleEndian.PutUint64(tbl[karatsuba+off:], lo^hi)
+		binary.LittleEndian.PutUint64(tbl[karatsuba+off+8:], lo^hi)
 		p = p.mul(H)
 	}
 }
