@@ -128,42 +128,50 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 	VBROADCASTI32X4 poly<>(SB), Z30; \
 	VMOVDQU64       0(y), X31
 
-// GHASH multiplies four blocks (one register) at a time by four powers of
-// H from the table at t (see table.go), Karatsuba style: three carry-less
-// multiplications a block, not four, as Zen 5 issues one only every other
-// cycle (the middle product's missing LO^HI is added once, in GHREDUCE).
-// The products' low, high and middle halves are summed unreduced into
-// Z12, Z13, Z14 over many blocks, and GHREDUCE reduces them once.
-// Temporaries: Z8..Z11, Z15.
+// GHASH multiplies blocks by powers of H from the table at t (see
+// table.go), Karatsuba style: three carry-less multiplications a block,
+// not four, as Zen 5 issues one only every other cycle (the middle
+// product's missing LO^HI is added once, in GHREDUCE). The products' low,
+// high and middle halves are summed unreduced into Z12, Z13, Z14 over
+// many blocks, and GHREDUCE reduces them once. Temporaries: Z8..Z11, Z15.
+//
+// It takes two registers (eight blocks) at a time, A in Z8 and B in Z9,
+// times the powers at offA(t) and offB(t), each half's two products
+// summed by one VPTERNLOGD: GHPAIRLH adds the low and high halves,
+// GHPAIRMI the middle ones; GHPAIR1LH and GHPAIR1MI start the sums.
+#define GHPAIRLD(p, offA, offB) \
+	VMOVDQU64 offA(p), Z8; \
+	VMOVDQU64 offB(p), Z9; \
+	GHPAIRSWAP()
 
-// GHLD loads 64 bytes at off(p) into Z8, byte-reversed; GHLDACC adds the
-// accumulator to the first block.
-#define GHLD(p, off) \
-	VMOVDQU64 off(p), Z8; \
-	VPSHUFB   Z29, Z8, Z8
+#define GHPAIRSWAP() \
+	VPSHUFB Z29, Z8, Z8; \
+	VPSHUFB Z29, Z9, Z9
 
-#define GHLDACC(p, off) \
-	GHLD(p, off); \
-	VPXORQ Z31, Z8, Z8
+#define GHLH(t, offA, offB, sum) \
+	VPSHUFD    $0x4e, Z8, Z15; \
+	VPXORQ     Z8, Z15, Z15; \
+	VPCLMULQDQ $0x00, offA(t), Z8, Z10; \
+	VPCLMULQDQ $0x00, offB(t), Z9, Z11; \
+	sum(Z10, Z11, Z12); \
+	VPCLMULQDQ $0x11, offA(t), Z8, Z10; \
+	VPCLMULQDQ $0x11, offB(t), Z9, Z11; \
+	sum(Z10, Z11, Z13)
 
-// GHMUL1 starts the sums with Z8 times the powers at off(t); GHMUL adds
-// to them.
-#define GHMUL1(t, off) \
-	VPSHUFD    $0x4e, Z8, Z9; \
-	VPXORQ     Z8, Z9, Z9; \
-	VPCLMULQDQ $0x00, off(t), Z8, Z12; \
-	VPCLMULQDQ $0x11, off(t), Z8, Z13; \
-	VPCLMULQDQ $0x00, (512+off)(t), Z9, Z14
+#define GHMI(t, offA, offB, sum) \
+	VPSHUFD    $0x4e, Z9, Z8; \
+	VPXORQ     Z9, Z8, Z8; \
+	VPCLMULQDQ $0x00, (512+offA)(t), Z15, Z10; \
+	VPCLMULQDQ $0x00, (512+offB)(t), Z8, Z11; \
+	sum(Z10, Z11, Z14)
 
-#define GHMUL(t, off) \
-	VPSHUFD    $0x4e, Z8, Z9; \
-	VPXORQ     Z8, Z9, Z9; \
-	VPCLMULQDQ $0x00, off(t), Z8, Z10; \
-	VPCLMULQDQ $0x11, off(t), Z8, Z11; \
-	VPCLMULQDQ $0x00, (512+off)(t), Z9, Z15; \
-	VPXORQ     Z10, Z12, Z12; \
-	VPXORQ     Z11, Z13, Z13; \
-	VPXORQ     Z15, Z14, Z14
+#define SUM3(a, b, sum) VPTERNLOGD $0x96, a, b, sum
+#define SUM2(a, b, sum) VPXORQ a, b, sum
+
+#define GHPAIR1LH(t, offA, offB) GHLH(t, offA, offB, SUM2)
+#define GHPAIRLH(t, offA, offB) GHLH(t, offA, offB, SUM3)
+#define GHPAIR1MI(t, offA, offB) GHMI(t, offA, offB, SUM2)
+#define GHPAIRMI(t, offA, offB) GHMI(t, offA, offB, SUM3)
 
 // GHREDUCE completes the middle halves and reduces each lane (x^-128
 // times the product: fold the low half into the middle, the middle into
@@ -188,34 +196,30 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 // for a whole round); the accumulator's block goes last, off the critical
 // path as long as possible.
 #define GHASH4(p, t) \
-	GHLD(p, 64); \
-	GHMUL1(t, 64); \
-	GHLD(p, 128); \
-	GHMUL(t, 128); \
-	GHLD(p, 192); \
-	GHMUL(t, 192); \
-	GHLDACC(p, 0); \
-	GHMUL(t, 0); \
+	GHPAIRLD(p, 64, 128); \
+	GHPAIR1LH(t, 64, 128); \
+	GHPAIR1MI(t, 64, 128); \
+	GHPAIRLD(p, 192, 0); \
+	VPXORQ Z31, Z9, Z9; \
+	GHPAIRLH(t, 192, 0); \
+	GHPAIRMI(t, 192, 0); \
 	GHREDUCE()
 
 // GHASH8 hashes the 32 blocks at p with H^32..H^1 (the table at DX).
 #define GHASH8(p) \
-	GHLD(p, 64); \
-	GHMUL1(DX, 64); \
-	GHLD(p, 128); \
-	GHMUL(DX, 128); \
-	GHLD(p, 192); \
-	GHMUL(DX, 192); \
-	GHLD(p, 256); \
-	GHMUL(DX, 256); \
-	GHLD(p, 320); \
-	GHMUL(DX, 320); \
-	GHLD(p, 384); \
-	GHMUL(DX, 384); \
-	GHLD(p, 448); \
-	GHMUL(DX, 448); \
-	GHLDACC(p, 0); \
-	GHMUL(DX, 0); \
+	GHPAIRLD(p, 64, 128); \
+	GHPAIR1LH(DX, 64, 128); \
+	GHPAIR1MI(DX, 64, 128); \
+	GHPAIRLD(p, 192, 256); \
+	GHPAIRLH(DX, 192, 256); \
+	GHPAIRMI(DX, 192, 256); \
+	GHPAIRLD(p, 320, 384); \
+	GHPAIRLH(DX, 320, 384); \
+	GHPAIRMI(DX, 320, 384); \
+	GHPAIRLD(p, 448, 0); \
+	VPXORQ Z31, Z9, Z9; \
+	GHPAIRLH(DX, 448, 0); \
+	GHPAIRMI(DX, 448, 0); \
 	GHREDUCE()
 
 // The stitched kernels take 512 bytes a step: eight registers of AES in
@@ -290,29 +294,26 @@ GLOBL four<>(SB), RODATA|NOPTR, $16
 #define STITCH8(p) \
 	CTR8(); \
 	ROUND8(Z17); \
-	GHLD(p, 64); \
-	GHMUL1(DX, 64); \
+	GHPAIRLD(p, 64, 128); \
+	GHPAIR1LH(DX, 64, 128); \
 	ROUND8(Z18); \
-	GHLD(p, 128); \
-	GHMUL(DX, 128); \
+	GHPAIR1MI(DX, 64, 128); \
 	ROUND8(Z19); \
-	GHLD(p, 192); \
-	GHMUL(DX, 192); \
+	GHPAIRLD(p, 192, 256); \
+	GHPAIRLH(DX, 192, 256); \
 	ROUND8(Z20); \
-	GHLD(p, 256); \
-	GHMUL(DX, 256); \
+	GHPAIRMI(DX, 192, 256); \
 	ROUND8(Z21); \
-	GHLD(p, 320); \
-	GHMUL(DX, 320); \
+	GHPAIRLD(p, 320, 384); \
+	GHPAIRLH(DX, 320, 384); \
 	ROUND8(Z22); \
-	GHLD(p, 384); \
-	GHMUL(DX, 384); \
+	GHPAIRMI(DX, 320, 384); \
 	ROUND8(Z23); \
-	GHLD(p, 448); \
-	GHMUL(DX, 448); \
+	GHPAIRLD(p, 448, 0); \
+	VPXORQ Z31, Z9, Z9; \
+	GHPAIRLH(DX, 448, 0); \
 	ROUND8(Z24); \
-	GHLDACC(p, 0); \
-	GHMUL(DX, 0); \
+	GHPAIRMI(DX, 448, 0); \
 	ROUND8(Z25); \
 	LAST8()
 
@@ -437,18 +438,16 @@ ghashTail:
 	SHLQ       $4, DX
 	ADDQ       AX, DX
 	VMOVDQU8.Z 64(SI), K2, Z8
-	VPSHUFB    Z29, Z8, Z8
-	GHMUL1(DX, 64)
-	VMOVDQU8.Z 128(SI), K3, Z8
-	VPSHUFB    Z29, Z8, Z8
-	GHMUL(DX, 128)
+	VMOVDQU8.Z 128(SI), K3, Z9
+	GHPAIRSWAP()
+	GHPAIR1LH(DX, 64, 128)
+	GHPAIR1MI(DX, 64, 128)
 	VMOVDQU8.Z 192(SI), K4, Z8
-	VPSHUFB    Z29, Z8, Z8
-	GHMUL(DX, 192)
-	VMOVDQU8.Z 0(SI), K1, Z8
-	VPSHUFB    Z29, Z8, Z8
-	VPXORQ     Z31, Z8, Z8
-	GHMUL(DX, 0)
+	VMOVDQU8.Z 0(SI), K1, Z9
+	GHPAIRSWAP()
+	VPXORQ     Z31, Z9, Z9
+	GHPAIRLH(DX, 192, 0)
+	GHPAIRMI(DX, 192, 0)
 	GHREDUCE()
 
 ghashDone:
