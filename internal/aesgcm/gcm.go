@@ -2,8 +2,8 @@
 // byte for byte crypto/cipher's, computed where the CPU has them with
 // 512-bit VAES (CTR, 32 blocks a step) and VPCLMULQDQ (GHASH, 32 blocks
 // per reduction) kernels, the two stitched into one pass: several times
-// crypto/cipher's throughput on large records. Elsewhere, and with -tags purego, it is
-// crypto/cipher's GCM.
+// crypto/cipher's throughput on large records. Elsewhere, and with
+// -tags purego, it is crypto/cipher's GCM.
 package aesgcm
 
 import (
@@ -23,7 +23,7 @@ const (
 
 	roundKeysSize = 11 * BlockSize
 	tableSize     = 80 * BlockSize // 32 powers of H, their Karatsuba factors, zeros for the tail loads (table.go)
-	karatsuba     = 32 * BlockSize // where the Karatsuba factors start
+	karatsuba     = 32 * BlockSize // where the Karatsuba factors start (the kernels' 512+off)
 
 	// round is what the kernels take at a time: sixteen blocks, four
 	// 512-bit registers.
