@@ -1,6 +1,6 @@
 // Package aesgcm is AES-128-GCM with a 12-byte nonce and a 16-byte tag,
 // byte for byte crypto/cipher's, computed where the CPU has them with
-// 512-bit VAES (CTR, 32 blocks a step) and VPCLMULQDQ (GHASH, 32 blocks
+// 512-bit VAES (CTR, 32 blocks a step) and VPCLMULQDQ (GHASH, 64 blocks
 // per reduction) kernels, the two stitched into one pass: several times
 // crypto/cipher's throughput on large records. Elsewhere, and with
 // -tags purego, it is crypto/cipher's GCM.
@@ -22,8 +22,8 @@ const (
 	BlockSize = 16
 
 	roundKeysSize = 11 * BlockSize
-	tableSize     = 80 * BlockSize // 32 powers of H, their Karatsuba factors, zeros for the tail loads (table.go)
-	karatsuba     = 32 * BlockSize // where the Karatsuba factors start (the kernels' 512+off)
+	tableSize     = 144 * BlockSize // 64 powers of H, their Karatsuba factors, zeros for the tail loads (table.go)
+	karatsuba     = 64 * BlockSize  // where the Karatsuba factors start (the kernels' 1024+off)
 
 	// round is what the kernels take at a time: sixteen blocks, four
 	// 512-bit registers.

@@ -41,24 +41,24 @@ func (x elem) mul(y elem) elem {
 	return z
 }
 
-// buildTable fills tbl with H^32, H^31, ..., H^1 in the kernels' form
+// buildTable fills tbl with H^64, H^63, ..., H^1 in the kernels' form
 // (16 bytes each, low qword first), then the same powers' two qwords
 // XORed together (Karatsuba's middle factor, in both qwords), then
-// zeros: the kernels multiply a run of n <= 32 blocks by the entries from
-// 32-n on of the first two parts, and a short run's loads read on into
+// zeros: the kernels multiply a run of n <= 64 blocks by the entries from
+// 64-n on of the first two parts, and a short run's loads read on into
 // the next part.
 func buildTable(h *[BlockSize]byte, tbl *[tableSize]byte) {
 	*tbl = [tableSize]byte{}
 	H := elem{binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:])}
 	p := H
-	for k := 1; k <= 32; k++ {
+	for k := 1; k <= 64; k++ {
 		e := p
 		hi, lo := e.hi<<1|e.lo>>63, e.lo<<1
 		if e.hi>>63 != 0 {
 			hi ^= 0xc2 << 56
 			lo ^= 1
 		}
-		off := (32 - k) * BlockSize
+		off := (64 - k) * BlockSize
 		binary.LittleEndian.PutUint64(tbl[off:], lo)
 		binary.LittleEndian.PutUint64(tbl[off+8:], hi)
 		binary.LittleEndian.PutUint64(tbl[karatsuba+off:], lo^hi)
