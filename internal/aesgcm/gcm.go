@@ -1,8 +1,8 @@
 // Package aesgcm is AES-128-GCM with a 12-byte nonce and a 16-byte tag,
 // byte for byte crypto/cipher's, computed where the CPU has them with
 // 512-bit VAES (CTR, 32 blocks a step) and VPCLMULQDQ (GHASH, 64 blocks
-// per reduction) kernels, the two stitched into one pass: several times
-// crypto/cipher's throughput on large records. Elsewhere, and with
+// per reduction) kernels, stitched into one pass for sealing: several
+// times crypto/cipher's throughput on large records. Elsewhere, and with
 // -tags purego, it is crypto/cipher's GCM.
 package aesgcm
 
@@ -174,7 +174,7 @@ func (s *state) init(g *GCM, nonce, additionalData []byte) {
 }
 
 // encrypt encrypts src into dst; every call but the record's last must
-// be whole blocks. Whole 256-byte rounds go through the stitched kernel,
+// be whole blocks. Whole 256-byte rounds go through the seal kernel,
 // the rest through the two separate ones.
 func (s *state) encrypt(g *GCM, dst, src []byte) {
 	dst = dst[:len(src)]
