@@ -78,9 +78,9 @@ type Conn struct {
 	// drain task, and goes out in the read's own flush, carrying the ack.
 	reading    bool
 	drainLater bool
-	// ackDue: a Ready asked for WriteAck (v2.Ready.AckDue); it is made
-	// once the messages received are dispatched and their replies framed,
-	// as Ceph's write event follows handle_message.
+	// ackDue: the latest Ready asked for WriteAck (v2.Ready.AckDue); it
+	// is made once the messages received are dispatched and their replies
+	// framed, as Ceph's write event follows handle_message.
 	ackDue     bool
 	testPaused bool // tests stop reading mid-message (rxbuffers_test.go)
 	mach       machine
@@ -656,9 +656,7 @@ func (c *Conn) writeAck() {
 // undispatched messages, an Established precedes its session's first
 // message), then the lists' tails.
 func (c *Conn) apply(r *v2.Ready) {
-	if r.AckDue {
-		c.ackDue = true
-	}
+	c.ackDue = r.AckDue
 	r.Walk(c.applyStep)
 }
 

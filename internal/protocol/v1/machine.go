@@ -195,7 +195,10 @@ func newMachine(cfg Config, client bool) (*Machine, error) {
 func (m *Machine) begin() { m.rd.Reset() }
 
 // end returns the event's Ready.
-func (m *Machine) end() *v2.Ready { return &m.rd }
+func (m *Machine) end() *v2.Ready {
+	m.rd.AckDue = m.ph == phReady && m.hasSocket && m.ackLeft > 0 && !m.policy.Lossy
+	return &m.rd
+}
 
 func (m *Machine) write(b []byte) { m.rd.Bufs = append(m.rd.Bufs, b) }
 

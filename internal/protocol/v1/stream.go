@@ -143,8 +143,7 @@ func (m *Machine) process(now time.Time) {
 		}
 	}
 	if m.ph == phReady {
-		m.flushMessages(now)
-		m.rd.AckDue = m.ackLeft > 0 && !m.policy.Lossy
+		m.flushMessages(now) // the ACK waits for WriteAck (Ready.AckDue)
 	}
 }
 

@@ -211,7 +211,10 @@ func (m *Machine) limits() wire.Limits {
 func (m *Machine) begin() { m.rd.Reset() }
 
 // end returns the event's Ready.
-func (m *Machine) end() *Ready { return &m.rd }
+func (m *Machine) end() *Ready {
+	m.rd.AckDue = m.ph == phReady && m.st != nil && m.ackLeft > 0 && !m.policy.Lossy
+	return &m.rd
+}
 
 func (m *Machine) setTimer(t Timer, at time.Time) {
 	m.timers[t] = at
@@ -487,8 +490,7 @@ func (m *Machine) process(now time.Time) {
 		m.handleFrame(now, f)
 	}
 	if m.ph == phReady {
-		m.flushMessages(now)
-		m.rd.AckDue = m.ackLeft > 0 && !m.policy.Lossy
+		m.flushMessages(now) // the ACK waits for WriteAck (Ready.AckDue)
 	}
 }
 

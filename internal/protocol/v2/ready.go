@@ -30,10 +30,11 @@ type Ready struct {
 	Acked []*OutMessage
 	// Events: the rest, in order.
 	Events []Event
-	// AckDue: messages arrived on a lossless session and no frame has
-	// acked them yet. Call WriteAck once the Delivered messages are
-	// dispatched, so that a reply sent meanwhile carries the ack instead
-	// (Ceph's handle_message queues its write event for this).
+	// AckDue: after this call, messages received on a lossless session
+	// are owed an ack that no frame has carried yet. Call WriteAck once
+	// the Delivered messages are dispatched, unless a later Ready says
+	// false (a reply sent meanwhile carried the ack), as Ceph's
+	// handle_message queues its write event.
 	AckDue bool
 }
 
