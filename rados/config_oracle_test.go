@@ -64,7 +64,11 @@ func librados(t *testing.T, qs []oracleQuery) []oracleAnswer {
 	cmd.Env = append(os.Environ(), "CEPH_ARGS=")
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("librados oracle: %v", err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("librados oracle: %v: %s", err, stderr)
 	}
 	var as []oracleAnswer
 	if err := json.Unmarshal(out, &as); err != nil || len(as) != len(qs) {
