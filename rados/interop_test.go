@@ -450,7 +450,11 @@ func TestInteropTwoClients(t *testing.T) {
 	pool := testPool(t, admin, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, e, code := realRados(t, conf, nil, "-p", pool, "put", "shared", "/dev/null"); code != 0 {
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, e, code := realRados(t, conf, nil, "-p", pool, "put", "shared", empty); code != 0 {
 		t.Fatal(e)
 	}
 	var ids []uint64

@@ -329,10 +329,11 @@ cmd_up() {
 	done
 
 	local pool
+	: >"$DIR/probe.empty" # not /dev/null: on some machines it is a regular file others write to
 	for pool in "${POOLS[@]+"${POOLS[@]}"}"; do
 		ceph_cli osd pool create "$pool" 8 8 >/dev/null 2>&1 || fail_up "pool create $pool failed"
 		ceph_cli osd pool application enable "$pool" rados >/dev/null 2>&1 || true
-		timeout "$TIMEOUT" rados -c "$DIR/ceph.conf" -p "$pool" put .ceph-cluster-probe /dev/null ||
+		timeout "$TIMEOUT" rados -c "$DIR/ceph.conf" -p "$pool" put .ceph-cluster-probe "$DIR/probe.empty" ||
 			fail_up "pool $pool did not take a write within ${TIMEOUT}s"
 		rados -c "$DIR/ceph.conf" -p "$pool" rm .ceph-cluster-probe || true
 	done

@@ -47,7 +47,7 @@ func TestLiveCephClient(t *testing.T) {
 				t.Fatal(err)
 			}
 			conf := fmt.Sprintf("[global]\nmon host = [v2:127.0.0.1:%d]\nauth client required = %s\nauth cluster required = %[2]s\nauth service required = %[2]s\n"+
-				"ms mon client mode = %s\nms client mode = %[3]s\nkeyring = %s\nlog file = /dev/null\nadmin socket =\n", port, tc.auth, tc.mode, keyring)
+				"ms mon client mode = %s\nms client mode = %[3]s\nkeyring = %s\nlog file = %s\nadmin socket =\n", port, tc.auth, tc.mode, keyring, filepath.Join(dir, "client.log"))
 			if err := os.WriteFile(filepath.Join(dir, "ceph.conf"), []byte(conf), 0o644); err != nil {
 				t.Fatal(err)
 			}
