@@ -936,11 +936,45 @@ func (c *Conn) flushPending() {
 // them keeps its window full; small messages still answer in batches.
 const flushEvery = 1 << 20
 
+// While a big frame streams in, its socket is reported readable only
+// once lowatMax more of it (or the rest of it) waits, not at each
+// segment's arrival: a 4 MiB frame costs the receiver about 4 wake-ups
+// instead of 20 or more, and the sender as many fewer wake-ups to make
+// (on loopback the sender's write runs the receiver's wake-up). A frame
+// of less than lowatLeast still to come is read as it arrives: two more
+// system calls to set and clear the mark would cost what they save.
+const (
+	lowatLeast = 256 << 10
+	lowatMax   = 1 << 20
+)
+
+// recvLowat sets s's low-water mark for what the Machine still awaits.
+// The bytes a frame under way lacks are bytes the peer sends whatever
+// we do, so no wait outlasts them (and the kernel reports the socket
+// readable anyway once the receive window or its memory runs short).
+func (c *Conn) recvLowat(s stack.Socket) {
+	lw, ok := s.(stack.RecvLowater)
+	if !ok || c.sock != s || c.sockFailed {
+		return
+	}
+	n := 0
+	if a := c.mach.Awaiting(); a >= lowatLeast {
+		n = min(a, lowatMax)
+	}
+	lw.SetRecvLowat(n)
+}
+
 // readLoop reads and decodes what the socket holds, within a budget.
 func (c *Conn) readLoop() {
 	s := c.sock
+	if s == nil {
+		return
+	}
+	// However the loop ends, the mark follows what the Machine awaits
+	// now: a mark left from an earlier frame could outlast the stream.
+	defer c.recvLowat(s)
 	unflushed := 0
-	for i := 0; i < maxReadsPerEvent && c.sock == s && s != nil && !c.paused && !c.testPaused && !c.sockFailed; i++ {
+	for i := 0; i < maxReadsPerEvent && c.sock == s && !c.paused && !c.testPaused && !c.sockFailed; i++ {
 		if c.inject.socketFailure() {
 			c.msgr.injected.Add(1)
 			c.sockFail(fmt.Errorf("read: %w", ErrInjected))

@@ -24,6 +24,7 @@ type machine interface {
 	ReadBuffer(min int) []byte
 	Commit(now time.Time, n int) *v2.Ready
 	Unread()
+	Awaiting() int
 	Written()
 	Send(now time.Time, msg *v2.OutMessage) *v2.Ready
 	WriteAck(now time.Time) *v2.Ready

@@ -276,6 +276,7 @@ func (w *loopWorker) Connect(addr netip.AddrPort, cfg DialConfig, h Handler) (So
 type loopSocket struct {
 	c          *event.Center
 	fd         int
+	lowat      int // SO_RCVLOWAT set (0: the default, 1); -1: unsupported
 	id         event.FileID
 	h          Handler
 	remote     netip.AddrPort
@@ -400,6 +401,20 @@ func (s *loopSocket) Read(p []byte) (int, error) {
 	// and errors stay reported, so they are not "drained".
 	s.drained = err == nil && n < len(p)
 	return n, err
+}
+
+// SetRecvLowat implements RecvLowater; a mark it already has costs no
+// system call.
+func (s *loopSocket) SetRecvLowat(n int) {
+	n = max(n, 1)
+	if s.closed || s.lowat < 0 || n == max(s.lowat, 1) {
+		return
+	}
+	if err := sock.SetRecvLowat(s.fd, n); err != nil {
+		s.lowat = -1 // unsupported here: the socket stays at the default
+		return
+	}
+	s.lowat = n
 }
 
 func (s *loopSocket) Writev(bufs [][]byte) (int, error) {
@@ -539,6 +554,10 @@ func (s *loopSocket) RemoteAddr() netip.AddrPort { return s.remote }
 func (s *loopSocket) Detach() (Pending, error) {
 	if s.closed {
 		return nil, ErrClosed
+	}
+	// The next owner starts from the default mark, as on a new socket.
+	if s.lowat > 1 {
+		_ = sock.SetRecvLowat(s.fd, 1)
 	}
 	s.closed = true
 	_ = s.c.RemoveFile(s.id)

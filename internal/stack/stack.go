@@ -125,6 +125,16 @@ type Socket interface {
 	Close() error
 }
 
+// RecvLowater is a Socket whose kernel can hold back its readability
+// until enough bytes wait (Linux's SO_RCVLOWAT). Optional.
+type RecvLowater interface {
+	// SetRecvLowat has the socket reported readable only once n bytes
+	// wait (n <= 1: once any does), or the peer closed, or the receive
+	// window or buffer is about to run out. Set n only to bytes the peer
+	// is bound to send without waiting for us. Context only.
+	SetRecvLowat(n int)
+}
+
 // Listener is a listening socket owned by one worker.
 type Listener interface {
 	// Addr is the bound address (with the port chosen when 0 was asked).

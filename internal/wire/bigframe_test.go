@@ -495,3 +495,56 @@ func readSpaceCheck(t *testing.T, stream []byte, splits uint64, m mode) {
 		}
 	}
 }
+
+// TestDecoderAwaiting: while a big frame is under way (its preamble in),
+// Awaiting is the bytes of it not yet read; otherwise 0. Read in 7 KiB
+// pieces through ReadSpace, as a socket reader does.
+func TestDecoderAwaiting(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) {
+			e, d := pair(t, m)
+			stream, err := e.AppendFrame(nil, TagMessage, fill(41, 1), nil, nil, fill(10, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bigAt := len(stream)
+			if stream, err = e.AppendFrame(stream, TagMessage, fill(41, 2), nil, nil, fill(2*BigFrame, 2)); err != nil {
+				t.Fatal(err)
+			}
+			bigEnd := len(stream)
+			if stream, err = e.AppendFrame(stream, TagMessage, fill(41, 3), nil, nil, fill(10, 3)); err != nil {
+				t.Fatal(err)
+			}
+			fed, frames, seen := 0, 0, false
+			for fed < len(stream) {
+				room := d.ReadSpace(7 << 10)
+				n := copy(room[:min(len(room), 7<<10)], stream[fed:])
+				d.Commit(n)
+				fed += n
+				for {
+					f, err := d.Next()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if f == nil {
+						break
+					}
+					d.Detach().Release()
+					frames++
+				}
+				want := 0
+				if fed >= bigAt+PreambleSize && fed < bigEnd {
+					want = bigEnd - fed
+				}
+				if got := d.Awaiting(); got != want {
+					t.Fatalf("%d of %d bytes read: Awaiting %d, want %d", fed, len(stream), got, want)
+				}
+				seen = seen || want > 0
+				d.Release()
+			}
+			if frames != 3 || !seen {
+				t.Fatalf("%d frames; a big frame under way seen: %v", frames, seen)
+			}
+		})
+	}
+}

@@ -331,6 +331,15 @@ func (d *Decoder) ReadSpace(least int) []byte {
 	return d.ReadBuffer(max(least, 1))
 }
 
+// Awaiting is how many bytes the big frame under way still needs; 0 when
+// no big frame is under way.
+func (d *Decoder) Awaiting() int {
+	if d.big && d.w < d.frameLen {
+		return d.frameLen - d.w
+	}
+	return 0
+}
+
 // Commit adds n bytes just read into ReadBuffer's (or ReadSpace's) slice.
 func (d *Decoder) Commit(n int) {
 	if d.big {

@@ -363,6 +363,15 @@ func (m *Machine) Commit(now time.Time, n int) *v2.Ready {
 // while a Ready is being carried out.
 func (m *Machine) Written() { m.arena.Release() }
 
+// Awaiting is how many bytes the message under way still needs beyond
+// those read (0: none under way).
+func (m *Machine) Awaiting() int {
+	if m.ph != phReady || !m.inMsg || !m.body.active() {
+		return 0
+	}
+	return max(m.body.total-m.body.n-m.rx.len(), 0)
+}
+
 // Unread ends a read loop: after a ReadBuffer whose read returned
 // nothing, or after the last Commit. On an open session the receive
 // buffer goes back to the pool, or shrinks to a partial message head, so

@@ -402,6 +402,15 @@ func (m *Machine) Commit(now time.Time, n int) *Ready {
 	return m.end()
 }
 
+// Awaiting is how many bytes the big frame under way still needs beyond
+// those read (0: none under way; small frames are not counted).
+func (m *Machine) Awaiting() int {
+	if m.st == nil || m.st.dec == nil {
+		return 0
+	}
+	return m.st.dec.Awaiting()
+}
+
 // Unread ends a read loop: after a ReadBuffer whose read returned
 // nothing (would block, EOF or an error), or after the last Commit. The
 // receive buffer goes back to the pool if the Machine has nothing
