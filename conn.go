@@ -953,7 +953,7 @@ const (
 // we do, so no wait outlasts them (and the kernel reports the socket
 // readable anyway once the receive window or its memory runs short).
 func (c *Conn) recvLowat(s stack.Socket) {
-	lw, ok := s.(stack.RecvLowater)
+	lw, ok := s.(stack.RecvLowater) // false for nil
 	if !ok || c.sock != s || c.sockFailed {
 		return
 	}
@@ -967,14 +967,11 @@ func (c *Conn) recvLowat(s stack.Socket) {
 // readLoop reads and decodes what the socket holds, within a budget.
 func (c *Conn) readLoop() {
 	s := c.sock
-	if s == nil {
-		return
-	}
 	// However the loop ends, the mark follows what the Machine awaits
 	// now: a mark left from an earlier frame could outlast the stream.
 	defer c.recvLowat(s)
 	unflushed := 0
-	for i := 0; i < maxReadsPerEvent && c.sock == s && !c.paused && !c.testPaused && !c.sockFailed; i++ {
+	for i := 0; i < maxReadsPerEvent && c.sock == s && s != nil && !c.paused && !c.testPaused && !c.sockFailed; i++ {
 		if c.inject.socketFailure() {
 			c.msgr.injected.Add(1)
 			c.sockFail(fmt.Errorf("read: %w", ErrInjected))
