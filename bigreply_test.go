@@ -135,7 +135,7 @@ func TestBigRepliesLeaveEarly(t *testing.T) {
 		s.err = c.Send(&bulkMsg{Tid: 100 + bm.Tid, Data: []byte("ok")})
 		seenCh <- s
 	}}
-	cli := startOnStack(t, Config{Name: clientName(2), Nonce: 32, Registry: reg, Stack: hs}, st)
+	cli := startOnStack(t, Config{Name: clientName(2), Nonce: 32, Registry: reg, Stack: hs}, Options{}, st)
 	cli.SetDefaultPolicy(LossyClient(0))
 	cli.AddDispatcherHead(fast)
 	c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)

@@ -81,7 +81,7 @@ func coalesceClient(t *testing.T, srvRec *recorder, setup func(*Messenger), pol 
 		srv = newTestMessenger(t, osdName(0), true, Options{}, nil)
 		setup(srv)
 	}
-	cli := startOnStack(t, Config{Name: clientName(1), Nonce: 7, Registry: testRegistry(t), Stack: wc}, st)
+	cli := startOnStack(t, Config{Name: clientName(1), Nonce: 7, Registry: testRegistry(t), Stack: wc}, Options{}, st)
 	cli.SetDefaultPolicy(LosslessClient(0))
 	if len(pol) > 0 {
 		cli.SetDefaultPolicy(pol[0])
@@ -99,9 +99,12 @@ func coalesceClient(t *testing.T, srvRec *recorder, setup func(*Messenger), pol 
 
 // startOnStack starts a messenger on cfg.Stack, a transport of its own
 // (or a wrapper of st), and shuts both down when the test ends.
-func startOnStack(t *testing.T, cfg Config, st Stack) *Messenger {
+func startOnStack(t *testing.T, cfg Config, opts Options, st Stack) *Messenger {
 	t.Helper()
-	m, err := New(cfg, Options{Logger: testLogger(t)})
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	m, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

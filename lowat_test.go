@@ -104,12 +104,7 @@ func TestRecvLowat(t *testing.T) {
 				}))
 			srv.SetDefaultPolicy(StatelessServer(0))
 			got := make(chan *bulkMsg, 4)
-			opts := tc.cli
-			opts.Logger = testLogger(t)
-			cli, err := New(Config{Name: clientName(2), Nonce: 42, Registry: reg, Stack: ms}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cli := startOnStack(t, Config{Name: clientName(2), Nonce: 42, Registry: reg, Stack: ms}, tc.cli, st)
 			cli.AddDispatcherHead(DispatcherFunc(func(_ *Conn, m message.Message) bool {
 				bm, ok := m.(*bulkMsg)
 				if ok {
@@ -117,15 +112,6 @@ func TestRecvLowat(t *testing.T) {
 				}
 				return ok
 			}))
-			if err := cli.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				shutdown(t, cli)
-				if err := st.Close(); err != nil {
-					t.Error(err)
-				}
-			})
 			cli.SetDefaultPolicy(LossyClient(0))
 			c, err := cli.GetConnection(srv.Addrs(), encoding.EntityTypeOSD)
 			if err != nil {
