@@ -25,8 +25,9 @@ const (
 	tableSize     = 144 * BlockSize // 64 powers of H, their Karatsuba factors, zeros for the tail loads (table.go)
 	karatsuba     = 64 * BlockSize  // where the Karatsuba factors start (the kernels' 1024+off)
 
-	// round is what the kernels take at a time: sixteen blocks, four
-	// 512-bit registers.
+	// round is the kernels' granularity: they take whole multiples of
+	// sixteen blocks (four 512-bit registers), stepping 512 bytes at a
+	// time where they can.
 	round = 16 * BlockSize
 	// maxText is GCM's limit with a 12-byte nonce: 2^32-2 blocks.
 	maxText = (1<<32 - 2) * BlockSize
