@@ -20,6 +20,10 @@ import (
 // cannot tell returns false, and the loop polls once more before it
 // parks: a parked loop hears only of new readiness, not of a descriptor
 // that stayed ready (NOTES.md).
+//
+// A loop may call the handler on a guess (guess.go): then the descriptor
+// may have nothing ready. A handler that found nothing should return
+// false, so the loop polls for what did wake it.
 type FileHandler interface {
 	HandleFileEvent(fd int, mask Mask) (drained bool)
 }
@@ -83,9 +87,10 @@ func (o Options) withDefaults() Options {
 
 // fileEntry is the registration of one descriptor; indexed by fd.
 type fileEntry struct {
-	gen  uint32 // 0: not registered
-	mask Mask
-	h    FileHandler
+	gen   uint32 // 0: not registered
+	mask  Mask
+	quiet bool // h is Quiet (guess.go)
+	h     FileHandler
 }
 
 // task is a queued external event: exactly one of t and f is set.
@@ -165,6 +170,12 @@ type Center struct {
 	// latest wait lasted, for kernelWaitAt.
 	waitFrom int64
 	lastWait time.Duration
+	// Guessing (guess.go): busy counts registrations that are not quiet,
+	// busyFD is the one when busy is 1 (-1: not looked up yet), owed is
+	// the loop clock by which a real poll is due after a guess (0: none).
+	busy   int
+	busyFD int
+	owed   int64
 }
 
 // NewCenter opens a Center and its driver. Run it on a goroutine of
@@ -190,6 +201,7 @@ func NewCenter(opts Options) (*Center, error) {
 		waitAt:   kernelWaitAt,
 		nready:   -1,
 		waitFrom: -1,
+		busyFD:   -1,
 		opts:     opts,
 		base:     time.Now(),
 		exited:   make(chan struct{}),
@@ -256,7 +268,11 @@ func (c *Center) AddFile(fd int, mask Mask, h FileHandler) (FileID, error) {
 	if c.gen == 0 {
 		c.gen = 1
 	}
-	c.files[fd] = fileEntry{gen: c.gen, mask: mask, h: h}
+	quiet := isQuiet(h)
+	c.files[fd] = fileEntry{gen: c.gen, mask: mask, quiet: quiet, h: h}
+	if !quiet {
+		c.addBusy(fd)
+	}
 	c.nfiles.Add(1)
 	c.repoll = true
 	return makeFileID(fd, c.gen), nil
@@ -318,6 +334,9 @@ func (c *Center) RemoveFile(id FileID) error {
 		return err
 	}
 	derr := c.drv.Update(id.FD(), e.mask, None)
+	if !e.quiet {
+		c.removeBusy(id.FD())
+	}
 	*e = fileEntry{}
 	c.nfiles.Add(-1)
 	return derr
@@ -561,13 +580,14 @@ type loopParker interface {
 // errLoopDone ends a parked run: the loop is stopping.
 var errLoopDone = errors.New("event: loop done")
 
-// step is one iteration of a parked loop: a nonblocking poll, handlers,
-// timers, tasks. It reports whether the loop may park right away (with
+// step is one iteration of a parked loop: a nonblocking poll (or, after
+// edge, new readiness on the driver, a guess: guess.go), handlers, timers,
+// tasks. It reports whether the loop may park right away (with
 // its parker's deadline armed for the next timer): only when the poll took less than a full batch, every
 // handler drained its descriptor, no registration changed and no task
 // or timer is due; otherwise the next step polls again (the poll a loop
 // used to make before every park, now only when something may be left).
-func (c *Center) step() (park bool, err error) {
+func (c *Center) step(edge bool) (park bool, err error) {
 	c.setAwake(true)
 	if c.stopping.Load() {
 		return false, errLoopDone
@@ -576,8 +596,13 @@ func (c *Center) step() (park bool, err error) {
 	n := c.nready
 	if n >= 0 {
 		c.nready = -1 // waitKernel polled
+		c.owed = 0
+	} else if edge && c.guess() {
+		n = 1
 	} else if n, err = c.drv.Wait(c.fired, 0); err != nil {
 		return false, err
+	} else {
+		c.owed = 0
 	}
 	c.handle(n)
 	if c.waitFrom >= 0 {
@@ -596,6 +621,13 @@ func (c *Center) step() (park bool, err error) {
 		d := time.Duration(when - now)
 		if d <= 0 {
 			return false, nil
+		}
+		timeout = min(d, timeout)
+	}
+	if c.owed != 0 {
+		d := time.Duration(c.owed - now)
+		if d <= 0 {
+			return false, nil // the next step polls
 		}
 		timeout = min(d, timeout)
 	}
@@ -752,12 +784,15 @@ type Stats struct {
 	// KernelWaits: waits of a parked loop done blocking its thread in
 	// the kernel instead (kernelWaitAt).
 	KernelWaits uint64
+	// Guesses: wakeups handled as the busy registration's readiness
+	// without a poll (guess.go).
+	Guesses uint64
 }
 
 // centerStats is updated by the loop once per iteration (Wakes by
 // producers) and read by anyone.
 type centerStats struct {
-	iterations, fileEvents, timers, tasks, wakes, kernelWaits atomic.Uint64
+	iterations, fileEvents, timers, tasks, wakes, kernelWaits, guesses atomic.Uint64
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -770,5 +805,6 @@ func (c *Center) Stats() Stats {
 		Wakes:      c.stats.wakes.Load(),
 
 		KernelWaits: c.stats.kernelWaits.Load(),
+		Guesses:     c.stats.guesses.Load(),
 	}
 }

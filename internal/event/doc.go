@@ -74,7 +74,9 @@
 // epoll loop still blocks its own thread in epoll_wait for a wait when
 // the process's other awake loops keep every other P busy (then no idle
 // thread watches the netpoller for it) and its latest wait was short
-// (kernelwait.go). On few cores
+// (kernelwait.go). Woken by new readiness, a parked loop whose only busy
+// registration is one socket (listeners are Quiet) runs that socket's
+// handler without polling to learn what is ready (guess.go). On few cores
 // parked wins: a wakeup is a goroutine switch instead of a thread
 // handoff. Measured on 2 shared cores (NOTES.md): an
 // external-event round trip takes about 4 µs parked against 45 µs

@@ -100,16 +100,18 @@ func (p *parker) wait(ev []Fired, timeout time.Duration) (int, error) {
 // or nil once step reports errLoopDone. When step says park, block may
 // wait instead without leaving the Read (kernelWaitAt); the loop then
 // steps on.
-func (p *parker) run(step func() (park bool, err error), block func() (waited bool, err error)) error {
+func (p *parker) run(step func(edge bool) (park bool, err error), block func() (waited bool, err error)) error {
 	var serr error
 	parked := false
 	f := func(uintptr) bool {
+		edge := parked
 		if parked {
 			parked = false
 			parkedWakes.Add(1)
 		}
 		for {
-			park, err := step()
+			park, err := step(edge)
+			edge = false
 			if err != nil {
 				serr = err
 				return true

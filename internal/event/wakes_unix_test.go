@@ -24,10 +24,11 @@ func TestParkedWakes(t *testing.T) {
 	}
 	defer p.f.Close()
 	w0 := ParkedWakes()
-	steps, wakes := 0, []uint64{}
-	err = p.run(func() (bool, error) {
+	steps, wakes, edges := 0, []uint64{}, []bool{}
+	err = p.run(func(edge bool) (bool, error) {
 		steps++
 		wakes = append(wakes, ParkedWakes()-w0)
+		edges = append(edges, edge)
 		switch steps {
 		case 1, 2: // runs on without parking
 			return false, nil
@@ -45,5 +46,9 @@ func TestParkedWakes(t *testing.T) {
 	}
 	if want := []uint64{0, 0, 0, 1}; !slices.Equal(wakes, want) {
 		t.Fatalf("wakes seen by each step: %v, want %v", wakes, want)
+	}
+	// Only the step after the park is told it follows new readiness.
+	if want := []bool{false, false, false, true}; !slices.Equal(edges, want) {
+		t.Fatalf("edge seen by each step: %v, want %v", edges, want)
 	}
 }

@@ -130,6 +130,11 @@ type loopListener struct {
 	closed       bool
 }
 
+// Quiet: connections come seldom next to the bytes on them, so a loop
+// with one socket besides its listener may guess its wakeups are the
+// socket's (event.Quiet).
+func (l *loopListener) Quiet() bool { return true }
+
 // HandleFileEvent reports not drained: how far onAcceptable got is not
 // known here, and accepting is rare enough for one more poll.
 func (l *loopListener) HandleFileEvent(int, event.Mask) bool {
@@ -286,8 +291,10 @@ type loopSocket struct {
 	paused     bool
 	closed     bool
 	// drained: the latest Read found the receive queue empty (EAGAIN,
-	// or a short read), so the loop need not poll for this socket again.
+	// or a short read), so the loop need not poll for this socket again;
+	// got: a Read of this event returned bytes.
 	drained bool
+	got     bool
 	// inEvent: HandleFileEvent is running; moved: the bytes its reads
 	// and writes moved so far; watched: it has had its chance to yield
 	// (see watchNetwork).
@@ -343,9 +350,10 @@ func (s *loopSocket) mask() event.Mask {
 }
 
 // HandleFileEvent reports drained when the socket is closed or its
-// handler's last Read found nothing more; writes need no report: a
-// flush stops at EAGAIN or disarms writability (SetMask, which the
-// Center notices).
+// handler read bytes and its last Read found nothing more; an event
+// whose reads found nothing may have been a guess (event.Quiet), so the
+// loop polls. Writes need no report: a flush stops at EAGAIN or disarms
+// writability (SetMask, which the Center notices).
 func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 	if s.closed {
 		return true
@@ -371,9 +379,9 @@ func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 	s.inEvent, s.moved, s.watched = true, 0, false
 	drained := true
 	if m&event.Readable != 0 && !s.paused {
-		s.drained = false
+		s.drained, s.got = false, false
 		s.h.OnReadable()
-		drained = s.drained
+		drained = s.drained && s.got
 	}
 	if !s.closed && m&event.Writable != 0 && s.wantWrite {
 		s.h.OnWritable()
@@ -390,6 +398,7 @@ func (s *loopSocket) Read(p []byte) (int, error) {
 	s.longIO(len(p))
 	n, err := sock.Read(s.fd, p)
 	s.moved += n
+	s.got = s.got || n > 0
 	if !s.inEvent {
 		s.judge()
 	}

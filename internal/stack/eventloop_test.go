@@ -198,3 +198,37 @@ func TestYieldBacksOff(t *testing.T) {
 		})
 	}
 }
+
+// A readable event reports its socket drained only when its reads got
+// bytes and the last one came back short: an event that found nothing
+// (a loop's guess, event.Quiet) or filled its buffer makes the loop poll.
+func TestLoopSocketDrained(t *testing.T) {
+	fakeYields(t, new(int), false)
+	for _, tc := range []struct {
+		name   string
+		queued int
+		ops    []int
+		want   bool
+	}{
+		{"nothing there", 0, []int{-64}, false},
+		{"short read", 10, []int{-64}, true},
+		{"buffer filled", 64, []int{-64}, false},
+		{"filled then empty", 64, []int{-64, -64}, true},
+		{"filled then short", 100, []int{-64, -64}, true},
+		{"no read", 10, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fds := socketPair(t)
+			if tc.queued > 0 {
+				if n, err := unix.Write(fds[1], make([]byte, tc.queued)); n != tc.queued {
+					t.Fatalf("prefill: %d, %v", n, err)
+				}
+			}
+			s := &loopSocket{fd: fds[0]}
+			s.h = &opsHandler{s: s, ops: tc.ops, kicks: new(int), t: t}
+			if got := s.HandleFileEvent(fds[0], event.Readable); got != tc.want {
+				t.Fatalf("drained %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
