@@ -66,6 +66,7 @@ type peer struct {
 	up     chan error
 	eof    bool
 	pauses int // PauseRead(true) after this many reads, then resume later
+	hold   bool // PauseRead(true) for good once want bytes are in
 	reads  int
 	mu     sync.Mutex // guards got for the test goroutine after done
 }
@@ -98,6 +99,10 @@ func (p *peer) OnReadable() {
 			case <-p.done:
 			default:
 				close(p.done)
+			}
+			if p.hold {
+				p.s.PauseRead(true)
+				return
 			}
 		}
 		if p.pauses > 0 && p.reads%p.pauses == 0 {
@@ -292,8 +297,11 @@ func TestStackDetach(t *testing.T) {
 		if w1 == w2 {
 			t.Log("both owners on one worker")
 		}
-		// The first owner reads once, then the socket moves.
+		// The first owner reads once, then stops, so that most of the
+		// stream is left for the second (reading on, it could take it
+		// all before the move).
 		first := newPeer(t, w1, 1)
+		first.hold = true
 		on(t, w1, func() {
 			var err error
 			if first.s, err = pend.Attach(w1, DialConfig{}, first); err != nil {
