@@ -639,7 +639,7 @@ func (c *Center) step(edge bool) (park bool, err error) {
 	kernel := c.kw != nil && c.waitAt(int(loopsAwake.Load())-1, c.procs, timeout, c.lastWait)
 	if kernel {
 		c.kwaitFor = timeout
-	} else if err := c.lp.arm(timeout); err != nil {
+	} else if err := c.lp.arm(c.base.Add(time.Duration(now)), timeout); err != nil {
 		return false, err
 	}
 	c.kwait = kernel

@@ -37,7 +37,10 @@ func isQuiet(h FileHandler) bool {
 
 // guess fills fired[0] with the busy registration as Readable and reports
 // true when the loop may skip its poll: one busy registration, waiting
-// for reads only, and no real poll owed yet. Loop goroutine.
+// for reads only, and no real poll owed yet. The loop's clock as of its
+// previous step is recent enough here: a park that lasted longer than
+// guessFor after a guess ended at its deadline, which is not an edge.
+// Loop goroutine.
 func (c *Center) guess() bool {
 	if c.busy != 1 {
 		return false
@@ -48,7 +51,7 @@ func (c *Center) guess() bool {
 	if c.files[c.busyFD].mask != Readable {
 		return false
 	}
-	now := c.clock()
+	now := c.nowNS.Load()
 	if c.owed == 0 {
 		c.owed = now + int64(guessFor)
 	} else if now >= c.owed {

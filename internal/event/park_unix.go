@@ -74,7 +74,7 @@ func (p *parker) wait(ev []Fired, timeout time.Duration) (int, error) {
 	}
 	// RawConn.Read polls once before parking, so events already pending
 	// cost one nonblocking poll, no park.
-	if err := p.arm(timeout); err != nil {
+	if err := p.arm(time.Now(), timeout); err != nil {
 		return 0, err
 	}
 	p.ev, p.n, p.err = ev, 0, nil
@@ -168,11 +168,11 @@ func (p *parker) wake() error {
 var expired = time.Unix(1, 0)
 
 // arm makes sure the file's read deadline ends the park no later than
-// timeout from now. An earlier deadline already set is kept: waking early
-// is harmless (the loop recomputes), and not resetting it saves a runtime
-// timer update on most waits.
-func (p *parker) arm(timeout time.Duration) error {
-	now := time.Now()
+// timeout from now (the caller's clock reading: one fewer per park). An
+// earlier deadline already set is kept: waking early is harmless (the
+// loop recomputes), and not resetting it saves a runtime timer update on
+// most waits.
+func (p *parker) arm(now time.Time, timeout time.Duration) error {
 	cur := p.deadline
 	if timeout < 0 {
 		if !cur.IsZero() && !cur.After(now) {
