@@ -65,7 +65,7 @@ type peer struct {
 	done   chan struct{}
 	up     chan error
 	eof    bool
-	pauses int // PauseRead(true) after this many reads, then resume later
+	pauses int  // PauseRead(true) after this many reads, then resume later
 	hold   bool // PauseRead(true) for good once want bytes are in
 	reads  int
 	mu     sync.Mutex // guards got for the test goroutine after done
