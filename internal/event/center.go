@@ -624,22 +624,25 @@ func (c *Center) step(edge bool) (park bool, err error) {
 		}
 		timeout = min(d, timeout)
 	}
+	parkFor := timeout // a park after a guess ends by the poll owed
 	if c.owed != 0 {
 		d := time.Duration(c.owed - now)
 		if d <= 0 {
 			return false, nil // the next step polls
 		}
-		timeout = min(d, timeout)
+		parkFor = min(d, timeout)
 	}
 	// The deadline is set before awake is cleared: a producer's wake
 	// (an expired deadline) must not be overwritten by it.
 	if c.armHook != nil {
 		c.armHook()
 	}
+	// A wait in the kernel polls every registration, so it need not end
+	// by the owed poll, nor be kept from the kernel by its short timeout.
 	kernel := c.kw != nil && c.waitAt(int(loopsAwake.Load())-1, c.procs, timeout, c.lastWait)
 	if kernel {
 		c.kwaitFor = timeout
-	} else if err := c.lp.arm(c.base.Add(time.Duration(now)), timeout); err != nil {
+	} else if err := c.lp.arm(c.base.Add(time.Duration(now)), parkFor); err != nil {
 		return false, err
 	}
 	c.kwait = kernel
