@@ -170,10 +170,12 @@ type Center struct {
 	// latest wait lasted, for kernelWaitAt.
 	waitFrom int64
 	lastWait time.Duration
-	// Guessing (guess.go): busy counts registrations that are not quiet,
-	// busyFD is the one when busy is 1 (-1: not looked up yet), owed is
-	// the loop clock by which a real poll is due after a guess (0: none).
+	// Guessing (guess.go): busy and quiet count the registrations that
+	// are not Quiet and that are, busyFD is the busy one when busy is 1
+	// (-1: not looked up yet), owed is the loop clock by which a real
+	// poll is due after a guess (0: none).
 	busy   int
+	quiet  int
 	busyFD int
 	owed   int64
 }
@@ -270,7 +272,9 @@ func (c *Center) AddFile(fd int, mask Mask, h FileHandler) (FileID, error) {
 	}
 	quiet := isQuiet(h)
 	c.files[fd] = fileEntry{gen: c.gen, mask: mask, quiet: quiet, h: h}
-	if !quiet {
+	if quiet {
+		c.quiet++
+	} else {
 		c.addBusy(fd)
 	}
 	c.nfiles.Add(1)
@@ -334,7 +338,9 @@ func (c *Center) RemoveFile(id FileID) error {
 		return err
 	}
 	derr := c.drv.Update(id.FD(), e.mask, None)
-	if !e.quiet {
+	if e.quiet {
+		c.quiet--
+	} else {
 		c.removeBusy(id.FD())
 	}
 	*e = fileEntry{}
