@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Final side by sides of session 11: OLD=/tmp/msgr-base (81ea569, session start), NEW=$1 (final main build).
 set -u
-NEW=$1 OLD=/tmp/msgr-base D=/work/notes/s11/final AB=/work/notes/s11/ab-bench.sh
+NEW=$1 OLD=/tmp/msgr-base D=/work/notes/s11/final2 AB=/work/notes/s11/ab-bench.sh
 mkdir -p $D
 cd /work/main
 echo "start $(date +%T) $(cat /proc/loadavg)"
