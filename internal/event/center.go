@@ -170,12 +170,11 @@ type Center struct {
 	// latest wait lasted, for kernelWaitAt.
 	waitFrom int64
 	lastWait time.Duration
-	// Guessing (guess.go): busy and quiet count the registrations that
-	// are not Quiet and that are, busyFD is the busy one when busy is 1
-	// (-1: not looked up yet), owed is the loop clock by which a real
+	// Guessing (guess.go): busy counts the registrations that are not
+	// Quiet (the rest of nfiles are), busyFD is the busy one when busy is
+	// 1 (-1: not looked up yet), owed is the loop clock by which a real
 	// poll is due after a guess (0: none).
 	busy   int
-	quiet  int
 	busyFD int
 	owed   int64
 }
@@ -272,9 +271,7 @@ func (c *Center) AddFile(fd int, mask Mask, h FileHandler) (FileID, error) {
 	}
 	quiet := isQuiet(h)
 	c.files[fd] = fileEntry{gen: c.gen, mask: mask, quiet: quiet, h: h}
-	if quiet {
-		c.quiet++
-	} else {
+	if !quiet {
 		c.addBusy(fd)
 	}
 	c.nfiles.Add(1)
@@ -338,9 +335,7 @@ func (c *Center) RemoveFile(id FileID) error {
 		return err
 	}
 	derr := c.drv.Update(id.FD(), e.mask, None)
-	if e.quiet {
-		c.quiet--
-	} else {
+	if !e.quiet {
 		c.removeBusy(id.FD())
 	}
 	*e = fileEntry{}

@@ -55,7 +55,7 @@ func (c *Center) guess() bool {
 	if c.files[c.busyFD].mask != Readable {
 		return false
 	}
-	if c.quiet > 0 {
+	if c.quietFiles() > 0 {
 		now := c.nowNS.Load()
 		if c.owed == 0 {
 			c.owed = now + int64(guessFor)
@@ -67,6 +67,9 @@ func (c *Center) guess() bool {
 	c.stats.guesses.Add(1)
 	return true
 }
+
+// quietFiles is how many registrations are Quiet.
+func (c *Center) quietFiles() int { return int(c.nfiles.Load()) - c.busy }
 
 // findBusy returns the one busy registration's descriptor (busy == 1).
 func (c *Center) findBusy() int {

@@ -151,8 +151,8 @@ func TestCenterGuessBusyCount(t *testing.T) {
 		if _, err := c.AddFile(q[0], Readable, quiet); err != nil {
 			t.Fatal(err)
 		}
-		if c.busy != 0 || c.quiet != 1 {
-			t.Errorf("busy %d quiet %d with one quiet registration", c.busy, c.quiet)
+		if c.busy != 0 || c.quietFiles() != 1 {
+			t.Errorf("busy %d quiet %d with one quiet registration", c.busy, c.quietFiles())
 		}
 		ida, _ = c.AddFile(a, Readable, &echoer{})
 		if c.busy != 1 || c.busyFD != a {

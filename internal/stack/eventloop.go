@@ -352,8 +352,8 @@ func (s *loopSocket) mask() event.Mask {
 // HandleFileEvent reports drained when the socket is closed or its
 // handler read bytes and its last Read found nothing more; an event
 // whose reads found nothing may have been the loop's guess (see
-// event.Quiet), so the loop polls. Writes need no report: a flush stops at EAGAIN or disarms
-// writability (SetMask, which the Center notices).
+// event.Quiet), so the loop polls. Writes need no report: a flush stops
+// at EAGAIN or disarms writability (SetMask, which the Center notices).
 func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 	if s.closed {
 		return true
