@@ -177,6 +177,10 @@ type Center struct {
 	busy   int
 	busyFD int
 	owed   int64
+	// ends run at the end of the step (AtStepEnd), stops when the loop
+	// stops (OnStop).
+	ends  []func()
+	stops []func()
 }
 
 // NewCenter opens a Center and its driver. Run it on a goroutine of
@@ -543,6 +547,11 @@ func (c *Center) shutdown() {
 		c.head = 0
 		c.mu.Unlock()
 	}
+	c.runEnds()
+	for _, f := range c.stops {
+		f()
+	}
+	c.stops = nil
 	_ = c.drv.Close()
 	c.loopG.Store(0)
 	close(c.exited)
@@ -752,6 +761,7 @@ func (c *Center) handle(n int) {
 	if ran > 0 {
 		c.stats.tasks.Add(uint64(ran))
 	}
+	c.runEnds()
 	if c.iterHook != nil {
 		c.iterHook(n)
 	}

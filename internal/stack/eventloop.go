@@ -309,10 +309,17 @@ type loopSocket struct {
 	wakesAt uint64
 	skip    int
 	backoff int
+	// Staged writes (sendbatch.go): b is the loop's batch, staged the
+	// bytes written but not sent yet, backlog set while some of them
+	// wait for room, werr the error a staged send met.
+	b       *sendBatch
+	staged  []byte
+	backlog bool
+	werr    error
 }
 
 func newLoopSocket(c *event.Center, fd int, h Handler) *loopSocket {
-	return &loopSocket{c: c, fd: fd, h: h}
+	return &loopSocket{c: c, fd: fd, h: h, b: batchFor(c)}
 }
 
 func (s *loopSocket) register(m event.Mask) error {
@@ -343,7 +350,7 @@ func (s *loopSocket) mask() event.Mask {
 	if !s.paused {
 		m |= event.Readable
 	}
-	if s.wantWrite {
+	if s.wantWrite || s.backlog {
 		m |= event.Writable
 	}
 	return m
@@ -383,8 +390,13 @@ func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 		s.h.OnReadable()
 		drained = s.drained && s.got
 	}
-	if !s.closed && m&event.Writable != 0 && s.wantWrite {
-		s.h.OnWritable()
+	if !s.closed && m&event.Writable != 0 {
+		if s.backlog {
+			s.sendStaged()
+		}
+		if !s.closed && !s.backlog && s.wantWrite {
+			s.h.OnWritable()
+		}
 	}
 	s.judge()
 	s.inEvent = false
@@ -394,6 +406,9 @@ func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 func (s *loopSocket) Read(p []byte) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
+	}
+	if s.werr != nil {
+		return 0, s.werr
 	}
 	s.longIO(len(p))
 	n, err := sock.Read(s.fd, p)
@@ -430,11 +445,27 @@ func (s *loopSocket) Writev(bufs [][]byte) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
+	if s.werr != nil {
+		return 0, s.werr
+	}
+	if n, ok := s.b.stage(s, bufs); ok {
+		s.moved += n
+		return n, nil
+	}
 	// A wake from here on may be the peer answering this write, not
 	// the work an earlier yield of the event let run.
 	s.judge()
 	s.longIO(vecLen(bufs, longIO))
-	n, err := sock.Writev(s.fd, bufs)
+	var n int
+	var err error
+	if len(s.staged) > 0 {
+		n, err = s.writeThrough(bufs)
+	} else {
+		n, err = sock.Writev(s.fd, bufs)
+		if err == nil {
+			s.b.wroteAtOnce()
+		}
+	}
 	s.moved += n
 	if !s.inEvent {
 		s.judge()
@@ -443,6 +474,80 @@ func (s *loopSocket) Writev(bufs [][]byte) (int, error) {
 		return 0, ErrWouldBlock
 	}
 	return n, err
+}
+
+// writeThrough sends the staged bytes and then bufs in one writev, and
+// says how much of bufs went.
+func (s *loopSocket) writeThrough(bufs [][]byte) (int, error) {
+	vec := append(append(s.b.vec[:0], s.staged), bufs...)
+	n, err := sock.Writev(s.fd, vec)
+	clear(vec)
+	s.b.vec = vec[:0]
+	if k := len(s.staged); n < k {
+		s.keep(n)
+		if err == nil {
+			err = sock.ErrWouldBlock
+		}
+		return 0, err
+	}
+	n -= len(s.staged)
+	s.staged = nil
+	s.setBacklog(false)
+	return n, err
+}
+
+// sent takes the result of a staged send; false: it failed, and the
+// handler is to hear of it (failed) once the caller is done.
+func (s *loopSocket) sent(n int, err error) bool {
+	if s.closed {
+		return true
+	}
+	if n >= len(s.staged) && err == nil {
+		s.staged = nil
+		s.setBacklog(false)
+		return true
+	}
+	if err == nil || errors.Is(err, sock.ErrWouldBlock) {
+		// What waits for room moves out of the loop's arena.
+		s.staged = append([]byte(nil), s.staged[n:]...)
+		s.setBacklog(true)
+		return true
+	}
+	s.werr = err
+	s.staged = nil
+	s.setBacklog(false)
+	return false
+}
+
+// failed tells the handler of a staged send's error, as the kernel
+// reports a failed socket readable: its next Read returns the error.
+func (s *loopSocket) failed() {
+	if !s.closed && !s.paused {
+		s.h.OnReadable()
+	}
+}
+
+// sendStaged sends what stays staged once the socket has room.
+func (s *loopSocket) sendStaged() {
+	n, err := sock.Write(s.fd, s.staged)
+	if !s.sent(n, err) {
+		s.failed()
+	}
+}
+
+// keep drops the first n staged bytes, which went.
+func (s *loopSocket) keep(n int) {
+	s.staged = s.staged[:copy(s.staged, s.staged[n:])]
+}
+
+func (s *loopSocket) setBacklog(on bool) {
+	if s.backlog == on {
+		return
+	}
+	s.backlog = on
+	if !s.connecting {
+		_ = s.c.SetMask(s.id, s.mask())
+	}
 }
 
 // longIO is how many bytes one readiness event (or one call outside an
@@ -542,7 +647,7 @@ func (s *loopSocket) WantWrite(on bool) {
 		return
 	}
 	s.wantWrite = on
-	if !s.connecting {
+	if !s.connecting && !s.backlog {
 		_ = s.c.SetMask(s.id, s.mask())
 	}
 }
@@ -564,9 +669,18 @@ func (s *loopSocket) Detach() (Pending, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
-	// The next owner starts from the default mark, as on a new socket.
+	// The next owner starts from the default mark, as on a new socket,
+	// and after the bytes written so far.
 	if s.lowat > 1 {
 		_ = sock.SetRecvLowat(s.fd, 1)
+	}
+	if len(s.staged) > 0 {
+		s.sendStaged()
+		if len(s.staged) > 0 || s.werr != nil {
+			s.staged = nil
+			s.Close()
+			return nil, fmt.Errorf("stack: socket detached with unsent bytes: %w", ErrClosed)
+		}
 	}
 	s.closed = true
 	_ = s.c.RemoveFile(s.id)
@@ -576,6 +690,12 @@ func (s *loopSocket) Detach() (Pending, error) {
 func (s *loopSocket) Close() error {
 	if s.closed {
 		return nil
+	}
+	if len(s.staged) > 0 {
+		// Written is written: what a connection wrote before it closed
+		// (a last frame) goes if there is room, as a writev would have.
+		_, _ = sock.Write(s.fd, s.staged)
+		s.staged = nil
 	}
 	s.closed = true
 	_ = s.c.RemoveFile(s.id)

@@ -1,0 +1,205 @@
+package stack
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/gomsgr/msgr/internal/event"
+	"github.com/gomsgr/msgr/internal/sock"
+)
+
+// A loop that answers many connections in one step used to pay a writev
+// per connection. On a paravirtualised guest a system call's entry and
+// exit cost about as much as a small loopback send (issue 12: a 4 KiB
+// round trip at 16 connections is a read and a writev on each side, and
+// its CPU was 60% system calls). So within a step, the first small write
+// goes out at once (a step with one writer pays nothing more, and the
+// peer starts at once), and later small writes of the step are copied to
+// their socket's staging buffer and sent together at the step's end, in
+// one io_uring submission (sock.Ring).
+//
+// To its connection a staged write has been written: the bytes are
+// copied, and the connection's buffers are its own again. What a staged
+// send then meets is the socket's to handle:
+//   - no room for all of it: the rest stays staged, the socket waits for
+//     writability itself (backlog) and sends it before any new write, and
+//     the connection's next writes report ErrWouldBlock until it is out;
+//   - an error: it is kept (werr) and returned by the socket's next Read
+//     or Writev; the handler is told at once through OnReadable, as the
+//     kernel reports a failed socket readable.
+//
+// Order holds: a socket's bytes leave in the order written, since a write
+// that does not stage (too big, or the socket has staged bytes it cannot
+// add to) first sends what is staged, in the same writev.
+
+// stageMax bounds the bytes a socket stages in one step: small messages
+// and acks. Bigger writes go out at once; copying them would cost more
+// than the system call saved.
+const stageMax = 32 << 10
+
+// arenaSize is the room a loop stages in per step (about 60 sockets'
+// 4 KiB messages); writes that find it full go out at once. Staged bytes
+// are carved from it, so staging allocates nothing, and the arena is
+// free again after each step's flush: bytes still waiting for room move
+// to a buffer of their socket's own.
+const arenaSize = 256 << 10
+
+// ringEntries is the most sends one submission carries; more go in
+// several.
+const ringEntries = 64
+
+// sendBatch is a loop's staged writes. Loop-owned (the Center's).
+type sendBatch struct {
+	c    *event.Center
+	ring *sock.Ring // nil: no io_uring here; every write goes out at once
+	// wrote: a write went out at once in this step (the next small ones
+	// stage); armed: flush is queued for the step's end.
+	wrote bool
+	armed bool
+	socks  []*loopSocket // staged this step
+	spare  []*loopSocket
+	failed []*loopSocket
+	ops    []sock.SendOp
+	arena  []byte
+	used   int      // bytes of arena carved this step
+	vec    [][]byte // scratch for a write through staged bytes
+	flush  func()
+	// For tests: writes staged, ring submissions made.
+	stagedWrites, submits int
+}
+
+// batches holds each loop's sendBatch: the loops are shared by every
+// messenger of the process, and one batch serves them all.
+var batches sync.Map // *event.Center → *sendBatch
+
+// useRing turns staging off when false (tests compare both paths).
+var useRing = true
+
+// batchFor returns c's batch, setting it up on c's first socket. Loop
+// only.
+func batchFor(c *event.Center) *sendBatch {
+	if v, ok := batches.Load(c); ok {
+		return v.(*sendBatch)
+	}
+	b := &sendBatch{c: c}
+	b.flush = b.flushStep
+	if useRing {
+		if r, err := sock.NewRing(ringEntries); err == nil {
+			b.ring = r
+		}
+	}
+	if err := c.OnStop(b.close); err != nil {
+		if b.ring != nil {
+			b.ring.Close()
+		}
+		return &sendBatch{c: c}
+	}
+	batches.Store(c, b)
+	return b
+}
+
+func (b *sendBatch) close() {
+	batches.Delete(b.c)
+	if b.ring != nil {
+		_ = b.ring.Close()
+		b.ring = nil
+	}
+}
+
+// wroteAtOnce notes a write that went out at once, so that the step's
+// next small writes stage.
+func (b *sendBatch) wroteAtOnce() {
+	if b == nil || b.ring == nil || b.wrote {
+		return
+	}
+	b.wrote = true
+	b.arm()
+}
+
+func (b *sendBatch) arm() {
+	if !b.armed {
+		b.armed = true
+		_ = b.c.AtStepEnd(b.flush)
+	}
+}
+
+// stage copies bufs to s's staging buffer when this step already wrote
+// at once and they fit; it reports whether it did.
+func (b *sendBatch) stage(s *loopSocket, bufs [][]byte) (int, bool) {
+	if b == nil || !b.wrote || s.backlog {
+		return 0, false
+	}
+	total := vecLen(bufs, stageMax+1)
+	if len(s.staged)+total > stageMax {
+		return 0, false
+	}
+	if s.staged == nil {
+		if b.arena == nil {
+			b.arena = make([]byte, arenaSize)
+		}
+		if b.used+total > len(b.arena) {
+			return 0, false
+		}
+		// A second write of the step outgrows this and moves to the heap.
+		s.staged = b.arena[b.used : b.used : b.used+total]
+		b.used += total
+		b.socks = append(b.socks, s)
+	}
+	for _, p := range bufs {
+		s.staged = append(s.staged, p...)
+	}
+	b.stagedWrites++
+	return total, true
+}
+
+// flushStep sends what the step staged: one system call whatever the
+// number of sockets.
+func (b *sendBatch) flushStep() {
+	b.armed, b.wrote = false, false
+	socks := b.socks[:0]
+	ops := b.ops[:0]
+	for _, s := range b.socks {
+		if !s.closed && len(s.staged) > 0 {
+			socks = append(socks, s)
+			ops = append(ops, sock.SendOp{FD: s.fd, Buf: s.staged})
+		}
+	}
+	// Sockets that stage while the results are handed out belong to the
+	// next flush.
+	b.socks = b.spare[:0]
+	switch {
+	case len(ops) == 1 || len(ops) > 1 && b.ring == nil:
+		for i := range ops {
+			ops[i].N, ops[i].Err = sock.Write(ops[i].FD, ops[i].Buf)
+		}
+	case len(ops) > 1:
+		b.submits++
+		if err := b.ring.Send(ops); err != nil {
+			// The ring itself failed: send one by one from now on.
+			_ = b.ring.Close()
+			b.ring = nil
+			for i := range ops {
+				if errors.Is(ops[i].Err, err) {
+					ops[i].N, ops[i].Err = sock.Write(ops[i].FD, ops[i].Buf)
+				}
+			}
+		}
+	}
+	failed := b.failed[:0]
+	for i, s := range socks {
+		if !s.sent(ops[i].N, ops[i].Err) {
+			failed = append(failed, s)
+		}
+	}
+	// No socket holds arena bytes now.
+	b.used = 0
+	clear(ops)
+	b.ops = ops[:0]
+	clear(socks)
+	b.spare = socks[:0]
+	for _, s := range failed {
+		s.failed()
+	}
+	clear(failed)
+	b.failed = failed[:0]
+}

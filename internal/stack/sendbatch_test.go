@@ -1,0 +1,266 @@
+//go:build linux
+
+package stack
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/gomsgr/msgr/internal/event"
+	"github.com/gomsgr/msgr/internal/sock"
+	"golang.org/x/sys/unix"
+)
+
+// echoer writes back whatever it reads, the way a server answers: its
+// writes of one step stage behind the step's first.
+type echoer struct {
+	t   *testing.T
+	s   Socket
+	out [][]byte
+	eof bool
+}
+
+func (e *echoer) OnConnected(error) {}
+func (e *echoer) OnWritable()       { e.flush() }
+func (e *echoer) OnReadable() {
+	for range 4 {
+		buf := make([]byte, 1+rand.IntN(9000))
+		n, err := e.s.Read(buf)
+		if n > 0 {
+			e.out = append(e.out, buf[:n])
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				e.eof = true
+			} else if !errors.Is(err, ErrWouldBlock) {
+				e.t.Errorf("echo read: %v", err)
+			}
+			break
+		}
+	}
+	e.flush()
+}
+
+func (e *echoer) flush() {
+	for len(e.out) > 0 {
+		n, err := e.s.Writev(e.out)
+		for n > 0 {
+			if n >= len(e.out[0]) {
+				n -= len(e.out[0])
+				e.out = e.out[1:]
+			} else {
+				e.out[0] = e.out[0][n:]
+				n = 0
+			}
+		}
+		if errors.Is(err, ErrWouldBlock) {
+			e.s.WantWrite(true)
+			return
+		}
+		if err != nil {
+			e.t.Errorf("echo write: %v", err)
+			return
+		}
+	}
+	e.s.WantWrite(false)
+}
+
+// oneLoop is an event-loop stack of a single loop, so that every socket
+// of a test shares its steps (and its batch).
+func oneLoop(t *testing.T) (*EventLoop, Worker) {
+	t.Helper()
+	st, err := NewEventLoop(event.NewRegistry(), "batch", event.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, rel := st.Pick()
+	t.Cleanup(func() {
+		rel()
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return st, w
+}
+
+// Many connections on one loop echo streams of writes of every size,
+// some through tiny socket buffers: each stream comes back whole and in
+// order, whether its writes staged, went at once, or waited for room.
+func TestSendBatchEcho(t *testing.T) {
+	for _, ring := range []bool{true, false} {
+		t.Run(map[bool]string{true: "ring", false: "noring"}[ring], func(t *testing.T) {
+			old := useRing
+			useRing = ring
+			t.Cleanup(func() { useRing = old })
+			_, w := oneLoop(t)
+			ln, accepted := listen(t, w)
+			defer on(t, w, func() { ln.Close() })
+			const conns, total = 12, 600 << 10
+			clients := make([]*peer, conns)
+			servers := make([]*echoer, conns)
+			sent := make([][]byte, conns)
+			for i := range conns {
+				data := pattern(total, byte(i))
+				sent[i] = data
+				p := newPeer(t, w, total)
+				for off := 0; off < total; {
+					n := min(total-off, 1+rand.IntN(12000))
+					if i%3 == 0 && rand.IntN(10) == 0 {
+						n = min(total-off, stageMax+rand.IntN(3*stageMax)) // write through
+					}
+					p.out = append(p.out, data[off:off+n])
+					off += n
+				}
+				clients[i] = p
+				on(t, w, func() {
+					var err error
+					if p.s, err = w.Connect(ln.Addr(), DialConfig{NoDelay: true}, p); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if err := <-p.up; err != nil {
+					t.Fatal(err)
+				}
+				pend := accept(t, accepted)
+				e := &echoer{t: t}
+				servers[i] = e
+				on(t, w, func() {
+					var err error
+					if e.s, err = pend.Attach(w, DialConfig{NoDelay: true}, e); err != nil {
+						t.Fatal(err)
+					}
+					if i%2 == 1 {
+						// Little room: staged sends come back short.
+						_ = sock.SetSendBuffer(e.s.(*loopSocket).fd, 4096)
+					}
+				})
+			}
+			for i, p := range clients {
+				select {
+				case <-p.done:
+				case <-time.After(60 * time.Second):
+					t.Fatalf("stream %d stuck", i)
+				}
+				p.mu.Lock()
+				ok := bytes.Equal(p.got.Bytes(), sent[i])
+				p.mu.Unlock()
+				if !ok {
+					t.Fatalf("stream %d came back changed", i)
+				}
+			}
+			var staged, submits int
+			on(t, w, func() {
+				b := batchFor(w.(*loopWorker).c)
+				staged, submits = b.stagedWrites, b.submits
+				for i := range conns {
+					clients[i].s.Close()
+					servers[i].s.Close()
+				}
+			})
+			t.Logf("staged writes %d, ring submissions %d", staged, submits)
+			if ring && (staged == 0 || submits == 0) {
+				if _, err := sock.NewRing(4); errors.Is(err, sock.ErrNoRing) {
+					t.Skipf("no io_uring: %v", err)
+				}
+				t.Fatalf("nothing staged (%d) or submitted (%d)", staged, submits)
+			}
+			if !ring && staged != 0 {
+				t.Fatalf("%d writes staged without a ring", staged)
+			}
+		})
+	}
+}
+
+// quietHandler records what its socket tells it.
+type quietHandler struct {
+	up       chan error
+	readable int
+}
+
+func (h *quietHandler) OnConnected(err error) { h.up <- err }
+func (h *quietHandler) OnWritable()       {}
+func (h *quietHandler) OnReadable()       { h.readable++ }
+
+// A staged write to a peer that reset the connection succeeds for its
+// writer, like a write that the kernel took; the error comes back from
+// the socket's next Read and Writev, and its handler is told.
+func TestSendBatchError(t *testing.T) {
+	if _, err := sock.NewRing(4); err != nil {
+		t.Skipf("no io_uring: %v", err)
+	}
+	_, w := oneLoop(t)
+	ln, accepted := listen(t, w)
+	defer on(t, w, func() { ln.Close() })
+	var socks [2]Socket
+	hs := [2]*quietHandler{{up: make(chan error, 1)}, {up: make(chan error, 1)}}
+	for i := range socks {
+		on(t, w, func() {
+			var err error
+			if socks[i], err = w.Connect(ln.Addr(), DialConfig{NoDelay: true}, hs[i]); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if err := <-hs[i].up; err != nil {
+			t.Fatal(err)
+		}
+		pend := accept(t, accepted).(*loopPending)
+		fd := pend.take()
+		if i == 1 {
+			// Reset: close with a zero linger.
+			if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sock.Close(fd)
+	}
+	// The reset has reached the client socket once it reads readable.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		seen := 0
+		on(t, w, func() { seen = hs[1].readable })
+		if seen > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reset never arrived")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var n1 int
+	var err1 error
+	var staged, readable int
+	on(t, w, func() {
+		hs[1].readable = 0
+		socks[1].PauseRead(true) // only the failed send may tell it now
+		socks[1].PauseRead(false)
+		before := batchFor(w.(*loopWorker).c).stagedWrites
+		if _, err := socks[0].Writev([][]byte{[]byte("first")}); err != nil {
+			t.Errorf("first write: %v", err)
+		}
+		n1, err1 = socks[1].Writev([][]byte{[]byte("staged")})
+		staged = batchFor(w.(*loopWorker).c).stagedWrites - before
+	})
+	if staged != 1 || n1 != 6 || err1 != nil {
+		t.Fatalf("second write of the step: staged %d, n=%d err=%v; want staged and taken", staged, n1, err1)
+	}
+	var rerr, werr error
+	on(t, w, func() {
+		readable = hs[1].readable
+		_, rerr = socks[1].Read(make([]byte, 10))
+		_, werr = socks[1].Writev([][]byte{[]byte("more")})
+		socks[0].Close()
+		socks[1].Close()
+	})
+	for _, err := range []error{rerr, werr} {
+		if err == nil || errors.Is(err, ErrWouldBlock) {
+			t.Fatalf("after the failed staged send: Read %v, Writev %v; want the send's error", rerr, werr)
+		}
+	}
+	if readable == 0 {
+		t.Fatal("the handler was not told")
+	}
+	t.Logf("error: %v", werr)
+}
