@@ -62,7 +62,7 @@ type uringParams struct {
 	resv                                                                   [3]uint32
 	sqOff                                                                  struct {
 		head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32
-		userAddr                                                       uint64
+		userAddr                                                        uint64
 	}
 	cqOff struct {
 		head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32

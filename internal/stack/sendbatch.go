@@ -54,8 +54,8 @@ type sendBatch struct {
 	ring *sock.Ring // nil: no io_uring here; every write goes out at once
 	// wrote: a write went out at once in this step (the next small ones
 	// stage); armed: flush is queued for the step's end.
-	wrote bool
-	armed bool
+	wrote  bool
+	armed  bool
 	socks  []*loopSocket // staged this step
 	spare  []*loopSocket
 	failed []*loopSocket

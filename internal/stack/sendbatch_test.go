@@ -182,8 +182,8 @@ type quietHandler struct {
 }
 
 func (h *quietHandler) OnConnected(err error) { h.up <- err }
-func (h *quietHandler) OnWritable()       {}
-func (h *quietHandler) OnReadable()       { h.readable++ }
+func (h *quietHandler) OnWritable()           {}
+func (h *quietHandler) OnReadable()           { h.readable++ }
 
 // A staged write to a peer that reset the connection succeeds for its
 // writer, like a write that the kernel took; the error comes back from
