@@ -181,6 +181,10 @@ type Center struct {
 	// stops (OnStop).
 	ends  []func()
 	stops []func()
+	// prefetch reads ahead for a step's ready files (SetPrefetcher);
+	// ready is its scratch list.
+	prefetch Prefetcher
+	ready    []ReadyFile
 }
 
 // NewCenter opens a Center and its driver. Run it on a goroutine of
@@ -704,6 +708,9 @@ func (c *Center) handle(n int) {
 			g = c.files[fd].gen
 		}
 		c.snap[i] = g
+	}
+	if c.prefetch != nil && n >= 2 {
+		c.prefetchReady(n)
 	}
 	handled := 0
 	for i := 0; i < n; i++ {

@@ -10,11 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A Ring sends on many sockets in one system call: an io_uring whose
-// sends are all nonblocking (MSG_DONTWAIT makes io_uring complete a send
-// that finds no room with EAGAIN instead of arming a poll), so every
-// send has completed, and its buffer is the caller's again, when Send
-// returns. On a paravirtualised guest a system call's entry and exit cost
+// A Ring sends on or receives from many sockets in one system call: an
+// io_uring whose operations are all nonblocking (MSG_DONTWAIT makes
+// io_uring complete one that would wait with EAGAIN instead of arming a
+// poll), so every operation has completed, and its buffer is the
+// caller's again, when Do returns. On a paravirtualised guest a system call's entry and exit cost
 // about as much as a small loopback send itself (perf: pvm_irq_enable),
 // so a loop that answers a dozen connections in one step pays for one
 // instead of a dozen.
@@ -34,13 +34,16 @@ type Ring struct {
 	cqes    unsafe.Pointer
 }
 
-// SendOp is one send of a Ring batch: Buf goes to FD; Send fills N (bytes
-// sent) and Err (ErrWouldBlock when the socket had no room at all).
-type SendOp struct {
-	FD  int
-	Buf []byte
-	N   int
-	Err error
+// RingOp is one operation of a Ring batch: a send of Buf on FD, or with
+// Recv a receive into Buf. Do fills N (bytes moved; 0 on a receive: the
+// peer closed) and Err (ErrWouldBlock when the socket had no room or no
+// bytes).
+type RingOp struct {
+	FD   int
+	Buf  []byte
+	Recv bool
+	N    int
+	Err  error
 }
 
 // ErrNoRing reports that this kernel or process cannot set up an
@@ -53,6 +56,7 @@ const (
 	uringOffSQEs        = 0x10000000
 	uringFeatSingleMmap = 1 << 0
 	uringOpSend         = 26
+	uringOpRecv         = 27
 	sqeSize             = 64
 	cqeSize             = 16
 )
@@ -110,7 +114,7 @@ func NewRing(entries uint32) (*Ring, error) {
 
 func (r *Ring) u32(off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&r.rings[off])) }
 
-// Entries is the most sends one submission carries.
+// Entries is the most operations one submission carries.
 func (r *Ring) Entries() int { return int(r.entries) }
 
 // Close releases the ring.
@@ -131,10 +135,10 @@ func (r *Ring) Close() error {
 	return nil
 }
 
-// Send sends every op's buffer on its socket, nonblocking, and fills in
-// N and Err. An error is returned only when the ring itself failed; ops
-// it did not complete then have Err set to it.
-func (r *Ring) Send(ops []SendOp) error {
+// Do carries out every op, nonblocking, and fills in N and Err. An error
+// is returned only when the ring itself failed; ops it did not complete
+// then have Err set to it.
+func (r *Ring) Do(ops []RingOp) error {
 	for len(ops) > 0 {
 		k := min(len(ops), int(r.entries))
 		if err := r.send(ops[:k]); err != nil {
@@ -150,21 +154,24 @@ func (r *Ring) Send(ops []SendOp) error {
 	return nil
 }
 
-// send submits len(ops) ≤ entries sends and reaps their completions.
-func (r *Ring) send(ops []SendOp) error {
+// send submits len(ops) ≤ entries operations and reaps their completions.
+func (r *Ring) send(ops []RingOp) error {
 	tail := atomic.LoadUint32(r.sqTail)
+	if raceenabled {
+		raceWriteStart()
+	}
 	for i := range ops {
 		op := &ops[i]
 		op.N, op.Err = 0, nil
-		if raceenabled {
-			raceWriteStart()
-			if len(op.Buf) > 0 {
-				raceRead(unsafe.Pointer(&op.Buf[0]), len(op.Buf))
-			}
+		if raceenabled && !op.Recv && len(op.Buf) > 0 {
+			raceRead(unsafe.Pointer(&op.Buf[0]), len(op.Buf))
 		}
 		sqe := (*[sqeSize]byte)(unsafe.Pointer(&r.sqes[((tail+uint32(i))&r.sqMask)*sqeSize]))
 		*sqe = [sqeSize]byte{}
 		sqe[0] = uringOpSend
+		if op.Recv {
+			sqe[0] = uringOpRecv
+		}
 		*(*int32)(unsafe.Pointer(&sqe[4])) = int32(op.FD)
 		if len(op.Buf) > 0 {
 			*(*uint64)(unsafe.Pointer(&sqe[16])) = uint64(uintptr(unsafe.Pointer(&op.Buf[0])))
@@ -196,7 +203,7 @@ func (r *Ring) send(ops []SendOp) error {
 // reap collects want completions, waiting for any the kernel has not
 // posted yet (a send punted to a worker: not seen, but the buffers must
 // not be handed back before it ends).
-func (r *Ring) reap(ops []SendOp, want int) {
+func (r *Ring) reap(ops []RingOp, want int) {
 	head := atomic.LoadUint32(r.cqHead)
 	for got := 0; got < want; {
 		tail := atomic.LoadUint32(r.cqTail)
@@ -214,6 +221,12 @@ func (r *Ring) reap(ops []SendOp, want int) {
 			}
 			if res >= 0 {
 				ops[i].N = int(res)
+				if raceenabled && ops[i].Recv {
+					if res > 0 {
+						raceWrote(unsafe.Pointer(&ops[i].Buf[0]), int(res))
+					}
+					raceReadDone()
+				}
 			} else {
 				ops[i].Err = unix.Errno(-res)
 			}

@@ -55,13 +55,13 @@ func TestRingSend(t *testing.T) {
 	}
 	want := make([][]byte, socks)
 	for round := range 3 {
-		ops := make([]SendOp, socks)
+		ops := make([]RingOp, socks)
 		for i := range ops {
 			b := bytes.Repeat([]byte{byte(i), byte(round)}, 1000+i)
 			want[i] = append(want[i], b...)
-			ops[i] = SendOp{FD: cli[i], Buf: b}
+			ops[i] = RingOp{FD: cli[i], Buf: b}
 		}
-		if err := r.Send(ops); err != nil {
+		if err := r.Do(ops); err != nil {
 			t.Fatal(err)
 		}
 		for i, op := range ops {
@@ -89,8 +89,8 @@ func TestRingSendFullAndBad(t *testing.T) {
 	big := make([]byte, 1<<20)
 	sent, full := 0, false
 	for range 100 {
-		ops := []SendOp{{FD: cli, Buf: big}, {FD: -1, Buf: big[:10]}, {FD: ok, Buf: []byte("x")}}
-		if err := r.Send(ops); err != nil {
+		ops := []RingOp{{FD: cli, Buf: big}, {FD: -1, Buf: big[:10]}, {FD: ok, Buf: []byte("x")}}
+		if err := r.Do(ops); err != nil {
 			t.Fatal(err)
 		}
 		if !errors.Is(ops[1].Err, unix.EBADF) {
@@ -115,4 +115,39 @@ func TestRingSendFullAndBad(t *testing.T) {
 		t.Fatalf("healthy socket got %q", got)
 	}
 	_ = srv
+}
+
+// Receives in one batch: bytes where there are some, EAGAIN where there
+// are none, 0 where the peer closed.
+func TestRingRecv(t *testing.T) {
+	r := newTestRing(t, 8)
+	lo := netip.MustParseAddrPort("127.0.0.1:0")
+	full, fullSrv := pair(t, lo)
+	empty, _ := pair(t, lo)
+	closed, closedSrv := pair(t, lo)
+	if _, err := Write(fullSrv, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ShutdownWrite(closedSrv); err != nil {
+		t.Fatal(err)
+	}
+	waitFD(t, full, unix.POLLIN)
+	waitFD(t, closed, unix.POLLIN)
+	ops := []RingOp{
+		{FD: full, Buf: make([]byte, 100), Recv: true},
+		{FD: empty, Buf: make([]byte, 100), Recv: true},
+		{FD: closed, Buf: make([]byte, 100), Recv: true},
+	}
+	if err := r.Do(ops); err != nil {
+		t.Fatal(err)
+	}
+	if ops[0].Err != nil || string(ops[0].Buf[:ops[0].N]) != "hello" {
+		t.Fatalf("full: %q %v", ops[0].Buf[:ops[0].N], ops[0].Err)
+	}
+	if !errors.Is(ops[1].Err, ErrWouldBlock) {
+		t.Fatalf("empty: n=%d err=%v, want EAGAIN", ops[1].N, ops[1].Err)
+	}
+	if ops[2].Err != nil || ops[2].N != 0 {
+		t.Fatalf("closed: n=%d err=%v, want 0 (EOF)", ops[2].N, ops[2].Err)
+	}
 }

@@ -4,15 +4,16 @@ package sock
 
 import "errors"
 
-// Ring is io_uring's batch of sends; only Linux has one.
+// Ring is io_uring's batch of socket operations; only Linux has one.
 type Ring struct{}
 
-// SendOp is one send of a Ring batch.
-type SendOp struct {
-	FD  int
-	Buf []byte
-	N   int
-	Err error
+// RingOp is one operation of a Ring batch.
+type RingOp struct {
+	FD   int
+	Buf  []byte
+	Recv bool
+	N    int
+	Err  error
 }
 
 // ErrNoRing reports that there is no io_uring here.
@@ -27,5 +28,5 @@ func (*Ring) Entries() int { return 0 }
 // Close does nothing.
 func (*Ring) Close() error { return nil }
 
-// Send fails: there is no ring.
-func (*Ring) Send([]SendOp) error { return ErrNoRing }
+// Do fails: there is no ring.
+func (*Ring) Do([]RingOp) error { return ErrNoRing }

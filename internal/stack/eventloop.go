@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -198,6 +199,10 @@ type loopPending struct {
 	mu     sync.Mutex
 	fd     int // -1 once attached or closed
 	remote netip.AddrPort
+	// Read ahead by the socket's previous owner (Prefetch), not by its
+	// handler: the next owner reads them first.
+	pre    []byte
+	preErr error
 }
 
 func (p *loopPending) RemoteAddr() netip.AddrPort { return p.remote }
@@ -245,6 +250,8 @@ func (p *loopPending) Attach(w Worker, cfg DialConfig, h Handler) (Socket, error
 		sock.Close(fd)
 		return nil, err
 	}
+	s.pre, s.preErr = p.pre, p.preErr
+	s.kick()
 	return s, nil
 }
 
@@ -316,6 +323,14 @@ type loopSocket struct {
 	staged  []byte
 	backlog bool
 	werr    error
+	// Prefetched reads (Prefetch): pre the bytes not read yet, preFull
+	// that the receive filled its room (more may wait in the kernel),
+	// preErr what it met instead (io.EOF: the peer closed); redeliver
+	// runs the handler again for what is left.
+	pre       []byte
+	preFull   bool
+	preErr    error
+	redeliver func()
 }
 
 func newLoopSocket(c *event.Center, fd int, h Handler) *loopSocket {
@@ -409,6 +424,23 @@ func (s *loopSocket) Read(p []byte) (int, error) {
 	}
 	if s.werr != nil {
 		return 0, s.werr
+	}
+	if s.pre != nil {
+		n := copy(p, s.pre)
+		s.pre = s.pre[n:]
+		s.moved += n
+		s.got = true
+		s.drained = false
+		if len(s.pre) == 0 {
+			s.pre = nil
+			s.drained = !s.preFull
+		}
+		return n, nil
+	}
+	if err := s.preErr; err != nil {
+		s.preErr = nil
+		s.drained = false
+		return 0, err
 	}
 	s.longIO(len(p))
 	n, err := sock.Read(s.fd, p)
@@ -533,6 +565,58 @@ func (s *loopSocket) sendStaged() {
 	if !s.sent(n, err) {
 		s.failed()
 	}
+}
+
+// mayPrefetch reports whether b may read ahead for s in this step.
+func (s *loopSocket) mayPrefetch(b *sendBatch) bool {
+	return s.b == b && !s.closed && !s.paused && !s.connecting && s.pre == nil && s.preErr == nil && s.werr == nil
+}
+
+// prefetched takes the result of a receive made for s (into buf).
+func (s *loopSocket) prefetched(buf []byte, n int, err error) {
+	switch {
+	case err == nil && n > 0:
+		s.pre, s.preFull = buf[:n], n == len(buf)
+	case err == nil:
+		s.preErr = io.EOF
+	case errors.Is(err, sock.ErrWouldBlock):
+		// Nothing after all: the handler's read finds that out.
+	default:
+		s.preErr = err
+	}
+}
+
+// settlePrefetch runs at the step's end, when the read arena is about to
+// be reused: bytes the handler left move out of it, and the handler runs
+// again for them (the kernel will not report them) unless paused.
+func (s *loopSocket) settlePrefetch() {
+	if s.closed {
+		s.pre, s.preErr = nil, nil
+		return
+	}
+	if s.pre != nil {
+		s.pre = append([]byte(nil), s.pre...)
+	}
+	s.kick()
+}
+
+// kick has the handler run again from a task when prefetched bytes or a
+// prefetched error wait for it.
+func (s *loopSocket) kick() {
+	if s.closed || s.paused || (s.pre == nil && s.preErr == nil) {
+		return
+	}
+	if s.redeliver == nil {
+		s.redeliver = func() {
+			if s.closed || s.paused || (s.pre == nil && s.preErr == nil) {
+				return
+			}
+			if !s.HandleFileEvent(s.fd, event.Readable) {
+				s.c.Repoll()
+			}
+		}
+	}
+	_ = s.c.Dispatch(s.redeliver)
 }
 
 // keep drops the first n staged bytes, which went.
@@ -660,6 +744,9 @@ func (s *loopSocket) PauseRead(on bool) {
 	if !s.connecting {
 		_ = s.c.SetMask(s.id, s.mask())
 	}
+	if !on {
+		s.kick()
+	}
 }
 
 func (s *loopSocket) LocalAddr() netip.AddrPort  { return s.local }
@@ -684,7 +771,12 @@ func (s *loopSocket) Detach() (Pending, error) {
 	}
 	s.closed = true
 	_ = s.c.RemoveFile(s.id)
-	return &loopPending{fd: s.fd, remote: s.remote}, nil
+	p := &loopPending{fd: s.fd, remote: s.remote, preErr: s.preErr}
+	if s.pre != nil {
+		p.pre = append([]byte(nil), s.pre...)
+	}
+	s.pre, s.preErr = nil, nil
+	return p, nil
 }
 
 func (s *loopSocket) Close() error {

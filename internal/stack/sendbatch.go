@@ -44,9 +44,21 @@ const stageMax = 32 << 10
 // to a buffer of their socket's own.
 const arenaSize = 256 << 10
 
-// ringEntries is the most sends one submission carries; more go in
-// several.
+// ringEntries is the most operations one submission carries; more go
+// in several.
 const ringEntries = 64
+
+// Receives batch the same way (Prefetch): when a poll finds several
+// sockets readable, one submission reads them all, each into preSize of
+// the loop's read arena, before any handler runs; a handler's Read then
+// copies its bytes from there. Bytes a handler leaves (it paused, or
+// read with less room) move to a buffer of the socket's own at the
+// step's end, and the socket runs its handler again from a task, since
+// the kernel will not report them.
+const (
+	preSize     = 16 << 10
+	maxPrefetch = 64
+)
 
 // sendBatch is a loop's staged writes. Loop-owned (the Center's).
 type sendBatch struct {
@@ -59,13 +71,17 @@ type sendBatch struct {
 	socks  []*loopSocket // staged this step
 	spare  []*loopSocket
 	failed []*loopSocket
-	ops    []sock.SendOp
+	ops    []sock.RingOp
 	arena  []byte
 	used   int      // bytes of arena carved this step
 	vec    [][]byte // scratch for a write through staged bytes
 	flush  func()
-	// For tests: writes staged, ring submissions made.
-	stagedWrites, submits int
+	// Prefetch's: ops, the sockets they read for, and the arena.
+	rops   []sock.RingOp
+	rsocks []*loopSocket
+	rarena []byte
+	// For tests: writes staged, send submissions, receive submissions.
+	stagedWrites, submits, prefetches int
 }
 
 // batches holds each loop's sendBatch: the loops are shared by every
@@ -87,6 +103,9 @@ func batchFor(c *event.Center) *sendBatch {
 		if r, err := sock.NewRing(ringEntries); err == nil {
 			b.ring = r
 		}
+	}
+	if b.ring != nil {
+		_ = c.SetPrefetcher(b)
 	}
 	if err := c.OnStop(b.close); err != nil {
 		if b.ring != nil {
@@ -152,29 +171,77 @@ func (b *sendBatch) stage(s *loopSocket, bufs [][]byte) (int, bool) {
 	return total, true
 }
 
+// Prefetch reads for the ready sockets of b's loop, all in one
+// submission, before their handlers run.
+func (b *sendBatch) Prefetch(ready []event.ReadyFile) {
+	if b.ring == nil || len(b.rsocks) > 0 {
+		return
+	}
+	ops, socks := b.rops[:0], b.rsocks[:0]
+	for _, r := range ready {
+		s, ok := r.H.(*loopSocket)
+		if !ok || r.Mask&event.Readable == 0 || !s.mayPrefetch(b) {
+			continue
+		}
+		if b.rarena == nil {
+			b.rarena = make([]byte, maxPrefetch*preSize)
+		}
+		k := len(ops) * preSize
+		ops = append(ops, sock.RingOp{FD: s.fd, Buf: b.rarena[k : k+preSize : k+preSize], Recv: true})
+		socks = append(socks, s)
+		if len(ops) == maxPrefetch {
+			break
+		}
+	}
+	if len(ops) < 2 {
+		clear(socks)
+		return
+	}
+	b.prefetches++
+	err := b.ring.Do(ops)
+	for i, s := range socks {
+		if err == nil || !errors.Is(ops[i].Err, err) {
+			s.prefetched(ops[i].Buf, ops[i].N, ops[i].Err)
+		}
+	}
+	if err != nil {
+		_ = b.ring.Close()
+		b.ring = nil
+	}
+	clear(ops)
+	b.rops = ops[:0]
+	b.rsocks = socks
+	b.arm()
+}
+
 // flushStep sends what the step staged: one system call whatever the
-// number of sockets.
+// number of sockets. It also settles the step's prefetched bytes.
 func (b *sendBatch) flushStep() {
 	b.armed, b.wrote = false, false
+	for i, s := range b.rsocks {
+		s.settlePrefetch()
+		b.rsocks[i] = nil
+	}
+	b.rsocks = b.rsocks[:0]
 	socks := b.socks[:0]
 	ops := b.ops[:0]
 	for _, s := range b.socks {
 		if !s.closed && len(s.staged) > 0 {
 			socks = append(socks, s)
-			ops = append(ops, sock.SendOp{FD: s.fd, Buf: s.staged})
+			ops = append(ops, sock.RingOp{FD: s.fd, Buf: s.staged})
 		}
 	}
 	// Sockets that stage while the results are handed out belong to the
 	// next flush.
 	b.socks = b.spare[:0]
 	switch {
-	case len(ops) == 1 || len(ops) > 1 && b.ring == nil:
+	case len(ops) == 1 || b.ring == nil:
 		for i := range ops {
 			ops[i].N, ops[i].Err = sock.Write(ops[i].FD, ops[i].Buf)
 		}
-	case len(ops) > 1:
+	case len(ops) > 1 && b.ring != nil:
 		b.submits++
-		if err := b.ring.Send(ops); err != nil {
+		if err := b.ring.Do(ops); err != nil {
 			// The ring itself failed: send one by one from now on.
 			_ = b.ring.Close()
 			b.ring = nil

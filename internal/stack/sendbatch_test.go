@@ -107,6 +107,9 @@ func TestSendBatchEcho(t *testing.T) {
 				data := pattern(total, byte(i))
 				sent[i] = data
 				p := newPeer(t, w, total)
+				if i%4 == 2 {
+					p.pauses = 5 // prefetched bytes wait out a pause
+				}
 				for off := 0; off < total; {
 					n := min(total-off, 1+rand.IntN(12000))
 					if i%3 == 0 && rand.IntN(10) == 0 {
@@ -152,24 +155,24 @@ func TestSendBatchEcho(t *testing.T) {
 					t.Fatalf("stream %d came back changed", i)
 				}
 			}
-			var staged, submits int
+			var staged, submits, prefetches int
 			on(t, w, func() {
 				b := batchFor(w.(*loopWorker).c)
-				staged, submits = b.stagedWrites, b.submits
+				staged, submits, prefetches = b.stagedWrites, b.submits, b.prefetches
 				for i := range conns {
 					clients[i].s.Close()
 					servers[i].s.Close()
 				}
 			})
-			t.Logf("staged writes %d, ring submissions %d", staged, submits)
-			if ring && (staged == 0 || submits == 0) {
+			t.Logf("staged writes %d, send submissions %d, receive submissions %d", staged, submits, prefetches)
+			if ring && (staged == 0 || submits == 0 || prefetches == 0) {
 				if _, err := sock.NewRing(4); errors.Is(err, sock.ErrNoRing) {
 					t.Skipf("no io_uring: %v", err)
 				}
 				t.Fatalf("nothing staged (%d) or submitted (%d)", staged, submits)
 			}
-			if !ring && staged != 0 {
-				t.Fatalf("%d writes staged without a ring", staged)
+			if !ring && staged+prefetches != 0 {
+				t.Fatalf("%d writes staged, %d receives batched without a ring", staged, prefetches)
 			}
 		})
 	}
@@ -263,4 +266,118 @@ func TestSendBatchError(t *testing.T) {
 		t.Fatal("the handler was not told")
 	}
 	t.Logf("error: %v", werr)
+}
+
+// collector reads all its socket offers into got; done closes at want.
+type collector struct {
+	t    *testing.T
+	s    Socket
+	got  []byte
+	want int
+	done chan struct{}
+	// detach: on its first event, read this many bytes, then move the
+	// socket to next (Detach, Attach on the same loop).
+	detach  int
+	next    *collector
+	w       Worker
+	hadPre  bool
+	started bool
+}
+
+func (c *collector) OnConnected(error) {}
+func (c *collector) OnWritable()       {}
+func (c *collector) OnReadable() {
+	if c.detach > 0 && !c.started {
+		c.started = true
+		buf := make([]byte, c.detach)
+		n, err := c.s.Read(buf)
+		if err != nil || n != c.detach {
+			c.t.Errorf("first read: %d %v", n, err)
+		}
+		c.next.got = append(c.next.got, buf[:n]...)
+		c.hadPre = c.s.(*loopSocket).pre != nil
+		pend, err := c.s.Detach()
+		if err != nil {
+			c.t.Error(err)
+			return
+		}
+		if c.next.s, err = pend.Attach(c.w, DialConfig{}, c.next); err != nil {
+			c.t.Error(err)
+		}
+		return
+	}
+	buf := make([]byte, 5000)
+	for {
+		n, err := c.s.Read(buf)
+		c.got = append(c.got, buf[:n]...)
+		if n > 0 && len(c.got) == c.want {
+			close(c.done)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrWouldBlock) {
+				c.t.Errorf("read: %v", err)
+			}
+			return
+		}
+	}
+}
+
+// Bytes read ahead for a socket that its handler then detaches reach the
+// next owner first, then the kernel's rest: nothing lost or reordered.
+func TestPrefetchDetach(t *testing.T) {
+	if _, err := sock.NewRing(4); err != nil {
+		t.Skipf("no io_uring: %v", err)
+	}
+	_, w := oneLoop(t)
+	const n, size, first = 4, 60000, 100
+	data := pattern(size, 9)
+	var firsts, nexts [n]*collector
+	for i := range n {
+		fds := socketPair(t)
+		fd, err := unix.Dup(fds[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		nexts[i] = &collector{t: t, want: size, done: make(chan struct{})}
+		firsts[i] = &collector{t: t, w: w, detach: first, next: nexts[i]}
+		on(t, w, func() {
+			s, err := (&loopPending{fd: fd}).Attach(w, DialConfig{}, firsts[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			firsts[i].s = s
+			s.PauseRead(true)
+		})
+		if m, err := unix.Write(fds[1], data); err != nil || m != size {
+			t.Fatalf("write: %d %v", m, err)
+		}
+	}
+	// All ready at once: one poll finds them all and reads ahead.
+	on(t, w, func() {
+		for _, c := range firsts {
+			c.s.PauseRead(false)
+		}
+	})
+	for i, c := range nexts {
+		select {
+		case <-c.done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("socket %d stuck", i)
+		}
+	}
+	pre := 0
+	on(t, w, func() {
+		for i, c := range nexts {
+			if !bytes.Equal(c.got, data) {
+				t.Errorf("socket %d: the next owner got other bytes", i)
+			}
+			if firsts[i].hadPre {
+				pre++
+			}
+			c.s.Close()
+		}
+	})
+	if pre == 0 {
+		t.Fatal("no socket was detached with bytes read ahead")
+	}
 }
