@@ -331,6 +331,11 @@ type loopSocket struct {
 	preFull   bool
 	preErr    error
 	redeliver func()
+	// read: the bytes this event's Reads returned; big: the latest event
+	// read preSize or more, so a read ahead would only split its read
+	// in two (big messages are read straight into their buffer).
+	read int
+	big  bool
 }
 
 func newLoopSocket(c *event.Center, fd int, h Handler) *loopSocket {
@@ -398,7 +403,7 @@ func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 		s.h.OnConnected(nil)
 		return false
 	}
-	s.inEvent, s.moved, s.watched = true, 0, false
+	s.inEvent, s.moved, s.watched, s.read = true, 0, false, 0
 	drained := true
 	if m&event.Readable != 0 && !s.paused {
 		s.drained, s.got = false, false
@@ -415,6 +420,7 @@ func (s *loopSocket) HandleFileEvent(_ int, m event.Mask) bool {
 	}
 	s.judge()
 	s.inEvent = false
+	s.big = s.read >= preSize
 	return drained || s.closed
 }
 
@@ -429,6 +435,7 @@ func (s *loopSocket) Read(p []byte) (int, error) {
 		n := copy(p, s.pre)
 		s.pre = s.pre[n:]
 		s.moved += n
+		s.read += n
 		s.got = true
 		s.drained = false
 		if len(s.pre) == 0 {
@@ -445,6 +452,8 @@ func (s *loopSocket) Read(p []byte) (int, error) {
 	s.longIO(len(p))
 	n, err := sock.Read(s.fd, p)
 	s.moved += n
+	s.read += n
+	s.b.moving(n)
 	s.got = s.got || n > 0
 	if !s.inEvent {
 		s.judge()
@@ -499,6 +508,7 @@ func (s *loopSocket) Writev(bufs [][]byte) (int, error) {
 		}
 	}
 	s.moved += n
+	s.b.moving(n)
 	if !s.inEvent {
 		s.judge()
 	}
@@ -569,7 +579,8 @@ func (s *loopSocket) sendStaged() {
 
 // mayPrefetch reports whether b may read ahead for s in this step.
 func (s *loopSocket) mayPrefetch(b *sendBatch) bool {
-	return s.b == b && !s.closed && !s.paused && !s.connecting && s.pre == nil && s.preErr == nil && s.werr == nil
+	return s.b == b && !s.closed && !s.paused && !s.connecting && !s.big && s.lowat <= 1 &&
+		s.pre == nil && s.preErr == nil && s.werr == nil
 }
 
 // prefetched takes the result of a receive made for s (into buf).

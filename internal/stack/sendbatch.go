@@ -74,6 +74,7 @@ type sendBatch struct {
 	ops    []sock.RingOp
 	arena  []byte
 	used   int      // bytes of arena carved this step
+	moved  int      // bytes moved at once since the last send (moving)
 	vec    [][]byte // scratch for a write through staged bytes
 	flush  func()
 	// Prefetch's: ops, the sockets they read for, and the arena.
@@ -214,15 +215,45 @@ func (b *sendBatch) Prefetch(ready []event.ReadyFile) {
 	b.arm()
 }
 
-// flushStep sends what the step staged: one system call whatever the
-// number of sockets. It also settles the step's prefetched bytes.
+// flushStep ends b's step: it settles the step's prefetched bytes,
+// sends what is staged, and tells the handlers of the sends that failed.
 func (b *sendBatch) flushStep() {
-	b.armed, b.wrote = false, false
+	b.armed, b.wrote, b.moved = false, false, 0
 	for i, s := range b.rsocks {
 		s.settlePrefetch()
 		b.rsocks[i] = nil
 	}
 	b.rsocks = b.rsocks[:0]
+	b.sendStaged()
+	failed := b.failed
+	for i, s := range failed {
+		b.failed[i] = nil
+		s.failed()
+	}
+	b.failed = failed[:0]
+}
+
+// moving counts bytes a socket of b's loop moved outside staging; once
+// a step has moved flushAfter, what it staged goes out at once: the
+// step is a long one (big messages), and small answers should not wait
+// for its end.
+func (b *sendBatch) moving(n int) {
+	if b == nil {
+		return
+	}
+	if b.moved += n; b.moved >= flushAfter && len(b.socks) > 0 {
+		b.moved = 0
+		b.sendStaged()
+	}
+}
+
+// flushAfter is how many bytes a step moves before its staged sends go.
+const flushAfter = 128 << 10
+
+// sendStaged sends what is staged, one system call whatever the number
+// of sockets; the sends that failed wait in failed for the step's end
+// (a handler may be running now).
+func (b *sendBatch) sendStaged() {
 	socks := b.socks[:0]
 	ops := b.ops[:0]
 	for _, s := range b.socks {
@@ -231,15 +262,14 @@ func (b *sendBatch) flushStep() {
 			ops = append(ops, sock.RingOp{FD: s.fd, Buf: s.staged})
 		}
 	}
-	// Sockets that stage while the results are handed out belong to the
-	// next flush.
+	// Sockets that stage from here on belong to the next send.
 	b.socks = b.spare[:0]
 	switch {
 	case len(ops) == 1 || b.ring == nil:
 		for i := range ops {
 			ops[i].N, ops[i].Err = sock.Write(ops[i].FD, ops[i].Buf)
 		}
-	case len(ops) > 1 && b.ring != nil:
+	case len(ops) > 1:
 		b.submits++
 		if err := b.ring.Do(ops); err != nil {
 			// The ring itself failed: send one by one from now on.
@@ -252,10 +282,9 @@ func (b *sendBatch) flushStep() {
 			}
 		}
 	}
-	failed := b.failed[:0]
 	for i, s := range socks {
 		if !s.sent(ops[i].N, ops[i].Err) {
-			failed = append(failed, s)
+			b.failed = append(b.failed, s)
 		}
 	}
 	// No socket holds arena bytes now.
@@ -264,9 +293,4 @@ func (b *sendBatch) flushStep() {
 	b.ops = ops[:0]
 	clear(socks)
 	b.spare = socks[:0]
-	for _, s := range failed {
-		s.failed()
-	}
-	clear(failed)
-	b.failed = failed[:0]
 }
