@@ -316,10 +316,10 @@ type loopSocket struct {
 	wakesAt uint64
 	skip    int
 	backoff int
-	// Staged writes (sendbatch.go): b is the loop's batch, staged the
+	// Staged writes (iobatch.go): b is the loop's batch, staged the
 	// bytes written but not sent yet, backlog set while some of them
 	// wait for room, werr the error a staged send met.
-	b       *sendBatch
+	b       *ioBatch
 	staged  []byte
 	backlog bool
 	werr    error
@@ -578,7 +578,7 @@ func (s *loopSocket) sendStaged() {
 }
 
 // mayPrefetch reports whether b may read ahead for s in this step.
-func (s *loopSocket) mayPrefetch(b *sendBatch) bool {
+func (s *loopSocket) mayPrefetch(b *ioBatch) bool {
 	return s.b == b && !s.closed && !s.paused && !s.connecting && !s.big && s.lowat <= 1 &&
 		s.pre == nil && s.preErr == nil && s.werr == nil
 }

@@ -90,7 +90,7 @@ func oneLoop(t *testing.T) (*EventLoop, Worker) {
 // Many connections on one loop echo streams of writes of every size,
 // some through tiny socket buffers: each stream comes back whole and in
 // order, whether its writes staged, went at once, or waited for room.
-func TestSendBatchEcho(t *testing.T) {
+func TestBatchEcho(t *testing.T) {
 	for _, ring := range []bool{true, false} {
 		t.Run(map[bool]string{true: "ring", false: "noring"}[ring], func(t *testing.T) {
 			old := useRing
@@ -191,7 +191,7 @@ func (h *quietHandler) OnReadable()           { h.readable++ }
 // A staged write to a peer that reset the connection succeeds for its
 // writer, like a write that the kernel took; the error comes back from
 // the socket's next Read and Writev, and its handler is told.
-func TestSendBatchError(t *testing.T) {
+func TestBatchSendError(t *testing.T) {
 	if _, err := sock.NewRing(4); err != nil {
 		t.Skipf("no io_uring: %v", err)
 	}

@@ -8,25 +8,31 @@ import (
 	"github.com/gomsgr/msgr/internal/sock"
 )
 
-// A loop that answers many connections in one step used to pay a writev
-// per connection. On a paravirtualised guest a system call's entry and
-// exit cost about as much as a small loopback send (issue 12: a 4 KiB
-// round trip at 16 connections is a read and a writev on each side, and
-// its CPU was 60% system calls). So within a step, the first small write
-// goes out at once (a step with one writer pays nothing more, and the
-// peer starts at once), and later small writes of the step are copied to
-// their socket's staging buffer and sent together at the step's end, in
-// one io_uring submission (sock.Ring).
+// A loop that serves many connections in one step used to pay a read
+// and a writev per connection. On a paravirtualised guest a system
+// call's entry and exit cost about as much as a small loopback send
+// (issue 12: the CPU of a 4 KiB round trip at 16 connections was 60%
+// system calls), so a loop batches both through one io_uring (sock.Ring):
+//   - receives: when a poll finds several sockets readable, one
+//     submission reads them all before any handler runs (Prefetch);
+//   - sends: a step's first small write goes out at once (a step with
+//     one writer pays nothing more, and its peer starts at once); the
+//     step's later small writes are copied to a staging arena and go out
+//     together at the step's end, or as soon as the step has moved
+//     flushAfter bytes (big messages make long steps).
+// Without io_uring, every read and write is its own system call, as
+// before.
 //
 // To its connection a staged write has been written: the bytes are
 // copied, and the connection's buffers are its own again. What a staged
 // send then meets is the socket's to handle:
-//   - no room for all of it: the rest stays staged, the socket waits for
-//     writability itself (backlog) and sends it before any new write, and
-//     the connection's next writes report ErrWouldBlock until it is out;
+//   - no room for all of it: the rest waits in a buffer of the socket's
+//     own, the socket waits for writability itself (backlog) and sends it
+//     before any new write, and the connection's next writes report
+//     ErrWouldBlock until it is out;
 //   - an error: it is kept (werr) and returned by the socket's next Read
-//     or Writev; the handler is told at once through OnReadable, as the
-//     kernel reports a failed socket readable.
+//     or Writev; the handler is told at the step's end through
+//     OnReadable, as the kernel reports a failed socket readable.
 //
 // Order holds: a socket's bytes leave in the order written, since a write
 // that does not stage (too big, or the socket has staged bytes it cannot
@@ -48,20 +54,18 @@ const arenaSize = 256 << 10
 // in several.
 const ringEntries = 64
 
-// Receives batch the same way (Prefetch): when a poll finds several
-// sockets readable, one submission reads them all, each into preSize of
-// the loop's read arena, before any handler runs; a handler's Read then
-// copies its bytes from there. Bytes a handler leaves (it paused, or
-// read with less room) move to a buffer of the socket's own at the
-// step's end, and the socket runs its handler again from a task, since
-// the kernel will not report them.
+// A receive made ahead gets preSize of the loop's read arena; a
+// handler's Read then copies its bytes from there. Bytes a handler
+// leaves (it paused, or read with less room) move to a buffer of the
+// socket's own at the step's end, and the socket runs its handler again
+// from a task, since the kernel will not report them.
 const (
 	preSize     = 16 << 10
 	maxPrefetch = 64
 )
 
-// sendBatch is a loop's staged writes. Loop-owned (the Center's).
-type sendBatch struct {
+// ioBatch is a loop's staged writes. Loop-owned (the Center's).
+type ioBatch struct {
 	c    *event.Center
 	ring *sock.Ring // nil: no io_uring here; every write goes out at once
 	// wrote: a write went out at once in this step (the next small ones
@@ -85,20 +89,20 @@ type sendBatch struct {
 	stagedWrites, submits, prefetches int
 }
 
-// batches holds each loop's sendBatch: the loops are shared by every
+// batches holds each loop's ioBatch: the loops are shared by every
 // messenger of the process, and one batch serves them all.
-var batches sync.Map // *event.Center → *sendBatch
+var batches sync.Map // *event.Center → *ioBatch
 
 // useRing turns staging off when false (tests compare both paths).
 var useRing = true
 
 // batchFor returns c's batch, setting it up on c's first socket. Loop
 // only.
-func batchFor(c *event.Center) *sendBatch {
+func batchFor(c *event.Center) *ioBatch {
 	if v, ok := batches.Load(c); ok {
-		return v.(*sendBatch)
+		return v.(*ioBatch)
 	}
-	b := &sendBatch{c: c}
+	b := &ioBatch{c: c}
 	b.flush = b.flushStep
 	if useRing {
 		if r, err := sock.NewRing(ringEntries); err == nil {
@@ -112,13 +116,13 @@ func batchFor(c *event.Center) *sendBatch {
 		if b.ring != nil {
 			b.ring.Close()
 		}
-		return &sendBatch{c: c}
+		return &ioBatch{c: c}
 	}
 	batches.Store(c, b)
 	return b
 }
 
-func (b *sendBatch) close() {
+func (b *ioBatch) close() {
 	batches.Delete(b.c)
 	if b.ring != nil {
 		_ = b.ring.Close()
@@ -128,7 +132,7 @@ func (b *sendBatch) close() {
 
 // wroteAtOnce notes a write that went out at once, so that the step's
 // next small writes stage.
-func (b *sendBatch) wroteAtOnce() {
+func (b *ioBatch) wroteAtOnce() {
 	if b == nil || b.ring == nil || b.wrote {
 		return
 	}
@@ -136,7 +140,7 @@ func (b *sendBatch) wroteAtOnce() {
 	b.arm()
 }
 
-func (b *sendBatch) arm() {
+func (b *ioBatch) arm() {
 	if !b.armed {
 		b.armed = true
 		_ = b.c.AtStepEnd(b.flush)
@@ -145,7 +149,7 @@ func (b *sendBatch) arm() {
 
 // stage copies bufs to s's staging buffer when this step already wrote
 // at once and they fit; it reports whether it did.
-func (b *sendBatch) stage(s *loopSocket, bufs [][]byte) (int, bool) {
+func (b *ioBatch) stage(s *loopSocket, bufs [][]byte) (int, bool) {
 	if b == nil || !b.wrote || s.backlog {
 		return 0, false
 	}
@@ -174,7 +178,7 @@ func (b *sendBatch) stage(s *loopSocket, bufs [][]byte) (int, bool) {
 
 // Prefetch reads for the ready sockets of b's loop, all in one
 // submission, before their handlers run.
-func (b *sendBatch) Prefetch(ready []event.ReadyFile) {
+func (b *ioBatch) Prefetch(ready []event.ReadyFile) {
 	if b.ring == nil || len(b.rsocks) > 0 {
 		return
 	}
@@ -217,7 +221,7 @@ func (b *sendBatch) Prefetch(ready []event.ReadyFile) {
 
 // flushStep ends b's step: it settles the step's prefetched bytes,
 // sends what is staged, and tells the handlers of the sends that failed.
-func (b *sendBatch) flushStep() {
+func (b *ioBatch) flushStep() {
 	b.armed, b.wrote, b.moved = false, false, 0
 	for i, s := range b.rsocks {
 		s.settlePrefetch()
@@ -237,7 +241,7 @@ func (b *sendBatch) flushStep() {
 // a step has moved flushAfter, what it staged goes out at once: the
 // step is a long one (big messages), and small answers should not wait
 // for its end.
-func (b *sendBatch) moving(n int) {
+func (b *ioBatch) moving(n int) {
 	if b == nil {
 		return
 	}
@@ -253,7 +257,7 @@ const flushAfter = 128 << 10
 // sendStaged sends what is staged, one system call whatever the number
 // of sockets; the sends that failed wait in failed for the step's end
 // (a handler may be running now).
-func (b *sendBatch) sendStaged() {
+func (b *ioBatch) sendStaged() {
 	socks := b.socks[:0]
 	ops := b.ops[:0]
 	for _, s := range b.socks {
