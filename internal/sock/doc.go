@@ -1,6 +1,8 @@
 // Package sock holds the nonblocking socket helpers the event loop drives:
 // listen, accept, connect, read, readv, writev, socket options and close,
-// on raw file descriptors through golang.org/x/sys/unix.
+// on raw file descriptors through golang.org/x/sys/unix; and on Linux a
+// Ring, an io_uring that carries out a batch of nonblocking sends and
+// receives in one system call.
 //
 // Every descriptor it creates is nonblocking and close-on-exec. Read and
 // write helpers return ErrWouldBlock (errors.Is) when the kernel has no

@@ -9,7 +9,8 @@
 //
 //   - the event-loop stack (default, EventLoop in this package): a Worker is
 //     an internal/event loop; sockets are nonblocking descriptors
-//     registered with it; callbacks run on the loop goroutine.
+//     registered with it; callbacks run on the loop goroutine. A loop's
+//     reads and small writes of one step are batched (iobatch.go).
 //   - a goroutine-per-connection stack over net.Conn (GoNet in this
 //     package): a Worker is a serial executor; a reader goroutine fills a
 //     buffer and runs OnReadable in the context until Read has drained
