@@ -773,8 +773,10 @@ func (s *loopSocket) Detach() (Pending, error) {
 		_ = sock.SetRecvLowat(s.fd, 1)
 	}
 	if len(s.staged) > 0 {
-		s.sendStaged()
-		if len(s.staged) > 0 || s.werr != nil {
+		// Not sendStaged: the handler detaching must not hear of a
+		// failure from inside its own call.
+		n, err := sock.Write(s.fd, s.staged)
+		if s.sent(n, err); len(s.staged) > 0 || s.werr != nil {
 			s.staged = nil
 			s.Close()
 			return nil, fmt.Errorf("stack: socket detached with unsent bytes: %w", ErrClosed)

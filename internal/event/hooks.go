@@ -1,8 +1,12 @@
 package event
 
-// Work a loop step batches (the stack's small writes, sent together in
-// one system call) must be finished before the loop polls or parks:
-// nothing would come back for it.
+// Hooks into a loop's step for the layer above, which batches its
+// socket I/O across the step's handlers (internal/stack's io_uring
+// batches): reads ahead before the handlers run (Prefetcher), work
+// finished at the step's end (AtStepEnd: a batch of sends must go before
+// the loop polls or parks, as nothing would come back for it), a poll
+// owed for readiness handled outside an event (Repoll), and resources
+// released with the loop (OnStop).
 
 // AtStepEnd runs f once, at the end of the current loop step: after its
 // handlers, timers and tasks, before the loop polls or parks. Functions
