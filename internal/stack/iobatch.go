@@ -68,7 +68,7 @@ const (
 	maxPrefetch = 256
 )
 
-// ioBatch is a loop's staged writes. Loop-owned (the Center's).
+// ioBatch is a loop's batched socket I/O. Loop-owned (the Center's).
 type ioBatch struct {
 	c    *event.Center
 	ring *sock.Ring // nil: no io_uring here; every write goes out at once
@@ -97,7 +97,7 @@ type ioBatch struct {
 // messenger of the process, and one batch serves them all.
 var batches sync.Map // *event.Center → *ioBatch
 
-// useRing turns staging off when false (tests compare both paths).
+// useRing turns batching off when false (tests compare both paths).
 var useRing = true
 
 // batchFor returns c's batch, setting it up on c's first socket. Loop
@@ -113,14 +113,14 @@ func batchFor(c *event.Center) *ioBatch {
 			b.ring = r
 		}
 	}
-	if b.ring != nil {
-		_ = c.SetPrefetcher(b)
-	}
 	if err := c.OnStop(b.close); err != nil {
 		if b.ring != nil {
 			b.ring.Close()
 		}
 		return &ioBatch{c: c}
+	}
+	if b.ring != nil {
+		_ = c.SetPrefetcher(b)
 	}
 	batches.Store(c, b)
 	return b
