@@ -450,6 +450,7 @@ func (s *loopSocket) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	s.longIO(len(p))
+	s.b.beforeLong(len(p))
 	n, err := sock.Read(s.fd, p)
 	s.moved += n
 	s.read += n
@@ -497,6 +498,7 @@ func (s *loopSocket) Writev(bufs [][]byte) (int, error) {
 	// the work an earlier yield of the event let run.
 	s.judge()
 	s.longIO(vecLen(bufs, longIO))
+	s.b.beforeLong(vecLen(bufs, flushAfter))
 	var n int
 	var err error
 	if len(s.staged) > 0 {

@@ -255,7 +255,18 @@ func (b *ioBatch) moving(n int) {
 	}
 }
 
-// flushAfter is how many bytes a step moves before its staged sends go.
+// beforeLong sends what is staged before a read or write of up to n
+// bytes that may take long: a small answer staged behind a 4 MiB writev
+// would wait for all of it.
+func (b *ioBatch) beforeLong(n int) {
+	if b != nil && n >= flushAfter && len(b.socks) > 0 {
+		b.moved = 0
+		b.sendStaged()
+	}
+}
+
+// flushAfter is how many bytes a step moves, or one read or write may
+// move, before its staged sends go.
 const flushAfter = 128 << 10
 
 // sendStaged sends what is staged, one system call whatever the number
