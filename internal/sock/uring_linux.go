@@ -34,22 +34,6 @@ type Ring struct {
 	cqes    unsafe.Pointer
 }
 
-// RingOp is one operation of a Ring batch: a send of Buf on FD, or with
-// Recv a receive into Buf. Do fills N (bytes moved; 0 on a receive: the
-// peer closed) and Err (ErrWouldBlock when the socket had no room or no
-// bytes).
-type RingOp struct {
-	FD   int
-	Buf  []byte
-	Recv bool
-	N    int
-	Err  error
-}
-
-// ErrNoRing reports that this kernel or process cannot set up an
-// io_uring (io_uring_disabled, seccomp, an old kernel).
-var ErrNoRing = errors.New("sock: io_uring unavailable")
-
 // The io_uring ABI (include/uapi/linux/io_uring.h).
 const (
 	uringOffSQRing      = 0
@@ -113,9 +97,6 @@ func NewRing(entries uint32) (*Ring, error) {
 }
 
 func (r *Ring) u32(off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&r.rings[off])) }
-
-// Entries is the most operations one submission carries.
-func (r *Ring) Entries() int { return int(r.entries) }
 
 // Close releases the ring.
 func (r *Ring) Close() error {

@@ -123,28 +123,33 @@ func (p *peer) OnReadable() {
 
 func (p *peer) OnWritable() { p.flush() }
 
-func (p *peer) flush() {
-	for len(p.out) > 0 {
-		n, err := p.s.Writev(p.out)
-		for n > 0 && len(p.out) > 0 {
-			if n >= len(p.out[0]) {
-				n -= len(p.out[0])
-				p.out = p.out[1:]
+func (p *peer) flush() { flushQueue(p.t, p.s, &p.out) }
+
+// flushQueue writes out as much of *out as the socket takes, without
+// blocking, the way a messenger Conn does; it asks for writability when
+// the socket is full.
+func flushQueue(t *testing.T, s Socket, out *[][]byte) {
+	for len(*out) > 0 {
+		n, err := s.Writev(*out)
+		for n > 0 && len(*out) > 0 {
+			if n >= len((*out)[0]) {
+				n -= len((*out)[0])
+				*out = (*out)[1:]
 			} else {
-				p.out[0] = p.out[0][n:]
+				(*out)[0] = (*out)[0][n:]
 				n = 0
 			}
 		}
 		if errors.Is(err, ErrWouldBlock) {
-			p.s.WantWrite(true)
+			s.WantWrite(true)
 			return
 		}
 		if err != nil {
-			p.t.Errorf("write: %v", err)
+			t.Errorf("write: %v", err)
 			return
 		}
 	}
-	p.s.WantWrite(false)
+	s.WantWrite(false)
 }
 
 func pattern(n int, seed byte) []byte {

@@ -45,29 +45,7 @@ func (e *echoer) OnReadable() {
 	e.flush()
 }
 
-func (e *echoer) flush() {
-	for len(e.out) > 0 {
-		n, err := e.s.Writev(e.out)
-		for n > 0 {
-			if n >= len(e.out[0]) {
-				n -= len(e.out[0])
-				e.out = e.out[1:]
-			} else {
-				e.out[0] = e.out[0][n:]
-				n = 0
-			}
-		}
-		if errors.Is(err, ErrWouldBlock) {
-			e.s.WantWrite(true)
-			return
-		}
-		if err != nil {
-			e.t.Errorf("echo write: %v", err)
-			return
-		}
-	}
-	e.s.WantWrite(false)
-}
+func (e *echoer) flush() { flushQueue(e.t, e.s, &e.out) }
 
 // oneLoop is an event-loop stack of a single loop, so that every socket
 // of a test shares its steps (and its batch).
