@@ -18,7 +18,10 @@
 #                  stalls: a 1-OSD memstore cluster needs --memstore-mb 6144 for 1000)
 #   -r ROUNDS      rounds of the whole series (default 1); even rounds run msgr first
 #   -w SECS        warm-up before round 1: a 4 KiB and a 4 MiB write bench by each client, not
-#                  counted (default 5; 0 skips it). A fresh memstore OSD is slower at first.
+#                  counted (default 20; 0 skips it). A fresh memstore OSD is slower at first:
+#                  after 3-5 s, the OSD spent 1.2-1.55x the CPU per op on the second client's
+#                  round-1 4 KiB writes (msgr/librados 0.72-0.95); after 20 s, round 1 read like
+#                  the others (notes/2026-12-07-s12, rbc-w20.txt).
 #   -o CASES       all (default), 4k or 4m: only the 4 KiB or only the 4 MiB benches
 #   -x MSGR        bench this msgr binary (e.g. an older build) instead of building ./cmd/msgr
 #
@@ -47,7 +50,7 @@ SECS=10
 SECS4M=10
 MAX4M=1000
 ROUNDS=1
-WARM=5
+WARM=20
 CASES=all
 MSGR=
 while getopts "c:k:p:s:m:n:r:w:o:x:h" opt; do
