@@ -82,4 +82,14 @@
 // external-event round trip takes about 4 µs parked against 45 µs
 // blocking; loopback ping-pong is 0.83-0.85x of goroutine-per-conn
 // net.Conn at 1 and 16 connections and 1.07x at 256.
+//
+// # Step hooks
+//
+// The layer above may batch its socket I/O across a step's handlers
+// (hooks.go): a Prefetcher reads ahead for a poll's ready registrations
+// before their handlers run, AtStepEnd finishes work before the loop polls
+// or parks, Repoll owes a poll for readiness handled outside an event,
+// and OnStop releases what lives as long as the loop. internal/stack uses
+// them to read several sockets, and to send a step's small writes, in one
+// io_uring submission each.
 package event
