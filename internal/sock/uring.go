@@ -17,3 +17,15 @@ type RingOp struct {
 // ErrNoRing reports that this kernel or process cannot set up an
 // io_uring (io_uring_disabled, seccomp, an old kernel, not Linux).
 var ErrNoRing = errors.New("sock: io_uring unavailable")
+
+// When a Ring fails, Do sets one of these on each op it did not complete:
+//   - ErrNotStarted: the kernel never saw the op; it may be done another
+//     way (one system call).
+//   - ErrRingLost: the op was started and its completion lost. The
+//     kernel may still read or write its buffer, and whether its bytes
+//     moved is unknown: its socket no longer holds a stream in order, and
+//     the buffer must never be reused.
+var (
+	ErrNotStarted = errors.New("sock: io_uring failed before the operation started")
+	ErrRingLost   = errors.New("sock: io_uring failed with the operation in flight")
+)

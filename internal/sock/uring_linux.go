@@ -118,14 +118,15 @@ func (r *Ring) Close() error {
 
 // Do carries out every op, nonblocking, and fills in N and Err. An error
 // is returned only when the ring itself failed; ops it did not complete
-// then have Err set to it.
+// then have Err wrapping ErrNotStarted or ErrRingLost.
 func (r *Ring) Do(ops []RingOp) error {
 	for len(ops) > 0 {
 		k := min(len(ops), int(r.entries))
 		if err := r.send(ops[:k]); err != nil {
+			notStarted := errors.Join(ErrNotStarted, err)
 			for i := range ops {
 				if ops[i].Err == nil && ops[i].N == 0 {
-					ops[i].Err = err
+					ops[i].Err = notStarted
 				}
 			}
 			return err
@@ -174,22 +175,33 @@ func (r *Ring) send(ops []RingOp) error {
 	}
 	if int(n) != len(ops) {
 		atomic.StoreUint32(r.sqTail, tail+uint32(n))
-		r.reap(ops, int(n))
+		if err := r.reap(ops[:n], int(n)); err != nil {
+			return err
+		}
 		return errors.New("sock: io_uring submitted part of a batch")
 	}
-	r.reap(ops, len(ops))
-	return nil
+	return r.reap(ops, len(ops))
 }
 
 // reap collects want completions, waiting for any the kernel has not
 // posted yet (a send punted to a worker: not seen, but the buffers must
-// not be handed back before it ends).
-func (r *Ring) reap(ops []RingOp, want int) {
+// not be handed back before it ends). If the wait fails, the ops still
+// out are lost: ErrRingLost, rather than a loop that waits forever.
+func (r *Ring) reap(ops []RingOp, want int) error {
 	head := atomic.LoadUint32(r.cqHead)
 	for got := 0; got < want; {
 		tail := atomic.LoadUint32(r.cqTail)
 		if head == tail {
-			_, _, _ = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, uintptr(want-got), 1 /* IORING_ENTER_GETEVENTS */, 0, 0)
+			if e := getEvents(r.fd, want-got); e != 0 && e != unix.EINTR {
+				atomic.StoreUint32(r.cqHead, head)
+				lost := errors.Join(ErrRingLost, e)
+				for i := range ops {
+					if ops[i].Err == nil && ops[i].N == 0 {
+						ops[i].Err = lost
+					}
+				}
+				return lost
+			}
 			continue
 		}
 		for ; head != tail; head++ {
@@ -214,4 +226,11 @@ func (r *Ring) reap(ops []RingOp, want int) {
 		}
 		atomic.StoreUint32(r.cqHead, head)
 	}
+	return nil
+}
+
+// getEvents waits for n completions; tests replace it.
+var getEvents = func(fd, n int) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), 0, uintptr(n), 1 /* IORING_ENTER_GETEVENTS */, 0, 0)
+	return e
 }

@@ -151,3 +151,59 @@ func TestRingRecv(t *testing.T) {
 		t.Fatalf("closed: n=%d err=%v, want 0 (EOF)", ops[2].N, ops[2].Err)
 	}
 }
+
+// A ring that fails: ops it never started say ErrNotStarted (they may be
+// done another way); when the wait for a started op's completion fails,
+// the op says ErrRingLost and Do returns instead of waiting for ever.
+func TestRingFails(t *testing.T) {
+	r := newTestRing(t, 8)
+	cli, srv := pair(t, netip.MustParseAddrPort("127.0.0.1:0"))
+	_ = srv
+
+	// Not started: the submission itself fails (not a ring's fd).
+	p := make([]int, 2)
+	if err := unix.Pipe(p); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	fd := r.fd
+	r.fd = p[0]
+	ops := []RingOp{{FD: cli, Buf: []byte("a")}, {FD: cli, Buf: []byte("b")}}
+	err := r.Do(ops)
+	r.fd = fd
+	if err == nil {
+		t.Fatal("Do on a pipe succeeded")
+	}
+	for i, op := range ops {
+		if !errors.Is(op.Err, ErrNotStarted) || errors.Is(op.Err, ErrRingLost) {
+			t.Fatalf("op %d: %v, want ErrNotStarted", i, op.Err)
+		}
+	}
+
+	// Lost: a completion never comes and the wait fails; EINTR is waited
+	// through first.
+	calls := 0
+	saved := getEvents
+	defer func() { getEvents = saved }()
+	getEvents = func(int, int) unix.Errno {
+		if calls++; calls == 1 {
+			return unix.EINTR
+		}
+		return unix.EIO
+	}
+	ops = []RingOp{{FD: cli, Buf: []byte("c")}}
+	err = r.reap(ops, 1)
+	if !errors.Is(err, ErrRingLost) || !errors.Is(err, unix.EIO) || !errors.Is(ops[0].Err, ErrRingLost) {
+		t.Fatalf("reap: %v, op %v; want ErrRingLost with EIO", err, ops[0].Err)
+	}
+	if calls != 2 {
+		t.Fatalf("waited %d times, want 2 (EINTR, then EIO)", calls)
+	}
+	// The ring still works for what completes.
+	getEvents = saved
+	ops = []RingOp{{FD: cli, Buf: []byte("d")}}
+	if err := r.Do(ops); err != nil || ops[0].N != 1 {
+		t.Fatalf("after: n=%d err=%v %v", ops[0].N, ops[0].Err, err)
+	}
+}

@@ -37,6 +37,11 @@ import (
 // Order holds: a socket's bytes leave in the order written, since a write
 // that does not stage (too big, or the socket has staged bytes it cannot
 // add to) first sends what is staged, in the same writev.
+//
+// If the ring itself fails, the loop stops batching (dropRing). Sends it
+// never started go out one by one; a send or receive it lost in flight
+// fails its socket with sock.ErrRingLost, since its bytes may or may not
+// have moved, and the arenas the kernel may still use are never reused.
 
 // stageMax bounds the bytes a socket stages in one step: small messages
 // and acks. Bigger writes go out at once; copying them would cost more
@@ -71,7 +76,7 @@ const (
 // ioBatch is a loop's batched socket I/O. Loop-owned (the Center's).
 type ioBatch struct {
 	c    *event.Center
-	ring *sock.Ring // nil: no io_uring here; every write goes out at once
+	ring batchRing // nil: no io_uring here; every write goes out at once
 	// wrote: a write went out at once in this step (the next small ones
 	// stage); armed: flush is queued for the step's end.
 	wrote  bool
@@ -91,6 +96,13 @@ type ioBatch struct {
 	rarena []byte
 	// For tests: writes staged, send submissions, receive submissions.
 	stagedWrites, submits, prefetches int
+}
+
+// batchRing is what a batch needs of its ring (*sock.Ring; tests fail
+// one).
+type batchRing interface {
+	Do(ops []sock.RingOp) error
+	Close() error
 }
 
 // batches holds each loop's ioBatch: the loops are shared by every
@@ -124,6 +136,26 @@ func batchFor(c *event.Center) *ioBatch {
 	}
 	batches.Store(c, b)
 	return b
+}
+
+// dropRing stops batching once the ring failed. Arenas the kernel may
+// still use (ErrRingLost) are kept for good, never reused nor freed.
+func (b *ioBatch) dropRing(err error) {
+	_ = b.ring.Close()
+	b.ring = nil
+	if errors.Is(err, sock.ErrRingLost) {
+		lostArenas.Lock()
+		lostArenas.bufs = append(lostArenas.bufs, b.arena, b.rarena)
+		lostArenas.Unlock()
+		b.arena, b.rarena = nil, nil
+	}
+}
+
+// lostArenas holds the arenas of rings that failed with operations in
+// flight.
+var lostArenas struct {
+	sync.Mutex
+	bufs [][]byte
 }
 
 func (b *ioBatch) close() {
@@ -209,13 +241,14 @@ func (b *ioBatch) Prefetch(ready []event.ReadyFile) {
 	b.prefetches++
 	err := b.ring.Do(ops)
 	for i, s := range socks {
-		if err == nil || !errors.Is(ops[i].Err, err) {
+		// A receive the ring never started only goes unread ahead; a
+		// lost one fails its socket.
+		if !errors.Is(ops[i].Err, sock.ErrNotStarted) {
 			s.prefetched(ops[i].Buf, ops[i].N, ops[i].Err)
 		}
 	}
 	if err != nil {
-		_ = b.ring.Close()
-		b.ring = nil
+		b.dropRing(err)
 	}
 	clear(ops)
 	b.rops = ops[:0]
@@ -291,11 +324,11 @@ func (b *ioBatch) sendStaged() {
 	case len(ops) > 1:
 		b.submits++
 		if err := b.ring.Do(ops); err != nil {
-			// The ring itself failed: send one by one from now on.
-			_ = b.ring.Close()
-			b.ring = nil
+			// The ring itself failed: send one by one from now on. A
+			// lost send fails its socket (its bytes may have gone).
+			b.dropRing(err)
 			for i := range ops {
-				if errors.Is(ops[i].Err, err) {
+				if errors.Is(ops[i].Err, sock.ErrNotStarted) {
 					ops[i].N, ops[i].Err = sock.Write(ops[i].FD, ops[i].Buf)
 				}
 			}

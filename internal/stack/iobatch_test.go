@@ -359,3 +359,130 @@ func TestPrefetchDetach(t *testing.T) {
 		t.Fatal("no socket was detached with bytes read ahead")
 	}
 }
+
+// failRing sends the first op of a batch, loses the second and never
+// starts the rest, as a ring that broke in the middle of a batch.
+type failRing struct{ real *sock.Ring }
+
+func (f *failRing) Close() error { return f.real.Close() }
+func (f *failRing) Do(ops []sock.RingOp) error {
+	if err := f.real.Do(ops[:1]); err != nil {
+		return err
+	}
+	lost := errors.Join(sock.ErrRingLost, unix.EIO)
+	ops[1].N, ops[1].Err = 0, lost
+	for i := 2; i < len(ops); i++ {
+		ops[i].N, ops[i].Err = 0, errors.Join(sock.ErrNotStarted, lost)
+	}
+	return lost
+}
+
+// When the ring breaks with a batch half done, a send it lost fails its
+// socket (its bytes may or may not have gone, so the stream is no longer
+// known to be whole), sends it never started go out one by one, the loop
+// stops batching and keeps the arena the kernel may still use.
+func TestBatchRingLost(t *testing.T) {
+	if _, err := sock.NewRing(4); err != nil {
+		t.Skipf("no io_uring: %v", err)
+	}
+	_, w := oneLoop(t)
+	ln, accepted := listen(t, w)
+	defer on(t, w, func() { ln.Close() })
+	var socks [3]Socket
+	var peers [3]int
+	hs := [3]*quietHandler{{up: make(chan error, 1)}, {up: make(chan error, 1)}, {up: make(chan error, 1)}}
+	for i := range socks {
+		on(t, w, func() {
+			var err error
+			if socks[i], err = w.Connect(ln.Addr(), DialConfig{NoDelay: true}, hs[i]); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if err := <-hs[i].up; err != nil {
+			t.Fatal(err)
+		}
+		peers[i] = accept(t, accepted).(*loopPending).take()
+		defer sock.Close(peers[i])
+	}
+	var b *ioBatch
+	var errs [3]error
+	on(t, w, func() {
+		b = batchFor(w.(*loopWorker).c)
+		b.ring = &failRing{real: b.ring.(*sock.Ring)}
+		hs[1].readable = 0
+		if _, err := socks[0].Writev([][]byte{[]byte("at once;")}); err != nil {
+			t.Errorf("first write: %v", err)
+		}
+		before := b.stagedWrites
+		for i, p := range []string{"sent;", "lost;", "one by one;"} {
+			_, errs[i] = socks[i].Writev([][]byte{[]byte(p)})
+		}
+		if b.stagedWrites-before != 3 {
+			t.Errorf("staged %d writes, want 3", b.stagedWrites-before)
+		}
+	})
+	if errs != [3]error{} {
+		t.Fatalf("staged writes: %v", errs)
+	}
+	var ring batchRing
+	var arena []byte
+	var readable int
+	on(t, w, func() {
+		ring, arena, readable = b.ring, b.arena, hs[1].readable
+		_, errs[0] = socks[0].Writev([][]byte{[]byte("after")})
+		_, errs[1] = socks[1].Writev([][]byte{[]byte("more")})
+		_, errs[2] = socks[1].Read(make([]byte, 10))
+	})
+	if ring != nil || arena != nil {
+		t.Fatalf("after the loss: ring %v, arena of %d bytes; want both dropped", ring, len(arena))
+	}
+	lostArenas.Lock()
+	kept := len(lostArenas.bufs) > 0 && lostArenas.bufs[len(lostArenas.bufs)-2] != nil
+	lostArenas.bufs = nil
+	lostArenas.Unlock()
+	if !kept {
+		t.Fatal("the lost ring's send arena was not kept")
+	}
+	if errs[0] != nil || !errors.Is(errs[1], sock.ErrRingLost) || !errors.Is(errs[2], sock.ErrRingLost) {
+		t.Fatalf("after the loss: healthy write %v; lost socket's Writev %v, Read %v", errs[0], errs[1], errs[2])
+	}
+	if readable == 0 {
+		t.Fatal("the lost socket's handler was not told")
+	}
+	for i, want := range []string{"at once;sent;after", "", "one by one;"} {
+		if want == "" {
+			continue // lost: whatever arrived is unknown to the sender
+		}
+		if got := string(readFD(t, peers[i], len(want))); got != want {
+			t.Fatalf("peer %d got %q, want %q", i, got, want)
+		}
+	}
+	on(t, w, func() {
+		for _, s := range socks {
+			s.Close()
+		}
+	})
+}
+
+// readFD reads n bytes from a nonblocking fd, or fails the test after
+// 10 s.
+func readFD(t *testing.T, fd, n int) []byte {
+	t.Helper()
+	buf := make([]byte, n)
+	got := 0
+	for deadline := time.Now().Add(10 * time.Second); got < n; {
+		k, err := unix.Read(fd, buf[got:])
+		if k > 0 {
+			got += k
+			continue
+		}
+		if err != nil && err != unix.EAGAIN {
+			t.Fatalf("read: %v", err)
+		}
+		if k == 0 && err == nil || time.Now().After(deadline) {
+			t.Fatalf("read %q of %d bytes", buf[:got], n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return buf
+}
