@@ -442,8 +442,10 @@ func verdict(ok bool) string {
 
 // targets checks the issues' goals against the results: at 4 KiB,
 // eventloop/gonet msgs/s >= 1.1x at 1 connection, 1.5x at 16 and 256,
-// 1.3x beyond; crc >= 70% of raw TCP at 64 KiB and 85% at 4 MiB, secure
-// >= 60% at 4 MiB.
+// 1.3x beyond, at <= 0.8x gonet's CPU per message (issue 12); crc >= 70%
+// of raw TCP at 64 KiB and 85% at 4 MiB, secure >= 60% at 4 MiB, CPU per
+// 4 MiB message <= 1.5x raw's, p99 <= 3x p50 at 64 KiB and 4 MiB (issue
+// 13).
 func targets(r *bench.Report) []string {
 	type key struct {
 		stack       string
@@ -470,7 +472,15 @@ func targets(r *bench.Report) []string {
 				}
 				ratio := x.MsgsPerSec / g.MsgsPerSec
 				out = append(out, fmt.Sprintf("%-6s 4K %4d conns: eventloop/gonet msgs/s %.2fx (target >= %.1fx)  %s", x.Mode, x.Conns, ratio, want, verdict(ratio >= want)))
+				if x.CPUPer1k > 0 && g.CPUPer1k > 0 {
+					cpu := x.CPUPer1k / g.CPUPer1k
+					out = append(out, fmt.Sprintf("%-6s 4K %4d conns: eventloop/gonet CPU per msg %.2fx (target <= 0.8x)  %s", x.Mode, x.Conns, cpu, verdict(cpu <= 0.8)))
+				}
 			}
+		}
+		if (x.Size == 64<<10 || x.Size == 4<<20) && x.P50 > 0 {
+			tail := float64(x.P99) / float64(x.P50)
+			out = append(out, fmt.Sprintf("%-6s %-3s %4d conns: p99/p50 %.1f (target <= 3)  %s", x.Mode, bench.FormatSize(x.Size), x.Conns, tail, verdict(tail <= 3)))
 		}
 		want := 0.0
 		switch {
@@ -487,6 +497,10 @@ func targets(r *bench.Report) []string {
 		if raw, ok := by[key{"raw", x.Size, x.Conns, "-"}]; ok && raw.MBPerSec > 0 {
 			share := x.MBPerSec / raw.MBPerSec
 			out = append(out, fmt.Sprintf("%-6s %-3s %4d conns: eventloop %.0f%% of raw TCP bandwidth (target >= %.0f%%)  %s", x.Mode, bench.FormatSize(x.Size), x.Conns, 100*share, 100*want, verdict(share >= want)))
+			if x.Size == 4<<20 && x.CPUPer1k > 0 && raw.CPUPer1k > 0 {
+				cpu := x.CPUPer1k / raw.CPUPer1k
+				out = append(out, fmt.Sprintf("%-6s %-3s %4d conns: CPU per message %.2fx raw's (target <= 1.5x)  %s", x.Mode, bench.FormatSize(x.Size), x.Conns, cpu, verdict(cpu <= 1.5)))
+			}
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -141,20 +142,33 @@ func TestBenchTargets(t *testing.T) {
 	res := func(stack, mode string, size, conns int, msgs, mb float64) bench.Result {
 		return bench.Result{Spec: bench.Spec{Stack: stack, Mode: mode, Size: size, Conns: conns, Depth: 1}, MsgsPerSec: msgs, MBPerSec: mb}
 	}
+	// cpu sets CPU per 1k messages and latencies (ms) where a target
+	// needs them.
+	cpu := func(x bench.Result, per1k float64, p50, p99 int) bench.Result {
+		x.CPUPer1k, x.P50, x.P99 = per1k, time.Duration(p50)*time.Millisecond, time.Duration(p99)*time.Millisecond
+		return x
+	}
 	r := &bench.Report{Results: []bench.Result{
-		res("eventloop", "crc", 4<<10, 1, 105, 0), res("gonet", "crc", 4<<10, 1, 100, 0),
-		res("eventloop", "crc", 4<<10, 16, 160, 0), res("gonet", "crc", 4<<10, 16, 100, 0),
+		cpu(res("eventloop", "crc", 4<<10, 1, 105, 0), 0.9, 0, 0), cpu(res("gonet", "crc", 4<<10, 1, 100, 0), 1, 0, 0),
+		cpu(res("eventloop", "crc", 4<<10, 16, 160, 0), 0.5, 0, 0), cpu(res("gonet", "crc", 4<<10, 16, 100, 0), 1, 0, 0),
 		res("eventloop", "crc", 4<<10, 8000, 120, 0), res("gonet", "crc", 4<<10, 8000, 100, 0),
-		res("eventloop", "crc", 64<<10, 1, 0, 71), res("raw", "-", 64<<10, 1, 0, 100),
-		res("eventloop", "crc", 4<<20, 1, 0, 84), res("eventloop", "secure", 4<<20, 1, 0, 61), res("raw", "-", 4<<20, 1, 0, 100),
+		cpu(res("eventloop", "crc", 64<<10, 1, 0, 71), 1, 1, 3), res("raw", "-", 64<<10, 1, 0, 100),
+		cpu(res("eventloop", "crc", 4<<20, 1, 0, 84), 14, 2, 7), cpu(res("eventloop", "secure", 4<<20, 1, 0, 61), 16, 0, 0),
+		cpu(res("raw", "-", 4<<20, 1, 0, 100), 10, 1, 1),
 	}}
 	want := []string{
 		"crc    4K    1 conns: eventloop/gonet msgs/s 1.05x (target >= 1.1x)  SHORT",
+		"crc    4K    1 conns: eventloop/gonet CPU per msg 0.90x (target <= 0.8x)  SHORT",
 		"crc    4K   16 conns: eventloop/gonet msgs/s 1.60x (target >= 1.5x)  met",
+		"crc    4K   16 conns: eventloop/gonet CPU per msg 0.50x (target <= 0.8x)  met",
 		"crc    4K 8000 conns: eventloop/gonet msgs/s 1.20x (target >= 1.3x)  SHORT",
+		"crc    64K    1 conns: p99/p50 3.0 (target <= 3)  met",
 		"crc    64K    1 conns: eventloop 71% of raw TCP bandwidth (target >= 70%)  met",
+		"crc    4M     1 conns: p99/p50 3.5 (target <= 3)  SHORT",
 		"crc    4M     1 conns: eventloop 84% of raw TCP bandwidth (target >= 85%)  SHORT",
+		"crc    4M     1 conns: CPU per message 1.40x raw's (target <= 1.5x)  met",
 		"secure 4M     1 conns: eventloop 61% of raw TCP bandwidth (target >= 60%)  met",
+		"secure 4M     1 conns: CPU per message 1.60x raw's (target <= 1.5x)  SHORT",
 	}
 	if got := targets(r); !slices.Equal(got, want) {
 		t.Errorf("targets:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
