@@ -41,6 +41,9 @@
 # (/proc/stat).
 # `rados bench` prints no latency percentiles, so p50/p99 are msgr's only (of a seq read's
 # first pass); the latency ratio is of the averages both print.
+# When the cluster runs on this machine and the runs use all its cores, CPU bounds IOPS: "bound"
+# is librados' client+cluster CPU per op over msgr's (what the IOPS ratio tends to), "free
+# client" librados' over the cluster's alone for msgr's ops (the most any client could get).
 set -euo pipefail
 
 CONF=${MSGR_TEST_CEPH_RADOS:-}
@@ -266,19 +269,22 @@ for round in $(seq 1 "$ROUNDS"); do
 			osd=$(ticks_per_op "$osd" "$ops") mon=$(ticks_per_op "$mon" "$ops")
 			printf '%-10s %-9s %10s %9s %12s %12s %12s %14s %14s %14s %6s %6s\n' "$name" "$tool" "$iops" "$bw" "$lat" "$p50" "$p99" "$cpu" "$osd" "$mon" "$(cat "$WORK/$tool.$name.load")" "$(cat "$WORK/$tool.$name.steal")"
 			sum[$name.$tool.iops]=$iops sum[$name.$tool.lat]=$lat sum[$name.$tool.cpu]=$cpu sum[$name.$tool.osd]=$osd
+			sum[$name.$tool.cluster]=$(awk -v o="$osd" -v m="$mon" 'BEGIN { if (o != "-" && m != "-") printf "%.3g", o + m; else print "-" }')
 			sum[$name.$tool.all]=$(awk -v c="$cpu" -v o="$osd" -v m="$mon" 'BEGIN { if (c != "-" && o != "-" && m != "-") printf "%.3g", c + o + m; else print "-" }')
 		done
 	done
 	# all CPU/op: client + OSDs + mons per op. When they share the machine's cores and use them
-	# all, IOPS can be at most the inverse of its ratio.
-	echo "ratios msgr/librados (round $round): IOPS (higher is better), avg latency, CPU/op of the client, of the OSDs, of all (lower is better)"
+	# all, IOPS can be at most the inverse of its ratio (bound), and even a client that cost
+	# nothing would get at most librados' all CPU/op over the cluster's CPU/op of msgr's ops
+	# (free client).
+	echo "ratios msgr/librados (round $round): IOPS (higher is better), avg latency, CPU/op of the client, of the OSDs, of all (lower is better); IOPS bound when CPU-bound, and with a free client"
 	for name in $NAMES; do
 		awk -v n="$name" -v li="${sum[$name.librados.iops]}" -v mi="${sum[$name.msgr.iops]}" \
 			-v ll="${sum[$name.librados.lat]}" -v ml="${sum[$name.msgr.lat]}" \
 			-v lc="${sum[$name.librados.cpu]}" -v mc="${sum[$name.msgr.cpu]}" \
 			-v lo="${sum[$name.librados.osd]}" -v mo="${sum[$name.msgr.osd]}" \
-			-v la="${sum[$name.librados.all]}" -v ma="${sum[$name.msgr.all]}" \
+			-v la="${sum[$name.librados.all]}" -v ma="${sum[$name.msgr.all]}" -v mk="${sum[$name.msgr.cluster]}" \
 			'function r(m, l) { return (l + 0 > 0 && m != "-") ? sprintf("%.2f", m / l) : "-" }
-			 BEGIN { printf "  %-8s IOPS %s  latency %s  CPU/op %s  OSD CPU/op %s  all CPU/op %s\n", n, r(mi, li), r(ml, ll), r(mc, lc), r(mo, lo), r(ma, la) }'
+			 BEGIN { printf "  %-8s IOPS %s  latency %s  CPU/op %s  OSD CPU/op %s  all CPU/op %s  bound %s  free client %s\n", n, r(mi, li), r(ml, ll), r(mc, lc), r(mo, lo), r(ma, la), r(la, ma), r(la, mk) }'
 	done
 done
