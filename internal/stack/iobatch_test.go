@@ -157,6 +157,34 @@ func TestBatchEcho(t *testing.T) {
 }
 
 // quietHandler records what its socket tells it.
+// ringSockets connects n sockets of one loop that batches through a
+// ring (the test skips without io_uring) to the accepted ends it returns
+// as plain descriptors, which the caller closes.
+func ringSockets(t *testing.T, n int) (Worker, []Socket, []*quietHandler, []int) {
+	t.Helper()
+	if _, err := sock.NewRing(4); err != nil {
+		t.Skipf("no io_uring: %v", err)
+	}
+	_, w := oneLoop(t)
+	ln, accepted := listen(t, w)
+	defer on(t, w, func() { ln.Close() })
+	socks, hs, peers := make([]Socket, n), make([]*quietHandler, n), make([]int, n)
+	for i := range socks {
+		hs[i] = &quietHandler{up: make(chan error, 1)}
+		on(t, w, func() {
+			var err error
+			if socks[i], err = w.Connect(ln.Addr(), DialConfig{NoDelay: true}, hs[i]); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if err := <-hs[i].up; err != nil {
+			t.Fatal(err)
+		}
+		peers[i] = accept(t, accepted).(*loopPending).take()
+	}
+	return w, socks, hs, peers
+}
+
 type quietHandler struct {
 	up       chan error
 	readable int
@@ -170,32 +198,12 @@ func (h *quietHandler) OnReadable()           { h.readable++ }
 // writer, like a write that the kernel took; the error comes back from
 // the socket's next Read and Writev, and its handler is told.
 func TestBatchSendError(t *testing.T) {
-	if _, err := sock.NewRing(4); err != nil {
-		t.Skipf("no io_uring: %v", err)
+	w, socks, hs, peers := ringSockets(t, 2)
+	// Reset the second: close with a zero linger.
+	if err := unix.SetsockoptLinger(peers[1], unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+		t.Fatal(err)
 	}
-	_, w := oneLoop(t)
-	ln, accepted := listen(t, w)
-	defer on(t, w, func() { ln.Close() })
-	var socks [2]Socket
-	hs := [2]*quietHandler{{up: make(chan error, 1)}, {up: make(chan error, 1)}}
-	for i := range socks {
-		on(t, w, func() {
-			var err error
-			if socks[i], err = w.Connect(ln.Addr(), DialConfig{NoDelay: true}, hs[i]); err != nil {
-				t.Fatal(err)
-			}
-		})
-		if err := <-hs[i].up; err != nil {
-			t.Fatal(err)
-		}
-		pend := accept(t, accepted).(*loopPending)
-		fd := pend.take()
-		if i == 1 {
-			// Reset: close with a zero linger.
-			if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
-				t.Fatal(err)
-			}
-		}
+	for _, fd := range peers {
 		sock.Close(fd)
 	}
 	// The reset has reached the client socket once it reads readable.
@@ -382,27 +390,9 @@ func (f *failRing) Do(ops []sock.RingOp) error {
 // known to be whole), sends it never started go out one by one, the loop
 // stops batching and keeps the arena the kernel may still use.
 func TestBatchRingLost(t *testing.T) {
-	if _, err := sock.NewRing(4); err != nil {
-		t.Skipf("no io_uring: %v", err)
-	}
-	_, w := oneLoop(t)
-	ln, accepted := listen(t, w)
-	defer on(t, w, func() { ln.Close() })
-	var socks [3]Socket
-	var peers [3]int
-	hs := [3]*quietHandler{{up: make(chan error, 1)}, {up: make(chan error, 1)}, {up: make(chan error, 1)}}
-	for i := range socks {
-		on(t, w, func() {
-			var err error
-			if socks[i], err = w.Connect(ln.Addr(), DialConfig{NoDelay: true}, hs[i]); err != nil {
-				t.Fatal(err)
-			}
-		})
-		if err := <-hs[i].up; err != nil {
-			t.Fatal(err)
-		}
-		peers[i] = accept(t, accepted).(*loopPending).take()
-		defer sock.Close(peers[i])
+	w, socks, hs, peers := ringSockets(t, 3)
+	for _, fd := range peers {
+		defer sock.Close(fd)
 	}
 	var b *ioBatch
 	var errs [3]error
