@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/gomsgr/msgr/internal/event"
 	"github.com/gomsgr/msgr/internal/sock"
@@ -48,13 +49,20 @@ import (
 // than the system call saved.
 const stageMax = 32 << 10
 
-// arenaSize is the room a loop stages in per step (about 240 sockets'
-// 4 KiB messages; 256 KiB, 60 of them, gave 4K at 256 connections 20%
-// fewer messages per second); writes that find it full go out at once. Staged bytes
-// are carved from it, so staging allocates nothing, and the arena is
-// free again after each step's flush: bytes still waiting for room move
-// to a buffer of their socket's own.
+// arenaSize is the most room a loop stages in per step (about 240
+// sockets' 4 KiB messages; 256 KiB, 60 of them, gave 4K at 256
+// connections 20% fewer messages per second); writes that find it full
+// go out at once. The arena grows to it from minArena as steps need, and
+// staged bytes are carved from it, so staging allocates nothing once it
+// has grown. It is free again after each step's flush: bytes still
+// waiting for room move to a buffer of their socket's own.
 const arenaSize = 1 << 20
+
+// arenaIdle is how long a loop keeps its arenas once it stops using
+// them: a loop that goes quiet (idle sessions) holds no buffers, as a
+// connection holds none while no bytes are in flight. They come back,
+// zeroed pages and all, with the next batch.
+var arenaIdle = 500 * time.Millisecond
 
 // ringEntries is the most operations one submission carries; more go
 // in several.
@@ -65,9 +73,9 @@ const ringEntries = 64
 // leaves (it paused, or read with less room) move to a buffer of the
 // socket's own at the step's end, and the socket runs its handler again
 // from a task, since the kernel will not report them. 8 KiB holds a
-// small message and its neighbours; 256 of them (2 MiB a loop, taken
-// once a loop has batched) cover what one poll of 256 busy connections
-// returns (16 KiB for 64 gave 20% less at 256 connections).
+// small message and its neighbours; 256 of them (the read arena grows
+// to 2 MiB as polls return more) cover what one poll of 256 busy
+// connections returns (16 KiB for 64 gave 20% less at 256 connections).
 const (
 	preSize     = 8 << 10
 	maxPrefetch = 256
@@ -94,6 +102,10 @@ type ioBatch struct {
 	rops   []sock.RingOp
 	rsocks []*loopSocket
 	rarena []byte
+	// An arena was used since the sweep timer last looked (touched);
+	// sweeping: that timer is armed.
+	touched, sweeping bool
+	sweepFn           func()
 	// For tests: writes staged, send submissions, receive submissions.
 	stagedWrites, submits, prefetches int
 }
@@ -138,21 +150,75 @@ func batchFor(c *event.Center) *ioBatch {
 	return b
 }
 
-// dropRing stops batching once the ring failed. Arenas the kernel may
-// still use (ErrRingLost) are kept for good, never reused nor freed.
-func (b *ioBatch) dropRing(err error) {
-	_ = b.ring.Close()
-	b.ring = nil
-	if errors.Is(err, sock.ErrRingLost) {
-		lostArenas.Lock()
-		lostArenas.bufs = append(lostArenas.bufs, b.arena, b.rarena)
-		lostArenas.Unlock()
-		b.arena, b.rarena = nil, nil
+// grow returns an arena of at least need bytes: a when it is big enough,
+// else a new one of twice its size (minArena at first), up to most. A
+// step's slices of the old one stay valid: the garbage collector keeps
+// it while they last.
+func grow(a []byte, need, most int) []byte {
+	if need <= len(a) {
+		return a
+	}
+	n := max(2*len(a), minArena)
+	for n < need {
+		n *= 2
+	}
+	return make([]byte, min(n, most))
+}
+
+// minArena is an arena's first size: a loop that batches a few sockets
+// a step holds no more.
+const minArena = 64 << 10
+
+// touch notes an arena's use, and makes sure a sweep will look.
+func (b *ioBatch) touch() {
+	b.touched = true
+	if !b.sweeping {
+		b.armSweep()
 	}
 }
 
-// lostArenas holds the arenas of rings that failed with operations in
-// flight.
+func (b *ioBatch) armSweep() {
+	if b.sweepFn == nil {
+		b.sweepFn = b.sweep
+	}
+	if _, err := b.c.AddTimerFunc(arenaIdle, b.sweepFn); err == nil {
+		b.sweeping = true
+	}
+}
+
+// sweep lets the arenas go if no step used them since it last looked.
+// Between steps no socket holds arena bytes (the step's end moved them
+// out), and a use within this step set touched.
+func (b *ioBatch) sweep() {
+	b.sweeping = false
+	if !b.touched {
+		b.arena, b.rarena = nil, nil
+		return
+	}
+	b.touched = false
+	b.armSweep()
+}
+
+// dropRing stops batching once the ring failed. The buffers of ops it
+// lost (ErrRingLost), which the kernel may still use, are kept for good,
+// and the arenas they are in never reused.
+func (b *ioBatch) dropRing(err error, ops []sock.RingOp) {
+	_ = b.ring.Close()
+	b.ring = nil
+	if !errors.Is(err, sock.ErrRingLost) {
+		return
+	}
+	lostArenas.Lock()
+	for _, op := range ops {
+		if errors.Is(op.Err, sock.ErrRingLost) {
+			lostArenas.bufs = append(lostArenas.bufs, op.Buf)
+		}
+	}
+	lostArenas.Unlock()
+	b.arena, b.rarena = nil, nil
+}
+
+// lostArenas holds the buffers of ops that rings lost in flight.
 var lostArenas struct {
 	sync.Mutex
 	bufs [][]byte
@@ -194,12 +260,14 @@ func (b *ioBatch) stage(s *loopSocket, bufs [][]byte) (int, bool) {
 		return 0, false
 	}
 	if s.staged == nil {
-		if b.arena == nil {
-			b.arena = make([]byte, arenaSize)
-		}
 		if b.used+total > len(b.arena) {
-			return 0, false
+			if len(b.arena) >= arenaSize {
+				return 0, false
+			}
+			// A new arena: this step's slices of the old one stay.
+			b.arena, b.used = grow(b.arena, len(b.arena)+total, arenaSize), 0
 		}
+		b.touch()
 		// A second write of the step outgrows this and moves to the heap.
 		s.staged = b.arena[b.used : b.used : b.used+total]
 		b.used += total
@@ -218,25 +286,27 @@ func (b *ioBatch) Prefetch(ready []event.ReadyFile) {
 	if b.ring == nil || len(b.rsocks) > 0 {
 		return
 	}
-	ops, socks := b.rops[:0], b.rsocks[:0]
+	socks := b.rsocks[:0]
 	for _, r := range ready {
 		s, ok := r.H.(*loopSocket)
 		if !ok || r.Mask&event.Readable == 0 || !s.mayPrefetch(b) {
 			continue
 		}
-		if b.rarena == nil {
-			b.rarena = make([]byte, maxPrefetch*preSize)
-		}
-		k := len(ops) * preSize
-		ops = append(ops, sock.RingOp{FD: s.fd, Buf: b.rarena[k : k+preSize : k+preSize], Recv: true})
 		socks = append(socks, s)
-		if len(ops) == maxPrefetch {
+		if len(socks) == maxPrefetch {
 			break
 		}
 	}
-	if len(ops) < 2 {
+	if len(socks) < 2 {
 		clear(socks)
 		return
+	}
+	b.rarena = grow(b.rarena, len(socks)*preSize, maxPrefetch*preSize)
+	b.touch()
+	ops := b.rops[:0]
+	for i, s := range socks {
+		k := i * preSize
+		ops = append(ops, sock.RingOp{FD: s.fd, Buf: b.rarena[k : k+preSize : k+preSize], Recv: true})
 	}
 	b.prefetches++
 	err := b.ring.Do(ops)
@@ -248,7 +318,7 @@ func (b *ioBatch) Prefetch(ready []event.ReadyFile) {
 		}
 	}
 	if err != nil {
-		b.dropRing(err)
+		b.dropRing(err, ops)
 	}
 	clear(ops)
 	b.rops = ops[:0]
@@ -326,7 +396,7 @@ func (b *ioBatch) sendStaged() {
 		if err := b.ring.Do(ops); err != nil {
 			// The ring itself failed: send one by one from now on. A
 			// lost send fails its socket (its bytes may have gone).
-			b.dropRing(err)
+			b.dropRing(err, ops)
 			for i := range ops {
 				if errors.Is(ops[i].Err, sock.ErrNotStarted) {
 					ops[i].N, ops[i].Err = sock.Write(ops[i].FD, ops[i].Buf)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -388,7 +389,8 @@ func (f *failRing) Do(ops []sock.RingOp) error {
 // When the ring breaks with a batch half done, a send it lost fails its
 // socket (its bytes may or may not have gone, so the stream is no longer
 // known to be whole), sends it never started go out one by one, the loop
-// stops batching and keeps the arena the kernel may still use.
+// stops batching and keeps the lost send's buffer, which the kernel may
+// still read.
 func TestBatchRingLost(t *testing.T) {
 	w, socks, hs, peers := ringSockets(t, 3)
 	for _, fd := range peers {
@@ -427,11 +429,11 @@ func TestBatchRingLost(t *testing.T) {
 		t.Fatalf("after the loss: ring %v, arena of %d bytes; want both dropped", ring, len(arena))
 	}
 	lostArenas.Lock()
-	kept := len(lostArenas.bufs) > 0 && lostArenas.bufs[len(lostArenas.bufs)-2] != nil
+	kept := slices.ContainsFunc(lostArenas.bufs, func(b []byte) bool { return string(b) == "lost;" })
 	lostArenas.bufs = nil
 	lostArenas.Unlock()
 	if !kept {
-		t.Fatal("the lost ring's send arena was not kept")
+		t.Fatal("the lost send's buffer was not kept")
 	}
 	if errs[0] != nil || !errors.Is(errs[1], sock.ErrRingLost) || !errors.Is(errs[2], sock.ErrRingLost) {
 		t.Fatalf("after the loss: healthy write %v; lost socket's Writev %v, Read %v", errs[0], errs[1], errs[2])
@@ -475,4 +477,56 @@ func readFD(t *testing.T, fd, n int) []byte {
 		time.Sleep(time.Millisecond)
 	}
 	return buf
+}
+
+// A loop that stops batching lets its arenas go after arenaIdle, and
+// takes new ones when it batches again.
+func TestBatchArenasIdle(t *testing.T) {
+	saved := arenaIdle
+	arenaIdle = 20 * time.Millisecond
+	defer func() { arenaIdle = saved }()
+	w, socks, _, peers := ringSockets(t, 2)
+	for _, fd := range peers {
+		defer sock.Close(fd)
+	}
+	defer on(t, w, func() {
+		for _, s := range socks {
+			s.Close()
+		}
+	})
+	var b *ioBatch
+	write := func(round string) {
+		t.Helper()
+		var held bool
+		on(t, w, func() {
+			b = batchFor(w.(*loopWorker).c)
+			for _, s := range socks {
+				if _, err := s.Writev([][]byte{[]byte(round)}); err != nil {
+					t.Errorf("write: %v", err)
+				}
+			}
+			held = b.arena != nil
+		})
+		if !held {
+			t.Fatalf("%s: the second write of the step did not stage", round)
+		}
+		for i, fd := range peers {
+			if got := string(readFD(t, fd, len(round))); got != round {
+				t.Fatalf("%s: peer %d got %q", round, i, got)
+			}
+		}
+	}
+	write("first;")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var held bool
+		on(t, w, func() { held = b.arena != nil || b.rarena != nil })
+		if !held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an idle loop kept its arenas")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	write("again;")
 }
